@@ -1,0 +1,294 @@
+"""Every event of the platform, version 1.
+
+Each event is a fact a service decided, named in the domain's words. Payloads hold opaque
+ids, categories, counts and times only: no names, contacts or free text about a person.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
+
+from contracts import topics
+from contracts.envelope import Envelope, TraceContext, now
+from contracts.types import (
+    CaseOutcome,
+    ConnectionPath,
+    CourseCode,
+    DutyLayer,
+    LanguageCode,
+    EscalationReason,
+    MatchRule,
+    Modality,
+    ReasonCategory,
+    ReasonKind,
+    RecipientRole,
+    SiteId,
+    StaffRef,
+    SupportTier,
+    Urgency,
+    WithdrawalStage,
+)
+
+
+class Event(BaseModel):
+    """Base of every event payload. Subclasses set TYPE and TOPIC."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    TYPE: ClassVar[str]
+    TOPIC: ClassVar[str]
+
+    def envelope(
+        self,
+        *,
+        site_id: str,
+        producer: str,
+        traceparent: str | None = None,
+        event_id: uuid.UUID | None = None,
+        occurred_at: datetime | None = None,
+    ) -> Envelope:
+        return Envelope(
+            id=event_id or uuid.uuid4(),
+            type=self.TYPE,
+            occurred_at=occurred_at or now(),
+            site_id=site_id,
+            producer=producer,
+            trace=TraceContext(traceparent=traceparent),
+            payload=self.model_dump(mode="json"),
+        )
+
+
+# --- intake: the referral's lifecycle -------------------------------------------------
+
+
+class ReferralSubmitted(Event):
+    TYPE: ClassVar[str] = "intake.referral.submitted.v1"
+    TOPIC: ClassVar[str] = topics.REFERRALS
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    path: ConnectionPath
+    reason_category: ReasonCategory
+    reason_kind: ReasonKind
+    urgency: Urgency
+    modality: Modality
+    tier: SupportTier = SupportTier.PEER_SUPPORT
+    crisis: bool = False
+    worker: StaffRef | None = Field(
+        default=None, description="The worker's opaque directory reference, when known."
+    )
+    excluded_supporters: list[StaffRef] = Field(
+        default_factory=list, description="People the worker does not want: hard exclusions."
+    )
+    involved_staff: list[StaffRef] = Field(
+        default_factory=list, description="Participants in the same incident: never matched."
+    )
+    prefers_same_profession: bool | None = None
+    languages: list[LanguageCode] = Field(default_factory=list, max_length=5)
+    group_size: NonNegativeInt | None = None
+
+
+class ReferralWithdrawn(Event):
+    TYPE: ClassVar[str] = "intake.referral.withdrawn.v1"
+    TOPIC: ClassVar[str] = topics.REFERRALS
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    stage: WithdrawalStage
+
+
+class ReferralClosed(Event):
+    TYPE: ClassVar[str] = "intake.referral.closed.v1"
+    TOPIC: ClassVar[str] = topics.REFERRALS
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    contact_made: bool
+    minutes_to_callback: NonNegativeInt | None = None
+    encounters: NonNegativeInt = 0
+    outcome: CaseOutcome
+
+
+# --- matching -----------------------------------------------------------------------
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    supporter: StaffRef
+    rank: int = Field(ge=1)
+    score: float
+    on_duty: DutyLayer | None = None
+
+
+class MatchProposed(Event):
+    TYPE: ClassVar[str] = "matching.match.proposed.v1"
+    TOPIC: ClassVar[str] = topics.PROPOSALS
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    urgency: Urgency
+    crisis: bool = False
+    tier: SupportTier = SupportTier.PEER_SUPPORT
+    candidates: list[Candidate] = Field(min_length=1)
+    excluded_by_rule: dict[MatchRule, NonNegativeInt] = Field(default_factory=dict)
+    team_size: int = Field(default=1, ge=1, description="Supporters needed (group cases).")
+
+
+class MatchUnmatched(Event):
+    TYPE: ClassVar[str] = "matching.match.unmatched.v1"
+    TOPIC: ClassVar[str] = topics.PROPOSALS
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    urgency: Urgency
+    crisis: bool = False
+    excluded_by_rule: dict[MatchRule, NonNegativeInt] = Field(default_factory=dict)
+
+
+# --- oncall -------------------------------------------------------------------------
+
+
+class PageSent(Event):
+    TYPE: ClassVar[str] = "oncall.page.sent.v1"
+    TOPIC: ClassVar[str] = topics.PAGES
+
+    page_id: uuid.UUID
+    referral_id: uuid.UUID
+    site_id: SiteId
+    recipient: StaffRef
+    recipient_role: RecipientRole
+    step: int = Field(ge=0, description="Position in the escalation chain, 0 = first page.")
+    crisis: bool = False
+    acknowledge_by: AwareDatetime
+
+
+class PageAcknowledged(Event):
+    TYPE: ClassVar[str] = "oncall.page.acknowledged.v1"
+    TOPIC: ClassVar[str] = topics.PAGES
+
+    page_id: uuid.UUID
+    referral_id: uuid.UUID
+    site_id: SiteId
+    recipient: StaffRef
+    recipient_role: RecipientRole
+    step: int = Field(ge=0)
+    seconds_to_acknowledge: NonNegativeInt
+
+
+class PageDeclined(Event):
+    TYPE: ClassVar[str] = "oncall.page.declined.v1"
+    TOPIC: ClassVar[str] = topics.PAGES
+
+    page_id: uuid.UUID
+    referral_id: uuid.UUID
+    site_id: SiteId
+    recipient: StaffRef
+    step: int = Field(ge=0)
+
+
+class PageEscalated(Event):
+    TYPE: ClassVar[str] = "oncall.page.escalated.v1"
+    TOPIC: ClassVar[str] = topics.PAGES
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    from_step: int = Field(ge=0)
+    to_step: int = Field(ge=1)
+    to_role: RecipientRole
+    reason: EscalationReason
+
+
+class PageExhausted(Event):
+    TYPE: ClassVar[str] = "oncall.page.exhausted.v1"
+    TOPIC: ClassVar[str] = topics.PAGES
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    steps: int = Field(ge=1)
+
+
+class DutyChanged(Event):
+    TYPE: ClassVar[str] = "oncall.duty.changed.v1"
+    TOPIC: ClassVar[str] = topics.DUTY
+
+    site_id: SiteId
+    layer: DutyLayer
+    supporter: StaffRef | None = Field(description="None: nobody covers this layer (a gap).")
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime | None = None
+
+
+# --- training -----------------------------------------------------------------------
+
+
+class CertificationGranted(Event):
+    TYPE: ClassVar[str] = "training.certification.granted.v1"
+    TOPIC: ClassVar[str] = topics.CERTIFICATIONS
+
+    supporter: StaffRef
+    course: CourseCode
+    completed_on: date
+    expires_on: date | None = None
+
+
+class CertificationExpired(Event):
+    TYPE: ClassVar[str] = "training.certification.expired.v1"
+    TOPIC: ClassVar[str] = topics.CERTIFICATIONS
+
+    supporter: StaffRef
+    course: CourseCode
+    expired_on: date
+
+
+class SupporterEligibilityChanged(Event):
+    TYPE: ClassVar[str] = "training.eligibility.changed.v1"
+    TOPIC: ClassVar[str] = topics.ELIGIBILITY
+
+    supporter: StaffRef
+    home_site: SiteId
+    eligible: bool
+    tier: SupportTier = SupportTier.PEER_SUPPORT
+    missing_courses: list[CourseCode] = Field(default_factory=list)
+    version: NonNegativeInt = Field(
+        description="Monotonic per supporter: a consumer ignores an older version."
+    )
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.TYPE: cls
+    for cls in (
+        ReferralSubmitted,
+        ReferralWithdrawn,
+        ReferralClosed,
+        MatchProposed,
+        MatchUnmatched,
+        PageSent,
+        PageAcknowledged,
+        PageDeclined,
+        PageEscalated,
+        PageExhausted,
+        DutyChanged,
+        CertificationGranted,
+        CertificationExpired,
+        SupporterEligibilityChanged,
+    )
+}
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+def parse_payload(envelope: Envelope) -> Event:
+    """The typed event inside an envelope; raises on an unknown type or a bad payload."""
+    try:
+        cls = EVENT_TYPES[envelope.type]
+    except KeyError:
+        raise UnknownEventType(f"unknown event type {envelope.type!r}") from None
+    return cls.model_validate(envelope.payload)
+

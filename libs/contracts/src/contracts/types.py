@@ -1,0 +1,166 @@
+"""Value types allowed in events.
+
+Events carry opaque identifiers and categories only. Free text is not representable: every
+string field of an event is either one of these patterned identifiers or an enumeration,
+and ``tests/test_confidentiality.py`` fails if someone adds a plain ``str``.
+"""
+
+from enum import IntEnum, StrEnum
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+# A site of the authority, e.g. "north-general".
+SiteId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
+# A person's opaque reference in the authority's staff directory, e.g. "st-4821". The
+# directory assigns these; they are never names, badge numbers or e-mail addresses.
+StaffRef = Annotated[str, StringConstraints(pattern=r"^st-[0-9a-z]{2,40}$")]
+# A course of the training catalogue, e.g. "crisis-mgmt".
+CourseCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
+# ISO 639-1 language, e.g. "fr".
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+
+
+class ConnectionPath(StrEnum):
+    """How the worker reached the program (DOMAIN.md, "How a worker is connected")."""
+
+    SELF = "self"
+    MANAGER = "manager"
+    COLLEAGUE = "colleague"
+    EAP = "eap"
+    GROUP = "group"
+    PROACTIVE = "proactive"
+
+
+class ReasonCategory(StrEnum):
+    PATIENT_SAFETY = "patient_safety_incident"
+    CRITICAL_INCIDENT = "critical_incident"
+    WORK_STRESS = "work_related_stress"
+
+
+class ReasonKind(StrEnum):
+    """The specific reason within its category (001, Box 4.1 and Figure 4.1)."""
+
+    # patient safety incident
+    HARMFUL_INCIDENT = "harmful_incident"
+    NEAR_MISS = "near_miss"
+    NO_HARM_INCIDENT = "no_harm_incident"
+    # critical incident or trauma
+    UNEXPECTED_PATIENT_DEATH = "unexpected_patient_death"
+    COLLEAGUE_SUICIDE = "colleague_suicide"
+    STAFF_CRITICAL_INJURY = "staff_critical_injury"
+    DISASTER = "disaster"
+    MASS_CASUALTY = "mass_casualty"
+    COWORKER_DEATH_OR_ILLNESS = "coworker_death_or_illness"
+    PROFOUND_EMOTION = "profound_emotion"
+    # other work-related stress
+    WORK_ENVIRONMENT = "work_environment"
+    VIOLENCE_OR_HARASSMENT = "violence_or_harassment"
+    WORKPLACE_CONFLICT = "workplace_conflict"
+    REORGANIZATION = "reorganization"
+    COMPLAINT_OR_LAWSUIT = "complaint_or_lawsuit"
+    CUMULATIVE_STRESS = "cumulative_stress"
+    WORK_LIFE_BALANCE = "work_life_balance"
+    COMPASSION_FATIGUE = "compassion_fatigue"
+    VICARIOUS_TRAUMA = "vicarious_trauma"
+    MEDIA_ATTENTION = "media_attention"
+
+
+REASON_KINDS: dict[ReasonCategory, frozenset[ReasonKind]] = {
+    ReasonCategory.PATIENT_SAFETY: frozenset(
+        {ReasonKind.HARMFUL_INCIDENT, ReasonKind.NEAR_MISS, ReasonKind.NO_HARM_INCIDENT}
+    ),
+    ReasonCategory.CRITICAL_INCIDENT: frozenset(
+        {
+            ReasonKind.UNEXPECTED_PATIENT_DEATH,
+            ReasonKind.COLLEAGUE_SUICIDE,
+            ReasonKind.STAFF_CRITICAL_INJURY,
+            ReasonKind.DISASTER,
+            ReasonKind.MASS_CASUALTY,
+            ReasonKind.COWORKER_DEATH_OR_ILLNESS,
+            ReasonKind.PROFOUND_EMOTION,
+        }
+    ),
+    ReasonCategory.WORK_STRESS: frozenset(
+        {
+            ReasonKind.WORK_ENVIRONMENT,
+            ReasonKind.VIOLENCE_OR_HARASSMENT,
+            ReasonKind.WORKPLACE_CONFLICT,
+            ReasonKind.REORGANIZATION,
+            ReasonKind.COMPLAINT_OR_LAWSUIT,
+            ReasonKind.CUMULATIVE_STRESS,
+            ReasonKind.WORK_LIFE_BALANCE,
+            ReasonKind.COMPASSION_FATIGUE,
+            ReasonKind.VICARIOUS_TRAUMA,
+            ReasonKind.MEDIA_ATTENTION,
+        }
+    ),
+}
+
+
+class Urgency(StrEnum):
+    """Timing preference of the worker (RISE study buckets)."""
+
+    AS_SOON_AS_POSSIBLE = "as_soon_as_possible"
+    WITHIN_HOURS = "within_hours"
+    WITHIN_DAYS = "within_days"
+    AFTER_A_WEEK = "after_a_week"
+
+
+class Modality(StrEnum):
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    EITHER = "either"
+
+
+class SupportTier(IntEnum):
+    """Scott's three tiers: 1 emotional first aid, 2 peer support, 3 professional referral."""
+
+    EMOTIONAL_FIRST_AID = 1
+    PEER_SUPPORT = 2
+    PROFESSIONAL = 3
+
+
+class MatchRule(StrEnum):
+    """The hard rules of matching; an excluded candidate is counted under the rule it broke."""
+
+    ROLE = "role"
+    SENIORITY = "seniority"
+    NON_EVALUATOR = "non_evaluator"
+    CERTIFICATION = "certification"
+    PAUSED = "paused"
+    DEPLOYMENT_CAP = "deployment_cap"
+    INVOLVED = "involved"
+    EXCLUDED_BY_WORKER = "excluded_by_worker"
+    DUAL_RELATIONSHIP = "dual_relationship"
+
+
+class RecipientRole(StrEnum):
+    SUPPORTER = "supporter"
+    COORDINATOR = "coordinator"
+    AUTHORITY_FALLBACK = "authority_fallback"
+
+
+class DutyLayer(StrEnum):
+    PRIMARY = "primary"
+    BACKUP = "backup"
+
+
+class EscalationReason(StrEnum):
+    NOT_ACKNOWLEDGED = "not_acknowledged"
+    DECLINED = "declined"
+
+
+class CaseOutcome(StrEnum):
+    ONE_TIME_SUPPORT = "one_time_support"
+    FOLLOW_UP = "follow_up"
+    REFERRED_TO_EAP = "referred_to_eap"
+    REFERRED_TO_PROFESSIONAL = "referred_to_professional"
+    NO_CONTACT = "no_contact"
+
+
+class WithdrawalStage(StrEnum):
+    SUBMITTED = "submitted"
+    MATCHED = "matched"
+    CONTACTED = "contacted"
+    MET = "met"

@@ -1,0 +1,1 @@
+"""The ``pss`` command: run the platform locally, provision it, seed demo data."""

@@ -1,0 +1,199 @@
+"""A single-node Apache Kafka 4 broker in KRaft mode, from Apache's jars on Maven Central.
+
+``deploy/local/kafka/pom.xml`` names the broker's artifacts; Maven resolves them once into
+a cache keyed by the pom's hash, and the machine's Java runs ``kafka.Kafka``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from pss_cli.local import LauncherError, free_port, repo_root
+
+CACHE = Path(os.environ.get("PSS_CACHE_DIR", Path.home() / ".cache" / "pss"))
+
+LOG4J2 = """\
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = ${sys:kafka.logs.dir}/kafka.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = WARN
+logger.apache.name = org.apache.kafka
+logger.apache.level = WARN
+"""
+
+
+def _require(tool: str, hint: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise LauncherError(f"'{tool}' is not on PATH. {hint}")
+    return path
+
+
+def java_major_version() -> int:
+    java = _require("java", "Kafka needs Java 17 or newer: apt-get install openjdk-17-jre-headless")
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=True).stderr
+    match = re.search(r'version "(\d+)', out)
+    return int(match.group(1)) if match else 0
+
+
+def broker_jars() -> Path:
+    """Resolve the broker's jars with Maven, once per pom version (cached)."""
+    pom = repo_root() / "deploy" / "local" / "kafka" / "pom.xml"
+    digest = hashlib.sha256(pom.read_bytes()).hexdigest()[:12]
+    target = CACHE / f"kafka-libs-{digest}"
+    if (target / ".complete").exists():
+        return target
+    mvn = _require("mvn", "Maven resolves Kafka's jars: apt-get install maven")
+    if java_major_version() < 17:
+        raise LauncherError("Kafka 4 needs Java 17 or newer; `java -version` reports an older one")
+    partial = target.with_suffix(".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    result = subprocess.run(
+        [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+         f"-DoutputDirectory={partial}", "-DincludeScope=runtime"],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise LauncherError(f"Maven could not resolve Kafka's jars:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+    (partial / ".complete").touch()
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
+
+
+@dataclass
+class KafkaBroker:
+    workdir: Path
+    port: int
+    controller_port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @classmethod
+    def create(cls, workdir: Path, port: int | None = None) -> KafkaBroker:
+        return cls(workdir=workdir, port=port or free_port(), controller_port=free_port())
+
+    def _properties(self) -> str:
+        return "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={self.workdir / 'data'}",
+                "num.partitions=3",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=6",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "group.initial.rebalance.delay.ms=0",
+                "auto.create.topics.enable=false",
+                "",
+            ]
+        )
+
+    def start(self, timeout: float = 90) -> None:
+        jars = broker_jars()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        props = self.workdir / "server.properties"
+        # the ports can change between runs; the storage (and its cluster id) stays
+        props.write_text(self._properties())
+        (self.workdir / "log4j2.properties").write_text(LOG4J2)
+        java = _require("java", "Kafka needs Java 17 or newer")
+        classpath = f"{jars}/*"
+        if not (self.workdir / "data" / "meta.properties").exists():
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            fmt = subprocess.run(
+                [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],
+                capture_output=True, text=True,
+            )
+            if fmt.returncode != 0:
+                raise LauncherError(f"formatting Kafka's storage failed:\n{fmt.stdout}{fmt.stderr}")
+        log = open(self.workdir / "stdout.log", "ab")  # noqa: SIM115 (kept open for the child)
+        self.process = subprocess.Popen(
+            [java, "-Xms256m", "-Xmx768m", "-XX:+UseG1GC",
+             f"-Dkafka.logs.dir={self.workdir}",
+             f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
+             "-cp", classpath, "kafka.Kafka", str(props)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        import logging
+
+        # refused connections are expected while the broker boots
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                tail = (self.workdir / "stdout.log").read_text(errors="replace")[-3000:]
+                raise LauncherError(f"Kafka exited with {self.process.returncode}:\n{tail}")
+            try:
+                asyncio.run(_describe_cluster(self.bootstrap_servers))
+                return
+            except Exception as exc:
+                last = exc
+                time.sleep(0.5)
+        raise LauncherError(f"Kafka did not answer metadata requests within {timeout:.0f}s: {last}")
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+async def _describe_cluster(bootstrap: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    await admin.start()
+    try:
+        await admin.describe_cluster()
+    finally:
+        await admin.close()
+
+
+async def ensure_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None:
+    """Create the platform's topics (production provisions them; see deploy/)."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing]
+        if missing:
+            await admin.create_topics(missing)
+    finally:
+        await admin.close()

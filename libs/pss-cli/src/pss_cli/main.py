@@ -1,0 +1,149 @@
+"""The ``pss`` command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pss_cli.local import LauncherError, repo_root
+from pss_cli.platform import Infrastructure, Platform
+from pss_cli.seed import DEMO_AUTHORITY, seed_authority
+from servicekit.auth import DevTokenIssuer, Role
+
+app = typer.Typer(help="Peer support platform: local development and operations.", no_args_is_help=True)
+
+DEV_PORTS = {"intake": 8101, "matching": 8102, "oncall": 8103, "training": 8104, "metrics": 8105}
+
+
+def _workdir() -> Path:
+    return Path(os.environ.get("PSS_RUN_DIR", repo_root() / ".run"))
+
+
+def _dev_issuer(workdir: Path) -> tuple[DevTokenIssuer, str]:
+    """A development signing key kept in .run/, so tokens survive a restart of pss dev."""
+    from cryptography.hazmat.primitives import serialization
+
+    key_file = workdir / "dev-issuer.pem"
+    if not key_file.exists():
+        issuer, _ = DevTokenIssuer.generate()
+        workdir.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(issuer.private_key_pem)
+        key_file.chmod(0o600)
+    private_pem = key_file.read_text()
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    return DevTokenIssuer(private_pem), public_pem
+
+
+def _personal_data_key(workdir: Path) -> str:
+    from intake.vault import PersonalDataVault
+
+    key_file = workdir / "personal-data.key"
+    if not key_file.exists():
+        key_file.write_text(PersonalDataVault.new_key())
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+@app.command()
+def dev(
+    seed: Annotated[bool, typer.Option(help="Seed the demo authority")] = True,
+    kafka_port: Annotated[int, typer.Option(help="Port of the local Kafka broker")] = 19092,
+    postgres_port: Annotated[int, typer.Option(help="Port of the local PostgreSQL")] = 15432,
+) -> None:
+    """Start Kafka, PostgreSQL and the five services, seed a demo authority, wait for Ctrl-C."""
+    workdir = _workdir()
+    workdir.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"logs and data: {workdir}")
+    try:
+        infrastructure = Infrastructure.start(workdir, kafka_port=kafka_port, postgres_port=postgres_port)
+    except LauncherError as exc:
+        typer.secho(f"cannot start the local infrastructure: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    issuer, public_pem = _dev_issuer(workdir)
+    platform = None
+    try:
+        platform = Platform.prepare(
+            infrastructure,
+            workdir,
+            database="pss",
+            issuer=issuer,
+            public_key_pem=public_pem,
+            personal_data_keys=_personal_data_key(workdir),
+            ports=DEV_PORTS,
+        )
+        platform.start()
+        urls = {name: platform.url(name) for name in platform.services}
+        admin = issuer.token("demo-admin", [Role.AUTHORITY_ADMIN])
+        if seed:
+            seed_authority(urls, admin)
+        _print_welcome(urls, issuer, infrastructure)
+        stop = {"now": False}
+
+        def _stop(*_: object) -> None:
+            stop["now"] = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        while not stop["now"]:
+            time.sleep(0.5)
+    finally:
+        typer.echo("stopping...")
+        if platform:
+            platform.stop()
+        infrastructure.stop()
+
+
+def _print_welcome(urls: dict[str, str], issuer: DevTokenIssuer, infrastructure: Infrastructure) -> None:
+    site = DEMO_AUTHORITY[0]
+    coordinator = issuer.token("demo-coordinator", [Role.SITE_COORDINATOR], [site.site_id], staff_ref=site.coordinator)
+    typer.echo("\nThe platform is up.")
+    for name, url in urls.items():
+        typer.echo(f"  {name:<9} {url}/docs")
+    typer.echo(f"  kafka     {infrastructure.kafka_bootstrap}")
+    typer.echo(f"  postgres  {infrastructure.admin_url.rsplit('/', 1)[0]}/pss")
+    typer.echo(f"\nDemo sites: {', '.join(s.site_id for s in DEMO_AUTHORITY)}")
+    typer.echo(f"Coordinator token for {site.site_id} (pss token --help for others):\n  {coordinator}")
+    typer.echo(
+        "\nTry a self-referral:\n"
+        f"  curl -s -X POST {urls['intake']}/referrals -H 'content-type: application/json' -d "
+        "'{\"site_id\":\"north-general\",\"reason\":{\"category\":\"critical_incident\","
+        "\"kind\":\"unexpected_patient_death\"},\"urgency\":\"within_hours\","
+        "\"worker\":{\"staff_ref\":\"st-ngrn1\",\"name\":\"Sam\",\"phone\":\"+1 555 0100\"}}'\n"
+        f"  then, as the coordinator: GET {urls['oncall']}/referrals/<referral_id>/pages\n"
+        "\nCtrl-C stops everything."
+    )
+
+
+@app.command()
+def token(
+    role: Annotated[Role, typer.Option(help="Role in the token")] = Role.SITE_COORDINATOR,
+    site: Annotated[list[str] | None, typer.Option(help="Site the user acts for (repeat)")] = None,
+    staff_ref: Annotated[str | None, typer.Option(help="Directory reference of the user")] = None,
+    subject: Annotated[str, typer.Option(help="User id")] = "dev-user",
+) -> None:
+    """Print a development bearer token signed with pss dev's local key."""
+    issuer, _ = _dev_issuer(_workdir())
+    typer.echo(issuer.token(subject, [role], site or [], staff_ref=staff_ref))
+
+
+@app.command()
+def infra() -> None:
+    """Start only Kafka and PostgreSQL and print how to reach them; Ctrl-C stops them."""
+    infrastructure = Infrastructure.start(_workdir())
+    typer.echo(f"KAFKA_BOOTSTRAP_SERVERS={infrastructure.kafka_bootstrap}")
+    typer.echo(f"PSS_ADMIN_DATABASE_URL={infrastructure.admin_url}")
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        infrastructure.stop()

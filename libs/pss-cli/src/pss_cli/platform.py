@@ -1,0 +1,168 @@
+"""Runs the five services as processes against given infrastructure.
+
+Used by ``pss dev`` and by the end-to-end tests, so both start the platform the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from contracts import topics
+from pss_cli.local import free_port
+from pss_cli.local.kafka import KafkaBroker, ensure_topics
+from pss_cli.local.postgres import PostgresServer
+from pss_cli.provision import SERVICES, migrate_all, provision
+from servicekit.auth import DevTokenIssuer
+
+
+@dataclass
+class Infrastructure:
+    """Kafka and PostgreSQL: started here, or the ones the environment points at."""
+
+    kafka_bootstrap: str
+    admin_url: str
+    kafka: KafkaBroker | None = None
+    postgres: PostgresServer | None = None
+
+    @classmethod
+    def start(cls, workdir: Path, *, kafka_port: int | None = None, postgres_port: int | None = None) -> Infrastructure:
+        kafka = postgres = None
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        admin_url = os.environ.get("PSS_ADMIN_DATABASE_URL")
+        try:
+            if not admin_url:
+                postgres = PostgresServer.create(workdir / "postgres", postgres_port)
+                postgres.start()
+                admin_url = postgres.admin_url
+            if not bootstrap:
+                kafka = KafkaBroker.create(workdir / "kafka", kafka_port)
+                kafka.start()
+                bootstrap = kafka.bootstrap_servers
+        except BaseException:
+            if postgres:
+                postgres.stop()
+            raise
+        all_topics = [*topics.ALL, *(topics.dead_letter(t) for t in topics.ALL)]
+        asyncio.run(ensure_topics(bootstrap, all_topics))
+        return cls(bootstrap, admin_url, kafka, postgres)
+
+    def stop(self) -> None:
+        if self.kafka:
+            self.kafka.stop()
+        if self.postgres:
+            self.postgres.stop()
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the child)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.name, "serve"],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.process.returncode}); see {self.log_path}")
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} was not ready within {timeout:.0f}s; see {self.log_path}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, as when a node dies."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+@dataclass
+class Platform:
+    infrastructure: Infrastructure
+    issuer: DevTokenIssuer
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(
+        cls,
+        infrastructure: Infrastructure,
+        workdir: Path,
+        *,
+        database: str,
+        issuer: DevTokenIssuer,
+        public_key_pem: str,
+        personal_data_keys: str,
+        ports: dict[str, int] | None = None,
+        extra_env: dict[str, dict[str, str]] | None = None,
+    ) -> Platform:
+        """Provision and migrate the database; build (not start) the service processes."""
+        urls = provision(infrastructure.admin_url, database)
+        migrate_all(urls)
+        logs = workdir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        platform = cls(infrastructure, issuer)
+        for name in SERVICES:
+            port = (ports or {}).get(name) or free_port()
+            env = {
+                **os.environ,
+                "DATABASE_URL": urls[name],
+                "KAFKA_BOOTSTRAP_SERVERS": infrastructure.kafka_bootstrap,
+                "HTTP_PORT": str(port),
+                "AUTH_PUBLIC_KEY_PEM": public_key_pem,
+                "AUTH_ISSUER": issuer.issuer,
+                "AUTH_AUDIENCE": issuer.audience,
+                "OTEL_SERVICE_NAME": name,
+                "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            }
+            if name == "intake":
+                env["PERSONAL_DATA_KEYS"] = personal_data_keys
+            env.update((extra_env or {}).get(name, {}))
+            platform.services[name] = ServiceProcess(name, port, env, logs / f"{name}.log")
+        return platform
+
+    def start(self) -> None:
+        for service in self.services.values():
+            service.start()
+        for service in self.services.values():
+            service.wait_ready()
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+
+    def url(self, service: str) -> str:
+        return self.services[service].url

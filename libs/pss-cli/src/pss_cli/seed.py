@@ -1,0 +1,152 @@
+"""Demo data, entered through the services' own APIs (the paths a real authority uses).
+
+``pss dev`` seeds a demo authority of three hospitals; the tests seed a fresh site each so
+they never share state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import httpx
+
+COURSES = [
+    # code, title, validity in days (None: never expires), required for eligibility
+    ("basic-peer-support", "Basic peer support training (3 days)", 730, True),
+    ("crisis-mgmt", "Crisis management", 730, True),
+    ("confidentiality", "Confidentiality", 730, True),
+    ("pfa", "Psychological first aid (RAPID-PFA)", 730, False),
+    ("suicide-awareness", "Suicide awareness", 730, False),
+]
+REQUIRED = [code for code, _, _, required in COURSES if required]
+
+
+@dataclass(frozen=True)
+class Person:
+    ref: str
+    profession: str
+    seniority: int
+    years: int = 5
+    reports_to: str | None = None
+    supporter: bool = False
+    certified: bool = True
+    languages: tuple[str, ...] = ("en",)
+    mental_health_professional: bool = False
+
+
+@dataclass(frozen=True)
+class Site:
+    site_id: str
+    name: str
+    people: list[Person]
+    primary: str | None
+    backup: str | None
+    coordinator: str | None
+    evaluators: list[tuple[str, str, str]] = field(default_factory=list)  # evaluator, evaluatee, kind
+
+
+def sample_site(site_id: str, name: str, prefix: str) -> Site:
+    """A small hospital: a manager, a worker who reports to them, supporters of several
+    seniorities (one is the worker's manager, one a student), a coordinator."""
+
+    def ref(n: str) -> str:
+        return f"st-{prefix}{n}"
+
+    people = [
+        Person(ref("mgr"), "nursing", 5, 15),
+        Person(ref("rn1"), "nursing", 3, 6, reports_to=ref("mgr")),
+        Person(ref("rn2"), "nursing", 3, 2, reports_to=ref("mgr")),
+        Person(ref("sup1"), "nursing", 3, 8, supporter=True),
+        Person(ref("sup2"), "nursing", 4, 12, supporter=True, languages=("en", "fr")),
+        Person(ref("sup3"), "respiratory", 3, 9, supporter=True),
+        Person(ref("mgrs"), "nursing", 5, 20, supporter=True),  # a supporter who manages rn1
+        Person(ref("stud"), "nursing", 1, 0, supporter=True),  # too junior for staff
+        Person(ref("psy"), "psychology", 5, 14, supporter=True, mental_health_professional=True),
+        Person(ref("coord"), "social_work", 4, 10),
+    ]
+    return Site(
+        site_id,
+        name,
+        people,
+        primary=ref("sup1"),
+        backup=ref("sup2"),
+        coordinator=ref("coord"),
+        evaluators=[(ref("mgrs"), ref("rn1"), "preceptor")],
+    )
+
+
+DEMO_AUTHORITY = [
+    sample_site("north-general", "North General Hospital", "ng"),
+    sample_site("lakeside", "Lakeside Community Hospital", "lk"),
+    sample_site("st-marys", "St. Mary's Teaching Hospital", "sm"),
+]
+
+
+def _check(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise RuntimeError(f"{response.request.method} {response.request.url} -> {response.status_code}: {response.text}")
+
+
+def seed_courses(client: httpx.Client, training_url: str) -> None:
+    for code, title, validity, required in COURSES:
+        _check(client.put(f"{training_url}/courses/{code}", json={"title": title, "validity_days": validity, "required": required}))
+
+
+def seed_site(client: httpx.Client, urls: dict[str, str], site: Site, *, today: date | None = None) -> None:
+    today = today or date.today()
+    _check(client.put(f"{urls['intake']}/sites/{site.site_id}", json={"display_name": site.name}))
+    _check(
+        client.put(
+            f"{urls['matching']}/directory/people",
+            json=[
+                {
+                    "staff_ref": p.ref,
+                    "site_id": site.site_id,
+                    "profession": p.profession,
+                    "seniority": p.seniority,
+                    "years_experience": p.years,
+                    "languages": list(p.languages),
+                    "reports_to": p.reports_to,
+                }
+                for p in site.people
+            ],
+        )
+    )
+    _check(
+        client.put(
+            f"{urls['matching']}/directory/evaluators",
+            json=[{"evaluator_ref": a, "evaluatee_ref": b, "kind": k} for a, b, k in site.evaluators],
+        )
+    )
+    for p in site.people:
+        if not p.supporter:
+            continue
+        _check(client.put(f"{urls['matching']}/supporters/{p.ref}", json={"mental_health_professional": p.mental_health_professional}))
+        _check(
+            client.put(
+                f"{urls['training']}/supporters/{p.ref}",
+                json={"home_site": site.site_id, "tier": 3 if p.mental_health_professional else 2},
+            )
+        )
+        if p.certified:
+            for course in REQUIRED:
+                _check(
+                    client.post(
+                        f"{urls['training']}/supporters/{p.ref}/completions",
+                        json={"course": course, "completed_on": str(today - timedelta(days=100))},
+                    )
+                )
+    _check(
+        client.put(
+            f"{urls['oncall']}/sites/{site.site_id}/duty",
+            json={"primary": site.primary, "backup": site.backup, "coordinator": site.coordinator},
+        )
+    )
+
+
+def seed_authority(urls: dict[str, str], admin_token: str, sites: list[Site] = DEMO_AUTHORITY) -> None:
+    with httpx.Client(headers={"Authorization": f"Bearer {admin_token}"}, timeout=30) as client:
+        seed_courses(client, urls["training"])
+        for site in sites:
+            seed_site(client, urls, site)

@@ -1,0 +1,187 @@
+"""Consuming events: idempotent, committed after the effect, dead-lettered when hopeless.
+
+Every service consumes through :class:`EventConsumer`. It subscribes with FastStream's
+``AckPolicy.NACK_ON_ERROR`` and auto-commit off, so the offset is committed only after the
+handler's unit of work committed; a failure seeks back and the message comes again.
+
+* A message that is not a valid envelope, or a known type whose payload is invalid, goes
+  straight to ``<topic>.dead-letter``: retrying cannot fix it.
+* A handler that keeps failing is retried; after ``dead_letter_after_attempts`` the message
+  goes to the dead-letter topic with the reason, and the partition moves on.
+* An infrastructure failure (database or broker unreachable) is retried without counting:
+  a valid event is never dead-lettered because PostgreSQL restarted.
+* A redelivered event is recognised by the inbox and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import sqlalchemy.exc
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.message import KafkaMessage
+from pydantic import ValidationError
+
+from contracts import EVENT_TYPES, Envelope, Event, parse_payload, topics
+from servicekit.database import UnitOfWork, UnitOfWorkFactory
+from servicekit.inbox import claim
+from servicekit.telemetry import instruments
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Any, UnitOfWork, Envelope], Awaitable[None]]
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    KafkaError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+class RejectEvent(Exception):
+    """Raised by a handler for an event that can never be processed (it goes to the
+    dead-letter topic at once, with this message as the reason)."""
+
+
+class Subscriptions:
+    """Which handler processes which event type; declared by each service's consumers
+    module, as plain functions."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, EventHandler] = {}
+
+    def on(self, event_cls: type[Event]) -> Callable[[EventHandler], EventHandler]:
+        def register(handler: EventHandler) -> EventHandler:
+            self.handlers[event_cls.TYPE] = handler
+            return handler
+
+        return register
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({EVENT_TYPES[t].TOPIC for t in self.handlers})
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        subscriptions: Subscriptions,
+        uow: UnitOfWorkFactory,
+        broker: KafkaBroker,
+        dead_letter_after_attempts: int,
+        retry_backoff_seconds: float,
+    ) -> None:
+        self.name = name
+        self.subscriptions = subscriptions
+        self.uow = uow
+        self.broker = broker
+        self.max_attempts = dead_letter_after_attempts
+        self.backoff = retry_backoff_seconds
+        self._attempts: dict[tuple[str, int, int], int] = {}
+
+    def attach(self) -> None:
+        """Register the subscriber on the broker; connects nothing until the broker starts."""
+        if not self.subscriptions.handlers:
+            return
+        self.broker.subscriber(
+            *self.subscriptions.topics,
+            group_id=self.name,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            title=f"{self.name} events",
+        )(self._on_message)
+
+    async def _on_message(self, msg: KafkaMessage) -> None:
+        record = msg.raw_message
+        assert not isinstance(record, tuple)  # one record at a time
+        await self.process(record.topic, record.partition, record.offset, record.key, record.value)
+
+    async def process(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+    ) -> None:
+        where = (topic, partition, offset)
+        try:
+            envelope = Envelope.from_bytes(value or b"")
+            handler = self.subscriptions.handlers.get(envelope.type)
+            if handler is None:
+                # a type this consumer does not handle, or a newer one it does not know yet
+                return
+            event = parse_payload(envelope)
+        except (ValidationError, ValueError) as exc:
+            await self._dead_letter(topic, partition, offset, key, value, 1, f"malformed: {_brief(exc)}")
+            return
+
+        try:
+            async with self.uow() as uow:
+                if await claim(uow.session, consumer=self.name, event_id=envelope.id, event_type=envelope.type):
+                    await handler(event, uow, envelope)
+                await uow.commit()
+        except RejectEvent as exc:
+            await self._dead_letter(topic, partition, offset, key, value, 1, f"rejected: {exc}")
+            return
+        except TRANSIENT_ERRORS:
+            log.warning("infrastructure unavailable; will retry", extra={"event_id": envelope.id, "topic": topic})
+            await asyncio.sleep(self.backoff * 5)
+            raise
+        except Exception as exc:
+            attempt = self._attempts.get(where, 0) + 1
+            instruments().handler_failures.add(1, {"consumer": self.name, "event_type": envelope.type})
+            log.exception(
+                "handler failed",
+                extra={"event_id": envelope.id, "event_type": envelope.type, "attempt": attempt},
+            )
+            if attempt >= self.max_attempts:
+                self._attempts.pop(where, None)
+                await self._dead_letter(topic, partition, offset, key, value, attempt, f"failed: {_brief(exc)}")
+                return
+            self._attempts[where] = attempt
+            await asyncio.sleep(self.backoff * attempt)
+            raise
+        self._attempts.pop(where, None)
+        instruments().events_consumed.add(1, {"consumer": self.name, "event_type": envelope.type})
+
+    async def _dead_letter(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        attempts: int,
+        reason: str,
+    ) -> None:
+        headers = {
+            "dlt.original_topic": topic,
+            "dlt.original_partition": str(partition),
+            "dlt.original_offset": str(offset),
+            "dlt.consumer": self.name,
+            "dlt.attempts": str(attempts),
+            "dlt.error": reason[:500],
+        }
+        await self.broker.publish(
+            value or b"", topic=topics.dead_letter(topic), key=key, headers=headers
+        )
+        instruments().dead_letters.add(1, {"consumer": self.name, "topic": topic})
+        log.error(
+            "message dead-lettered",
+            extra={"topic": topic, "partition": partition, "offset": offset, "reason": reason[:200]},
+        )
+
+
+def _brief(exc: BaseException) -> str:
+    """An error summary for headers and logs. Validation errors list field paths and
+    messages only (pydantic's input values could echo message content)."""
+    if isinstance(exc, ValidationError):
+        parts = [f"{'.'.join(str(x) for x in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors(include_input=False)]
+        return f"{len(parts)} validation error(s): " + "; ".join(parts[:5])
+    return f"{type(exc).__name__}: {exc}"[:300]

@@ -1,0 +1,93 @@
+"""Engine, sessions and the unit of work.
+
+A unit of work is one database transaction. Everything a handler changes, the events it
+emits (outbox) and the event it consumed (inbox) commit together or not at all. Commit is
+explicit: leaving the block without ``commit()`` rolls back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from contracts import Event
+from servicekit.outbox import OutboxWriter
+
+
+class Database:
+    """The service's connection pool. Created by bootstrap, never at import time."""
+
+    def __init__(self, url: str, *, schema: str, pool_size: int = 10) -> None:
+        # Tables are declared without a schema; every statement lands in the service's own.
+        self.engine: AsyncEngine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            execution_options={"schema_translate_map": {None: schema}},
+        )
+        self.schema = schema
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction; ``emit`` queues events into the outbox within it."""
+
+    def __init__(
+        self, database: Database, *, producer: str, on_commit: Callable[[], None] | None = None
+    ) -> None:
+        self._database = database
+        self._producer = producer
+        self._on_commit = on_commit
+        self.session: AsyncSession
+        self._emitted = 0
+
+    async def __aenter__(self) -> Self:
+        self.session = self._database.sessions()
+        await self.session.begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self.session.in_transaction():
+                await self.session.rollback()
+        finally:
+            await asyncio.shield(self.session.close())
+
+    async def emit(self, event: Event, *, site_id: str) -> None:
+        await OutboxWriter(self.session, self._producer).add(event, site_id=site_id)
+        self._emitted += 1
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        if self._emitted and self._on_commit is not None:
+            self._on_commit()  # wake the relay: the events are durable now
+        self._emitted = 0
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+        self._emitted = 0
+
+
+class UnitOfWorkFactory:
+    """What handlers receive: a way to open a unit of work, wired once in bootstrap."""
+
+    def __init__(self, database: Database, *, producer: str) -> None:
+        self.database = database
+        self.producer = producer
+        self.committed_events = asyncio.Event()
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self.database, producer=self.producer, on_commit=self.committed_events.set)

@@ -1,0 +1,164 @@
+"""Transactional outbox and its relay.
+
+A handler's events are rows written in the same transaction as its state change, so an
+event exists if and only if the change committed. The relay publishes unpublished rows in
+order through an idempotent producer, keyed by site, then marks them published. A crash
+between publish and mark republishes the same event id: consumers deduplicate on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaProducer
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.propagate import inject
+from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from contracts import Event
+from servicekit.tables import OUTBOX
+from servicekit.telemetry import current_traceparent, instruments
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("servicekit.outbox")
+
+
+class OutboxWriter:
+    def __init__(self, session: AsyncSession, producer: str) -> None:
+        self.session = session
+        self.producer = producer
+
+    async def add(self, event: Event, *, site_id: str) -> None:
+        envelope = event.envelope(
+            site_id=site_id, producer=self.producer, traceparent=current_traceparent()
+        )
+        await self.session.execute(
+            sa.insert(OUTBOX).values(
+                event_id=envelope.id,
+                topic=event.TOPIC,
+                key=site_id,
+                event_type=envelope.type,
+                envelope=envelope.model_dump(mode="json"),
+            )
+        )
+
+
+def kafka_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+    """The idempotent producer: retries never duplicate or reorder within a partition."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=2,
+    )
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows. One loop per service replica; rows are claimed with
+    FOR UPDATE SKIP LOCKED so replicas never publish the same batch concurrently."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        *,
+        wake: asyncio.Event,
+        poll_seconds: float,
+        batch_size: int,
+        service: str,
+    ) -> None:
+        self.sessions = sessions
+        self.producer = producer
+        self.wake = wake
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.service = service
+
+    async def run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_batch()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; retrying", extra={"service": self.service})
+                await asyncio.sleep(self.poll_seconds)
+                continue
+            if published < self.batch_size:
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), timeout=self.poll_seconds)
+                except TimeoutError:
+                    pass
+
+    async def publish_batch(self) -> int:
+        async with self.sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    sa.select(OUTBOX.c.seq, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.envelope)
+                    .where(OUTBOX.c.published_at.is_(None))
+                    .order_by(OUTBOX.c.seq)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            sends = [await self._send(row.topic, row.key, row.envelope) for row in rows]
+            await asyncio.gather(*sends)
+            await session.execute(
+                sa.update(OUTBOX)
+                .where(OUTBOX.c.seq.in_([row.seq for row in rows]))
+                .values(published_at=sa.func.now())
+            )
+        instruments().outbox_published.add(len(rows), {"service": self.service})
+        return len(rows)
+
+    async def _send(self, topic: str, key: str, envelope: dict[str, Any]) -> asyncio.Future[Any]:
+        # continue the trace of the request that wrote the event, not the relay's own
+        parent = TraceContextTextMapPropagator().extract(
+            {"traceparent": envelope.get("trace", {}).get("traceparent") or ""}
+        )
+        token = otel_context.attach(parent)
+        try:
+            with tracer.start_as_current_span(
+                f"{topic} publish",
+                kind=SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": topic,
+                    "messaging.message.id": str(envelope["id"]),
+                    "pss.event_type": str(envelope["type"]),
+                    "pss.site_id": key,
+                },
+            ):
+                carrier: dict[str, str] = {}
+                inject(carrier)
+                headers = [(k, v.encode()) for k, v in carrier.items()]
+                headers.append(("event_type", str(envelope["type"]).encode()))
+                value = _json_bytes(envelope)
+                return await self.producer.send(topic, value=value, key=key.encode(), headers=headers)
+        finally:
+            otel_context.detach(token)
+
+    async def backlog(self) -> int:
+        async with self.sessions() as session:
+            return int(
+                await session.scalar(
+                    sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
+                )
+                or 0
+            )
+
+
+def _json_bytes(envelope: dict[str, Any]) -> bytes:
+    import json
+
+    return json.dumps(envelope, separators=(",", ":")).encode()

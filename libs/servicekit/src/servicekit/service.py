@@ -1,0 +1,145 @@
+"""The one runner every service uses: HTTP API, event consumers and background loops in
+one process, started and stopped together. Built by each service's ``bootstrap``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+from servicekit.api import install_error_handlers
+from servicekit.auth import TokenVerifier
+from servicekit.consumer import EventConsumer, Subscriptions
+from servicekit.database import Database, UnitOfWorkFactory
+from servicekit.outbox import OutboxRelay, kafka_producer
+from servicekit.settings import ServiceSettings
+from servicekit.telemetry import setup_telemetry, shutdown_telemetry
+
+log = logging.getLogger(__name__)
+
+BackgroundLoop = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Service:
+    name: str
+    settings: ServiceSettings
+    database: Database
+    uow: UnitOfWorkFactory
+    broker: KafkaBroker
+    producer: AIOKafkaProducer
+    relay: OutboxRelay
+    api: FastAPI
+    loops: list[BackgroundLoop] = field(default_factory=list)
+
+
+def build_service(
+    name: str,
+    settings: ServiceSettings,
+    *,
+    subscriptions: Subscriptions | None = None,
+    title: str,
+    description: str,
+) -> Service:
+    """Wire the plumbing of one service. Nothing connects until ``run`` starts it."""
+    database = Database(settings.database_url, schema=name)
+    uow = UnitOfWorkFactory(database, producer=name)
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=name,
+        middlewares=[KafkaTelemetryMiddleware()],
+        enable_idempotence=True,
+        acks="all",
+        logger=logging.getLogger(f"{name}.broker"),
+        log_level=logging.DEBUG,
+    )
+    producer = kafka_producer(settings.kafka_bootstrap_servers, client_id=f"{name}-outbox")
+    relay = OutboxRelay(
+        database.sessions,
+        producer,
+        wake=uow.committed_events,
+        poll_seconds=settings.outbox_poll_seconds,
+        batch_size=settings.outbox_batch_size,
+        service=name,
+    )
+    if subscriptions is not None:
+        EventConsumer(
+            name=name,
+            subscriptions=subscriptions,
+            uow=uow,
+            broker=broker,
+            dead_letter_after_attempts=settings.dead_letter_after_attempts,
+            retry_backoff_seconds=settings.retry_backoff_seconds,
+        ).attach()
+
+    service: Service
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await producer.start()
+        await broker.start()
+        tasks = [asyncio.create_task(loop(), name=getattr(loop, "__name__", "loop")) for loop in [relay.run, *service.loops]]
+        log.info("service started", extra={"service": name, "url": f"http://{settings.http_host}:{settings.http_port}"})
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await broker.stop()
+            await producer.stop()
+            await database.dispose()
+
+    api = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    api.state.token_verifier = TokenVerifier(
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        public_key_pem=settings.auth_public_key_pem,
+        jwks_url=settings.auth_jwks_url,
+    ) if (settings.auth_public_key_pem or settings.auth_jwks_url) else None
+    install_error_handlers(api)
+
+    @api.get("/health/live", tags=["health"])
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/health/ready", tags=["health"])
+    async def ready() -> dict[str, object]:
+        async with database.sessions() as session:
+            await session.execute(sa.text("SELECT 1"))
+        return {"status": "ok", "outbox_backlog": await relay.backlog()}
+
+    service = Service(name, settings, database, uow, broker, producer, relay, api)
+    return service
+
+
+def run(make: Callable[[], Service]) -> None:
+    """Console entry point body: telemetry first, then build and serve until a signal."""
+    probe = ServiceSettings()
+    service_name = make.__module__.split(".")[0]
+    setup_telemetry(service_name, log_level=probe.log_level, log_json=probe.log_json)
+    service = make()
+    FastAPIInstrumentor.instrument_app(service.api, excluded_urls="health/.*")
+    SQLAlchemyInstrumentor().instrument(engine=service.database.engine.sync_engine)
+    config = uvicorn.Config(
+        service.api,
+        host=service.settings.http_host,
+        port=service.settings.http_port,
+        log_config=None,
+        lifespan="on",
+    )
+    try:
+        asyncio.run(uvicorn.Server(config).serve())
+    finally:
+        shutdown_telemetry()

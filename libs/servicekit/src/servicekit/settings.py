@@ -1,0 +1,36 @@
+"""Settings every service shares; a service subclasses to add its own."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Read from the environment (and a .env file). Each service process gets its own env."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="postgresql+asyncpg://localhost/pss",
+        description="The service's own role and database; its schema is the service name.",
+    )
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    # auth: a JWKS URL in production, a PEM public key for local use and tests
+    auth_jwks_url: str | None = None
+    auth_public_key_pem: str | None = None
+    auth_issuer: str = "pss-dev"
+    auth_audience: str = "pss"
+
+    # consumers: attempts before a message that keeps failing goes to its dead-letter topic
+    dead_letter_after_attempts: int = Field(default=3, ge=1)
+    retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    # the outbox relay polls at this interval when nothing nudged it
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_batch_size: int = Field(default=200, ge=1)
+
+    log_level: str = "INFO"
+    log_json: bool = True

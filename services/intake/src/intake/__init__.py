@@ -1,0 +1,1 @@
+"""intake: takes referrals and owns the case and every piece of personal data."""

@@ -1,0 +1,12 @@
+"""The events intake reacts to."""
+
+from contracts.events import MatchProposed, PageAcknowledged
+from intake import handlers
+from servicekit.consumer import Subscriptions
+
+
+def make_subscriptions() -> Subscriptions:
+    subscriptions = Subscriptions()
+    subscriptions.on(MatchProposed)(handlers.on_match_proposed)
+    subscriptions.on(PageAcknowledged)(handlers.on_page_acknowledged)
+    return subscriptions

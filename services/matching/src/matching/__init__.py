@@ -1,0 +1,1 @@
+"""matching: turns a referral into an ordered, explained list of eligible supporters."""

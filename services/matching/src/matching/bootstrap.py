@@ -1,0 +1,26 @@
+"""Wires matching: settings, plumbing, API and consumers. Nothing connects here."""
+
+from matching.api import router
+from matching.consumers import make_subscriptions
+from matching.handlers import MatchingConfig
+from matching.settings import MatchingSettings
+from servicekit.service import Service, build_service
+
+
+def build(settings: MatchingSettings | None = None) -> Service:
+    settings = settings or MatchingSettings()
+    config = MatchingConfig(
+        deployment_cap=settings.deployment_cap,
+        window_days=settings.deployment_window_days,
+        max_candidates=settings.max_candidates,
+    )
+    service = build_service(
+        "matching",
+        settings,
+        subscriptions=make_subscriptions(config),
+        title="matching",
+        description="Hard rules, ranked and explained supporters for each referral.",
+    )
+    service.api.state.uow = service.uow
+    service.api.include_router(router)
+    return service

@@ -1,0 +1,14 @@
+"""The events matching reacts to."""
+
+from contracts.events import DutyChanged, PageAcknowledged, ReferralSubmitted, SupporterEligibilityChanged
+from matching import handlers
+from servicekit.consumer import Subscriptions
+
+
+def make_subscriptions(config: handlers.MatchingConfig) -> Subscriptions:
+    subscriptions = Subscriptions()
+    subscriptions.on(ReferralSubmitted)(handlers.on_referral_submitted(config))
+    subscriptions.on(SupporterEligibilityChanged)(handlers.on_eligibility_changed)
+    subscriptions.on(DutyChanged)(handlers.on_duty_changed)
+    subscriptions.on(PageAcknowledged)(handlers.on_page_acknowledged)
+    return subscriptions

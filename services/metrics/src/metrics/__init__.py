@@ -1,0 +1,1 @@
+"""metrics: de-identified per-site aggregates, with small cells suppressed."""

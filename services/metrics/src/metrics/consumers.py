@@ -1,0 +1,12 @@
+"""metrics counts what the other services decided."""
+
+from contracts.events import MatchUnmatched, PageAcknowledged, PageEscalated, ReferralSubmitted
+from metrics import handlers
+from servicekit.consumer import Subscriptions
+
+
+def make_subscriptions() -> Subscriptions:
+    subscriptions = Subscriptions()
+    for event_type in (ReferralSubmitted, MatchUnmatched, PageEscalated, PageAcknowledged):
+        subscriptions.on(event_type)(handlers.count)
+    return subscriptions

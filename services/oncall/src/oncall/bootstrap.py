@@ -1,0 +1,36 @@
+"""Wires oncall: plumbing, API, consumers, the timer loop and the notifier."""
+
+from datetime import timedelta
+from functools import partial
+
+from oncall import handlers
+from oncall.api import router
+from oncall.consumers import make_subscriptions
+from oncall.notifiers import Notifier, RecordingNotifier
+from oncall.settings import OncallSettings
+from servicekit.service import Service, build_service
+
+
+def build(settings: OncallSettings | None = None, notifier: Notifier | None = None) -> Service:
+    settings = settings or OncallSettings()
+    policy = handlers.PagingPolicy(
+        ack_timeout=timedelta(seconds=settings.ack_timeout_seconds),
+        crisis_ack_timeout=timedelta(seconds=settings.crisis_ack_timeout_seconds),
+        supporters_in_chain=settings.supporters_in_chain,
+    )
+    service = build_service(
+        "oncall",
+        settings,
+        subscriptions=make_subscriptions(policy),
+        title="oncall",
+        description="Paging episodes with durable timers: primary, backup, coordinator.",
+    )
+    notifier = notifier or RecordingNotifier()
+    service.api.state.uow = service.uow
+    service.api.state.policy = policy
+    service.api.include_router(router)
+    service.loops += [
+        partial(handlers.timer_loop, service.uow, policy, settings.timer_poll_seconds),
+        partial(handlers.notification_loop, service.uow, notifier, settings.public_base_url, settings.timer_poll_seconds),
+    ]
+    return service

@@ -1,0 +1,380 @@
+"""oncall's use cases, as plain functions over a unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from opentelemetry import trace
+from sqlalchemy.dialects.postgresql import insert
+
+from contracts import Envelope
+from contracts.events import (
+    DutyChanged,
+    MatchProposed,
+    PageAcknowledged,
+    PageDeclined,
+    PageEscalated,
+    PageExhausted,
+    PageSent,
+)
+from contracts.types import DutyLayer, EscalationReason, RecipientRole
+from oncall import tables as t
+from oncall.escalation import EpisodeStatus, Link, PageStatus, build_chain, may_answer, next_step
+from oncall.notifiers import Notification, Notifier
+from servicekit.auth import Principal
+from servicekit.database import UnitOfWork, UnitOfWorkFactory
+from servicekit.telemetry import continue_trace, current_traceparent
+
+tracer = trace.get_tracer("oncall")
+
+
+@dataclass(frozen=True)
+class PagingPolicy:
+    ack_timeout: timedelta
+    crisis_ack_timeout: timedelta
+    supporters_in_chain: int
+
+    def timeout(self, crisis: bool) -> timedelta:
+        return self.crisis_ack_timeout if crisis else self.ack_timeout
+
+
+class PageNotFound(LookupError):
+    pass
+
+
+class PageClosed(RuntimeError):
+    """The page can no longer be answered (someone else took the case, or it ended)."""
+
+
+def on_match_proposed(policy: PagingPolicy):  # type: ignore[no-untyped-def]
+    async def handle(event: MatchProposed, uow: UnitOfWork, _envelope: Envelope) -> None:
+        exists = await uow.session.scalar(sa.select(t.episode.c.referral_id).where(t.episode.c.referral_id == event.referral_id))
+        if exists is not None:
+            return
+        coordinator = await uow.session.scalar(
+            sa.select(t.duty.c.staff_ref).where(t.duty.c.site_id == event.site_id, t.duty.c.layer == "coordinator")
+        )
+        chain = build_chain(
+            [c.supporter for c in sorted(event.candidates, key=lambda c: c.rank)],
+            coordinator=coordinator,
+            supporters=policy.supporters_in_chain,
+        )
+        now = datetime.now(UTC)
+        await uow.session.execute(
+            sa.insert(t.episode).values(
+                referral_id=event.referral_id,
+                site_id=event.site_id,
+                chain=[{"recipient": link.recipient, "role": link.role.value} for link in chain],
+                crisis=event.crisis,
+                step=0,
+                status=EpisodeStatus.PAGING.value,
+                traceparent=current_traceparent(),
+                started_at=now,
+            )
+        )
+        await _page(uow, event.referral_id, event.site_id, chain, 0, event.crisis, policy, now)
+
+    return handle
+
+
+async def _page(
+    uow: UnitOfWork,
+    referral_id: uuid.UUID,
+    site_id: str,
+    chain: list[Link],
+    step: int,
+    crisis: bool,
+    policy: PagingPolicy,
+    now: datetime,
+) -> None:
+    link = chain[step]
+    page_id = uuid.uuid4()
+    due = now + policy.timeout(crisis)
+    await uow.session.execute(
+        sa.insert(t.page).values(
+            page_id=page_id,
+            referral_id=referral_id,
+            step=step,
+            recipient=link.recipient,
+            recipient_role=link.role.value,
+            status=PageStatus.SENT.value,
+            sent_at=now,
+            acknowledge_by=due,
+        )
+    )
+    await uow.session.execute(
+        sa.insert(t.timer).values(referral_id=referral_id, step=step, kind="acknowledge", due_at=due)
+    )
+    await uow.session.execute(
+        sa.insert(t.notification).values(page_id=page_id, recipient=link.recipient, channel="pending", status="pending")
+    )
+    await uow.emit(
+        PageSent(
+            page_id=page_id,
+            referral_id=referral_id,
+            site_id=site_id,
+            recipient=link.recipient,
+            recipient_role=link.role,
+            step=step,
+            crisis=crisis,
+            acknowledge_by=due,
+        ),
+        site_id=site_id,
+    )
+
+
+def _chain(raw: list[dict[str, str]]) -> list[Link]:
+    return [Link(item["recipient"], RecipientRole(item["role"])) for item in raw]
+
+
+async def _escalate(
+    uow: UnitOfWork, episode: Any, reason: EscalationReason, policy: PagingPolicy, now: datetime
+) -> None:
+    chain = _chain(episode.chain)
+    following = next_step(chain, episode.step)
+    if following is None:
+        await uow.session.execute(
+            sa.update(t.episode)
+            .where(t.episode.c.referral_id == episode.referral_id)
+            .values(status=EpisodeStatus.EXHAUSTED.value, closed_at=now)
+        )
+        await uow.emit(
+            PageExhausted(referral_id=episode.referral_id, site_id=episode.site_id, steps=len(chain)),
+            site_id=episode.site_id,
+        )
+        return
+    await uow.session.execute(
+        sa.update(t.episode).where(t.episode.c.referral_id == episode.referral_id).values(step=following)
+    )
+    await uow.emit(
+        PageEscalated(
+            referral_id=episode.referral_id,
+            site_id=episode.site_id,
+            from_step=episode.step,
+            to_step=following,
+            to_role=chain[following].role,
+            reason=reason,
+        ),
+        site_id=episode.site_id,
+    )
+    await _page(uow, episode.referral_id, episode.site_id, chain, following, episode.crisis, policy, now)
+
+
+async def fire_due_timers(uow: UnitOfWork, policy: PagingPolicy, *, limit: int = 50) -> int:
+    """Escalate every episode whose acknowledgement timer is due. The timer is marked fired
+    in the same transaction as the escalation, so each fires exactly once, even across a
+    crash; SKIP LOCKED lets several replicas share the work."""
+    now = datetime.now(UTC)
+    due = (
+        await uow.session.execute(
+            sa.select(t.timer)
+            .where(t.timer.c.fired_at.is_(None), t.timer.c.cancelled_at.is_(None), t.timer.c.due_at <= now)
+            .order_by(t.timer.c.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for timer in due:
+        await uow.session.execute(sa.update(t.timer).where(t.timer.c.timer_id == timer.timer_id).values(fired_at=now))
+        episode = await _locked_episode(uow, timer.referral_id)
+        if episode is None or episode.status != EpisodeStatus.PAGING.value or episode.step != timer.step:
+            continue
+        with continue_trace(episode.traceparent), tracer.start_as_current_span(
+            "acknowledgement timeout", attributes={"pss.referral_id": str(episode.referral_id), "pss.step": timer.step}
+        ):
+            await uow.session.execute(
+                sa.update(t.page)
+                .where(t.page.c.referral_id == episode.referral_id, t.page.c.step == timer.step, t.page.c.status == PageStatus.SENT.value)
+                .values(status=PageStatus.EXPIRED.value)
+            )
+            await _escalate(uow, episode, EscalationReason.NOT_ACKNOWLEDGED, policy, now)
+    await uow.commit()
+    return len(due)
+
+
+async def _locked_episode(uow: UnitOfWork, referral_id: uuid.UUID) -> Any:
+    return (
+        await uow.session.execute(sa.select(t.episode).where(t.episode.c.referral_id == referral_id).with_for_update())
+    ).first()
+
+
+async def _answerable_page(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal) -> tuple[Any, Any]:
+    page = (await uow.session.execute(sa.select(t.page).where(t.page.c.page_id == page_id).with_for_update())).first()
+    if page is None or page.recipient != principal.staff_ref:
+        raise PageNotFound(page_id)  # a page is answered by the person it was sent to
+    episode = await _locked_episode(uow, page.referral_id)
+    if not may_answer(EpisodeStatus(episode.status), PageStatus(page.status)):
+        raise PageClosed(f"this page is closed: the case is {episode.status}")
+    return page, episode
+
+
+async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal) -> None:
+    """The recipient takes the case. Every pending timer and notification of the episode
+    is cancelled, for everyone."""
+    page, episode = await _answerable_page(uow, page_id, principal)
+    now = datetime.now(UTC)
+    with continue_trace(episode.traceparent), tracer.start_as_current_span(
+        "page acknowledged", attributes={"pss.referral_id": str(page.referral_id), "pss.step": page.step}
+    ):
+        await uow.session.execute(
+            sa.update(t.page).where(t.page.c.page_id == page_id).values(status=PageStatus.ACKNOWLEDGED.value, answered_at=now)
+        )
+        await uow.session.execute(
+            sa.update(t.page)
+            .where(t.page.c.referral_id == page.referral_id, t.page.c.page_id != page_id, t.page.c.status == PageStatus.SENT.value)
+            .values(status=PageStatus.CANCELLED.value)
+        )
+        await uow.session.execute(
+            sa.update(t.episode)
+            .where(t.episode.c.referral_id == page.referral_id)
+            .values(status=EpisodeStatus.ACKNOWLEDGED.value, closed_at=now)
+        )
+        await _cancel_pending(uow, page.referral_id, now)
+        await uow.emit(
+            PageAcknowledged(
+                page_id=page_id,
+                referral_id=page.referral_id,
+                site_id=episode.site_id,
+                recipient=page.recipient,
+                recipient_role=RecipientRole(page.recipient_role),
+                step=page.step,
+                seconds_to_acknowledge=max(0, int((now - page.sent_at).total_seconds())),
+            ),
+            site_id=episode.site_id,
+        )
+    await uow.commit()
+
+
+async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, policy: PagingPolicy) -> None:
+    """The recipient cannot take it: the next person is paged at once."""
+    page, episode = await _answerable_page(uow, page_id, principal)
+    now = datetime.now(UTC)
+    with continue_trace(episode.traceparent), tracer.start_as_current_span(
+        "page declined", attributes={"pss.referral_id": str(page.referral_id), "pss.step": page.step}
+    ):
+        await uow.session.execute(
+            sa.update(t.page).where(t.page.c.page_id == page_id).values(status=PageStatus.DECLINED.value, answered_at=now)
+        )
+        await uow.emit(
+            PageDeclined(page_id=page_id, referral_id=page.referral_id, site_id=episode.site_id, recipient=page.recipient, step=page.step),
+            site_id=episode.site_id,
+        )
+        if page.step == episode.step:
+            await uow.session.execute(
+                sa.update(t.timer)
+                .where(t.timer.c.referral_id == page.referral_id, t.timer.c.step == page.step, t.timer.c.fired_at.is_(None))
+                .values(cancelled_at=now)
+            )
+            await _escalate(uow, episode, EscalationReason.DECLINED, policy, now)
+    await uow.commit()
+
+
+async def _cancel_pending(uow: UnitOfWork, referral_id: uuid.UUID, now: datetime) -> None:
+    await uow.session.execute(
+        sa.update(t.timer)
+        .where(t.timer.c.referral_id == referral_id, t.timer.c.fired_at.is_(None), t.timer.c.cancelled_at.is_(None))
+        .values(cancelled_at=now)
+    )
+    pages = sa.select(t.page.c.page_id).where(t.page.c.referral_id == referral_id)
+    await uow.session.execute(
+        sa.update(t.notification)
+        .where(t.notification.c.page_id.in_(pages), t.notification.c.status == "pending")
+        .values(status="cancelled")
+    )
+
+
+async def deliver_pending_notifications(uow: UnitOfWork, notifier: Notifier, base_url: str, *, limit: int = 50) -> int:
+    rows = (
+        await uow.session.execute(
+            sa.select(t.notification, t.episode.c.crisis)
+            .join(t.page, t.page.c.page_id == t.notification.c.page_id)
+            .join(t.episode, t.episode.c.referral_id == t.page.c.referral_id)
+            .where(t.notification.c.status == "pending")
+            .order_by(t.notification.c.notification_id)
+            .limit(limit)
+            .with_for_update(of=t.notification, skip_locked=True)
+        )
+    ).all()
+    now = datetime.now(UTC)
+    for row in rows:
+        await notifier.deliver(
+            Notification(
+                notification_id=row.notification_id,
+                page_id=str(row.page_id),
+                recipient=row.recipient,
+                acknowledge_url=f"{base_url}/pages/{row.page_id}",
+                crisis=row.crisis,
+            )
+        )
+        await uow.session.execute(
+            sa.update(t.notification)
+            .where(t.notification.c.notification_id == row.notification_id)
+            .values(status="delivered", channel=notifier.channel, attempts=row.attempts + 1, delivered_at=now)
+        )
+    await uow.commit()
+    return len(rows)
+
+
+async def set_duty(uow: UnitOfWork, site_id: str, assignments: dict[str, str | None]) -> None:
+    """Who is on duty now; supporter layers are published for matching to rank by."""
+    now = datetime.now(UTC)
+    for layer, staff_ref in assignments.items():
+        previous = await uow.session.scalar(
+            sa.select(t.duty.c.staff_ref).where(t.duty.c.site_id == site_id, t.duty.c.layer == layer)
+        )
+        stmt = insert(t.duty).values(site_id=site_id, layer=layer, staff_ref=staff_ref, starts_at=now)
+        await uow.session.execute(
+            stmt.on_conflict_do_update(index_elements=["site_id", "layer"], set_={"staff_ref": staff_ref, "starts_at": now})
+        )
+        if layer in (DutyLayer.PRIMARY.value, DutyLayer.BACKUP.value) and previous != staff_ref:
+            await uow.emit(
+                DutyChanged(site_id=site_id, layer=DutyLayer(layer), supporter=staff_ref, starts_at=now),
+                site_id=site_id,
+            )
+    await uow.commit()
+
+
+async def pages_of(uow: UnitOfWork, referral_id: uuid.UUID) -> tuple[str | None, list[dict[str, Any]]]:
+    site = await uow.session.scalar(sa.select(t.episode.c.site_id).where(t.episode.c.referral_id == referral_id))
+    rows = (await uow.session.execute(sa.select(t.page).where(t.page.c.referral_id == referral_id).order_by(t.page.c.step))).all()
+    return site, [dict(r._mapping) for r in rows]
+
+
+async def timer_loop(uow: UnitOfWorkFactory, policy: PagingPolicy, interval: float) -> None:
+    import asyncio
+    import logging
+
+    log = logging.getLogger("oncall.timers")
+    while True:
+        try:
+            async with uow() as unit:
+                fired = await fire_due_timers(unit, policy)
+            if fired:
+                continue
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("timer loop failed; retrying")
+        await asyncio.sleep(interval)
+
+
+async def notification_loop(uow: UnitOfWorkFactory, notifier: Notifier, base_url: str, interval: float) -> None:
+    import asyncio
+    import logging
+
+    log = logging.getLogger("oncall.notifications")
+    while True:
+        try:
+            async with uow() as unit:
+                sent = await deliver_pending_notifications(unit, notifier, base_url)
+            if sent:
+                continue
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("notification loop failed; retrying")
+        await asyncio.sleep(interval)

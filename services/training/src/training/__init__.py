@@ -1,0 +1,1 @@
+"""training: tracks certifications and renewals and says who is eligible."""

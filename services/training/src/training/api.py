@@ -1,0 +1,64 @@
+"""training's HTTP API: the catalogue, supporters and their completions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from contracts.types import CourseCode, SiteId, StaffRef
+from servicekit.auth import Principal, Role, requires
+from servicekit.database import UnitOfWorkFactory
+from training import handlers
+
+router = APIRouter()
+Admin = Annotated[Principal, Depends(requires(Role.AUTHORITY_ADMIN))]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CourseIn(Strict):
+    title: Annotated[str, StringConstraints(min_length=2, max_length=120)]
+    validity_days: int | None = Field(default=730, ge=1, description="None: never expires")
+    required: bool = False
+
+
+class SupporterIn(Strict):
+    home_site: SiteId
+    active: bool = True
+    tier: int = Field(default=2, ge=1, le=3)
+
+
+class CompletionIn(Strict):
+    course: CourseCode
+    completed_on: date
+
+
+def _uow(request: Request) -> UnitOfWorkFactory:
+    return request.app.state.uow  # type: ignore[no-any-return]
+
+
+@router.put("/courses/{code}", status_code=204, tags=["catalogue"])
+async def put_course(code: CourseCode, body: CourseIn, request: Request, _a: Admin) -> None:
+    async with _uow(request)() as uow:
+        await handlers.upsert_course(uow, code, body.title, body.validity_days, body.required)
+
+
+@router.put("/supporters/{staff_ref}", status_code=204, tags=["supporters"])
+async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request, _a: Admin) -> None:
+    async with _uow(request)() as uow:
+        await handlers.upsert_supporter(uow, staff_ref, body.home_site, body.active, body.tier)
+
+
+@router.post("/supporters/{staff_ref}/completions", status_code=201, tags=["supporters"])
+async def post_completion(staff_ref: StaffRef, body: CompletionIn, request: Request, _a: Admin) -> dict[str, object]:
+    async with _uow(request)() as uow:
+        try:
+            expires_on = await handlers.record_completion(uow, staff_ref, body.course, body.completed_on)
+        except handlers.UnknownRecord as exc:
+            raise HTTPException(422, {"message": str(exc)}) from None
+    return {"staff_ref": staff_ref, "course": body.course, "expires_on": expires_on}

@@ -1,0 +1,5 @@
+from servicekit.settings import ServiceSettings
+
+
+class TrainingSettings(ServiceSettings):
+    http_port: int = 8104
