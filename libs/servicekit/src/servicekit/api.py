@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 def _field(loc: tuple[object, ...]) -> str:
@@ -23,5 +24,13 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
     )
 
 
+async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail
+    message = detail.get("message", str(detail)) if isinstance(detail, dict) else str(detail)
+    return JSONResponse(status_code=exc.status_code, content={"message": message}, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """Every error answers ``{"message": ...}``: one shape for people and front-ends."""
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

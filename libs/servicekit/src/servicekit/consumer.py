@@ -24,7 +24,7 @@ import sqlalchemy.exc
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.message import KafkaMessage
+from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
 from contracts import EVENT_TYPES, Envelope, Event, parse_payload, topics

@@ -67,7 +67,7 @@ class OutboxRelay:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        producer: AIOKafkaProducer,
+        bootstrap_servers: str,
         *,
         wake: asyncio.Event,
         poll_seconds: float,
@@ -75,11 +75,26 @@ class OutboxRelay:
         service: str,
     ) -> None:
         self.sessions = sessions
-        self.producer = producer
+        self.bootstrap_servers = bootstrap_servers
+        self._producer: AIOKafkaProducer | None = None
         self.wake = wake
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
         self.service = service
+
+    async def start(self) -> None:
+        # the producer binds to the running loop, so it is made here, never at build time
+        self._producer = kafka_producer(self.bootstrap_servers, client_id=f"{self.service}-outbox")
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        assert self._producer is not None, "OutboxRelay.start() first"
+        return self._producer
 
     async def run(self) -> None:
         while True:

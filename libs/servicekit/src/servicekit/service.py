@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 import uvicorn
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -22,7 +21,7 @@ from servicekit.api import install_error_handlers
 from servicekit.auth import TokenVerifier
 from servicekit.consumer import EventConsumer, Subscriptions
 from servicekit.database import Database, UnitOfWorkFactory
-from servicekit.outbox import OutboxRelay, kafka_producer
+from servicekit.outbox import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.telemetry import setup_telemetry, shutdown_telemetry
 
@@ -38,7 +37,6 @@ class Service:
     database: Database
     uow: UnitOfWorkFactory
     broker: KafkaBroker
-    producer: AIOKafkaProducer
     relay: OutboxRelay
     api: FastAPI
     loops: list[BackgroundLoop] = field(default_factory=list)
@@ -64,10 +62,9 @@ def build_service(
         logger=logging.getLogger(f"{name}.broker"),
         log_level=logging.DEBUG,
     )
-    producer = kafka_producer(settings.kafka_bootstrap_servers, client_id=f"{name}-outbox")
     relay = OutboxRelay(
         database.sessions,
-        producer,
+        settings.kafka_bootstrap_servers,
         wake=uow.committed_events,
         poll_seconds=settings.outbox_poll_seconds,
         batch_size=settings.outbox_batch_size,
@@ -87,7 +84,7 @@ def build_service(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await producer.start()
+        await relay.start()
         await broker.start()
         tasks = [asyncio.create_task(loop(), name=getattr(loop, "__name__", "loop")) for loop in [relay.run, *service.loops]]
         log.info("service started", extra={"service": name, "url": f"http://{settings.http_host}:{settings.http_port}"})
@@ -98,7 +95,7 @@ def build_service(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await broker.stop()
-            await producer.stop()
+            await relay.stop()
             await database.dispose()
 
     api = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
@@ -120,7 +117,7 @@ def build_service(
             await session.execute(sa.text("SELECT 1"))
         return {"status": "ok", "outbox_backlog": await relay.backlog()}
 
-    service = Service(name, settings, database, uow, broker, producer, relay, api)
+    service = Service(name, settings, database, uow, broker, relay, api)
     return service
 
 

@@ -1,0 +1,303 @@
+"""Pytest fixtures for integration and end-to-end tests on real Kafka and PostgreSQL.
+
+One session starts Kafka and PostgreSQL (or uses KAFKA_BOOTSTRAP_SERVERS and
+PSS_ADMIN_DATABASE_URL), a fresh database, and the five services as real processes. Each
+test seeds a site of its own, so tests share the platform but never its state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from intake.vault import PersonalDataVault
+from pss_cli.local import free_port
+from pss_cli.platform import Infrastructure, Platform
+from pss_cli.seed import Site, sample_site, seed_courses, seed_site
+from servicekit.auth import DevTokenIssuer, Role
+
+T = TypeVar("T")
+
+# short enough for tests to watch escalations, long enough for a busy 2-core machine to
+# acknowledge a page in time
+TEST_ACK_TIMEOUT_SECONDS = 5.0
+
+
+def wait_for(probe: Callable[[], T | None], *, timeout: float = 30, interval: float = 0.2, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@dataclass
+class Span:
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    service: str
+    kind: int
+    attributes: dict[str, Any]
+
+
+class SpanCollector:
+    """A minimal OTLP/HTTP receiver: the services export to it exactly as to a collector."""
+
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+        self._lock = threading.Lock()
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if self.path == "/v1/traces":
+                    collector._ingest(body)
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                return
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _ingest(self, body: bytes) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        found = []
+        for resource_spans in request.resource_spans:
+            service = next(
+                (a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name"), "?"
+            )
+            for scope in resource_spans.scope_spans:
+                for s in scope.spans:
+                    attributes = {a.key: _value(a.value) for a in s.attributes}
+                    found.append(
+                        Span(s.trace_id.hex(), s.span_id.hex(), s.parent_span_id.hex(), s.name, service, s.kind, attributes)
+                    )
+        with self._lock:
+            self.spans.extend(found)
+
+    def trace(self, trace_id: str) -> list[Span]:
+        with self._lock:
+            return [s for s in self.spans if s.trace_id == trace_id]
+
+    def all_spans(self) -> list[Span]:
+        with self._lock:
+            return list(self.spans)
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def _value(v: Any) -> Any:
+    kind = v.WhichOneof("value")
+    return getattr(v, kind) if kind else None
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.value)  # type: ignore[no-any-return]
+
+
+class KafkaReader:
+    """Reads whole topics from the beginning: what the platform really published."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+
+    def read(self, topic: str, *, idle_ms: int = 1500) -> list[Record]:
+        return asyncio.run(self._read(topic, idle_ms))
+
+    async def _read(self, topic: str, idle_ms: int) -> list[Record]:
+        from aiokafka import AIOKafkaConsumer
+
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=self.bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
+        )
+        await consumer.start()
+        records: list[Record] = []
+        try:
+            while True:
+                batch = await consumer.getmany(timeout_ms=idle_ms)
+                if not batch:
+                    break
+                for messages in batch.values():
+                    for m in messages:
+                        headers = {k: v.decode(errors="replace") for k, v in (m.headers or [])}
+                        records.append(Record(m.topic, m.partition, m.offset, m.key, m.value or b"", headers))
+        finally:
+            await consumer.stop()
+        return records
+
+    def events(self, topic: str, *, type_: str | None = None, **payload: Any) -> list[dict[str, Any]]:
+        """Valid envelopes on ``topic`` whose type and payload fields match."""
+        found = []
+        for record in self.read(topic):
+            try:
+                envelope = record.json()
+            except ValueError:
+                continue
+            if not isinstance(envelope, dict) or (type_ and envelope.get("type") != type_):
+                continue
+            if all(str(envelope.get("payload", {}).get(k)) == str(v) for k, v in payload.items()):
+                found.append(envelope)
+        return found
+
+    def publish(self, topic: str, value: bytes, *, key: bytes | None = None) -> None:
+        async def send() -> None:
+            from aiokafka import AIOKafkaProducer
+
+            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+            await producer.start()
+            try:
+                await producer.send_and_wait(topic, value=value, key=key)
+            finally:
+                await producer.stop()
+
+        asyncio.run(send())
+
+
+@dataclass
+class RunningPlatform:
+    platform: Platform
+    issuer: DevTokenIssuer
+    kafka: KafkaReader
+    spans: SpanCollector
+    database: str
+
+    def url(self, service: str) -> str:
+        return self.platform.url(service)
+
+    def admin(self) -> httpx.Client:
+        return self.client(self.issuer.token("test-admin", [Role.AUTHORITY_ADMIN]))
+
+    def coordinator(self, site: Site) -> httpx.Client:
+        return self.client(
+            self.issuer.token(f"coord-{site.site_id}", [Role.SITE_COORDINATOR], [site.site_id], staff_ref=site.coordinator)
+        )
+
+    def supporter(self, staff_ref: str) -> httpx.Client:
+        return self.client(self.issuer.token(f"user-{staff_ref}", [Role.PEER_SUPPORTER], staff_ref=staff_ref))
+
+    @staticmethod
+    def client(token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(headers=headers, timeout=30)
+
+    def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Direct reads for assertions (as the admin, never from a service)."""
+        import psycopg
+
+        from pss_cli.provision import _with_database
+
+        with psycopg.connect(_with_database(self.platform.infrastructure.admin_url, self.database)) as conn:
+            return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
+    infra = Infrastructure.start(Path(tmp_path_factory.mktemp("infra")))
+    yield infra
+    infra.stop()
+
+
+@pytest.fixture(scope="session")
+def span_collector() -> Iterator[SpanCollector]:
+    collector = SpanCollector()
+    yield collector
+    collector.close()
+
+
+@pytest.fixture(scope="session")
+def running_platform(
+    infrastructure: Infrastructure, span_collector: SpanCollector, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningPlatform]:
+    issuer, public_pem = DevTokenIssuer.generate()
+    database = f"pss_test_{uuid.uuid4().hex[:8]}"
+    common = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": span_collector.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+        "OTEL_METRIC_EXPORT_INTERVAL": "60000",
+        "OUTBOX_POLL_SECONDS": "0.2",
+        "RETRY_BACKOFF_SECONDS": "0.05",
+        "LOG_LEVEL": "INFO",
+    }
+    workdir = Path(tmp_path_factory.mktemp("platform"))
+    platform = Platform.prepare(
+        infrastructure,
+        workdir,
+        database=database,
+        issuer=issuer,
+        public_key_pem=public_pem,
+        personal_data_keys=PersonalDataVault.new_key(),
+        extra_env={
+            name: {**common, **extra}
+            for name, extra in {
+                "intake": {},
+                "matching": {},
+                "oncall": {"ACK_TIMEOUT_SECONDS": str(TEST_ACK_TIMEOUT_SECONDS), "TIMER_POLL_SECONDS": "0.1"},
+                "training": {},
+                "metrics": {},
+            }.items()
+        },
+    )
+    platform.start()
+    running = RunningPlatform(platform, issuer, KafkaReader(infrastructure.kafka_bootstrap), span_collector, database)
+    with running.admin() as admin:
+        seed_courses(admin, platform.url("training"))
+    yield running
+    platform.stop()
+    print(f"\nservice logs: {workdir / 'logs'}")
+
+
+@pytest.fixture
+def site(running_platform: RunningPlatform) -> Site:
+    """A freshly seeded site of its own for this test."""
+    suffix = uuid.uuid4().hex[:6]
+    seeded = sample_site(f"t-{suffix}", f"Test hospital {suffix}", suffix)
+    urls = {name: running_platform.url(name) for name in running_platform.platform.services}
+    with running_platform.admin() as admin:
+        seed_site(admin, urls, seeded)
+    # matching learns eligibility and duty from events: wait until it has them
+    supporters = [p.ref for p in seeded.people if p.supporter and p.certified]
+    wait_for(
+        lambda: len(running_platform.sql("SELECT 1 FROM matching.eligibility WHERE staff_ref = ANY(%s) AND eligible", supporters))
+        == len(supporters)
+        and len(running_platform.sql("SELECT 1 FROM matching.duty WHERE site_id = %s", seeded.site_id)) == 2,
+        what="matching to learn the site's eligibility and duty",
+    )
+    return seeded

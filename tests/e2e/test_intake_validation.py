@@ -1,0 +1,52 @@
+"""Intake answers malformed referrals with 422 and a message a person can act on, and
+stores nothing for them."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import ref, self_referral
+
+
+def _rows(p):
+    return p.sql("SELECT (SELECT count(*) FROM intake.referral), (SELECT count(*) FROM intake.contact), "
+                 "(SELECT count(*) FROM intake.outbox)")[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda b: b.pop("urgency"), "urgency: Field required"),
+        (lambda b: b["reason"].update(kind="near_miss"), "is not a kind of 'critical_incident'"),
+        (lambda b: b.update(site_id="no-such-hospital"), "is not a site of this authority"),
+        (lambda b: b["worker"].update(phone="call me maybe"), "worker.phone"),
+        (lambda b: b["worker"].update(email="not-an-email"), "worker.email"),
+        (lambda b: b["worker"].update(name=""), "worker.name"),
+        (lambda b: b.update(excluded_supporters=["Dr Smith"]), "excluded_supporters.0"),
+        (lambda b: b.update(notes="free text about the worker"), "notes: Extra inputs are not permitted"),
+    ],
+    ids=["missing-urgency", "kind-of-another-category", "unknown-site", "bad-phone", "bad-email", "empty-name",
+         "name-as-staff-ref", "free-text-field"],
+)
+def test_a_malformed_referral_is_refused_with_a_clear_message_and_nothing_is_stored(running_platform, site, change, expected):
+    p = running_platform
+    body = self_referral(site, ref(site, "rn1"))
+    change(body)
+    before = _rows(p)
+    with p.client() as client:
+        response = client.post(f"{p.url('intake')}/referrals", json=body)
+    assert response.status_code == 422
+    payload = response.json()
+    assert expected in payload["message"]
+    assert _rows(p) == before
+
+
+def test_the_same_idempotency_key_creates_one_case(running_platform, site):
+    p = running_platform
+    body = self_referral(site, ref(site, "rn1"))
+    with p.client() as client:
+        first = client.post(f"{p.url('intake')}/referrals", json=body, headers={"Idempotency-Key": f"k-{site.site_id}"})
+        again = client.post(f"{p.url('intake')}/referrals", json=body, headers={"Idempotency-Key": f"k-{site.site_id}"})
+    assert first.status_code == again.status_code == 202
+    assert first.json()["referral_id"] == again.json()["referral_id"]
+    assert p.sql("SELECT count(*) FROM intake.referral WHERE site_id = %s", site.site_id) == [(1,)]

@@ -1,0 +1,84 @@
+"""Effects once: restarts, redelivery and poison messages, on real Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from contracts import topics
+from pss_cli.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
+
+from .helpers import distinct, pages_sent, ref, self_referral, submit, wait_for_page
+
+
+def test_oncall_killed_while_a_page_waits_still_escalates_exactly_once(running_platform, site):
+    p = running_platform
+    oncall = p.platform.services["oncall"]
+    referral_id = submit(p, self_referral(site, ref(site, "rn1")))
+    wait_for_page(p, referral_id, step=0)
+
+    oncall.kill()  # SIGKILL: no shutdown hook runs
+    time.sleep(TEST_ACK_TIMEOUT_SECONDS + 1)  # the acknowledgement deadline passes while it is down
+    oncall.start()
+    oncall.wait_ready()
+
+    second = wait_for_page(p, referral_id, step=1, timeout=30)
+    assert second["recipient"] == site.backup
+    time.sleep(2)  # room for a duplicate to appear, if the timer could fire twice
+    escalations = distinct(p.kafka.events(topics.PAGES, type_="oncall.page.escalated.v1", referral_id=referral_id))
+    assert [e["payload"]["from_step"] for e in escalations].count(0) == 1
+    assert p.sql(
+        "SELECT count(*) FROM oncall.page WHERE referral_id = %s AND step = 1", referral_id
+    ) == [(1,)]
+    assert p.sql(
+        "SELECT count(*) FROM oncall.timer WHERE referral_id = %s AND step = 0 AND fired_at IS NOT NULL", referral_id
+    ) == [(1,)]
+
+
+def test_an_event_redelivered_twice_has_one_effect(running_platform, site):
+    p = running_platform
+    referral_id = submit(p, self_referral(site, ref(site, "rn1")))
+    wait_for_page(p, referral_id, step=0)
+    submitted = p.kafka.events(topics.REFERRALS, type_="intake.referral.submitted.v1", referral_id=referral_id)[0]
+
+    raw = json.dumps(submitted).encode()
+    p.kafka.publish(topics.REFERRALS, raw, key=site.site_id.encode())
+    p.kafka.publish(topics.REFERRALS, raw, key=site.site_id.encode())
+
+    # a later referral of the same site is processed after the redeliveries (same partition)
+    marker = submit(p, self_referral(site, ref(site, "rn2")))
+    wait_for_page(p, marker, step=0)
+    wait_for(
+        lambda: p.sql("SELECT 1 FROM metrics.inbox i WHERE i.event_type = 'intake.referral.submitted.v1' AND i.event_id = %s",
+                      p.kafka.events(topics.REFERRALS, type_="intake.referral.submitted.v1", referral_id=marker)[0]["id"]),
+        what="metrics to process the marker referral",
+    )
+
+    proposals = distinct(p.kafka.events(topics.PROPOSALS, referral_id=referral_id))
+    assert len(proposals) == 1
+    assert len(distinct([e for e in pages_sent(p, referral_id) if e["payload"]["step"] == 0])) == 1
+    assert p.sql(
+        "SELECT value FROM metrics.aggregate WHERE site_id = %s AND measure = 'referrals'", site.site_id
+    ) == [(2,)]
+
+
+def test_a_malformed_message_goes_to_the_dead_letter_topic_and_the_next_is_processed(running_platform, site):
+    p = running_platform
+    poison = b'{"id": "not-a-uuid", "type": "intake.referral.submitted.v1", "payload": {}}'
+    p.kafka.publish(topics.REFERRALS, poison, key=site.site_id.encode())
+    referral_id = submit(p, self_referral(site, ref(site, "rn1")))
+
+    wait_for_page(p, referral_id, step=0)  # the flow goes on past the poison message
+
+    def dead_letters():
+        records = [r for r in p.kafka.read(topics.dead_letter(topics.REFERRALS)) if r.value == poison]
+        return records if {r.headers["dlt.consumer"] for r in records} >= {"matching", "metrics"} else None
+
+    records = wait_for(dead_letters, what="each consumer to dead-letter the poison message")
+    for record in records:
+        assert record.headers["dlt.original_topic"] == topics.REFERRALS
+        assert record.headers["dlt.original_partition"].isdigit()
+        assert record.headers["dlt.original_offset"].isdigit()
+        assert record.headers["dlt.attempts"] == "1"
+        assert record.headers["dlt.error"].startswith("malformed:")
+        assert record.key == site.site_id.encode()
