@@ -22,7 +22,12 @@ def self_referral(site: Site, worker: str, **overrides: Any) -> dict[str, Any]:
         "reason": {"category": "critical_incident", "kind": "unexpected_patient_death"},
         "urgency": "within_hours",
         "modality": "phone",
-        "worker": {"staff_ref": worker, "name": "Alex Example", "phone": "+1 555 0199", "email": "alex@example.org"},
+        "worker": {
+            "staff_ref": worker,
+            "name": "Alex Example",
+            "phone": "+1 555 0199",
+            "email": "alex@example.org",
+        },
     }
     body.update(overrides)
     return body
@@ -40,9 +45,13 @@ def pages_sent(p: RunningPlatform, referral_id: uuid.UUID) -> list[dict[str, Any
     return sorted({e["id"]: e for e in events}.values(), key=lambda e: e["payload"]["step"])
 
 
-def wait_for_page(p: RunningPlatform, referral_id: uuid.UUID, step: int, timeout: float = 40) -> dict[str, Any]:
+def wait_for_page(
+    p: RunningPlatform, referral_id: uuid.UUID, step: int, timeout: float = 40
+) -> dict[str, Any]:
     return wait_for(
-        lambda: next((e["payload"] for e in pages_sent(p, referral_id) if e["payload"]["step"] == step), None),
+        lambda: next(
+            (e["payload"] for e in pages_sent(p, referral_id) if e["payload"]["step"] == step), None
+        ),
         timeout=timeout,
         what=f"page step {step} of {referral_id}",
     )

@@ -9,8 +9,10 @@ from .helpers import ref, self_referral
 
 
 def _rows(p):
-    return p.sql("SELECT (SELECT count(*) FROM intake.referral), (SELECT count(*) FROM intake.contact), "
-                 "(SELECT count(*) FROM intake.outbox)")[0]
+    return p.sql(
+        "SELECT (SELECT count(*) FROM intake.referral), (SELECT count(*) FROM intake.contact), "
+        "(SELECT count(*) FROM intake.outbox)"
+    )[0]
 
 
 @pytest.mark.parametrize(
@@ -25,10 +27,20 @@ def _rows(p):
         (lambda b: b.update(excluded_supporters=["Dr Smith"]), "excluded_supporters.0"),
         (lambda b: b.update(notes="free text about the worker"), "notes: Extra inputs are not permitted"),
     ],
-    ids=["missing-urgency", "kind-of-another-category", "unknown-site", "bad-phone", "bad-email", "empty-name",
-         "name-as-staff-ref", "free-text-field"],
+    ids=[
+        "missing-urgency",
+        "kind-of-another-category",
+        "unknown-site",
+        "bad-phone",
+        "bad-email",
+        "empty-name",
+        "name-as-staff-ref",
+        "free-text-field",
+    ],
 )
-def test_a_malformed_referral_is_refused_with_a_clear_message_and_nothing_is_stored(running_platform, site, change, expected):
+def test_a_malformed_referral_is_refused_with_a_clear_message_and_nothing_is_stored(
+    running_platform, site, change, expected
+):
     p = running_platform
     body = self_referral(site, ref(site, "rn1"))
     change(body)
@@ -45,8 +57,12 @@ def test_the_same_idempotency_key_creates_one_case(running_platform, site):
     p = running_platform
     body = self_referral(site, ref(site, "rn1"))
     with p.client() as client:
-        first = client.post(f"{p.url('intake')}/referrals", json=body, headers={"Idempotency-Key": f"k-{site.site_id}"})
-        again = client.post(f"{p.url('intake')}/referrals", json=body, headers={"Idempotency-Key": f"k-{site.site_id}"})
+        first = client.post(
+            f"{p.url('intake')}/referrals", json=body, headers={"Idempotency-Key": f"k-{site.site_id}"}
+        )
+        again = client.post(
+            f"{p.url('intake')}/referrals", json=body, headers={"Idempotency-Key": f"k-{site.site_id}"}
+        )
     assert first.status_code == again.status_code == 202
     assert first.json()["referral_id"] == again.json()["referral_id"]
     assert p.sql("SELECT count(*) FROM intake.referral WHERE site_id = %s", site.site_id) == [(1,)]

@@ -7,11 +7,10 @@ from datetime import UTC, date, datetime
 from enum import Enum
 
 import pytest
-from pydantic import BaseModel, ValidationError
-
 from contracts import EVENT_TYPES, Envelope, parse_payload
 from contracts.events import Candidate, MatchProposed, ReferralSubmitted
 from contracts.schema import breaking_changes, current_schemas, published_schemas
+from pydantic import BaseModel, ValidationError
 
 
 def test_every_event_type_has_a_published_schema_that_matches_the_model():

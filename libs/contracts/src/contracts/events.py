@@ -19,8 +19,8 @@ from contracts.types import (
     ConnectionPath,
     CourseCode,
     DutyLayer,
-    LanguageCode,
     EscalationReason,
+    LanguageCode,
     MatchRule,
     Modality,
     ReasonCategory,
@@ -291,4 +291,3 @@ def parse_payload(envelope: Envelope) -> Event:
     except KeyError:
         raise UnknownEventType(f"unknown event type {envelope.type!r}") from None
     return cls.model_validate(envelope.payload)
-

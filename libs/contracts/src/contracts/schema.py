@@ -48,7 +48,11 @@ def _resolve(node: Any, root: dict[str, Any]) -> Any:
         if "$ref" in node:
             name = node["$ref"].rsplit("/", 1)[-1]
             return _resolve(root.get("$defs", {})[name], root)
-        out = {k: _resolve(v, root) for k, v in node.items() if k not in ("$defs", "title", "description", "examples")}
+        out = {
+            k: _resolve(v, root)
+            for k, v in node.items()
+            if k not in ("$defs", "title", "description", "examples")
+        }
         return out
     if isinstance(node, list):
         return [_resolve(v, root) for v in node]

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from servicekit.auth import DevTokenIssuer, Role
 
 from pss_cli.local import LauncherError, repo_root
 from pss_cli.platform import Infrastructure, Platform
 from pss_cli.seed import DEMO_AUTHORITY, seed_authority
-from servicekit.auth import DevTokenIssuer, Role
 
 app = typer.Typer(help="Peer support platform: local development and operations.", no_args_is_help=True)
 
@@ -36,9 +36,11 @@ def _dev_issuer(workdir: Path) -> tuple[DevTokenIssuer, str]:
         key_file.chmod(0o600)
     private_pem = key_file.read_text()
     key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return DevTokenIssuer(private_pem), public_pem
 
 
@@ -103,7 +105,9 @@ def dev(
 
 def _print_welcome(urls: dict[str, str], issuer: DevTokenIssuer, infrastructure: Infrastructure) -> None:
     site = DEMO_AUTHORITY[0]
-    coordinator = issuer.token("demo-coordinator", [Role.SITE_COORDINATOR], [site.site_id], staff_ref=site.coordinator)
+    coordinator = issuer.token(
+        "demo-coordinator", [Role.SITE_COORDINATOR], [site.site_id], staff_ref=site.coordinator
+    )
     typer.echo("\nThe platform is up.")
     for name, url in urls.items():
         typer.echo(f"  {name:<9} {url}/docs")
@@ -114,9 +118,9 @@ def _print_welcome(urls: dict[str, str], issuer: DevTokenIssuer, infrastructure:
     typer.echo(
         "\nTry a self-referral:\n"
         f"  curl -s -X POST {urls['intake']}/referrals -H 'content-type: application/json' -d "
-        "'{\"site_id\":\"north-general\",\"reason\":{\"category\":\"critical_incident\","
-        "\"kind\":\"unexpected_patient_death\"},\"urgency\":\"within_hours\","
-        "\"worker\":{\"staff_ref\":\"st-ngrn1\",\"name\":\"Sam\",\"phone\":\"+1 555 0100\"}}'\n"
+        '\'{"site_id":"north-general","reason":{"category":"critical_incident",'
+        '"kind":"unexpected_patient_death"},"urgency":"within_hours",'
+        '"worker":{"staff_ref":"st-ngrn1","name":"Sam","phone":"+1 555 0100"}}\'\n'
         f"  then, as the coordinator: GET {urls['oncall']}/referrals/<referral_id>/pages\n"
         "\nCtrl-C stops everything."
     )

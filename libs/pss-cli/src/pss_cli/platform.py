@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from contracts import topics
+from servicekit.auth import DevTokenIssuer
+
 from pss_cli.local import free_port
 from pss_cli.local.kafka import KafkaBroker, ensure_topics
 from pss_cli.local.postgres import PostgresServer
 from pss_cli.provision import SERVICES, migrate_all, provision
-from servicekit.auth import DevTokenIssuer
 
 
 @dataclass
@@ -34,7 +34,9 @@ class Infrastructure:
     postgres: PostgresServer | None = None
 
     @classmethod
-    def start(cls, workdir: Path, *, kafka_port: int | None = None, postgres_port: int | None = None) -> Infrastructure:
+    def start(
+        cls, workdir: Path, *, kafka_port: int | None = None, postgres_port: int | None = None
+    ) -> Infrastructure:
         kafka = postgres = None
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         admin_url = os.environ.get("PSS_ADMIN_DATABASE_URL")
@@ -75,10 +77,13 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the child)
+        log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.name, "serve"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_ready(self, timeout: float = 60) -> None:

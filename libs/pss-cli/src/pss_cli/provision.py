@@ -12,7 +12,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
-
 from servicekit.migrations import upgrade
 
 SERVICES = ("intake", "matching", "oncall", "training", "metrics")

@@ -85,12 +85,19 @@ DEMO_AUTHORITY = [
 
 def _check(response: httpx.Response) -> None:
     if response.status_code >= 400:
-        raise RuntimeError(f"{response.request.method} {response.request.url} -> {response.status_code}: {response.text}")
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url} -> {response.status_code}: {response.text}"
+        )
 
 
 def seed_courses(client: httpx.Client, training_url: str) -> None:
     for code, title, validity, required in COURSES:
-        _check(client.put(f"{training_url}/courses/{code}", json={"title": title, "validity_days": validity, "required": required}))
+        _check(
+            client.put(
+                f"{training_url}/courses/{code}",
+                json={"title": title, "validity_days": validity, "required": required},
+            )
+        )
 
 
 def seed_site(client: httpx.Client, urls: dict[str, str], site: Site, *, today: date | None = None) -> None:
@@ -122,7 +129,12 @@ def seed_site(client: httpx.Client, urls: dict[str, str], site: Site, *, today: 
     for p in site.people:
         if not p.supporter:
             continue
-        _check(client.put(f"{urls['matching']}/supporters/{p.ref}", json={"mental_health_professional": p.mental_health_professional}))
+        _check(
+            client.put(
+                f"{urls['matching']}/supporters/{p.ref}",
+                json={"mental_health_professional": p.mental_health_professional},
+            )
+        )
         _check(
             client.put(
                 f"{urls['training']}/supporters/{p.ref}",

@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-
 from intake.vault import PersonalDataVault
+from servicekit.auth import DevTokenIssuer, Role
+
 from pss_cli.local import free_port
 from pss_cli.platform import Infrastructure, Platform
 from pss_cli.seed import Site, sample_site, seed_courses, seed_site
-from servicekit.auth import DevTokenIssuer, Role
 
 T = TypeVar("T")
 
@@ -34,7 +34,9 @@ T = TypeVar("T")
 TEST_ACK_TIMEOUT_SECONDS = 5.0
 
 
-def wait_for(probe: Callable[[], T | None], *, timeout: float = 30, interval: float = 0.2, what: str = "condition") -> T:
+def wait_for(
+    probe: Callable[[], T | None], *, timeout: float = 30, interval: float = 0.2, what: str = "condition"
+) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = probe()
@@ -64,7 +66,7 @@ class SpanCollector:
         collector = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 if self.path == "/v1/traces":
                     collector._ingest(body)
@@ -92,13 +94,22 @@ class SpanCollector:
         found = []
         for resource_spans in request.resource_spans:
             service = next(
-                (a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name"), "?"
+                (a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name"),
+                "?",
             )
             for scope in resource_spans.scope_spans:
                 for s in scope.spans:
                     attributes = {a.key: _value(a.value) for a in s.attributes}
                     found.append(
-                        Span(s.trace_id.hex(), s.span_id.hex(), s.parent_span_id.hex(), s.name, service, s.kind, attributes)
+                        Span(
+                            s.trace_id.hex(),
+                            s.span_id.hex(),
+                            s.parent_span_id.hex(),
+                            s.name,
+                            service,
+                            s.kind,
+                            attributes,
+                        )
                     )
         with self._lock:
             self.spans.extend(found)
@@ -146,7 +157,11 @@ class KafkaReader:
         from aiokafka import AIOKafkaConsumer
 
         consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=self.bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
+            topic,
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
         )
         await consumer.start()
         records: list[Record] = []
@@ -207,7 +222,9 @@ class RunningPlatform:
 
     def coordinator(self, site: Site) -> httpx.Client:
         return self.client(
-            self.issuer.token(f"coord-{site.site_id}", [Role.SITE_COORDINATOR], [site.site_id], staff_ref=site.coordinator)
+            self.issuer.token(
+                f"coord-{site.site_id}", [Role.SITE_COORDINATOR], [site.site_id], staff_ref=site.coordinator
+            )
         )
 
     def supporter(self, staff_ref: str) -> httpx.Client:
@@ -276,7 +293,9 @@ def running_platform(
         },
     )
     platform.start()
-    running = RunningPlatform(platform, issuer, KafkaReader(infrastructure.kafka_bootstrap), span_collector, database)
+    running = RunningPlatform(
+        platform, issuer, KafkaReader(infrastructure.kafka_bootstrap), span_collector, database
+    )
     with running.admin() as admin:
         seed_courses(admin, platform.url("training"))
     yield running
@@ -295,9 +314,16 @@ def site(running_platform: RunningPlatform) -> Site:
     # matching learns eligibility and duty from events: wait until it has them
     supporters = [p.ref for p in seeded.people if p.supporter and p.certified]
     wait_for(
-        lambda: len(running_platform.sql("SELECT 1 FROM matching.eligibility WHERE staff_ref = ANY(%s) AND eligible", supporters))
-        == len(supporters)
-        and len(running_platform.sql("SELECT 1 FROM matching.duty WHERE site_id = %s", seeded.site_id)) == 2,
+        lambda: (
+            len(
+                running_platform.sql(
+                    "SELECT 1 FROM matching.eligibility WHERE staff_ref = ANY(%s) AND eligible", supporters
+                )
+            )
+            == len(supporters)
+            and len(running_platform.sql("SELECT 1 FROM matching.duty WHERE site_id = %s", seeded.site_id))
+            == 2
+        ),
         what="matching to learn the site's eligibility and duty",
     )
     return seeded

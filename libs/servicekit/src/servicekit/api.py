@@ -14,9 +14,7 @@ def _field(loc: tuple[object, ...]) -> str:
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    problems = [
-        {"field": _field(tuple(e["loc"])), "problem": e["msg"]} for e in exc.errors()
-    ]
+    problems = [{"field": _field(tuple(e["loc"])), "problem": e["msg"]} for e in exc.errors()]
     summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
     return JSONResponse(
         status_code=422,

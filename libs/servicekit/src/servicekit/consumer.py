@@ -22,12 +22,12 @@ from typing import Any
 
 import sqlalchemy.exc
 from aiokafka.errors import KafkaError
+from contracts import EVENT_TYPES, Envelope, Event, parse_payload, topics
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
-from contracts import EVENT_TYPES, Envelope, Event, parse_payload, topics
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.inbox import claim
 from servicekit.telemetry import instruments
@@ -123,14 +123,18 @@ class EventConsumer:
 
         try:
             async with self.uow() as uow:
-                if await claim(uow.session, consumer=self.name, event_id=envelope.id, event_type=envelope.type):
+                if await claim(
+                    uow.session, consumer=self.name, event_id=envelope.id, event_type=envelope.type
+                ):
                     await handler(event, uow, envelope)
                 await uow.commit()
         except RejectEvent as exc:
             await self._dead_letter(topic, partition, offset, key, value, 1, f"rejected: {exc}")
             return
         except TRANSIENT_ERRORS:
-            log.warning("infrastructure unavailable; will retry", extra={"event_id": envelope.id, "topic": topic})
+            log.warning(
+                "infrastructure unavailable; will retry", extra={"event_id": envelope.id, "topic": topic}
+            )
             await asyncio.sleep(self.backoff * 5)
             raise
         except Exception as exc:
@@ -142,7 +146,9 @@ class EventConsumer:
             )
             if attempt >= self.max_attempts:
                 self._attempts.pop(where, None)
-                await self._dead_letter(topic, partition, offset, key, value, attempt, f"failed: {_brief(exc)}")
+                await self._dead_letter(
+                    topic, partition, offset, key, value, attempt, f"failed: {_brief(exc)}"
+                )
                 return
             self._attempts[where] = attempt
             await asyncio.sleep(self.backoff * attempt)
@@ -168,9 +174,7 @@ class EventConsumer:
             "dlt.attempts": str(attempts),
             "dlt.error": reason[:500],
         }
-        await self.broker.publish(
-            value or b"", topic=topics.dead_letter(topic), key=key, headers=headers
-        )
+        await self.broker.publish(value or b"", topic=topics.dead_letter(topic), key=key, headers=headers)
         instruments().dead_letters.add(1, {"consumer": self.name, "topic": topic})
         log.error(
             "message dead-lettered",
@@ -182,6 +186,9 @@ def _brief(exc: BaseException) -> str:
     """An error summary for headers and logs. Validation errors list field paths and
     messages only (pydantic's input values could echo message content)."""
     if isinstance(exc, ValidationError):
-        parts = [f"{'.'.join(str(x) for x in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors(include_input=False)]
+        parts = [
+            f"{'.'.join(str(x) for x in e['loc']) or '<root>'}: {e['msg']}"
+            for e in exc.errors(include_input=False)
+        ]
         return f"{len(parts)} validation error(s): " + "; ".join(parts[:5])
     return f"{type(exc).__name__}: {exc}"[:300]

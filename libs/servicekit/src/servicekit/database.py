@@ -12,9 +12,9 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
+from contracts import Event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from contracts import Event
 from servicekit.outbox import OutboxWriter
 
 

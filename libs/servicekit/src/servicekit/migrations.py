@@ -65,9 +65,7 @@ def create_plumbing_tables() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("published_at", sa.DateTime(timezone=True)),
     )
-    op.create_index(
-        "outbox_unpublished", "outbox", ["seq"], postgresql_where=sa.text("published_at IS NULL")
-    )
+    op.create_index("outbox_unpublished", "outbox", ["seq"], postgresql_where=sa.text("published_at IS NULL"))
     op.create_table(
         "inbox",
         sa.Column("consumer", sa.Text, primary_key=True),

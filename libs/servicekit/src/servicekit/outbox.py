@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
+from contracts import Event
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.propagate import inject
@@ -21,7 +22,6 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from contracts import Event
 from servicekit.tables import OUTBOX
 from servicekit.telemetry import current_traceparent, instruments
 
@@ -35,9 +35,7 @@ class OutboxWriter:
         self.producer = producer
 
     async def add(self, event: Event, *, site_id: str) -> None:
-        envelope = event.envelope(
-            site_id=site_id, producer=self.producer, traceparent=current_traceparent()
-        )
+        envelope = event.envelope(site_id=site_id, producer=self.producer, traceparent=current_traceparent())
         await self.session.execute(
             sa.insert(OUTBOX).values(
                 event_id=envelope.id,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 import uvicorn
@@ -27,7 +28,7 @@ from servicekit.telemetry import setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
 
-BackgroundLoop = Callable[[], Awaitable[None]]
+BackgroundLoop = Callable[[], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -86,8 +87,14 @@ def build_service(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await relay.start()
         await broker.start()
-        tasks = [asyncio.create_task(loop(), name=getattr(loop, "__name__", "loop")) for loop in [relay.run, *service.loops]]
-        log.info("service started", extra={"service": name, "url": f"http://{settings.http_host}:{settings.http_port}"})
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.create_task(loop(), name=getattr(loop, "__name__", "loop"))
+            for loop in [relay.run, *service.loops]
+        ]
+        log.info(
+            "service started",
+            extra={"service": name, "url": f"http://{settings.http_host}:{settings.http_port}"},
+        )
         try:
             yield
         finally:
@@ -99,12 +106,16 @@ def build_service(
             await database.dispose()
 
     api = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
-    api.state.token_verifier = TokenVerifier(
-        issuer=settings.auth_issuer,
-        audience=settings.auth_audience,
-        public_key_pem=settings.auth_public_key_pem,
-        jwks_url=settings.auth_jwks_url,
-    ) if (settings.auth_public_key_pem or settings.auth_jwks_url) else None
+    api.state.token_verifier = (
+        TokenVerifier(
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            public_key_pem=settings.auth_public_key_pem,
+            jwks_url=settings.auth_jwks_url,
+        )
+        if (settings.auth_public_key_pem or settings.auth_jwks_url)
+        else None
+    )
     install_error_handlers(api)
 
     @api.get("/health/live", tags=["health"])

@@ -19,9 +19,7 @@ def plumbing_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         sa.Column("envelope", JSONB, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("published_at", sa.DateTime(timezone=True)),
-        sa.Index(
-            "outbox_unpublished", "seq", postgresql_where=sa.text("published_at IS NULL")
-        ),
+        sa.Index("outbox_unpublished", "seq", postgresql_where=sa.text("published_at IS NULL")),
     )
     inbox = sa.Table(
         "inbox",

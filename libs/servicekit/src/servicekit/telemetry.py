@@ -101,8 +101,20 @@ class JsonFormatter(logging.Formatter):
     # only these extras are copied: a log call cannot smuggle a person's details through
     # an arbitrary ``extra=`` field
     ALLOWED_EXTRAS = (
-        "service", "event_id", "event_type", "topic", "partition", "offset", "attempt",
-        "referral_id", "page_id", "site_id", "consumer", "reason", "count", "url",
+        "service",
+        "event_id",
+        "event_type",
+        "topic",
+        "partition",
+        "offset",
+        "attempt",
+        "referral_id",
+        "page_id",
+        "site_id",
+        "consumer",
+        "reason",
+        "count",
+        "url",
     )
 
     def format(self, record: logging.LogRecord) -> str:

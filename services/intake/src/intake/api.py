@@ -6,9 +6,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
-
 from contracts.types import (
     ConnectionPath,
     LanguageCode,
@@ -19,10 +16,13 @@ from contracts.types import (
     StaffRef,
     Urgency,
 )
-from intake import handlers
-from intake.domain import Contact, Referral, ReferralRejected, check_reason
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from servicekit.auth import Principal, Role, requires
 from servicekit.database import UnitOfWorkFactory
+
+from intake import handlers
+from intake.domain import Contact, Referral, ReferralRejected, check_reason
 
 router = APIRouter()
 
@@ -151,7 +151,9 @@ async def post_self_referral(
 async def get_referral(
     referral_id: uuid.UUID,
     request: Request,
-    principal: Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN, Role.PEER_SUPPORTER))],
+    principal: Annotated[
+        Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN, Role.PEER_SUPPORTER))
+    ],
 ) -> dict[str, object]:
     async with _uow(request)() as uow:
         try:
@@ -164,13 +166,17 @@ async def get_referral(
 async def get_contact(
     referral_id: uuid.UUID,
     request: Request,
-    principal: Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN, Role.PEER_SUPPORTER))],
+    principal: Annotated[
+        Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN, Role.PEER_SUPPORTER))
+    ],
     purpose: Annotated[str, Query(min_length=3, max_length=80, pattern=r"^[a-z_ -]+$")] = "call_back",
 ) -> dict[str, str | None]:
     """The worker's contact, for the person who must reach them. The read is audited."""
     async with _uow(request)() as uow:
         try:
-            contact = await handlers.read_contact(uow, referral_id, principal, purpose, request.app.state.vault)
+            contact = await handlers.read_contact(
+                uow, referral_id, principal, purpose, request.app.state.vault
+            )
         except handlers.NotFound:
             raise HTTPException(404, "no such referral for the sites you act for") from None
     return {"name": contact.name, "phone": contact.phone, "email": contact.email}

@@ -1,10 +1,11 @@
 """Wires intake: settings, plumbing, vault, API and consumers. Nothing connects here."""
 
+from servicekit.service import Service, build_service
+
 from intake.api import router
 from intake.consumers import make_subscriptions
 from intake.settings import IntakeSettings
 from intake.vault import PersonalDataVault
-from servicekit.service import Service, build_service
 
 
 def build(settings: IntakeSettings | None = None) -> Service:

@@ -1,8 +1,9 @@
 """The events intake reacts to."""
 
 from contracts.events import MatchProposed, PageAcknowledged
-from intake import handlers
 from servicekit.consumer import Subscriptions
+
+from intake import handlers
 
 
 def make_subscriptions() -> Subscriptions:

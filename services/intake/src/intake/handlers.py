@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
-
 from contracts import Envelope
 from contracts.events import MatchProposed, PageAcknowledged
+from servicekit.auth import Principal, Role
+from servicekit.database import UnitOfWork
+from sqlalchemy.dialects.postgresql import insert
+
 from intake import tables
 from intake.domain import CaseStatus, Contact, Referral, ReferralRejected
 from intake.vault import PersonalDataVault
-from servicekit.auth import Principal, Role
-from servicekit.database import UnitOfWork
 
 
 class NotFound(LookupError):
@@ -48,11 +48,15 @@ async def submit_referral(
     The same Idempotency-Key returns the first case instead of creating another."""
     if idempotency_key:
         existing = await uow.session.scalar(
-            sa.select(tables.referral.c.referral_id).where(tables.referral.c.idempotency_key == idempotency_key)
+            sa.select(tables.referral.c.referral_id).where(
+                tables.referral.c.idempotency_key == idempotency_key
+            )
         )
         if existing is not None:
             return Submission(existing, created=False)
-    known = await uow.session.scalar(sa.select(tables.site.c.site_id).where(tables.site.c.site_id == referral.site_id))
+    known = await uow.session.scalar(
+        sa.select(tables.site.c.site_id).where(tables.site.c.site_id == referral.site_id)
+    )
     if known is None:
         raise ReferralRejected(f"site_id '{referral.site_id}' is not a site of this authority")
 
@@ -89,7 +93,11 @@ async def submit_referral(
 
 
 async def case_summary(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> dict[str, object]:
-    row = (await uow.session.execute(sa.select(tables.referral).where(tables.referral.c.referral_id == referral_id))).first()
+    row = (
+        await uow.session.execute(
+            sa.select(tables.referral).where(tables.referral.c.referral_id == referral_id)
+        )
+    ).first()
     if row is None or not _may_see_case(principal, row):
         raise NotFound(referral_id)
     return {
@@ -116,10 +124,18 @@ async def read_contact(
     vault: PersonalDataVault,
 ) -> Contact:
     """Personal data for someone who must reach the worker; every read leaves an audit row."""
-    row = (await uow.session.execute(sa.select(tables.referral).where(tables.referral.c.referral_id == referral_id))).first()
+    row = (
+        await uow.session.execute(
+            sa.select(tables.referral).where(tables.referral.c.referral_id == referral_id)
+        )
+    ).first()
     if row is None or not _may_see_case(principal, row):
         raise NotFound(referral_id)
-    sealed = (await uow.session.execute(sa.select(tables.contact).where(tables.contact.c.referral_id == referral_id))).first()
+    sealed = (
+        await uow.session.execute(
+            sa.select(tables.contact).where(tables.contact.c.referral_id == referral_id)
+        )
+    ).first()
     if sealed is None:
         raise NotFound(referral_id)  # purged after the retention period
     await uow.session.execute(
@@ -174,7 +190,9 @@ async def on_page_acknowledged(event: PageAcknowledged, uow: UnitOfWork, _envelo
     )
 
 
-async def _advance(uow: UnitOfWork, referral_id: uuid.UUID, to: CaseStatus, *, from_statuses: list[CaseStatus]) -> None:
+async def _advance(
+    uow: UnitOfWork, referral_id: uuid.UUID, to: CaseStatus, *, from_statuses: list[CaseStatus]
+) -> None:
     await uow.session.execute(
         sa.update(tables.referral)
         .where(tables.referral.c.referral_id == referral_id)

@@ -6,9 +6,8 @@ Revises:
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
-
 from servicekit.migrations import create_plumbing_tables
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 revision = "0001"
 down_revision = None

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from contracts.types import LanguageCode, SiteId, StaffRef
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
-from contracts.types import LanguageCode, SiteId, StaffRef
-from matching import handlers
 from servicekit.auth import Principal, Role, ensure_site, requires
 from servicekit.database import UnitOfWorkFactory
+
+from matching import handlers
 
 router = APIRouter()
 Admin = Annotated[Principal, Depends(requires(Role.AUTHORITY_ADMIN))]

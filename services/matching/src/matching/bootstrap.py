@@ -1,10 +1,11 @@
 """Wires matching: settings, plumbing, API and consumers. Nothing connects here."""
 
+from servicekit.service import Service, build_service
+
 from matching.api import router
 from matching.consumers import make_subscriptions
 from matching.handlers import MatchingConfig
 from matching.settings import MatchingSettings
-from servicekit.service import Service, build_service
 
 
 def build(settings: MatchingSettings | None = None) -> Service:

@@ -1,8 +1,9 @@
 """The events matching reacts to."""
 
 from contracts.events import DutyChanged, PageAcknowledged, ReferralSubmitted, SupporterEligibilityChanged
-from matching import handlers
 from servicekit.consumer import Subscriptions
+
+from matching import handlers
 
 
 def make_subscriptions(config: handlers.MatchingConfig) -> Subscriptions:

@@ -6,8 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
-
 from contracts import Envelope
 from contracts.events import (
     Candidate as ProposedCandidate,
@@ -21,10 +19,12 @@ from contracts.events import (
     SupporterEligibilityChanged,
 )
 from contracts.types import RecipientRole
+from servicekit.database import UnitOfWork
+from sqlalchemy.dialects.postgresql import insert
+
 from matching import repository
 from matching import tables as t
 from matching.rules import Case, Policy, decide
-from servicekit.database import UnitOfWork
 
 
 class MatchingConfig:
@@ -53,7 +53,9 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
         decision = decide(case, pool, config.policy, limit=config.max_candidates)
         excluded = {rule.value: n for rule, n in decision.excluded.items()}
         proposed = [
-            ProposedCandidate(supporter=r.candidate.person.staff_ref, rank=i, score=r.score, on_duty=r.candidate.on_duty)
+            ProposedCandidate(
+                supporter=r.candidate.person.staff_ref, rank=i, score=r.score, on_duty=r.candidate.on_duty
+            )
             for i, r in enumerate(decision.ranked, start=1)
         ]
         await session.execute(
@@ -97,7 +99,9 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
 
 
 async def on_eligibility_changed(event: SupporterEligibilityChanged, uow: UnitOfWork, _e: Envelope) -> None:
-    stmt = insert(t.eligibility).values(staff_ref=event.supporter, eligible=event.eligible, version=event.version)
+    stmt = insert(t.eligibility).values(
+        staff_ref=event.supporter, eligible=event.eligible, version=event.version
+    )
     await uow.session.execute(
         stmt.on_conflict_do_update(
             index_elements=["staff_ref"],
@@ -140,7 +144,17 @@ async def upsert_people(uow: UnitOfWork, people: list[dict[str, Any]]) -> int:
         await uow.session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["staff_ref"],
-                set_={c: getattr(stmt.excluded, c) for c in ("site_id", "profession", "seniority", "years_experience", "languages", "reports_to")},
+                set_={
+                    c: getattr(stmt.excluded, c)
+                    for c in (
+                        "site_id",
+                        "profession",
+                        "seniority",
+                        "years_experience",
+                        "languages",
+                        "reports_to",
+                    )
+                },
             )
         )
     await uow.commit()
@@ -151,7 +165,9 @@ async def upsert_evaluators(uow: UnitOfWork, relations: list[dict[str, Any]]) ->
     if relations:
         stmt = insert(t.evaluator).values(relations)
         await uow.session.execute(
-            stmt.on_conflict_do_update(index_elements=["evaluator_ref", "evaluatee_ref"], set_={"kind": stmt.excluded.kind})
+            stmt.on_conflict_do_update(
+                index_elements=["evaluator_ref", "evaluatee_ref"], set_={"kind": stmt.excluded.kind}
+            )
         )
     await uow.commit()
     return len(relations)
@@ -164,4 +180,6 @@ async def upsert_supporter(uow: UnitOfWork, staff_ref: str, values: dict[str, An
 
 
 async def proposal(uow: UnitOfWork, referral_id: Any) -> sa.Row[Any] | None:
-    return (await uow.session.execute(sa.select(t.proposal).where(t.proposal.c.referral_id == referral_id))).first()
+    return (
+        await uow.session.execute(sa.select(t.proposal).where(t.proposal.c.referral_id == referral_id))
+    ).first()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from contracts.types import DutyLayer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.types import DutyLayer
 from matching import tables as t
 from matching.rules import Candidate, Person, evaluators_of
 
@@ -37,12 +37,16 @@ async def evaluators(session: AsyncSession, worker: str) -> frozenset[str]:
         reports_to[current] = boss
         current = boss
     declared = (
-        await session.scalars(sa.select(t.evaluator.c.evaluator_ref).where(t.evaluator.c.evaluatee_ref == worker))
+        await session.scalars(
+            sa.select(t.evaluator.c.evaluator_ref).where(t.evaluator.c.evaluatee_ref == worker)
+        )
     ).all()
     return evaluators_of(worker, reports_to, {worker: declared})
 
 
-async def candidates(session: AsyncSession, site_id: str, *, now: datetime, window_days: int) -> list[Candidate]:
+async def candidates(
+    session: AsyncSession, site_id: str, *, now: datetime, window_days: int
+) -> list[Candidate]:
     """Every supporter of the site's roster, with eligibility, duty and recent load."""
     since = now - timedelta(days=window_days)
     recent = (
@@ -67,9 +71,7 @@ async def candidates(session: AsyncSession, site_id: str, *, now: datetime, wind
         )
         .join(t.supporter, t.supporter.c.staff_ref == t.person.c.staff_ref)
         .outerjoin(t.eligibility, t.eligibility.c.staff_ref == t.person.c.staff_ref)
-        .outerjoin(
-            t.duty, sa.and_(t.duty.c.staff_ref == t.person.c.staff_ref, t.duty.c.site_id == site_id)
-        )
+        .outerjoin(t.duty, sa.and_(t.duty.c.staff_ref == t.person.c.staff_ref, t.duty.c.site_id == site_id))
         .outerjoin(recent, recent.c.staff_ref == t.person.c.staff_ref)
         .where(t.person.c.site_id == site_id)
     )

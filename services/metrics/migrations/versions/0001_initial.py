@@ -6,7 +6,6 @@ Revises:
 
 import sqlalchemy as sa
 from alembic import op
-
 from servicekit.migrations import create_plumbing_tables
 
 revision = "0001"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-
 from contracts.types import SiteId
-from metrics import handlers
+from fastapi import APIRouter, Depends, Query, Request
 from servicekit.auth import Principal, Role, ensure_site, requires
+
+from metrics import handlers
 
 router = APIRouter()
 
@@ -22,5 +22,12 @@ async def site_aggregates(
 ) -> dict[str, object]:
     ensure_site(principal, site_id)
     async with request.app.state.uow() as uow:
-        cells = await handlers.site_aggregates(uow, site_id, period, suppress_below=request.app.state.suppress_below)
-    return {"site_id": site_id, "period": period, "suppress_below": request.app.state.suppress_below, "cells": cells}
+        cells = await handlers.site_aggregates(
+            uow, site_id, period, suppress_below=request.app.state.suppress_below
+        )
+    return {
+        "site_id": site_id,
+        "period": period,
+        "suppress_below": request.app.state.suppress_below,
+        "cells": cells,
+    }

@@ -1,9 +1,10 @@
 """Wires metrics: plumbing, consumers and API. Nothing connects here."""
 
+from servicekit.service import Service, build_service
+
 from metrics.api import router
 from metrics.consumers import make_subscriptions
 from metrics.settings import MetricsSettings
-from servicekit.service import Service, build_service
 
 
 def build(settings: MetricsSettings | None = None) -> Service:

@@ -1,8 +1,9 @@
 """metrics counts what the other services decided."""
 
 from contracts.events import MatchUnmatched, PageAcknowledged, PageEscalated, ReferralSubmitted
-from metrics import handlers
 from servicekit.consumer import Subscriptions
+
+from metrics import handlers
 
 
 def make_subscriptions() -> Subscriptions:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from contracts import Envelope, Event
+from servicekit.database import UnitOfWork
 from sqlalchemy.dialects.postgresql import insert
 
-from contracts import Envelope, Event
 from metrics import tables as t
 from metrics.aggregation import increments, period, publishable
-from servicekit.database import UnitOfWork
 
 
 async def count(event: Event, uow: UnitOfWork, envelope: Envelope) -> None:
@@ -30,7 +30,9 @@ async def count(event: Event, uow: UnitOfWork, envelope: Envelope) -> None:
         )
 
 
-async def site_aggregates(uow: UnitOfWork, site_id: str, month: str, *, suppress_below: int) -> list[dict[str, Any]]:
+async def site_aggregates(
+    uow: UnitOfWork, site_id: str, month: str, *, suppress_below: int
+) -> list[dict[str, Any]]:
     rows = (
         await uow.session.execute(
             sa.select(t.aggregate)

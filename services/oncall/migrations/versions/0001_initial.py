@@ -6,9 +6,8 @@ Revises:
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB, UUID
-
 from servicekit.migrations import create_plumbing_tables
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 revision = "0001"
 down_revision = None
@@ -75,4 +74,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("delivered_at", sa.DateTime(timezone=True)),
     )
-    op.create_index("timer_due", "timer", ["due_at"], postgresql_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL"))
+    op.create_index(
+        "timer_due",
+        "timer",
+        ["due_at"],
+        postgresql_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL"),
+    )

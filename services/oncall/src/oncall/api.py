@@ -5,16 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from contracts.types import SiteId, StaffRef
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict
-
-from contracts.types import SiteId, StaffRef
-from oncall import handlers
 from servicekit.auth import Principal, Role, ensure_site, requires
 from servicekit.database import UnitOfWorkFactory
 
+from oncall import handlers
+
 router = APIRouter()
-Answerer = Annotated[Principal, Depends(requires(Role.PEER_SUPPORTER, Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))]
+Answerer = Annotated[
+    Principal, Depends(requires(Role.PEER_SUPPORTER, Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))
+]
 
 
 class DutyIn(BaseModel):

@@ -3,12 +3,13 @@
 from datetime import timedelta
 from functools import partial
 
+from servicekit.service import Service, build_service
+
 from oncall import handlers
 from oncall.api import router
 from oncall.consumers import make_subscriptions
 from oncall.notifiers import Notifier, RecordingNotifier
 from oncall.settings import OncallSettings
-from servicekit.service import Service, build_service
 
 
 def build(settings: OncallSettings | None = None, notifier: Notifier | None = None) -> Service:
@@ -31,6 +32,12 @@ def build(settings: OncallSettings | None = None, notifier: Notifier | None = No
     service.api.include_router(router)
     service.loops += [
         partial(handlers.timer_loop, service.uow, policy, settings.timer_poll_seconds),
-        partial(handlers.notification_loop, service.uow, notifier, settings.public_base_url, settings.timer_poll_seconds),
+        partial(
+            handlers.notification_loop,
+            service.uow,
+            notifier,
+            settings.public_base_url,
+            settings.timer_poll_seconds,
+        ),
     ]
     return service

@@ -1,8 +1,9 @@
 """The events oncall reacts to."""
 
 from contracts.events import MatchProposed
-from oncall import handlers
 from servicekit.consumer import Subscriptions
+
+from oncall import handlers
 
 
 def make_subscriptions(policy: handlers.PagingPolicy) -> Subscriptions:

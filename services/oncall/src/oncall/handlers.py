@@ -8,9 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from opentelemetry import trace
-from sqlalchemy.dialects.postgresql import insert
-
 from contracts import Envelope
 from contracts.events import (
     DutyChanged,
@@ -22,12 +19,15 @@ from contracts.events import (
     PageSent,
 )
 from contracts.types import DutyLayer, EscalationReason, RecipientRole
-from oncall import tables as t
-from oncall.escalation import EpisodeStatus, Link, PageStatus, build_chain, may_answer, next_step
-from oncall.notifiers import Notification, Notifier
+from opentelemetry import trace
 from servicekit.auth import Principal
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.telemetry import continue_trace, current_traceparent
+from sqlalchemy.dialects.postgresql import insert
+
+from oncall import tables as t
+from oncall.escalation import EpisodeStatus, Link, PageStatus, build_chain, may_answer, next_step
+from oncall.notifiers import Notification, Notifier
 
 tracer = trace.get_tracer("oncall")
 
@@ -52,11 +52,15 @@ class PageClosed(RuntimeError):
 
 def on_match_proposed(policy: PagingPolicy):  # type: ignore[no-untyped-def]
     async def handle(event: MatchProposed, uow: UnitOfWork, _envelope: Envelope) -> None:
-        exists = await uow.session.scalar(sa.select(t.episode.c.referral_id).where(t.episode.c.referral_id == event.referral_id))
+        exists = await uow.session.scalar(
+            sa.select(t.episode.c.referral_id).where(t.episode.c.referral_id == event.referral_id)
+        )
         if exists is not None:
             return
         coordinator = await uow.session.scalar(
-            sa.select(t.duty.c.staff_ref).where(t.duty.c.site_id == event.site_id, t.duty.c.layer == "coordinator")
+            sa.select(t.duty.c.staff_ref).where(
+                t.duty.c.site_id == event.site_id, t.duty.c.layer == "coordinator"
+            )
         )
         chain = build_chain(
             [c.supporter for c in sorted(event.candidates, key=lambda c: c.rank)],
@@ -110,7 +114,9 @@ async def _page(
         sa.insert(t.timer).values(referral_id=referral_id, step=step, kind="acknowledge", due_at=due)
     )
     await uow.session.execute(
-        sa.insert(t.notification).values(page_id=page_id, recipient=link.recipient, channel="pending", status="pending")
+        sa.insert(t.notification).values(
+            page_id=page_id, recipient=link.recipient, channel="pending", status="pending"
+        )
     )
     await uow.emit(
         PageSent(
@@ -179,16 +185,26 @@ async def fire_due_timers(uow: UnitOfWork, policy: PagingPolicy, *, limit: int =
         )
     ).all()
     for timer in due:
-        await uow.session.execute(sa.update(t.timer).where(t.timer.c.timer_id == timer.timer_id).values(fired_at=now))
+        await uow.session.execute(
+            sa.update(t.timer).where(t.timer.c.timer_id == timer.timer_id).values(fired_at=now)
+        )
         episode = await _locked_episode(uow, timer.referral_id)
         if episode is None or episode.status != EpisodeStatus.PAGING.value or episode.step != timer.step:
             continue
-        with continue_trace(episode.traceparent), tracer.start_as_current_span(
-            "acknowledgement timeout", attributes={"pss.referral_id": str(episode.referral_id), "pss.step": timer.step}
+        with (
+            continue_trace(episode.traceparent),
+            tracer.start_as_current_span(
+                "acknowledgement timeout",
+                attributes={"pss.referral_id": str(episode.referral_id), "pss.step": timer.step},
+            ),
         ):
             await uow.session.execute(
                 sa.update(t.page)
-                .where(t.page.c.referral_id == episode.referral_id, t.page.c.step == timer.step, t.page.c.status == PageStatus.SENT.value)
+                .where(
+                    t.page.c.referral_id == episode.referral_id,
+                    t.page.c.step == timer.step,
+                    t.page.c.status == PageStatus.SENT.value,
+                )
                 .values(status=PageStatus.EXPIRED.value)
             )
             await _escalate(uow, episode, EscalationReason.NOT_ACKNOWLEDGED, policy, now)
@@ -198,12 +214,16 @@ async def fire_due_timers(uow: UnitOfWork, policy: PagingPolicy, *, limit: int =
 
 async def _locked_episode(uow: UnitOfWork, referral_id: uuid.UUID) -> Any:
     return (
-        await uow.session.execute(sa.select(t.episode).where(t.episode.c.referral_id == referral_id).with_for_update())
+        await uow.session.execute(
+            sa.select(t.episode).where(t.episode.c.referral_id == referral_id).with_for_update()
+        )
     ).first()
 
 
 async def _answerable_page(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal) -> tuple[Any, Any]:
-    page = (await uow.session.execute(sa.select(t.page).where(t.page.c.page_id == page_id).with_for_update())).first()
+    page = (
+        await uow.session.execute(sa.select(t.page).where(t.page.c.page_id == page_id).with_for_update())
+    ).first()
     if page is None or page.recipient != principal.staff_ref:
         raise PageNotFound(page_id)  # a page is answered by the person it was sent to
     episode = await _locked_episode(uow, page.referral_id)
@@ -217,15 +237,24 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
     is cancelled, for everyone."""
     page, episode = await _answerable_page(uow, page_id, principal)
     now = datetime.now(UTC)
-    with continue_trace(episode.traceparent), tracer.start_as_current_span(
-        "page acknowledged", attributes={"pss.referral_id": str(page.referral_id), "pss.step": page.step}
+    with (
+        continue_trace(episode.traceparent),
+        tracer.start_as_current_span(
+            "page acknowledged", attributes={"pss.referral_id": str(page.referral_id), "pss.step": page.step}
+        ),
     ):
         await uow.session.execute(
-            sa.update(t.page).where(t.page.c.page_id == page_id).values(status=PageStatus.ACKNOWLEDGED.value, answered_at=now)
+            sa.update(t.page)
+            .where(t.page.c.page_id == page_id)
+            .values(status=PageStatus.ACKNOWLEDGED.value, answered_at=now)
         )
         await uow.session.execute(
             sa.update(t.page)
-            .where(t.page.c.referral_id == page.referral_id, t.page.c.page_id != page_id, t.page.c.status == PageStatus.SENT.value)
+            .where(
+                t.page.c.referral_id == page.referral_id,
+                t.page.c.page_id != page_id,
+                t.page.c.status == PageStatus.SENT.value,
+            )
             .values(status=PageStatus.CANCELLED.value)
         )
         await uow.session.execute(
@@ -253,20 +282,35 @@ async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, pol
     """The recipient cannot take it: the next person is paged at once."""
     page, episode = await _answerable_page(uow, page_id, principal)
     now = datetime.now(UTC)
-    with continue_trace(episode.traceparent), tracer.start_as_current_span(
-        "page declined", attributes={"pss.referral_id": str(page.referral_id), "pss.step": page.step}
+    with (
+        continue_trace(episode.traceparent),
+        tracer.start_as_current_span(
+            "page declined", attributes={"pss.referral_id": str(page.referral_id), "pss.step": page.step}
+        ),
     ):
         await uow.session.execute(
-            sa.update(t.page).where(t.page.c.page_id == page_id).values(status=PageStatus.DECLINED.value, answered_at=now)
+            sa.update(t.page)
+            .where(t.page.c.page_id == page_id)
+            .values(status=PageStatus.DECLINED.value, answered_at=now)
         )
         await uow.emit(
-            PageDeclined(page_id=page_id, referral_id=page.referral_id, site_id=episode.site_id, recipient=page.recipient, step=page.step),
+            PageDeclined(
+                page_id=page_id,
+                referral_id=page.referral_id,
+                site_id=episode.site_id,
+                recipient=page.recipient,
+                step=page.step,
+            ),
             site_id=episode.site_id,
         )
         if page.step == episode.step:
             await uow.session.execute(
                 sa.update(t.timer)
-                .where(t.timer.c.referral_id == page.referral_id, t.timer.c.step == page.step, t.timer.c.fired_at.is_(None))
+                .where(
+                    t.timer.c.referral_id == page.referral_id,
+                    t.timer.c.step == page.step,
+                    t.timer.c.fired_at.is_(None),
+                )
                 .values(cancelled_at=now)
             )
             await _escalate(uow, episode, EscalationReason.DECLINED, policy, now)
@@ -276,7 +320,11 @@ async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, pol
 async def _cancel_pending(uow: UnitOfWork, referral_id: uuid.UUID, now: datetime) -> None:
     await uow.session.execute(
         sa.update(t.timer)
-        .where(t.timer.c.referral_id == referral_id, t.timer.c.fired_at.is_(None), t.timer.c.cancelled_at.is_(None))
+        .where(
+            t.timer.c.referral_id == referral_id,
+            t.timer.c.fired_at.is_(None),
+            t.timer.c.cancelled_at.is_(None),
+        )
         .values(cancelled_at=now)
     )
     pages = sa.select(t.page.c.page_id).where(t.page.c.referral_id == referral_id)
@@ -287,7 +335,9 @@ async def _cancel_pending(uow: UnitOfWork, referral_id: uuid.UUID, now: datetime
     )
 
 
-async def deliver_pending_notifications(uow: UnitOfWork, notifier: Notifier, base_url: str, *, limit: int = 50) -> int:
+async def deliver_pending_notifications(
+    uow: UnitOfWork, notifier: Notifier, base_url: str, *, limit: int = 50
+) -> int:
     rows = (
         await uow.session.execute(
             sa.select(t.notification, t.episode.c.crisis)
@@ -328,7 +378,9 @@ async def set_duty(uow: UnitOfWork, site_id: str, assignments: dict[str, str | N
         )
         stmt = insert(t.duty).values(site_id=site_id, layer=layer, staff_ref=staff_ref, starts_at=now)
         await uow.session.execute(
-            stmt.on_conflict_do_update(index_elements=["site_id", "layer"], set_={"staff_ref": staff_ref, "starts_at": now})
+            stmt.on_conflict_do_update(
+                index_elements=["site_id", "layer"], set_={"staff_ref": staff_ref, "starts_at": now}
+            )
         )
         if layer in (DutyLayer.PRIMARY.value, DutyLayer.BACKUP.value) and previous != staff_ref:
             await uow.emit(
@@ -339,8 +391,14 @@ async def set_duty(uow: UnitOfWork, site_id: str, assignments: dict[str, str | N
 
 
 async def pages_of(uow: UnitOfWork, referral_id: uuid.UUID) -> tuple[str | None, list[dict[str, Any]]]:
-    site = await uow.session.scalar(sa.select(t.episode.c.site_id).where(t.episode.c.referral_id == referral_id))
-    rows = (await uow.session.execute(sa.select(t.page).where(t.page.c.referral_id == referral_id).order_by(t.page.c.step))).all()
+    site = await uow.session.scalar(
+        sa.select(t.episode.c.site_id).where(t.episode.c.referral_id == referral_id)
+    )
+    rows = (
+        await uow.session.execute(
+            sa.select(t.page).where(t.page.c.referral_id == referral_id).order_by(t.page.c.step)
+        )
+    ).all()
     return site, [dict(r._mapping) for r in rows]
 
 
@@ -362,7 +420,9 @@ async def timer_loop(uow: UnitOfWorkFactory, policy: PagingPolicy, interval: flo
         await asyncio.sleep(interval)
 
 
-async def notification_loop(uow: UnitOfWorkFactory, notifier: Notifier, base_url: str, interval: float) -> None:
+async def notification_loop(
+    uow: UnitOfWorkFactory, notifier: Notifier, base_url: str, interval: float
+) -> None:
     import asyncio
     import logging
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
+from contracts.types import CourseCode, SiteId, StaffRef
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
-from contracts.types import CourseCode, SiteId, StaffRef
 from servicekit.auth import Principal, Role, requires
 from servicekit.database import UnitOfWorkFactory
+
 from training import handlers
 
 router = APIRouter()
@@ -55,7 +55,9 @@ async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request
 
 
 @router.post("/supporters/{staff_ref}/completions", status_code=201, tags=["supporters"])
-async def post_completion(staff_ref: StaffRef, body: CompletionIn, request: Request, _a: Admin) -> dict[str, object]:
+async def post_completion(
+    staff_ref: StaffRef, body: CompletionIn, request: Request, _a: Admin
+) -> dict[str, object]:
     async with _uow(request)() as uow:
         try:
             expires_on = await handlers.record_completion(uow, staff_ref, body.course, body.completed_on)

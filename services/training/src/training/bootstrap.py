@@ -1,6 +1,7 @@
 """Wires training: plumbing and API. Nothing connects here."""
 
 from servicekit.service import Service, build_service
+
 from training.api import router
 from training.consumers import make_subscriptions
 from training.settings import TrainingSettings

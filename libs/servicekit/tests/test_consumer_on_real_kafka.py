@@ -1,0 +1,108 @@
+"""The consumer's retry and dead-letter path, on a real Kafka broker and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+
+from contracts import topics
+from contracts.events import ReferralClosed, ReferralWithdrawn
+from servicekit.consumer import EventConsumer, Subscriptions
+from servicekit.database import Database, UnitOfWorkFactory
+from servicekit.tables import INBOX, PLUMBING
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def scratch_database(infrastructure):
+    schema = f"scratch_{uuid.uuid4().hex[:8]}"
+    url = infrastructure.admin_url.replace("postgresql://", "postgresql+asyncpg://")
+    database = Database(url, schema=schema)
+    async with database.engine.begin() as conn:
+        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        await conn.run_sync(PLUMBING.create_all)
+    yield database
+    await database.dispose()
+
+
+async def _dead_letters(bootstrap: str, site_id: str, expected: int) -> list:
+    consumer = AIOKafkaConsumer(
+        topics.dead_letter(topics.REFERRALS), bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    found = []
+    try:
+        for _ in range(60):
+            batch = await consumer.getmany(timeout_ms=500)
+            found += [m for ms in batch.values() for m in ms if m.key == site_id.encode()]
+            if len(found) >= expected:
+                break
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_a_handler_that_keeps_failing_is_dead_lettered_after_n_attempts_and_the_partition_moves_on(
+    infrastructure, scratch_database
+):
+    site_id = f"t-{uuid.uuid4().hex[:6]}"
+    calls: dict[str, int] = {"withdrawn": 0, "closed": 0}
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(ReferralWithdrawn)
+    async def always_fails(event, uow, envelope):
+        if event.site_id == site_id:
+            calls["withdrawn"] += 1
+            raise RuntimeError("the effect cannot be applied")
+
+    @subscriptions.on(ReferralClosed)
+    async def succeeds(event, uow, envelope):
+        if event.site_id == site_id:
+            calls["closed"] += 1
+
+    broker = KafkaBroker(infrastructure.kafka_bootstrap)
+    EventConsumer(
+        name=f"test-{uuid.uuid4().hex[:6]}",
+        subscriptions=subscriptions,
+        uow=UnitOfWorkFactory(scratch_database, producer="test"),
+        broker=broker,
+        dead_letter_after_attempts=3,
+        retry_backoff_seconds=0.01,
+    ).attach()
+
+    referral = uuid.uuid4()
+    failing = ReferralWithdrawn(referral_id=referral, site_id=site_id, stage="submitted")
+    after = ReferralClosed(
+        referral_id=referral, site_id=site_id, contact_made=True, outcome="one_time_support"
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=infrastructure.kafka_bootstrap)
+    await producer.start()
+    for event in (failing, after):
+        envelope = event.envelope(site_id=site_id, producer="test")
+        await producer.send_and_wait(topics.REFERRALS, envelope.to_bytes(), key=site_id.encode())
+    await producer.stop()
+
+    await broker.start()
+    try:
+        for _ in range(200):
+            if calls["closed"]:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await broker.stop()
+
+    assert calls == {"withdrawn": 3, "closed": 1}
+    [dead] = await _dead_letters(infrastructure.kafka_bootstrap, site_id, expected=1)
+    headers = {k: v.decode() for k, v in dead.headers}
+    assert headers["dlt.attempts"] == "3"
+    assert headers["dlt.error"] == "failed: RuntimeError: the effect cannot be applied"
+    assert headers["dlt.original_topic"] == topics.REFERRALS
+    async with scratch_database.sessions() as session:
+        processed = (await session.execute(sa.select(INBOX.c.event_type))).scalars().all()
+    assert processed == ["intake.referral.closed.v1"]  # the failed event left no trace

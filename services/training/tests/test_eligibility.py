@@ -1,0 +1,34 @@
+"""Eligibility as a pure rule."""
+
+from datetime import date
+
+from training.eligibility import expiry, verdict
+
+TODAY = date(2026, 6, 1)
+REQUIRED = ["basic-peer-support", "crisis-mgmt"]
+
+
+def test_eligible_when_active_and_every_required_course_is_current():
+    current = {"basic-peer-support": date(2027, 1, 1), "crisis-mgmt": None}
+    assert verdict(active=True, required=REQUIRED, current=current, today=TODAY).eligible
+
+
+def test_a_certification_lapses_on_its_expiry_date():
+    current = {"basic-peer-support": date(2027, 1, 1), "crisis-mgmt": TODAY}
+    result = verdict(active=True, required=REQUIRED, current=current, today=TODAY)
+    assert not result.eligible and result.missing == ("crisis-mgmt",)
+
+
+def test_a_missing_mandatory_course_makes_a_supporter_ineligible():
+    result = verdict(active=True, required=REQUIRED, current={"basic-peer-support": None}, today=TODAY)
+    assert result.missing == ("crisis-mgmt",)
+
+
+def test_an_inactive_supporter_is_never_eligible():
+    current = {"basic-peer-support": None, "crisis-mgmt": None}
+    assert not verdict(active=False, required=REQUIRED, current=current, today=TODAY).eligible
+
+
+def test_re_training_every_two_years():
+    assert expiry(date(2026, 1, 1), 730) == date(2028, 1, 1)
+    assert expiry(date(2026, 1, 1), None) is None
