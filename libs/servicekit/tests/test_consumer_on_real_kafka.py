@@ -8,10 +8,9 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from faststream.kafka import KafkaBroker
-
 from contracts import topics
 from contracts.events import ReferralClosed, ReferralWithdrawn
+from faststream.kafka import KafkaBroker
 from servicekit.consumer import EventConsumer, Subscriptions
 from servicekit.database import Database, UnitOfWorkFactory
 from servicekit.tables import INBOX, PLUMBING
