@@ -3,7 +3,8 @@
 # jars through Maven, PostgreSQL from PyPI).
 
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH, else the one `setup` installs with pip (python3 -m uv works either way)
+UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_LINK_MODE := copy
 
 .PHONY: run test setup lint typecheck unit e2e schemas clean
@@ -11,7 +12,7 @@ export UV_LINK_MODE := copy
 setup:
 	@command -v java >/dev/null || { echo "Java 17+ is needed for Kafka: apt-get install openjdk-17-jre-headless"; exit 1; }
 	@command -v mvn >/dev/null || { echo "Maven is needed to fetch Kafka's jars: apt-get install maven"; exit 1; }
-	@test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@command -v uv >/dev/null || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --quiet --frozen 2>/dev/null || $(UV) sync --quiet
 
 run: setup

@@ -18,7 +18,7 @@ import httpx
 from contracts import topics
 from servicekit.auth import DevTokenIssuer
 
-from pss_cli.local import free_port
+from pss_cli.local import free_port, stop_process_group
 from pss_cli.local.kafka import KafkaBroker, ensure_topics
 from pss_cli.local.postgres import PostgresServer
 from pss_cli.provision import SERVICES, migrate_all, provision
@@ -106,13 +106,7 @@ class ServiceProcess:
             self.process.wait()
 
     def stop(self, timeout: float = 15) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        stop_process_group(self.process, timeout)
 
 
 @dataclass

@@ -43,6 +43,21 @@ class Service:
     loops: list[BackgroundLoop] = field(default_factory=list)
 
 
+async def repeat(step: Callable[[], Coroutine[Any, Any, int]], *, interval: float, name: str) -> None:
+    """Run ``step`` forever: again at once while it finds work, else after ``interval``.
+    A failure is logged and retried; it never ends the loop."""
+    loop_log = logging.getLogger(name)
+    while True:
+        try:
+            if await step():
+                continue
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            loop_log.exception("background step failed; retrying")
+        await asyncio.sleep(interval)
+
+
 def build_service(
     name: str,
     settings: ServiceSettings,

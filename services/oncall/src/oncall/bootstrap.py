@@ -3,7 +3,7 @@
 from datetime import timedelta
 from functools import partial
 
-from servicekit.service import Service, build_service
+from servicekit.service import Service, build_service, repeat
 
 from oncall import handlers
 from oncall.api import router
@@ -31,13 +31,17 @@ def build(settings: OncallSettings | None = None, notifier: Notifier | None = No
     service.api.state.policy = policy
     service.api.include_router(router)
     service.loops += [
-        partial(handlers.timer_loop, service.uow, policy, settings.timer_poll_seconds),
         partial(
-            handlers.notification_loop,
-            service.uow,
-            notifier,
-            settings.public_base_url,
-            settings.timer_poll_seconds,
+            repeat,
+            partial(handlers.fire_due_timers_once, service.uow, policy),
+            interval=settings.timer_poll_seconds,
+            name="oncall.timers",
+        ),
+        partial(
+            repeat,
+            partial(handlers.deliver_notifications_once, service.uow, notifier, settings.public_base_url),
+            interval=settings.timer_poll_seconds,
+            name="oncall.notifications",
         ),
     ]
     return service

@@ -402,39 +402,11 @@ async def pages_of(uow: UnitOfWork, referral_id: uuid.UUID) -> tuple[str | None,
     return site, [dict(r._mapping) for r in rows]
 
 
-async def timer_loop(uow: UnitOfWorkFactory, policy: PagingPolicy, interval: float) -> None:
-    import asyncio
-    import logging
-
-    log = logging.getLogger("oncall.timers")
-    while True:
-        try:
-            async with uow() as unit:
-                fired = await fire_due_timers(unit, policy)
-            if fired:
-                continue
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("timer loop failed; retrying")
-        await asyncio.sleep(interval)
+async def fire_due_timers_once(uow: UnitOfWorkFactory, policy: PagingPolicy) -> int:
+    async with uow() as unit:
+        return await fire_due_timers(unit, policy)
 
 
-async def notification_loop(
-    uow: UnitOfWorkFactory, notifier: Notifier, base_url: str, interval: float
-) -> None:
-    import asyncio
-    import logging
-
-    log = logging.getLogger("oncall.notifications")
-    while True:
-        try:
-            async with uow() as unit:
-                sent = await deliver_pending_notifications(unit, notifier, base_url)
-            if sent:
-                continue
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("notification loop failed; retrying")
-        await asyncio.sleep(interval)
+async def deliver_notifications_once(uow: UnitOfWorkFactory, notifier: Notifier, base_url: str) -> int:
+    async with uow() as unit:
+        return await deliver_pending_notifications(unit, notifier, base_url)

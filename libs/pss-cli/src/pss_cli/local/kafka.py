@@ -12,14 +12,13 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from pss_cli.local import LauncherError, free_port, repo_root
+from pss_cli.local import LauncherError, free_port, repo_root, stop_process_group
 
 CACHE = Path(os.environ.get("PSS_CACHE_DIR", Path.home() / ".cache" / "pss"))
 
@@ -195,14 +194,7 @@ class KafkaBroker:
         raise LauncherError(f"Kafka did not answer metadata requests within {timeout:.0f}s: {last}")
 
     def stop(self, timeout: float = 30) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_process_group(self.process, timeout)
 
 
 async def _describe_cluster(bootstrap: str) -> None:
