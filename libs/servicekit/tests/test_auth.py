@@ -51,3 +51,16 @@ def test_unknown_roles_in_a_token_are_ignored(keys):
     token = jwt.encode(claims, issuer.private_key_pem, algorithm="RS256")
     who = TokenVerifier(issuer="pss-dev", audience="pss", public_key_pem=public).verify(token)
     assert who.roles == frozenset({Role.OPS})
+
+
+def test_a_service_without_a_token_key_refuses_to_start():
+    from servicekit.service import build_service
+    from servicekit.settings import ServiceSettings
+
+    with pytest.raises(ValueError, match="AUTH_JWKS_URL"):
+        build_service(
+            "intake",
+            ServiceSettings(auth_public_key_pem=None, auth_jwks_url=None),
+            title="t",
+            description="d",
+        )

@@ -121,15 +121,14 @@ def build_service(
             await database.dispose()
 
     api = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
-    api.state.token_verifier = (
-        TokenVerifier(
-            issuer=settings.auth_issuer,
-            audience=settings.auth_audience,
-            public_key_pem=settings.auth_public_key_pem,
-            jwks_url=settings.auth_jwks_url,
-        )
-        if (settings.auth_public_key_pem or settings.auth_jwks_url)
-        else None
+    if not (settings.auth_public_key_pem or settings.auth_jwks_url):
+        # refuse to start rather than serve an API that cannot tell who is calling
+        raise ValueError(f"{name}: set AUTH_JWKS_URL (production) or AUTH_PUBLIC_KEY_PEM (local use)")
+    api.state.token_verifier = TokenVerifier(
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        public_key_pem=settings.auth_public_key_pem,
+        jwks_url=settings.auth_jwks_url,
     )
     install_error_handlers(api)
 
