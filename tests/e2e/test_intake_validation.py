@@ -66,3 +66,23 @@ def test_the_same_idempotency_key_creates_one_case(running_platform, site):
     assert first.status_code == again.status_code == 202
     assert first.json()["referral_id"] == again.json()["referral_id"]
     assert p.sql("SELECT count(*) FROM intake.referral WHERE site_id = %s", site.site_id) == [(1,)]
+
+
+def test_concurrent_retries_with_one_idempotency_key_create_one_case(running_platform, site):
+    from concurrent.futures import ThreadPoolExecutor
+
+    p = running_platform
+    body = self_referral(site, ref(site, "rn1"))
+
+    def post(_):
+        with p.client() as client:
+            return client.post(
+                f"{p.url('intake')}/referrals", json=body, headers={"Idempotency-Key": f"race-{site.site_id}"}
+            )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(post, range(8)))
+    assert {r.status_code for r in responses} == {202}
+    assert len({r.json()["referral_id"] for r in responses}) == 1
+    assert p.sql("SELECT count(*) FROM intake.referral WHERE site_id = %s", site.site_id) == [(1,)]
+    assert p.sql("SELECT count(*) FROM intake.outbox WHERE key = %s", site.site_id) == [(1,)]

@@ -17,14 +17,14 @@ from servicekit.migrations import upgrade
 SERVICES = ("intake", "matching", "oncall", "training", "metrics")
 
 
-def _with_database(url: str, database: str) -> str:
+def with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 def service_url(admin_url: str, database: str, service: str) -> str:
     """The service's own connection string (asyncpg driver, its own role)."""
-    parts = urlsplit(_with_database(admin_url, database))
+    parts = urlsplit(with_database(admin_url, database))
     netloc = f"{service}:{service}-dev@{parts.hostname}:{parts.port or 5432}"
     return urlunsplit(parts._replace(scheme="postgresql+asyncpg", netloc=netloc))
 
@@ -43,7 +43,7 @@ def provision(admin_url: str, database: str) -> dict[str, str]:
                         sql.Identifier(service), sql.Literal(f"{service}-dev")
                     )
                 )
-    with psycopg.connect(_with_database(admin_url, database), autocommit=True) as conn:
+    with psycopg.connect(with_database(admin_url, database), autocommit=True) as conn:
         conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
         for service in SERVICES:
             conn.execute(

@@ -239,9 +239,9 @@ class RunningPlatform:
         """Direct reads for assertions (as the admin, never from a service)."""
         import psycopg
 
-        from pss_cli.provision import _with_database
+        from pss_cli.provision import with_database
 
-        with psycopg.connect(_with_database(self.platform.infrastructure.admin_url, self.database)) as conn:
+        with psycopg.connect(with_database(self.platform.infrastructure.admin_url, self.database)) as conn:
             return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
 
 

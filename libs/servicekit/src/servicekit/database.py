@@ -76,10 +76,6 @@ class UnitOfWork:
             self._on_commit()  # wake the relay: the events are durable now
         self._emitted = 0
 
-    async def rollback(self) -> None:
-        await self.session.rollback()
-        self._emitted = 0
-
 
 class UnitOfWorkFactory:
     """What handlers receive: a way to open a unit of work, wired once in bootstrap."""

@@ -9,6 +9,7 @@ between publish and mark republishes the same event id: consumers deduplicate on
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -156,7 +157,7 @@ class OutboxRelay:
                 inject(carrier)
                 headers = [(k, v.encode()) for k, v in carrier.items()]
                 headers.append(("event_type", str(envelope["type"]).encode()))
-                value = _json_bytes(envelope)
+                value = json.dumps(envelope, separators=(",", ":")).encode()
                 return await self.producer.send(topic, value=value, key=key.encode(), headers=headers)
         finally:
             otel_context.detach(token)
@@ -169,9 +170,3 @@ class OutboxRelay:
                 )
                 or 0
             )
-
-
-def _json_bytes(envelope: dict[str, Any]) -> bytes:
-    import json
-
-    return json.dumps(envelope, separators=(",", ":")).encode()

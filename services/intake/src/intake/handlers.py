@@ -46,22 +46,16 @@ async def submit_referral(
     """Store the case and its sealed contact, and emit ``referral submitted``, atomically.
 
     The same Idempotency-Key returns the first case instead of creating another."""
-    if idempotency_key:
-        existing = await uow.session.scalar(
-            sa.select(tables.referral.c.referral_id).where(
-                tables.referral.c.idempotency_key == idempotency_key
-            )
-        )
-        if existing is not None:
-            return Submission(existing, created=False)
     known = await uow.session.scalar(
         sa.select(tables.site.c.site_id).where(tables.site.c.site_id == referral.site_id)
     )
     if known is None:
         raise ReferralRejected(f"site_id '{referral.site_id}' is not a site of this authority")
 
-    await uow.session.execute(
-        sa.insert(tables.referral).values(
+    # ON CONFLICT, not check-then-insert: two concurrent retries with one key make one case
+    inserted = await uow.session.scalar(
+        insert(tables.referral)
+        .values(
             referral_id=referral.id,
             site_id=referral.site_id,
             path=referral.path.value,
@@ -78,7 +72,18 @@ async def submit_referral(
             updated_at=referral.submitted_at,
             idempotency_key=idempotency_key,
         )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(tables.referral.c.referral_id)
     )
+    if inserted is None:
+        # only the idempotency key can conflict (the referral id is new): the case exists
+        existing = await uow.session.scalar(
+            sa.select(tables.referral.c.referral_id).where(
+                tables.referral.c.idempotency_key == idempotency_key
+            )
+        )
+        assert existing is not None
+        return Submission(existing, created=False)
     await uow.session.execute(
         sa.insert(tables.contact).values(
             referral_id=referral.id,
