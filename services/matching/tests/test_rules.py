@@ -162,3 +162,31 @@ def test_a_proposal_exists_whenever_an_eligible_candidate_exists(the_case, pool)
     assert sum(decision.excluded.values()) + sum(
         1 for c in pool if first_broken_rule(the_case, c, policy) is None
     ) == len(pool)
+
+
+class TestGroupsAndPreferences:
+    def test_a_group_needs_a_team_of_at_least_two_and_at_most_the_largest_team(self):
+        from matching.rules import team_size
+
+        policy = Policy(people_per_supporter=6, largest_team=6)
+        assert team_size(None, policy) == 1
+        assert team_size(3, policy) == 2  # never one supporter alone with a group
+        assert team_size(14, policy) == 3
+        assert team_size(400, policy) == 6
+
+    def test_a_preferred_gender_ranks_first_but_excludes_nobody(self):
+        def person(ref: str, gender: str) -> Candidate:
+            return Candidate(person=Person(ref, "north", "nursing", 3, gender=gender), eligible=True)
+
+        decision = decide(
+            case(preferred_gender="man"), [person("st-a1", "woman"), person("st-b1", "man")], Policy(), limit=5
+        )
+        assert [r.candidate.person.staff_ref for r in decision.ranked] == ["st-b1", "st-a1"]
+
+    def test_a_worker_who_asks_for_distance_gets_another_site_first(self):
+        near = Candidate(person=Person("st-near", "north", "nursing", 3), eligible=True)
+        far = Candidate(person=Person("st-far", "south", "nursing", 3), eligible=True)
+        ranked = decide(case(prefers_other_site=True), [near, far], Policy(), limit=5).ranked
+        assert ranked[0].candidate.person.staff_ref == "st-far"
+        ranked = decide(case(), [near, far], Policy(), limit=5).ranked
+        assert ranked[0].candidate.person.staff_ref == "st-near"

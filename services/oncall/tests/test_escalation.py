@@ -32,3 +32,12 @@ def test_a_late_acknowledgement_of_an_expired_page_counts_while_the_episode_is_p
     assert may_answer(EpisodeStatus.PAGING, PageStatus.SENT)
     assert not may_answer(EpisodeStatus.ACKNOWLEDGED, PageStatus.SENT)
     assert not may_answer(EpisodeStatus.PAGING, PageStatus.DECLINED)
+
+
+def test_a_group_case_pages_every_proposed_supporter_at_once():
+    from oncall.escalation import broadcast_steps, team_complete
+
+    chain = build_chain(["st-a1", "st-b1", "st-c1", "st-d1"], coordinator="st-co1", supporters=4)
+    assert broadcast_steps(chain, team_size=3) == 4  # all four supporters, not the coordinator
+    assert broadcast_steps(chain, team_size=1) == 1  # one at a time for a single worker
+    assert not team_complete(2, 3) and team_complete(3, 3)

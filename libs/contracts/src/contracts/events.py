@@ -20,9 +20,12 @@ from contracts.types import (
     CourseCode,
     DutyLayer,
     EscalationReason,
+    Gender,
     LanguageCode,
     MatchRule,
     Modality,
+    OfferEnd,
+    OfferSource,
     ReasonCategory,
     ReasonKind,
     RecipientRole,
@@ -89,7 +92,63 @@ class ReferralSubmitted(Event):
     )
     prefers_same_profession: bool | None = None
     languages: list[LanguageCode] = Field(default_factory=list, max_length=5)
-    group_size: NonNegativeInt | None = None
+    group_size: NonNegativeInt | None = Field(
+        default=None, description="Group activation: how many people the event touched."
+    )
+    preferred_gender: Gender | None = Field(default=None, description="Of the supporter; a preference.")
+    prefers_other_site: bool = Field(
+        default=False, description="The worker asks for someone from another site (distance)."
+    )
+
+
+class ReferralOffered(Event):
+    """Support was offered to a worker who did not ask (manager referral, proactive
+    outreach). Nobody is paged unless the worker accepts."""
+
+    TYPE: ClassVar[str] = "intake.referral.offered.v1"
+    TOPIC: ClassVar[str] = topics.REFERRALS
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    path: ConnectionPath
+    source: OfferSource
+    reason_category: ReasonCategory
+    reason_kind: ReasonKind
+
+
+class ReferralDeclined(Event):
+    """The worker declined an offer, or let it expire: no case, no outreach."""
+
+    TYPE: ClassVar[str] = "intake.referral.declined.v1"
+    TOPIC: ClassVar[str] = topics.REFERRALS
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    path: ConnectionPath
+    ended: OfferEnd
+
+
+class ReferralContacted(Event):
+    """The supporter reached the worker (RISE service level: call back within 30 minutes)."""
+
+    TYPE: ClassVar[str] = "intake.referral.contacted.v1"
+    TOPIC: ClassVar[str] = topics.REFERRALS
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    minutes_to_callback: NonNegativeInt
+
+
+class ReferralMet(Event):
+    """A support encounter took place (RISE service level: meet within 12 hours)."""
+
+    TYPE: ClassVar[str] = "intake.referral.met.v1"
+    TOPIC: ClassVar[str] = topics.REFERRALS
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    encounter: int = Field(ge=1, description="1 for the first encounter.")
+    minutes_since_referral: NonNegativeInt
 
 
 class ReferralWithdrawn(Event):
@@ -263,6 +322,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
         ReferralSubmitted,
+        ReferralOffered,
+        ReferralDeclined,
+        ReferralContacted,
+        ReferralMet,
         ReferralWithdrawn,
         ReferralClosed,
         MatchProposed,

@@ -159,6 +159,29 @@ class CaseOutcome(StrEnum):
     NO_CONTACT = "no_contact"
 
 
+class Gender(StrEnum):
+    """A worker may prefer a supporter of a given gender (a preference, never a rule)."""
+
+    WOMAN = "woman"
+    MAN = "man"
+    NON_BINARY = "non_binary"
+
+
+class OfferEnd(StrEnum):
+    """How an offer of support (manager referral, proactive outreach) ended without a case."""
+
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+class OfferSource(StrEnum):
+    """Where an offer of support came from (001, "How a worker is connected")."""
+
+    MANAGER = "manager"
+    OCCURRENCE_REPORT = "occurrence_report"
+    SAFETY_HUDDLE = "safety_huddle"
+
+
 class WithdrawalStage(StrEnum):
     SUBMITTED = "submitted"
     MATCHED = "matched"

@@ -12,6 +12,7 @@ import typer
 from servicekit.auth import DevTokenIssuer, Role
 
 from pss_cli.local import LauncherError, repo_root
+from pss_cli.local.mailbox import Mailbox
 from pss_cli.platform import Infrastructure, Platform
 from pss_cli.seed import DEMO_AUTHORITY, seed_authority
 
@@ -71,6 +72,8 @@ def dev(
         raise typer.Exit(1) from None
     issuer, public_pem = _dev_issuer(workdir)
     platform = None
+    # mail to workers (offers of support) lands in .run/mail/ instead of anyone's inbox
+    mailbox = Mailbox(workdir / "mail").start()
     try:
         platform = Platform.prepare(
             infrastructure,
@@ -80,6 +83,7 @@ def dev(
             public_key_pem=public_pem,
             personal_data_keys=_personal_data_key(workdir),
             ports=DEV_PORTS,
+            extra_env={"intake": {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port)}},
         )
         platform.start()
         urls = {name: platform.url(name) for name in platform.services}
@@ -100,6 +104,7 @@ def dev(
         typer.echo("stopping...")
         if platform:
             platform.stop()
+        mailbox.stop()
         infrastructure.stop()
 
 
@@ -122,6 +127,7 @@ def _print_welcome(urls: dict[str, str], issuer: DevTokenIssuer, infrastructure:
         '"kind":"unexpected_patient_death"},"urgency":"within_hours",'
         '"worker":{"staff_ref":"st-ngrn1","name":"Sam","phone":"+1 555 0100"}}\'\n'
         f"  then, as the coordinator: GET {urls['oncall']}/referrals/<referral_id>/pages\n"
+        f"Mail to workers (offers of support) is kept in {_workdir() / 'mail'}\n"
         "\nCtrl-C stops everything."
     )
 

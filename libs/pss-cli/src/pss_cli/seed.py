@@ -33,6 +33,7 @@ class Person:
     certified: bool = True
     languages: tuple[str, ...] = ("en",)
     mental_health_professional: bool = False
+    gender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ def sample_site(site_id: str, name: str, prefix: str) -> Site:
         Person(ref("mgr"), "nursing", 5, 15),
         Person(ref("rn1"), "nursing", 3, 6, reports_to=ref("mgr")),
         Person(ref("rn2"), "nursing", 3, 2, reports_to=ref("mgr")),
-        Person(ref("sup1"), "nursing", 3, 8, supporter=True),
-        Person(ref("sup2"), "nursing", 4, 12, supporter=True, languages=("en", "fr")),
-        Person(ref("sup3"), "respiratory", 3, 9, supporter=True),
+        Person(ref("sup1"), "nursing", 3, 8, supporter=True, gender="woman"),
+        Person(ref("sup2"), "nursing", 4, 12, supporter=True, languages=("en", "fr"), gender="man"),
+        Person(ref("sup3"), "respiratory", 3, 9, supporter=True, gender="woman"),
         Person(ref("mgrs"), "nursing", 5, 20, supporter=True),  # a supporter who manages rn1
         Person(ref("stud"), "nursing", 1, 0, supporter=True),  # too junior for staff
         Person(ref("psy"), "psychology", 5, 14, supporter=True, mental_health_professional=True),
@@ -102,7 +103,17 @@ def seed_courses(client: httpx.Client, training_url: str) -> None:
 
 def seed_site(client: httpx.Client, urls: dict[str, str], site: Site, *, today: date | None = None) -> None:
     today = today or date.today()
-    _check(client.put(f"{urls['intake']}/sites/{site.site_id}", json={"display_name": site.name}))
+    _check(
+        client.put(
+            f"{urls['intake']}/sites/{site.site_id}",
+            json={
+                "display_name": site.name,
+                "third_party_outreach": True,
+                "program_contact": "Peer support line, extension 4357 (HELP), any time",
+                "hr_resources": [{"label": "Human Resources business partner", "phone": "+1 555 0140"}],
+            },
+        )
+    )
     _check(
         client.put(
             f"{urls['matching']}/directory/people",
@@ -115,6 +126,7 @@ def seed_site(client: httpx.Client, urls: dict[str, str], site: Site, *, today: 
                     "years_experience": p.years,
                     "languages": list(p.languages),
                     "reports_to": p.reports_to,
+                    "gender": p.gender,
                 }
                 for p in site.people
             ],

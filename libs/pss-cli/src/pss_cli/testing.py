@@ -24,6 +24,7 @@ from intake.vault import PersonalDataVault
 from servicekit.auth import DevTokenIssuer, Role
 
 from pss_cli.local import free_port
+from pss_cli.local.mailbox import Mailbox
 from pss_cli.platform import Infrastructure, Platform
 from pss_cli.seed import Site, sample_site, seed_courses, seed_site
 
@@ -213,6 +214,7 @@ class RunningPlatform:
     kafka: KafkaReader
     spans: SpanCollector
     database: str
+    mailbox: Mailbox
 
     def url(self, service: str) -> str:
         return self.platform.url(service)
@@ -226,6 +228,14 @@ class RunningPlatform:
                 f"coord-{site.site_id}", [Role.SITE_COORDINATOR], [site.site_id], staff_ref=site.coordinator
             )
         )
+
+    def manager(self, site: Site, staff_ref: str) -> httpx.Client:
+        return self.client(
+            self.issuer.token(f"user-{staff_ref}", [Role.MANAGER], [site.site_id], staff_ref=staff_ref)
+        )
+
+    def occupational_health(self) -> httpx.Client:
+        return self.client(self.issuer.token("oh-nurse", [Role.OCCUPATIONAL_HEALTH]))
 
     def supporter(self, staff_ref: str) -> httpx.Client:
         return self.client(self.issuer.token(f"user-{staff_ref}", [Role.PEER_SUPPORTER], staff_ref=staff_ref))
@@ -260,8 +270,18 @@ def span_collector() -> Iterator[SpanCollector]:
 
 
 @pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="session")
 def running_platform(
-    infrastructure: Infrastructure, span_collector: SpanCollector, tmp_path_factory: pytest.TempPathFactory
+    infrastructure: Infrastructure,
+    span_collector: SpanCollector,
+    mailbox: Mailbox,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningPlatform]:
     issuer, public_pem = DevTokenIssuer.generate()
     database = f"pss_test_{uuid.uuid4().hex[:8]}"
@@ -284,7 +304,11 @@ def running_platform(
         extra_env={
             name: {**common, **extra}
             for name, extra in {
-                "intake": {},
+                "intake": {
+                    "SMTP_HOST": "127.0.0.1",
+                    "SMTP_PORT": str(mailbox.port),
+                    "HOUSEKEEPING_POLL_SECONDS": "0.3",
+                },
                 "matching": {},
                 "oncall": {"ACK_TIMEOUT_SECONDS": str(TEST_ACK_TIMEOUT_SECONDS), "TIMER_POLL_SECONDS": "0.1"},
                 "training": {},
@@ -294,7 +318,7 @@ def running_platform(
     )
     platform.start()
     running = RunningPlatform(
-        platform, issuer, KafkaReader(infrastructure.kafka_bootstrap), span_collector, database
+        platform, issuer, KafkaReader(infrastructure.kafka_bootstrap), span_collector, database, mailbox
     )
     with running.admin() as admin:
         seed_courses(admin, platform.url("training"))

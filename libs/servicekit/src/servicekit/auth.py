@@ -25,6 +25,10 @@ class Role(StrEnum):
     SITE_COORDINATOR = "site_coordinator"
     PEER_SUPPORTER = "peer_supporter"
     OPS = "ops"
+    # a unit manager or chief: may activate group support after a critical incident
+    MANAGER = "manager"
+    # EAP or occupational health staff: may refer a worker who consented
+    OCCUPATIONAL_HEALTH = "occupational_health"
     # services calling each other (for example oncall asking matching for a fresh list)
     SERVICE = "service"
 

@@ -32,5 +32,10 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)
 
+    # mail to people (offers of support, later pages by e-mail); unset: messages stay queued
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "peer-support@localhost"
+
     log_level: str = "INFO"
     log_json: bool = True

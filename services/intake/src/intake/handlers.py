@@ -4,17 +4,53 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from contracts import Envelope
-from contracts.events import MatchProposed, PageAcknowledged
+from contracts.events import (
+    MatchProposed,
+    PageAcknowledged,
+    ReferralClosed,
+    ReferralContacted,
+    ReferralDeclined,
+    ReferralMet,
+    ReferralOffered,
+    ReferralWithdrawn,
+)
+from contracts.types import (
+    CaseOutcome,
+    ConnectionPath,
+    Gender,
+    Modality,
+    OfferEnd,
+    OfferSource,
+    ReasonCategory,
+    ReasonKind,
+    RecipientRole,
+    Urgency,
+)
 from servicekit.auth import Principal, Role
-from servicekit.database import UnitOfWork
+from servicekit.database import UnitOfWork, UnitOfWorkFactory
+from servicekit.mail import Mail, Mailer
 from sqlalchemy.dialects.postgresql import insert
 
 from intake import tables
-from intake.domain import CaseStatus, Contact, Referral, ReferralRejected
+from intake.domain import (
+    ENDED,
+    CaseStatus,
+    ConfidentialityException,
+    Contact,
+    LifecycleError,
+    Referral,
+    ReferralRejected,
+    check_transition,
+    minutes_between,
+    new_worker_token,
+    token_digest,
+    withdrawal_stage,
+)
 from intake.vault import PersonalDataVault
 
 
@@ -22,36 +58,73 @@ class NotFound(LookupError):
     pass
 
 
-async def upsert_site(uow: UnitOfWork, site_id: str, display_name: str) -> None:
-    stmt = insert(tables.site).values(site_id=site_id, display_name=display_name)
-    await uow.session.execute(
-        stmt.on_conflict_do_update(index_elements=["site_id"], set_={"display_name": display_name})
-    )
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- sites ------------------------------------------------------------------------------
+
+
+async def upsert_site(uow: UnitOfWork, site_id: str, values: dict[str, Any]) -> None:
+    stmt = insert(tables.site).values(site_id=site_id, **values)
+    await uow.session.execute(stmt.on_conflict_do_update(index_elements=["site_id"], set_=values))
     await uow.commit()
+
+
+async def site(uow: UnitOfWork, site_id: str) -> Any:
+    return (await uow.session.execute(sa.select(tables.site).where(tables.site.c.site_id == site_id))).first()
+
+
+async def _known_site(uow: UnitOfWork, site_id: str) -> Any:
+    row = await site(uow, site_id)
+    if row is None:
+        raise ReferralRejected(f"site_id '{site_id}' is not a site of this authority")
+    return row
+
+
+# --- new cases ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Submission:
     referral_id: uuid.UUID
     created: bool
+    worker_token: str | None = None  # only when created, and only for the worker themself
 
 
-async def submit_referral(
+@dataclass(frozen=True)
+class CaseDetails:
+    """What intake keeps besides the event: how it came in, and who activated a group."""
+
+    channel: str
+    source: OfferSource | None = None
+    unit: str | None = None
+    activated_by: str | None = None
+    consent: dict[str, Any] | None = None  # {method, given_at, recorded_by}
+    crisis_reported_by: str | None = None  # set when the worker reported imminent risk
+
+
+def _preferences(referral: Referral) -> dict[str, Any]:
+    return {
+        "same_profession": referral.prefers_same_profession,
+        "gender": referral.preferred_gender.value if referral.preferred_gender else None,
+        "other_site": referral.prefers_other_site,
+        "languages": referral.languages,
+    }
+
+
+async def _insert_case(
     uow: UnitOfWork,
     referral: Referral,
     contact: Contact,
     vault: PersonalDataVault,
+    details: CaseDetails,
     idempotency_key: str | None,
-) -> Submission:
-    """Store the case and its sealed contact, and emit ``referral submitted``, atomically.
-
-    The same Idempotency-Key returns the first case instead of creating another."""
-    known = await uow.session.scalar(
-        sa.select(tables.site.c.site_id).where(tables.site.c.site_id == referral.site_id)
-    )
-    if known is None:
-        raise ReferralRejected(f"site_id '{referral.site_id}' is not a site of this authority")
-
+    *,
+    worker_token: str | None,
+    offer_expires_at: datetime | None = None,
+) -> uuid.UUID | None:
+    """The case row and its sealed contact; None when the Idempotency-Key was seen before."""
     # ON CONFLICT, not check-then-insert: two concurrent retries with one key make one case
     inserted = await uow.session.scalar(
         insert(tables.referral)
@@ -70,20 +143,22 @@ async def submit_referral(
             status=referral.status.value,
             submitted_at=referral.submitted_at,
             updated_at=referral.submitted_at,
+            accepted_at=None if referral.status is CaseStatus.OFFERED else referral.submitted_at,
             idempotency_key=idempotency_key,
+            channel=details.channel,
+            source=details.source.value if details.source else None,
+            group_size=referral.group_size,
+            unit=details.unit,
+            activated_by=details.activated_by,
+            preferences=_preferences(referral),
+            worker_token_digest=token_digest(worker_token) if worker_token else None,
+            offer_expires_at=offer_expires_at,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(tables.referral.c.referral_id)
     )
     if inserted is None:
-        # only the idempotency key can conflict (the referral id is new): the case exists
-        existing = await uow.session.scalar(
-            sa.select(tables.referral.c.referral_id).where(
-                tables.referral.c.idempotency_key == idempotency_key
-            )
-        )
-        assert existing is not None
-        return Submission(existing, created=False)
+        return None
     await uow.session.execute(
         sa.insert(tables.contact).values(
             referral_id=referral.id,
@@ -92,33 +167,310 @@ async def submit_referral(
             email_sealed=vault.seal(contact.email),
         )
     )
+    if details.consent is not None:
+        await uow.session.execute(
+            sa.insert(tables.consent).values(referral_id=referral.id, **details.consent)
+        )
+    if details.crisis_reported_by is not None:
+        await uow.session.execute(
+            sa.insert(tables.confidentiality_exception).values(
+                referral_id=referral.id,
+                reason=ConfidentialityException.IMMINENT_RISK_TO_LIFE.value,
+                recorded_by=details.crisis_reported_by,
+                worker_informed=True,  # the answer to their request tells them (CRISIS_ANSWER)
+            )
+        )
+    return referral.id
+
+
+async def _existing(uow: UnitOfWork, idempotency_key: str | None) -> Submission:
+    # only the idempotency key can conflict (the referral id is new): the case exists
+    existing = await uow.session.scalar(
+        sa.select(tables.referral.c.referral_id).where(tables.referral.c.idempotency_key == idempotency_key)
+    )
+    assert existing is not None
+    return Submission(existing, created=False)
+
+
+async def submit_case(
+    uow: UnitOfWork,
+    referral: Referral,
+    contact: Contact,
+    vault: PersonalDataVault,
+    details: CaseDetails,
+    idempotency_key: str | None,
+    *,
+    give_worker_token: bool = True,
+) -> Submission:
+    """Store the case and its sealed contact, and emit ``referral submitted``, atomically.
+    Nothing is stored unless all of it is. The same Idempotency-Key returns the first case."""
+    await _known_site(uow, referral.site_id)
+    token = new_worker_token() if give_worker_token else None
+    created = await _insert_case(uow, referral, contact, vault, details, idempotency_key, worker_token=token)
+    if created is None:
+        return await _existing(uow, idempotency_key)
     await uow.emit(referral.submitted_event(), site_id=referral.site_id)
     await uow.commit()
+    return Submission(referral.id, created=True, worker_token=token)
+
+
+OFFER_INTRODUCTIONS = {
+    OfferSource.MANAGER: "Your manager thought you might welcome support after a difficult time at work.",
+    OfferSource.OCCURRENCE_REPORT: "We reach out to the people involved in events like one at your site.",
+    OfferSource.SAFETY_HUDDLE: (
+        "Your unit's safety huddle mentioned an event that can weigh on the people involved."
+    ),
+}
+
+
+def offer_message(site_name: str, name: str, source: OfferSource, link: str, expires_at: datetime) -> Mail:
+    body = (
+        f"Hello {name},\n\n"
+        f"{OFFER_INTRODUCTIONS[source]} The peer support program of {site_name} offers you a "
+        "confidential conversation with a trained colleague, by phone or in person.\n\n"
+        "It is entirely your choice. Nobody is told whether you accept, decline or do not answer, "
+        "and nothing is reported to your manager.\n\n"
+        f"To accept or decline: {link}\n"
+        f"The offer stays open until {expires_at:%Y-%m-%d}.\n"
+    )
+    return Mail(to="", subject="An offer of peer support", body=body)
+
+
+async def offer_case(
+    uow: UnitOfWork,
+    referral: Referral,
+    contact: Contact,
+    vault: PersonalDataVault,
+    source: OfferSource,
+    *,
+    channel: str,
+    expires_after: timedelta,
+    portal_url: str,
+    idempotency_key: str | None,
+    commit: bool = True,
+) -> Submission:
+    """Support the worker did not ask for: the worker is asked privately and decides. Nobody
+    is paged unless they accept."""
+    if not contact.email:
+        raise ReferralRejected("an offer needs the worker's e-mail, so they can answer it privately")
+    site_row = await _known_site(uow, referral.site_id)
+    if source is OfferSource.MANAGER and not site_row.third_party_outreach:
+        raise OutreachNotOffered(site_row.program_contact)
+    token = new_worker_token()
+    expires_at = referral.submitted_at + expires_after
+    referral.status = CaseStatus.OFFERED
+    created = await _insert_case(
+        uow,
+        referral,
+        contact,
+        vault,
+        CaseDetails(channel=channel, source=source),
+        idempotency_key,
+        worker_token=token,
+        offer_expires_at=expires_at,
+    )
+    if created is None:
+        return await _existing(uow, idempotency_key)
+    mail = offer_message(site_row.display_name, contact.name, source, f"{portal_url}#{token}", expires_at)
+    await uow.session.execute(
+        sa.insert(tables.worker_message).values(
+            referral_id=referral.id,
+            to_sealed=vault.seal(contact.email),
+            subject=mail.subject,
+            body_sealed=vault.seal(mail.body),
+            status="pending",
+        )
+    )
+    await uow.emit(
+        ReferralOffered(
+            referral_id=referral.id,
+            site_id=referral.site_id,
+            path=referral.path,
+            source=source,
+            reason_category=referral.reason_category,
+            reason_kind=referral.reason_kind,
+        ),
+        site_id=referral.site_id,
+    )
+    if commit:
+        await uow.commit()
+    # the token reaches the worker only through the message, never the person who referred
     return Submission(referral.id, created=True)
 
 
-async def case_summary(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> dict[str, object]:
+class OutreachNotOffered(Exception):
+    """This site's program does not reach out on referrals made by someone else."""
+
+    def __init__(self, program_contact: str | None) -> None:
+        super().__init__("no outreach on third-party referrals at this site")
+        self.program_contact = program_contact
+
+
+# --- the worker's own view: by token, without an account -----------------------------------
+
+
+async def _case_by_token(uow: UnitOfWork, token: str) -> Any:
     row = (
         await uow.session.execute(
-            sa.select(tables.referral).where(tables.referral.c.referral_id == referral_id)
+            sa.select(tables.referral)
+            .where(tables.referral.c.worker_token_digest == token_digest(token))
+            .with_for_update()
         )
     ).first()
+    if row is None:
+        raise NotFound("no case for this link; it may have ended and been erased")
+    return row
+
+
+async def worker_view(uow: UnitOfWork, token: str) -> dict[str, Any]:
+    row = await _case_by_token(uow, token)
+    return {
+        "referral_id": row.referral_id,
+        "status": row.status,
+        "offer_expires_at": row.offer_expires_at if row.status == CaseStatus.OFFERED else None,
+    }
+
+
+def _referral_of(row: Any) -> Referral:
+    preferences = row.preferences or {}
+    return Referral(
+        id=row.referral_id,
+        site_id=row.site_id,
+        path=ConnectionPath(row.path),
+        reason_category=ReasonCategory(row.reason_category),
+        reason_kind=ReasonKind(row.reason_kind),
+        urgency=Urgency(row.urgency),
+        modality=Modality(row.modality),
+        submitted_at=row.submitted_at,
+        worker=row.worker_ref,
+        imminent_risk=row.crisis,
+        excluded_supporters=list(row.excluded_supporters),
+        prefers_same_profession=preferences.get("same_profession"),
+        preferred_gender=Gender(preferences["gender"]) if preferences.get("gender") else None,
+        prefers_other_site=bool(preferences.get("other_site")),
+        languages=list(preferences.get("languages") or []),
+        group_size=row.group_size,
+        status=CaseStatus(row.status),
+    )
+
+
+async def answer_offer(uow: UnitOfWork, token: str, *, accept: bool) -> CaseStatus:
+    row = await _case_by_token(uow, token)
+    current = CaseStatus(row.status)
+    to = CaseStatus.SUBMITTED if accept else CaseStatus.DECLINED
+    check_transition(current, to)
+    at = now()
+    if accept:
+        await _set(uow, row.referral_id, status=to.value, accepted_at=at)
+        await uow.emit(_referral_of(row).submitted_event(), site_id=row.site_id)
+    else:
+        await _set(uow, row.referral_id, status=to.value, ended_at=at)
+        await _cancel_messages(uow, row.referral_id)
+        await uow.emit(
+            ReferralDeclined(
+                referral_id=row.referral_id,
+                site_id=row.site_id,
+                path=ConnectionPath(row.path),
+                ended=OfferEnd.DECLINED,
+            ),
+            site_id=row.site_id,
+        )
+    await uow.commit()
+    return to
+
+
+async def withdraw_by_worker(uow: UnitOfWork, token: str) -> None:
+    row = await _case_by_token(uow, token)
+    await _withdraw(uow, row)
+
+
+async def withdraw_for_worker(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> None:
+    """A coordinator or the assigned supporter records the worker's wish to stop."""
+    row = await _case_for(uow, referral_id, principal)
+    await _withdraw(uow, row)
+
+
+async def _withdraw(uow: UnitOfWork, row: Any) -> None:
+    current = CaseStatus(row.status)
+    if current is CaseStatus.OFFERED:
+        raise LifecycleError("this is an offer: decline it instead")
+    stage = withdrawal_stage(current)
+    await _set(uow, row.referral_id, status=CaseStatus.WITHDRAWN.value, ended_at=now())
+    await uow.emit(
+        ReferralWithdrawn(referral_id=row.referral_id, site_id=row.site_id, stage=stage), site_id=row.site_id
+    )
+    await uow.commit()
+
+
+# --- the case, for coordinators and the assigned supporters ---------------------------------
+
+
+def _may_see_case(principal: Principal, row: Any) -> bool:
+    if principal.has(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN) and principal.acts_for(str(row.site_id)):
+        return True
+    return (
+        principal.has(Role.PEER_SUPPORTER)
+        and principal.staff_ref is not None
+        and principal.staff_ref in (row.supporters or [])
+    )
+
+
+def _acting_role(principal: Principal, row: Any) -> str:
+    if principal.has(Role.SITE_COORDINATOR) and principal.acts_for(str(row.site_id)):
+        return Role.SITE_COORDINATOR.value
+    if principal.has(Role.AUTHORITY_ADMIN):
+        return Role.AUTHORITY_ADMIN.value
+    return Role.PEER_SUPPORTER.value
+
+
+async def _case_for(
+    uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal, *, lock: bool = True
+) -> Any:
+    query = sa.select(tables.referral).where(tables.referral.c.referral_id == referral_id)
+    row = (await uow.session.execute(query.with_for_update() if lock else query)).first()
+    # someone who may not see a case cannot learn that it exists
     if row is None or not _may_see_case(principal, row):
         raise NotFound(referral_id)
+    return row
+
+
+def _summary(row: Any) -> dict[str, Any]:
     return {
         "referral_id": row.referral_id,
         "site_id": row.site_id,
         "path": row.path,
+        "channel": row.channel,
         "reason_category": row.reason_category,
         "reason_kind": row.reason_kind,
         "urgency": row.urgency,
         "modality": row.modality,
         "tier": row.tier,
         "crisis": row.crisis,
+        "group_size": row.group_size,
+        "preferences": row.preferences,
         "status": row.status,
-        "assigned_supporter": row.assigned_supporter,
+        "supporters": list(row.supporters or []),
         "submitted_at": row.submitted_at,
+        "accepted_at": row.accepted_at,
+        "contacted_at": row.contacted_at,
+        "first_met_at": row.first_met_at,
+        "encounters": row.encounters,
+        "outcome": row.outcome,
+        "ended_at": row.ended_at,
+        "purged": row.purged_at is not None,
     }
+
+
+async def case_summary(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
+    return _summary(await _case_for(uow, referral_id, principal, lock=False))
+
+
+async def site_cases(uow: UnitOfWork, site_id: str, *, open_only: bool) -> list[dict[str, Any]]:
+    query = sa.select(tables.referral).where(tables.referral.c.site_id == site_id)
+    if open_only:
+        query = query.where(tables.referral.c.status.not_in([s.value for s in ENDED]))
+    rows = (await uow.session.execute(query.order_by(tables.referral.c.submitted_at.desc()).limit(500))).all()
+    return [_summary(r) for r in rows]
 
 
 async def read_contact(
@@ -129,13 +481,7 @@ async def read_contact(
     vault: PersonalDataVault,
 ) -> Contact:
     """Personal data for someone who must reach the worker; every read leaves an audit row."""
-    row = (
-        await uow.session.execute(
-            sa.select(tables.referral).where(tables.referral.c.referral_id == referral_id)
-        )
-    ).first()
-    if row is None or not _may_see_case(principal, row):
-        raise NotFound(referral_id)
+    row = await _case_for(uow, referral_id, principal, lock=False)
     sealed = (
         await uow.session.execute(
             sa.select(tables.contact).where(tables.contact.c.referral_id == referral_id)
@@ -160,47 +506,288 @@ async def read_contact(
     )
 
 
-def _may_see_case(principal: Principal, row: sa.Row[tuple[object, ...]]) -> bool:
-    if principal.has(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN) and principal.acts_for(str(row.site_id)):
-        return True
-    return (
-        principal.has(Role.PEER_SUPPORTER)
-        and principal.staff_ref is not None
-        and principal.staff_ref == row.assigned_supporter
+async def access_log(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> list[dict[str, Any]]:
+    await _case_for(uow, referral_id, principal, lock=False)
+    rows = (
+        await uow.session.execute(
+            sa.select(tables.audit)
+            .where(tables.audit.c.referral_id == referral_id)
+            .order_by(tables.audit.c.id)
+        )
+    ).all()
+    return [
+        {"at": r.at, "actor": r.actor, "actor_role": r.actor_role, "action": r.action, "purpose": r.purpose}
+        for r in rows
+    ]
+
+
+async def record_contacted(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> int:
+    row = await _case_for(uow, referral_id, principal)
+    check_transition(CaseStatus(row.status), CaseStatus.CONTACTED)
+    at = now()
+    minutes = minutes_between(row.accepted_at, at)
+    await _set(uow, referral_id, status=CaseStatus.CONTACTED.value, contacted_at=at)
+    await uow.emit(
+        ReferralContacted(referral_id=referral_id, site_id=row.site_id, minutes_to_callback=minutes),
+        site_id=row.site_id,
     )
+    await uow.commit()
+    return minutes
 
 
-def _acting_role(principal: Principal, row: sa.Row[tuple[object, ...]]) -> str:
-    if principal.has(Role.SITE_COORDINATOR) and principal.acts_for(str(row.site_id)):
-        return Role.SITE_COORDINATOR.value
-    if principal.has(Role.AUTHORITY_ADMIN):
-        return Role.AUTHORITY_ADMIN.value
-    return Role.PEER_SUPPORTER.value
-
-
-# --- what intake learns from the other services -------------------------------------
-
-
-async def on_match_proposed(event: MatchProposed, uow: UnitOfWork, _envelope: Envelope) -> None:
-    await _advance(uow, event.referral_id, CaseStatus.MATCHED, from_statuses=[CaseStatus.SUBMITTED])
-
-
-async def on_page_acknowledged(event: PageAcknowledged, uow: UnitOfWork, _envelope: Envelope) -> None:
-    # the supporter who took the page is assigned: only they (and the coordinators) may
-    # read the worker's contact to call back
-    await uow.session.execute(
-        sa.update(tables.referral)
-        .where(tables.referral.c.referral_id == event.referral_id)
-        .values(assigned_supporter=event.recipient, updated_at=datetime.now(UTC))
+async def record_encounter(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> int:
+    row = await _case_for(uow, referral_id, principal)
+    check_transition(CaseStatus(row.status), CaseStatus.MET)
+    at = now()
+    encounter = row.encounters + 1
+    await _set(
+        uow,
+        referral_id,
+        status=CaseStatus.MET.value,
+        encounters=encounter,
+        first_met_at=row.first_met_at or at,
     )
+    await uow.emit(
+        ReferralMet(
+            referral_id=referral_id,
+            site_id=row.site_id,
+            encounter=encounter,
+            minutes_since_referral=minutes_between(row.accepted_at, at),
+        ),
+        site_id=row.site_id,
+    )
+    await uow.commit()
+    return encounter
 
 
-async def _advance(
-    uow: UnitOfWork, referral_id: uuid.UUID, to: CaseStatus, *, from_statuses: list[CaseStatus]
+async def close_case(
+    uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal, *, contact_made: bool, outcome: CaseOutcome
 ) -> None:
+    """The minimal, structured closing record (001): no notes about the person."""
+    row = await _case_for(uow, referral_id, principal)
+    check_transition(CaseStatus(row.status), CaseStatus.CLOSED)
+    if contact_made != (outcome is not CaseOutcome.NO_CONTACT):
+        raise LifecycleError(
+            "outcome 'no_contact' goes with contact_made false, and every other outcome with true"
+        )
+    if contact_made and row.contacted_at is None:
+        raise LifecycleError(
+            "record the call back first (POST .../contacted), so the time to call back is kept"
+        )
+    at = now()
+    await _set(
+        uow,
+        referral_id,
+        status=CaseStatus.CLOSED.value,
+        ended_at=at,
+        outcome=outcome.value,
+        contact_made=contact_made,
+    )
+    await uow.emit(
+        ReferralClosed(
+            referral_id=referral_id,
+            site_id=row.site_id,
+            contact_made=contact_made,
+            minutes_to_callback=minutes_between(row.accepted_at, row.contacted_at)
+            if row.contacted_at
+            else None,
+            encounters=row.encounters,
+            outcome=outcome,
+        ),
+        site_id=row.site_id,
+    )
+    await uow.commit()
+
+
+async def record_exception(
+    uow: UnitOfWork,
+    referral_id: uuid.UUID,
+    principal: Principal,
+    reason: ConfidentialityException,
+    *,
+    worker_informed: bool,
+) -> None:
+    """A deliberate step outside confidentiality (002), by a coordinator or the supporter."""
+    await _case_for(uow, referral_id, principal, lock=False)
+    await uow.session.execute(
+        sa.insert(tables.confidentiality_exception).values(
+            referral_id=referral_id,
+            reason=reason.value,
+            recorded_by=principal.subject,
+            worker_informed=worker_informed,
+        )
+    )
+    await uow.commit()
+
+
+async def exceptions_of(
+    uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal
+) -> list[dict[str, Any]]:
+    await _case_for(uow, referral_id, principal, lock=False)
+    rows = (
+        await uow.session.execute(
+            sa.select(tables.confidentiality_exception)
+            .where(tables.confidentiality_exception.c.referral_id == referral_id)
+            .order_by(tables.confidentiality_exception.c.id)
+        )
+    ).all()
+    return [
+        {"reason": r.reason, "recorded_by": r.recorded_by, "worker_informed": r.worker_informed, "at": r.at}
+        for r in rows
+    ]
+
+
+async def _set(uow: UnitOfWork, referral_id: uuid.UUID, **values: Any) -> None:
     await uow.session.execute(
         sa.update(tables.referral)
         .where(tables.referral.c.referral_id == referral_id)
-        .where(tables.referral.c.status.in_([s.value for s in from_statuses]))
-        .values(status=to.value, updated_at=datetime.now(UTC))
+        .values(updated_at=now(), **values)
     )
+
+
+async def _cancel_messages(uow: UnitOfWork, referral_id: uuid.UUID) -> None:
+    await uow.session.execute(
+        sa.update(tables.worker_message)
+        .where(
+            tables.worker_message.c.referral_id == referral_id, tables.worker_message.c.status == "pending"
+        )
+        .values(status="cancelled", to_sealed=None, body_sealed=None)
+    )
+
+
+# --- what intake learns from the other services -----------------------------------------
+
+
+async def on_match_proposed(event: MatchProposed, uow: UnitOfWork, _envelope: Envelope) -> None:
+    await uow.session.execute(
+        sa.update(tables.referral)
+        .where(tables.referral.c.referral_id == event.referral_id)
+        .where(tables.referral.c.status == CaseStatus.SUBMITTED.value)
+        .values(status=CaseStatus.MATCHED.value, updated_at=now())
+    )
+
+
+async def on_page_acknowledged(event: PageAcknowledged, uow: UnitOfWork, _envelope: Envelope) -> None:
+    # whoever took the page is assigned: only they (and the coordinators) may read the
+    # worker's contact. A group case gathers several supporters.
+    if event.recipient_role is RecipientRole.AUTHORITY_FALLBACK:
+        return
+    await uow.session.execute(
+        sa.update(tables.referral)
+        .where(tables.referral.c.referral_id == event.referral_id)
+        .where(sa.not_(tables.referral.c.supporters.any(event.recipient)))
+        .values(
+            supporters=sa.func.array_append(tables.referral.c.supporters, event.recipient), updated_at=now()
+        )
+    )
+
+
+# --- housekeeping: offers that lapse, identifiers that go, messages that leave ---------------
+
+
+async def expire_offers(uow: UnitOfWork, *, at: datetime | None = None, limit: int = 100) -> int:
+    at = at or now()
+    rows = (
+        await uow.session.execute(
+            sa.select(tables.referral)
+            .where(
+                tables.referral.c.status == CaseStatus.OFFERED.value, tables.referral.c.offer_expires_at <= at
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for row in rows:
+        await _set(uow, row.referral_id, status=CaseStatus.DECLINED.value, ended_at=at)
+        await _cancel_messages(uow, row.referral_id)
+        await uow.emit(
+            ReferralDeclined(
+                referral_id=row.referral_id,
+                site_id=row.site_id,
+                path=ConnectionPath(row.path),
+                ended=OfferEnd.EXPIRED,
+            ),
+            site_id=row.site_id,
+        )
+    await uow.commit()
+    return len(rows)
+
+
+async def purge_identifiers(uow: UnitOfWork, retention: timedelta, *, at: datetime | None = None) -> int:
+    """Erase what could identify the worker of every case that ended longer ago than the
+    retention period. The de-identified record (categories, times, outcome) stays."""
+    cutoff = (at or now()) - retention
+    ids = (
+        await uow.session.scalars(
+            sa.select(tables.referral.c.referral_id)
+            .where(tables.referral.c.ended_at <= cutoff, tables.referral.c.purged_at.is_(None))
+            .limit(500)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if not ids:
+        return 0
+    await uow.session.execute(sa.delete(tables.contact).where(tables.contact.c.referral_id.in_(ids)))
+    await uow.session.execute(
+        sa.delete(tables.worker_message).where(tables.worker_message.c.referral_id.in_(ids))
+    )
+    await uow.session.execute(
+        sa.update(tables.referral)
+        .where(tables.referral.c.referral_id.in_(ids))
+        .values(
+            worker_ref=None,
+            excluded_supporters=[],
+            supporters=[],
+            unit=None,
+            activated_by=None,
+            idempotency_key=None,
+            worker_token_digest=None,
+            preferences={},
+            purged_at=now(),
+        )
+    )
+    await uow.commit()
+    return len(ids)
+
+
+async def deliver_one_message(uow: UnitOfWork, mailer: Mailer, vault: PersonalDataVault) -> int:
+    """Send the oldest pending message to a worker. One per transaction, so the row stays
+    locked while it is sent and a second replica never sends it too."""
+    row = (
+        await uow.session.execute(
+            sa.select(tables.worker_message)
+            .where(tables.worker_message.c.status == "pending")
+            .order_by(tables.worker_message.c.message_id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+    ).first()
+    if row is None:
+        return 0
+    to, body = vault.open(row.to_sealed) or "", vault.open(row.body_sealed) or ""
+    await mailer.send(Mail(to=to, subject=row.subject, body=body))
+    # sent: neither the address nor the text is kept
+    await uow.session.execute(
+        sa.update(tables.worker_message)
+        .where(tables.worker_message.c.message_id == row.message_id)
+        .values(status="sent", to_sealed=None, body_sealed=None, attempts=row.attempts + 1, sent_at=now())
+    )
+    await uow.commit()
+    return 1
+
+
+async def housekeeping_once(
+    uow: UnitOfWorkFactory, retention: timedelta, mailer: Mailer | None, vault: PersonalDataVault
+) -> int:
+    done = 0
+    async with uow() as unit:
+        done += await expire_offers(unit)
+    async with uow() as unit:
+        done += await purge_identifiers(unit, retention)
+    if mailer is not None:
+        for _ in range(20):
+            async with uow() as unit:
+                if not await deliver_one_message(unit, mailer, vault):
+                    break
+                done += 1
+    return done

@@ -1,7 +1,7 @@
 """intake's tables. Declared without a schema: the engine maps them into ``intake``."""
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = sa.MetaData()
 
@@ -10,6 +10,12 @@ site = sa.Table(
     metadata,
     sa.Column("site_id", sa.Text, primary_key=True),
     sa.Column("display_name", sa.Text, nullable=False),
+    # per-site policy: do supporters reach out on referrals made by someone else?
+    sa.Column("third_party_outreach", sa.Boolean, nullable=False, server_default=sa.true()),
+    # how a worker reaches the program, shown to a manager when there is no outreach
+    sa.Column("program_contact", sa.Text),
+    sa.Column("crisis_resources", JSONB),  # [{label, phone?, url?}]; None: authority defaults
+    sa.Column("hr_resources", JSONB),
 )
 
 referral = sa.Table(
@@ -27,17 +33,39 @@ referral = sa.Table(
     sa.Column("worker_ref", sa.Text),
     sa.Column("excluded_supporters", ARRAY(sa.Text), nullable=False),
     sa.Column("status", sa.Text, nullable=False),
-    sa.Column("assigned_supporter", sa.Text),
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("idempotency_key", sa.Text, unique=True),
+    # --- added in 0002
+    sa.Column("channel", sa.Text),  # web_form | phone_line | pager | email | integration
+    sa.Column("source", sa.Text),  # offers: manager | occurrence_report | safety_huddle
+    sa.Column("group_size", sa.Integer),
+    sa.Column("unit", sa.Text),  # group activation: the team or unit touched
+    sa.Column("activated_by", sa.Text),  # group activation: staff ref of the manager or chief
+    sa.Column("preferences", JSONB, nullable=False, server_default="{}"),
+    sa.Column("supporters", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("worker_token_digest", sa.Text, unique=True),
+    sa.Column("offer_expires_at", sa.DateTime(timezone=True)),
+    sa.Column("accepted_at", sa.DateTime(timezone=True)),  # when the case started for the worker
+    sa.Column("contacted_at", sa.DateTime(timezone=True)),
+    sa.Column("first_met_at", sa.DateTime(timezone=True)),
+    sa.Column("encounters", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("outcome", sa.Text),
+    sa.Column("contact_made", sa.Boolean),
+    sa.Column("ended_at", sa.DateTime(timezone=True), index=True),
+    sa.Column("purged_at", sa.DateTime(timezone=True)),
 )
 
 # personal data, encrypted; one row per referral, purged after the retention period
 contact = sa.Table(
     "contact",
     metadata,
-    sa.Column("referral_id", UUID(as_uuid=True), sa.ForeignKey("referral.referral_id"), primary_key=True),
+    sa.Column(
+        "referral_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("referral.referral_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("name_sealed", sa.LargeBinary, nullable=False),
     sa.Column("phone_sealed", sa.LargeBinary),
     sa.Column("email_sealed", sa.LargeBinary),
@@ -54,4 +82,41 @@ audit = sa.Table(
     sa.Column("referral_id", UUID(as_uuid=True), nullable=False, index=True),
     sa.Column("action", sa.Text, nullable=False),
     sa.Column("purpose", sa.Text, nullable=False),
+)
+
+# EAP / occupational health referrals: the worker's recorded consent (no content, just the fact)
+consent = sa.Table(
+    "consent",
+    metadata,
+    sa.Column("referral_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("method", sa.Text, nullable=False),  # verbal | written | electronic
+    sa.Column("given_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_by", sa.Text, nullable=False),  # the caller's subject
+)
+
+# every deliberate use of an exception to confidentiality (002), with its reason
+confidentiality_exception = sa.Table(
+    "confidentiality_exception",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    sa.Column("referral_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("recorded_by", sa.Text, nullable=False),  # "worker" when they reported it themself
+    sa.Column("worker_informed", sa.Boolean, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+# messages to workers (offers of support); address and body sealed, erased once sent
+worker_message = sa.Table(
+    "worker_message",
+    metadata,
+    sa.Column("message_id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    sa.Column("referral_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("to_sealed", sa.LargeBinary),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body_sealed", sa.LargeBinary),
+    sa.Column("status", sa.Text, nullable=False),  # pending | sent | cancelled
+    sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
 )

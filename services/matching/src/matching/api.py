@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from contracts.types import LanguageCode, SiteId, StaffRef
+from contracts.types import Gender, LanguageCode, SiteId, StaffRef
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from servicekit.auth import Principal, Role, ensure_site, requires
@@ -30,6 +30,7 @@ class PersonIn(Strict):
     years_experience: int = Field(default=0, ge=0, le=70)
     languages: list[LanguageCode] = Field(default_factory=list, max_length=10)
     reports_to: StaffRef | None = None
+    gender: Gender | None = Field(default=None, description="Only to honour a worker's preference")
 
 
 class EvaluatorIn(Strict):
@@ -51,7 +52,7 @@ def _uow(request: Request) -> UnitOfWorkFactory:
 @router.put("/directory/people", tags=["directory"])
 async def put_people(body: list[PersonIn], request: Request, _a: Admin) -> dict[str, int]:
     async with _uow(request)() as uow:
-        return {"upserted": await handlers.upsert_people(uow, [p.model_dump() for p in body])}
+        return {"upserted": await handlers.upsert_people(uow, [p.model_dump(mode="json") for p in body])}
 
 
 @router.put("/directory/evaluators", tags=["directory"])

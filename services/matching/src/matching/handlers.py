@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from matching import repository
 from matching import tables as t
-from matching.rules import Case, Policy, decide
+from matching.rules import Case, Policy, decide, team_size
 
 
 class MatchingConfig:
@@ -47,10 +47,14 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
             involved=frozenset(event.involved_staff),
             prefers_same_profession=event.prefers_same_profession,
             languages=frozenset(event.languages),
+            preferred_gender=event.preferred_gender.value if event.preferred_gender else None,
+            prefers_other_site=event.prefers_other_site,
         )
+        team = team_size(event.group_size, config.policy)
         now = datetime.now(UTC)
         pool = await repository.candidates(session, event.site_id, now=now, window_days=config.window_days)
-        decision = decide(case, pool, config.policy, limit=config.max_candidates)
+        # a group case offers spares, so oncall can staff the team when some do not answer
+        decision = decide(case, pool, config.policy, limit=max(config.max_candidates, 2 * team))
         excluded = {rule.value: n for rule, n in decision.excluded.items()}
         proposed = [
             ProposedCandidate(
@@ -80,6 +84,7 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
                     tier=event.tier,
                     candidates=proposed,
                     excluded_by_rule=decision.excluded,
+                    team_size=team,
                 ),
                 site_id=event.site_id,
             )
@@ -153,6 +158,7 @@ async def upsert_people(uow: UnitOfWork, people: list[dict[str, Any]]) -> int:
                         "years_experience",
                         "languages",
                         "reports_to",
+                        "gender",
                     )
                 },
             )

@@ -20,6 +20,7 @@ def _person(row: sa.Row[tuple[object, ...]]) -> Person:
         seniority=int(row.seniority),  # type: ignore[call-overload]
         years_experience=int(row.years_experience),  # type: ignore[call-overload]
         languages=frozenset(row.languages or ()),  # type: ignore[arg-type]
+        gender=row.gender,  # type: ignore[arg-type]
     )
 
 

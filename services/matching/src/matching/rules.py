@@ -31,6 +31,7 @@ class Person:
     seniority: int  # on the ladder above, 1..6
     years_experience: int = 0
     languages: frozenset[str] = frozenset()
+    gender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,25 @@ class Case:
     involved: frozenset[str] = frozenset()
     prefers_same_profession: bool | None = None
     languages: frozenset[str] = frozenset()
+    preferred_gender: str | None = None
+    prefers_other_site: bool = False
 
 
 @dataclass(frozen=True)
 class Policy:
     deployment_cap: int = 2
+    # group sessions (CKHA, 001 Box 4.9): one supporter for about this many people
+    people_per_supporter: int = 6
+    largest_team: int = 6
+
+
+def team_size(group_size: int | None, policy: Policy) -> int:
+    """Supporters a group case needs: never fewer than two for a group, so no supporter
+    faces a grieving team alone; never more than the largest team a site can field."""
+    if group_size is None or group_size < 2:
+        return 1
+    needed = -(-group_size // policy.people_per_supporter)
+    return max(2, min(needed, policy.largest_team))
 
 
 def breaks_role(case: Case, c: Candidate, _p: Policy) -> bool:
@@ -167,7 +182,11 @@ def score(case: Case, c: Candidate) -> float:
         s += 1.0 if same == case.prefers_same_profession else 0.0
     if case.languages and case.languages & c.person.languages:
         s += 1.0
-    if c.person.site_id == case.site_id:
+    if case.preferred_gender is not None and c.person.gender == case.preferred_gender:
+        s += 1.0
+    if case.prefers_other_site:
+        s += 1.0 if c.person.site_id != case.site_id else 0.0  # distance, when the worker asks
+    elif c.person.site_id == case.site_id:
         s += 0.5
     s -= 0.25 * c.deployments_in_window  # even load across the roster
     return round(s, 3)

@@ -15,6 +15,7 @@ person = sa.Table(
     sa.Column("years_experience", sa.SmallInteger, nullable=False),
     sa.Column("languages", ARRAY(sa.Text), nullable=False),
     sa.Column("reports_to", sa.Text),
+    sa.Column("gender", sa.Text),  # only to honour a worker's preference; never a rule
 )
 
 evaluator = sa.Table(

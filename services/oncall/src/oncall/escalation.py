@@ -17,6 +17,7 @@ class EpisodeStatus(StrEnum):
     PAGING = "paging"
     ACKNOWLEDGED = "acknowledged"
     EXHAUSTED = "exhausted"
+    WITHDRAWN = "withdrawn"  # the worker stopped: nobody is paged any more
 
 
 class PageStatus(StrEnum):
@@ -48,6 +49,19 @@ def build_chain(
     if fallback and fallback != coordinator:
         chain.append(Link(fallback, RecipientRole.AUTHORITY_FALLBACK))
     return chain
+
+
+def broadcast_steps(chain: list[Link], team_size: int) -> int:
+    """How many pages go out at once when an episode starts. A group case (team_size > 1)
+    messages every proposed supporter together (CKHA, 001 Box 4.9) and takes the first
+    ``team_size`` who acknowledge; a single case pages one person at a time."""
+    if team_size <= 1:
+        return 1
+    return max(1, sum(1 for link in chain if link.role is RecipientRole.SUPPORTER))
+
+
+def team_complete(acknowledged_supporters: int, team_size: int) -> bool:
+    return acknowledged_supporters >= team_size
 
 
 def next_step(chain: list[Link], current: int) -> int | None:

@@ -12,11 +12,13 @@ from contracts import Envelope
 from contracts.events import (
     DutyChanged,
     MatchProposed,
+    MatchUnmatched,
     PageAcknowledged,
     PageDeclined,
     PageEscalated,
     PageExhausted,
     PageSent,
+    ReferralWithdrawn,
 )
 from contracts.types import DutyLayer, EscalationReason, RecipientRole
 from opentelemetry import trace
@@ -26,7 +28,16 @@ from servicekit.telemetry import continue_trace, current_traceparent
 from sqlalchemy.dialects.postgresql import insert
 
 from oncall import tables as t
-from oncall.escalation import EpisodeStatus, Link, PageStatus, build_chain, may_answer, next_step
+from oncall.escalation import (
+    EpisodeStatus,
+    Link,
+    PageStatus,
+    broadcast_steps,
+    build_chain,
+    may_answer,
+    next_step,
+    team_complete,
+)
 from oncall.notifiers import Notification, Notifier
 
 tracer = trace.get_tracer("oncall")
@@ -52,37 +63,106 @@ class PageClosed(RuntimeError):
 
 def on_match_proposed(policy: PagingPolicy):  # type: ignore[no-untyped-def]
     async def handle(event: MatchProposed, uow: UnitOfWork, _envelope: Envelope) -> None:
-        exists = await uow.session.scalar(
-            sa.select(t.episode.c.referral_id).where(t.episode.c.referral_id == event.referral_id)
+        ranked = [c.supporter for c in sorted(event.candidates, key=lambda c: c.rank)]
+        await _start_episode(
+            uow, event.referral_id, event.site_id, ranked, event.crisis, event.team_size, policy
         )
-        if exists is not None:
-            return
-        coordinator = await uow.session.scalar(
-            sa.select(t.duty.c.staff_ref).where(
-                t.duty.c.site_id == event.site_id, t.duty.c.layer == "coordinator"
-            )
+
+    return handle
+
+
+def on_match_unmatched(policy: PagingPolicy):  # type: ignore[no-untyped-def]
+    """Nobody could be proposed: a person must still hear of it, so the coordinator is
+    paged at once (a crisis with no professional available cannot wait for office hours)."""
+
+    async def handle(event: MatchUnmatched, uow: UnitOfWork, _envelope: Envelope) -> None:
+        await _start_episode(uow, event.referral_id, event.site_id, [], event.crisis, 1, policy)
+
+    return handle
+
+
+async def _start_episode(
+    uow: UnitOfWork,
+    referral_id: uuid.UUID,
+    site_id: str,
+    ranked: list[str],
+    crisis: bool,
+    team_size: int,
+    policy: PagingPolicy,
+) -> None:
+    exists = await uow.session.scalar(
+        sa.select(t.episode.c.referral_id).where(t.episode.c.referral_id == referral_id)
+    )
+    if exists is not None:
+        return  # redelivered, or the worker withdrew before the proposal arrived
+    coordinator = await uow.session.scalar(
+        sa.select(t.duty.c.staff_ref).where(t.duty.c.site_id == site_id, t.duty.c.layer == "coordinator")
+    )
+    chain = build_chain(
+        ranked,
+        coordinator=coordinator,
+        supporters=len(ranked) if team_size > 1 else policy.supporters_in_chain,
+    )
+    now = datetime.now(UTC)
+    at_once = broadcast_steps(chain, team_size)
+    await uow.session.execute(
+        sa.insert(t.episode).values(
+            referral_id=referral_id,
+            site_id=site_id,
+            chain=[{"recipient": link.recipient, "role": link.role.value} for link in chain],
+            crisis=crisis,
+            step=at_once - 1,
+            status=EpisodeStatus.PAGING.value,
+            team_size=team_size,
+            traceparent=current_traceparent(),
+            started_at=now,
         )
-        chain = build_chain(
-            [c.supporter for c in sorted(event.candidates, key=lambda c: c.rank)],
-            coordinator=coordinator,
-            supporters=policy.supporters_in_chain,
+    )
+    if not chain:
+        await uow.session.execute(
+            sa.update(t.episode)
+            .where(t.episode.c.referral_id == referral_id)
+            .values(status=EpisodeStatus.EXHAUSTED.value, closed_at=now)
         )
-        now = datetime.now(UTC)
+        await uow.emit(PageExhausted(referral_id=referral_id, site_id=site_id, steps=1), site_id=site_id)
+        return
+    for step in range(at_once):
+        # one acknowledgement timer for the whole broadcast: on the last page sent
+        await _page(uow, referral_id, site_id, chain, step, crisis, policy, now, timer=step == at_once - 1)
+
+
+async def on_referral_withdrawn(event: ReferralWithdrawn, uow: UnitOfWork, _envelope: Envelope) -> None:
+    """The worker stopped: stop paging. If the proposal has not arrived yet, a withdrawn
+    episode is recorded first, so a late proposal pages nobody."""
+    now = datetime.now(UTC)
+    episode = await _locked_episode(uow, event.referral_id)
+    if episode is None:
         await uow.session.execute(
             sa.insert(t.episode).values(
                 referral_id=event.referral_id,
                 site_id=event.site_id,
-                chain=[{"recipient": link.recipient, "role": link.role.value} for link in chain],
-                crisis=event.crisis,
+                chain=[],
+                crisis=False,
                 step=0,
-                status=EpisodeStatus.PAGING.value,
-                traceparent=current_traceparent(),
+                status=EpisodeStatus.WITHDRAWN.value,
                 started_at=now,
+                closed_at=now,
             )
         )
-        await _page(uow, event.referral_id, event.site_id, chain, 0, event.crisis, policy, now)
-
-    return handle
+        return
+    if episode.status != EpisodeStatus.PAGING.value:
+        return
+    await uow.session.execute(
+        sa.update(t.episode)
+        .where(t.episode.c.referral_id == event.referral_id)
+        .values(status=EpisodeStatus.WITHDRAWN.value, closed_at=now)
+    )
+    await uow.session.execute(
+        sa.update(t.page)
+        .where(t.page.c.referral_id == event.referral_id, t.page.c.status.in_(["sent", "expired"]))
+        .values(status=PageStatus.CANCELLED.value)
+    )
+    await _cancel_pending(uow, event.referral_id, now)
 
 
 async def _page(
@@ -94,6 +174,8 @@ async def _page(
     crisis: bool,
     policy: PagingPolicy,
     now: datetime,
+    *,
+    timer: bool = True,
 ) -> None:
     link = chain[step]
     page_id = uuid.uuid4()
@@ -110,9 +192,10 @@ async def _page(
             acknowledge_by=due,
         )
     )
-    await uow.session.execute(
-        sa.insert(t.timer).values(referral_id=referral_id, step=step, kind="acknowledge", due_at=due)
-    )
+    if timer:
+        await uow.session.execute(
+            sa.insert(t.timer).values(referral_id=referral_id, step=step, kind="acknowledge", due_at=due)
+        )
     await uow.session.execute(
         sa.insert(t.notification).values(
             page_id=page_id, recipient=link.recipient, channel="pending", status="pending"
@@ -202,7 +285,7 @@ async def fire_due_timers(uow: UnitOfWork, policy: PagingPolicy, *, limit: int =
                 sa.update(t.page)
                 .where(
                     t.page.c.referral_id == episode.referral_id,
-                    t.page.c.step == timer.step,
+                    t.page.c.step <= timer.step,
                     t.page.c.status == PageStatus.SENT.value,
                 )
                 .values(status=PageStatus.EXPIRED.value)
@@ -232,9 +315,22 @@ async def _answerable_page(uow: UnitOfWork, page_id: uuid.UUID, principal: Princ
     return page, episode
 
 
+async def _answered_by_supporters(uow: UnitOfWork, referral_id: uuid.UUID, status: PageStatus) -> int:
+    return int(
+        await uow.session.scalar(
+            sa.select(sa.func.count()).where(
+                t.page.c.referral_id == referral_id,
+                t.page.c.status == status.value,
+                t.page.c.recipient_role == RecipientRole.SUPPORTER.value,
+            )
+        )
+        or 0
+    )
+
+
 async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal) -> None:
-    """The recipient takes the case. Every pending timer and notification of the episode
-    is cancelled, for everyone."""
+    """The recipient takes the case. Once the case is staffed (one person, or the whole
+    team of a group case), every pending page, timer and notification is cancelled."""
     page, episode = await _answerable_page(uow, page_id, principal)
     now = datetime.now(UTC)
     with (
@@ -248,21 +344,26 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
             .where(t.page.c.page_id == page_id)
             .values(status=PageStatus.ACKNOWLEDGED.value, answered_at=now)
         )
-        await uow.session.execute(
-            sa.update(t.page)
-            .where(
-                t.page.c.referral_id == page.referral_id,
-                t.page.c.page_id != page_id,
-                t.page.c.status == PageStatus.SENT.value,
+        staffed = True
+        if episode.team_size > 1 and page.recipient_role == RecipientRole.SUPPORTER.value:
+            taken = await _answered_by_supporters(uow, page.referral_id, PageStatus.ACKNOWLEDGED)
+            staffed = team_complete(taken, episode.team_size)
+        if staffed:
+            await uow.session.execute(
+                sa.update(t.page)
+                .where(
+                    t.page.c.referral_id == page.referral_id,
+                    t.page.c.page_id != page_id,
+                    t.page.c.status == PageStatus.SENT.value,
+                )
+                .values(status=PageStatus.CANCELLED.value)
             )
-            .values(status=PageStatus.CANCELLED.value)
-        )
-        await uow.session.execute(
-            sa.update(t.episode)
-            .where(t.episode.c.referral_id == page.referral_id)
-            .values(status=EpisodeStatus.ACKNOWLEDGED.value, closed_at=now)
-        )
-        await _cancel_pending(uow, page.referral_id, now)
+            await uow.session.execute(
+                sa.update(t.episode)
+                .where(t.episode.c.referral_id == page.referral_id)
+                .values(status=EpisodeStatus.ACKNOWLEDGED.value, closed_at=now)
+            )
+            await _cancel_pending(uow, page.referral_id, now)
         await uow.emit(
             PageAcknowledged(
                 page_id=page_id,
@@ -303,12 +404,20 @@ async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, pol
             ),
             site_id=episode.site_id,
         )
-        if page.step == episode.step:
+        if episode.team_size > 1 and page.recipient_role == RecipientRole.SUPPORTER.value:
+            # a broadcast escalates early only when every supporter paged has answered no
+            # or let it lapse, and the coordinator has not been paged yet
+            still_open = await _answered_by_supporters(uow, page.referral_id, PageStatus.SENT)
+            chain = _chain(episode.chain)
+            must_escalate = still_open == 0 and chain[episode.step].role is RecipientRole.SUPPORTER
+        else:
+            must_escalate = page.step == episode.step
+        if must_escalate:
             await uow.session.execute(
                 sa.update(t.timer)
                 .where(
                     t.timer.c.referral_id == page.referral_id,
-                    t.timer.c.step == page.step,
+                    t.timer.c.step == episode.step,
                     t.timer.c.fired_at.is_(None),
                 )
                 .values(cancelled_at=now)

@@ -23,6 +23,7 @@ episode = sa.Table(
     sa.Column("crisis", sa.Boolean, nullable=False),
     sa.Column("step", sa.SmallInteger, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
+    sa.Column("team_size", sa.SmallInteger, nullable=False, server_default="1"),
     sa.Column("traceparent", sa.Text),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("closed_at", sa.DateTime(timezone=True)),
