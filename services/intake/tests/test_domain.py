@@ -83,7 +83,9 @@ def test_the_worker_cannot_exclude_themself():
 
 
 def test_preferences_travel_on_the_event_as_categories():
-    event = referral(prefers_other_site=True, languages=["fr"], prefers_same_profession=False).submitted_event()
+    event = referral(
+        prefers_other_site=True, languages=["fr"], prefers_same_profession=False
+    ).submitted_event()
     assert event.prefers_other_site and event.languages == ["fr"] and event.prefers_same_profession is False
 
 

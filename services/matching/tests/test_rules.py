@@ -179,7 +179,10 @@ class TestGroupsAndPreferences:
             return Candidate(person=Person(ref, "north", "nursing", 3, gender=gender), eligible=True)
 
         decision = decide(
-            case(preferred_gender="man"), [person("st-a1", "woman"), person("st-b1", "man")], Policy(), limit=5
+            case(preferred_gender="man"),
+            [person("st-a1", "woman"), person("st-b1", "man")],
+            Policy(),
+            limit=5,
         )
         assert [r.candidate.person.staff_ref for r in decision.ranked] == ["st-b1", "st-a1"]
 

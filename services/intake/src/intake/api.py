@@ -54,6 +54,8 @@ router = APIRouter()
 
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{7,20}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+# crisis and help lines may be short codes (911, 988)
+LinePhone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{3,20}$")]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{3,300}$")]
 UnitCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
@@ -255,7 +257,7 @@ class OutreachOffer(Strict):
 
 class Resource(BaseModel):
     label: Label
-    phone: Phone | None = None
+    phone: LinePhone | None = None
     url: Url | None = None
 
 
@@ -308,7 +310,7 @@ def _uow(request: Request) -> UnitOfWorkFactory:
 
 
 def _unprocessable(message: str) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, {"message": message})
+    return HTTPException(422, {"message": message})
 
 
 def _conflict(exc: Exception) -> HTTPException:

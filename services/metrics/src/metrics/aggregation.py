@@ -14,8 +14,18 @@ from contracts.events import (
     MatchUnmatched,
     PageAcknowledged,
     PageEscalated,
+    ReferralClosed,
+    ReferralContacted,
+    ReferralDeclined,
+    ReferralMet,
+    ReferralOffered,
     ReferralSubmitted,
+    ReferralWithdrawn,
 )
+
+# RISE service levels (002, 001 Box 4.6)
+CALLBACK_MINUTES = 30
+MEETING_MINUTES = 12 * 60
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,22 @@ def increments(event: Event) -> list[Increment]:
             Increment("referrals_by_reason", event.reason_category.value),
             Increment("referrals_by_path", event.path.value),
         ]
+    if isinstance(event, ReferralOffered):
+        return [Increment("offers", event.source.value)]
+    if isinstance(event, ReferralDeclined):
+        return [Increment("offers_not_taken", event.ended.value)]
+    if isinstance(event, ReferralWithdrawn):
+        return [Increment("withdrawals", event.stage.value)]
+    if isinstance(event, ReferralContacted):
+        met = event.minutes_to_callback <= CALLBACK_MINUTES
+        return [Increment("callback_within_30_minutes", "yes" if met else "no")]
+    if isinstance(event, ReferralMet):
+        if event.encounter != 1:
+            return [Increment("encounters", "follow_up")]
+        met = event.minutes_since_referral <= MEETING_MINUTES
+        return [Increment("encounters", "first"), Increment("met_within_12_hours", "yes" if met else "no")]
+    if isinstance(event, ReferralClosed):
+        return [Increment("closed", event.outcome.value)]
     if isinstance(event, MatchUnmatched):
         return [Increment("unmatched", "all")]
     if isinstance(event, PageEscalated):

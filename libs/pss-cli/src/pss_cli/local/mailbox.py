@@ -40,7 +40,7 @@ class Mailbox:
     def stop(self) -> None:
         self._controller.stop()
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         body = parsed.get_body(preferencelist=("plain",))
         mail = ReceivedMail(
@@ -52,7 +52,9 @@ class Mailbox:
             self.messages.append(mail)
             if self.directory:
                 n = len(list(self.directory.glob("*.txt"))) + 1
-                (self.directory / f"{n:04d}.txt").write_text(f"To: {mail.to}\nSubject: {mail.subject}\n\n{mail.body}")
+                (self.directory / f"{n:04d}.txt").write_text(
+                    f"To: {mail.to}\nSubject: {mail.subject}\n\n{mail.body}"
+                )
         return "250 OK"
 
     def to(self, address: str) -> list[ReceivedMail]:
