@@ -35,6 +35,7 @@ from pydantic import (
 )
 from servicekit.auth import Principal, Role, ensure_site, requires
 from servicekit.database import UnitOfWorkFactory
+from servicekit.text import PRINTABLE_LINE
 
 from intake import handlers
 from intake.domain import (
@@ -53,11 +54,11 @@ from intake.domain import (
 router = APIRouter()
 
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{7,20}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Name = Annotated[str, PRINTABLE_LINE, Field(min_length=1, max_length=120)]
 # crisis and help lines may be short codes (911, 988)
 LinePhone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{3,20}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{3,300}$")]
+Label = Annotated[str, PRINTABLE_LINE, Field(min_length=1, max_length=200)]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s\x00-\x1f\x7f]{3,300}$")]
 UnitCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 WorkerToken = Annotated[str, Header(alias="Worker-Token", min_length=16, max_length=100)]
 

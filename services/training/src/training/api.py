@@ -7,9 +7,10 @@ from typing import Annotated
 
 from contracts.types import CourseCode, SiteId, StaffRef
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from servicekit.auth import Principal, Role, requires
 from servicekit.database import UnitOfWorkFactory
+from servicekit.text import PRINTABLE_LINE
 
 from training import handlers
 
@@ -22,7 +23,7 @@ class Strict(BaseModel):
 
 
 class CourseIn(Strict):
-    title: Annotated[str, StringConstraints(min_length=2, max_length=120)]
+    title: Annotated[str, PRINTABLE_LINE, Field(min_length=2, max_length=120)]
     validity_days: int | None = Field(default=730, ge=1, description="None: never expires")
     required: bool = False
 
