@@ -112,6 +112,12 @@ def test_a_manager_referral_pages_nobody_until_the_worker_accepts(running_platfo
 
     token = offer_token(p, worker["email"])
     assert intake_events(p, "intake.referral.offered.v1", referral_id)[0]["payload"]["source"] == "manager"
+    # the mailed link opens the page where the worker answers; the key stays in the fragment
+    link = next(w for w in p.mailbox.to(worker["email"])[0].body.split() if w.startswith("http"))
+    page, fragment = link.split("#", 1)
+    assert fragment == token
+    with p.client() as browser:
+        assert "Worker-Token" in browser.get(page).text
     assert not intake_events(p, "intake.referral.submitted.v1", referral_id)
 
     assert as_worker(p, token, "accept")["status"] == "submitted"

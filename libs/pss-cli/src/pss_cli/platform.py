@@ -149,6 +149,7 @@ class Platform:
             }
             if name == "intake":
                 env["PERSONAL_DATA_KEYS"] = personal_data_keys
+                env["WORKER_PORTAL_URL"] = f"http://127.0.0.1:{port}/my-case/page"
             env.update((extra_env or {}).get(name, {}))
             platform.services[name] = ServiceProcess(name, port, env, logs / f"{name}.log")
         return platform

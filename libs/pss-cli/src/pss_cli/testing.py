@@ -308,6 +308,7 @@ def running_platform(
                     "SMTP_HOST": "127.0.0.1",
                     "SMTP_PORT": str(mailbox.port),
                     "HOUSEKEEPING_POLL_SECONDS": "0.3",
+                    "MAIL_POLL_SECONDS": "0.2",
                 },
                 "matching": {},
                 "oncall": {"ACK_TIMEOUT_SECONDS": str(TEST_ACK_TIMEOUT_SECONDS), "TIMER_POLL_SECONDS": "0.1"},

@@ -7,6 +7,7 @@ import csv
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from contracts.types import (
@@ -23,6 +24,7 @@ from contracts.types import (
     Urgency,
 )
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi.responses import HTMLResponse
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -847,6 +849,15 @@ class WorkerView(BaseModel):
     referral_id: uuid.UUID
     status: CaseStatus
     offer_expires_at: datetime | None = None
+
+
+MY_CASE_PAGE = Path(__file__).with_name("static") / "my-case.html"
+
+
+@router.get("/my-case/page", response_class=HTMLResponse, tags=["worker"])
+async def my_case_page() -> HTMLResponse:
+    """The page the link in an offer opens: the worker accepts, declines or withdraws."""
+    return HTMLResponse(MY_CASE_PAGE.read_text(), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/my-case", response_model=WorkerView, tags=["worker"])

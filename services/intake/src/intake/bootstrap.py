@@ -1,6 +1,7 @@
 """Wires intake: settings, plumbing, vault, mailer, API, consumers and housekeeping.
 Nothing connects here."""
 
+import logging
 from datetime import timedelta
 from functools import partial
 
@@ -12,6 +13,8 @@ from intake.api import router
 from intake.consumers import make_subscriptions
 from intake.settings import IntakeSettings
 from intake.vault import PersonalDataVault
+
+log = logging.getLogger(__name__)
 
 
 def build(settings: IntakeSettings | None = None, mailer: Mailer | None = None) -> Service:
@@ -33,15 +36,20 @@ def build(settings: IntakeSettings | None = None, mailer: Mailer | None = None) 
     service.loops.append(
         partial(
             repeat,
-            partial(
-                handlers.housekeeping_once,
-                service.uow,
-                timedelta(days=settings.purge_after_days),
-                mailer,
-                vault,
-            ),
+            partial(handlers.housekeeping_once, service.uow, timedelta(days=settings.purge_after_days)),
             interval=settings.housekeeping_poll_seconds,
             name="intake.housekeeping",
         )
     )
+    if mailer is not None:
+        service.loops.append(
+            partial(
+                repeat,
+                partial(handlers.deliver_messages_once, service.uow, mailer, vault),
+                interval=settings.mail_poll_seconds,
+                name="intake.mail",
+            )
+        )
+    else:
+        log.warning("no SMTP_HOST: offers of support stay queued until mail is configured")
     return service

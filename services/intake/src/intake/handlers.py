@@ -776,18 +776,13 @@ async def deliver_one_message(uow: UnitOfWork, mailer: Mailer, vault: PersonalDa
     return 1
 
 
-async def housekeeping_once(
-    uow: UnitOfWorkFactory, retention: timedelta, mailer: Mailer | None, vault: PersonalDataVault
-) -> int:
-    done = 0
+async def housekeeping_once(uow: UnitOfWorkFactory, retention: timedelta) -> int:
     async with uow() as unit:
-        done += await expire_offers(unit)
+        done = await expire_offers(unit)
     async with uow() as unit:
-        done += await purge_identifiers(unit, retention)
-    if mailer is not None:
-        for _ in range(20):
-            async with uow() as unit:
-                if not await deliver_one_message(unit, mailer, vault):
-                    break
-                done += 1
-    return done
+        return done + await purge_identifiers(unit, retention)
+
+
+async def deliver_messages_once(uow: UnitOfWorkFactory, mailer: Mailer, vault: PersonalDataVault) -> int:
+    async with uow() as unit:
+        return await deliver_one_message(unit, mailer, vault)

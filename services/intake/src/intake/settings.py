@@ -11,7 +11,9 @@ class IntakeSettings(ServiceSettings):
     purge_after_days: float = Field(default=30, ge=0)
     # an offer nobody answers lapses: the worker chose to ignore it, and that is respected
     offer_expires_after_days: float = Field(default=14, gt=0)
-    # purge, offer expiry and mail delivery run at this interval
-    housekeeping_poll_seconds: float = Field(default=30, gt=0)
+    # purge and offer expiry run at this interval; neither is urgent
+    housekeeping_poll_seconds: float = Field(default=60, gt=0)
+    # a worker waiting for an offer should not wait for the mail
+    mail_poll_seconds: float = Field(default=2, gt=0)
     # where a worker answers an offer or follows their case (the link in a message)
-    worker_portal_url: str = "http://127.0.0.1:8101/my-case"
+    worker_portal_url: str = "http://127.0.0.1:8101/my-case/page"
