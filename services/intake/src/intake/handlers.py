@@ -364,19 +364,21 @@ async def answer_offer(uow: UnitOfWork, token: str, *, accept: bool) -> CaseStat
         await _set(uow, row.referral_id, status=to.value, accepted_at=at)
         await uow.emit(_referral_of(row).submitted_event(), site_id=row.site_id)
     else:
-        await _set(uow, row.referral_id, status=to.value, ended_at=at)
-        await _cancel_messages(uow, row.referral_id)
-        await uow.emit(
-            ReferralDeclined(
-                referral_id=row.referral_id,
-                site_id=row.site_id,
-                path=ConnectionPath(row.path),
-                ended=OfferEnd.DECLINED,
-            ),
-            site_id=row.site_id,
-        )
+        await _end_offer(uow, row, OfferEnd.DECLINED, at)
     await uow.commit()
     return to
+
+
+async def _end_offer(uow: UnitOfWork, row: Any, ended: OfferEnd, at: datetime) -> None:
+    """The offer ends without a case: its unsent mail is dropped, nobody reaches out."""
+    await _set(uow, row.referral_id, status=CaseStatus.DECLINED.value, ended_at=at)
+    await _cancel_messages(uow, row.referral_id)
+    await uow.emit(
+        ReferralDeclined(
+            referral_id=row.referral_id, site_id=row.site_id, path=ConnectionPath(row.path), ended=ended
+        ),
+        site_id=row.site_id,
+    )
 
 
 async def withdraw_by_worker(uow: UnitOfWork, token: str) -> None:
@@ -698,17 +700,7 @@ async def expire_offers(uow: UnitOfWork, *, at: datetime | None = None, limit: i
         )
     ).all()
     for row in rows:
-        await _set(uow, row.referral_id, status=CaseStatus.DECLINED.value, ended_at=at)
-        await _cancel_messages(uow, row.referral_id)
-        await uow.emit(
-            ReferralDeclined(
-                referral_id=row.referral_id,
-                site_id=row.site_id,
-                path=ConnectionPath(row.path),
-                ended=OfferEnd.EXPIRED,
-            ),
-            site_id=row.site_id,
-        )
+        await _end_offer(uow, row, OfferEnd.EXPIRED, at)
     await uow.commit()
     return len(rows)
 
