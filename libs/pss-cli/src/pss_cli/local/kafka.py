@@ -144,8 +144,9 @@ class KafkaBroker:
                     classpath,
                     "kafka.tools.StorageTool",
                     "format",
-                    "-t",
-                    cluster_id,
+                    # one argument, "=" joined: a base64url id may start with "-", which
+                    # the tool's parser would otherwise take for an option (1 run in 64)
+                    f"--cluster-id={cluster_id}",
                     "-c",
                     str(props),
                 ],
