@@ -55,9 +55,13 @@ def test_a_self_referral_from_the_phone_line_reaches_a_supporter_and_the_worker_
     assert site.primary not in proposed and proposed[0] == site.backup
     assert wait_for_page(p, referral_id, 0)["recipient"] == site.backup
 
-    with p.client() as client:
-        mine = client.get(f"{p.url('intake')}/my-case", headers={"Worker-Token": answer["worker_token"]})
-    assert mine.status_code == 200 and mine.json()["status"] == "matched"
+    def my_status():
+        with p.client() as client:
+            mine = client.get(f"{p.url('intake')}/my-case", headers={"Worker-Token": answer["worker_token"]})
+        return mine.status_code == 200 and mine.json()["status"]
+
+    # intake learns the match from matching's event, a moment after the page may go out
+    assert wait_for(lambda: my_status() == "matched", what="the worker to see the match")
     assert p.sql("SELECT channel FROM intake.referral WHERE referral_id = %s", referral_id) == [
         ("phone_line",)
     ]

@@ -508,19 +508,19 @@ async def read_contact(
     )
 
 
-async def access_log(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> list[dict[str, Any]]:
+async def _records_of_case(
+    uow: UnitOfWork, table: sa.Table, referral_id: uuid.UUID, principal: Principal, columns: list[str]
+) -> list[dict[str, Any]]:
+    """Rows a case keeps beside it (audit, exceptions), for someone who may see the case."""
     await _case_for(uow, referral_id, principal, lock=False)
-    rows = (
-        await uow.session.execute(
-            sa.select(tables.audit)
-            .where(tables.audit.c.referral_id == referral_id)
-            .order_by(tables.audit.c.id)
-        )
-    ).all()
-    return [
-        {"at": r.at, "actor": r.actor, "actor_role": r.actor_role, "action": r.action, "purpose": r.purpose}
-        for r in rows
-    ]
+    query = sa.select(*(table.c[c] for c in columns)).where(table.c.referral_id == referral_id)
+    rows = (await uow.session.execute(query.order_by(table.c.id))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def access_log(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> list[dict[str, Any]]:
+    columns = ["at", "actor", "actor_role", "action", "purpose"]
+    return await _records_of_case(uow, tables.audit, referral_id, principal, columns)
 
 
 async def record_contacted(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> int:
@@ -625,18 +625,8 @@ async def record_exception(
 async def exceptions_of(
     uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal
 ) -> list[dict[str, Any]]:
-    await _case_for(uow, referral_id, principal, lock=False)
-    rows = (
-        await uow.session.execute(
-            sa.select(tables.confidentiality_exception)
-            .where(tables.confidentiality_exception.c.referral_id == referral_id)
-            .order_by(tables.confidentiality_exception.c.id)
-        )
-    ).all()
-    return [
-        {"reason": r.reason, "recorded_by": r.recorded_by, "worker_informed": r.worker_informed, "at": r.at}
-        for r in rows
-    ]
+    columns = ["reason", "recorded_by", "worker_informed", "at"]
+    return await _records_of_case(uow, tables.confidentiality_exception, referral_id, principal, columns)
 
 
 async def _set(uow: UnitOfWork, referral_id: uuid.UUID, **values: Any) -> None:

@@ -39,6 +39,21 @@ def period(at: datetime) -> str:
     return at.strftime("%Y-%m")
 
 
+# every event type ``increments`` counts; the consumer subscribes to exactly these
+COUNTED: tuple[type[Event], ...] = (
+    ReferralSubmitted,
+    ReferralOffered,
+    ReferralDeclined,
+    ReferralWithdrawn,
+    ReferralContacted,
+    ReferralMet,
+    ReferralClosed,
+    MatchUnmatched,
+    PageEscalated,
+    PageAcknowledged,
+)
+
+
 def increments(event: Event) -> list[Increment]:
     if isinstance(event, ReferralSubmitted):
         return [
