@@ -47,4 +47,3 @@ def test_service_levels_are_counted_against_the_rise_targets():
     assert Increment("met_within_12_hours", "no") in increments(first)
     later = ReferralMet(referral_id=rid, site_id="north", encounter=2, minutes_since_referral=99999)
     assert increments(later) == [Increment("encounters", "follow_up")]  # only the first meeting has a target
-
