@@ -26,12 +26,14 @@ from contracts.types import (
     Modality,
     OfferEnd,
     OfferSource,
+    OverrideReason,
     ReasonCategory,
     ReasonKind,
     RecipientRole,
     SiteId,
     StaffRef,
     SupportTier,
+    UnitCode,
     Urgency,
     WithdrawalStage,
 )
@@ -96,6 +98,9 @@ class ReferralSubmitted(Event):
         default=None, description="Group activation: how many people the event touched."
     )
     preferred_gender: Gender | None = Field(default=None, description="Of the supporter; a preference.")
+    unit: UnitCode | None = Field(
+        default=None, description="Group activation: the unit the event touched; its staff are involved."
+    )
     prefers_other_site: bool = Field(
         default=False, description="The worker asks for someone from another site (distance)."
     )
@@ -207,6 +212,20 @@ class MatchUnmatched(Event):
     urgency: Urgency
     crisis: bool = False
     excluded_by_rule: dict[MatchRule, NonNegativeInt] = Field(default_factory=dict)
+
+
+class MatchOverridden(Event):
+    """A coordinator assigned a supporter of their choice; oncall pages that supporter."""
+
+    TYPE: ClassVar[str] = "matching.match.overridden.v1"
+    TOPIC: ClassVar[str] = topics.PROPOSALS
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    supporter: StaffRef
+    reason: OverrideReason
+    urgency: Urgency
+    crisis: bool = False
 
 
 # --- oncall -------------------------------------------------------------------------
@@ -330,6 +349,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ReferralClosed,
         MatchProposed,
         MatchUnmatched,
+        MatchOverridden,
         PageSent,
         PageAcknowledged,
         PageDeclined,

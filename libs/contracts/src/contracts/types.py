@@ -19,6 +19,8 @@ StaffRef = Annotated[str, StringConstraints(pattern=r"^st-[0-9a-z]{2,40}$")]
 CourseCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 # ISO 639-1 language, e.g. "fr".
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+# a unit or team of a site, e.g. "icu-4": a place, never a person
+UnitCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 
 
 class ConnectionPath(StrEnum):
@@ -187,3 +189,15 @@ class WithdrawalStage(StrEnum):
     MATCHED = "matched"
     CONTACTED = "contacted"
     MET = "met"
+
+
+class OverrideReason(StrEnum):
+    """Why a coordinator chose another supporter than matching proposed. A code, never
+    free text: the reason is audited and travels on Kafka."""
+
+    WORKER_REQUEST = "worker_request"  # the worker asked for this person
+    CONTINUITY = "continuity"  # already supporting the worker, or the team
+    LANGUAGE_OR_CULTURE = "language_or_culture"
+    AVAILABILITY = "availability"  # the proposed people cannot be reached in time
+    CONFLICT_DISCLOSED = "conflict_disclosed"  # a conflict the directory does not know
+    COORDINATOR_JUDGEMENT = "coordinator_judgement"

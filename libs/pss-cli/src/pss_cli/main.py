@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import time
@@ -142,6 +143,49 @@ def token(
     """Print a development bearer token signed with pss dev's local key."""
     issuer, _ = _dev_issuer(_workdir())
     typer.echo(issuer.token(subject, [role], site or [], staff_ref=staff_ref))
+
+
+directory = typer.Typer(help="The authority's directory and roster, kept by matching.")
+app.add_typer(directory, name="directory")
+
+
+@directory.command("import")
+def directory_import(
+    kind: Annotated[str, typer.Argument(help="people | evaluators | supporters")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with a header row")],
+    matching_url: Annotated[str, typer.Option(help="matching's address")] = "http://127.0.0.1:8102",
+    token: Annotated[
+        str | None, typer.Option(envvar="PSS_TOKEN", help="An authority admin's bearer token")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=2000)] = 1000,
+    report: Annotated[Path | None, typer.Option(help="Write every rejected row here (CSV)")] = None,
+) -> None:
+    """Import people (staff_ref, site_id, profession, grade or seniority, years_experience,
+    licence_level, languages, reports_to, unit, gender), evaluators (evaluator_ref,
+    evaluatee_ref, kind) or supporters (staff_ref, serves, mental_health_professional,
+    paused, dual_relationships). Good rows are stored; rejected rows are reported by line."""
+    from pss_cli.directory import count_rows, import_csv
+
+    if token is None:  # pss dev's local admin
+        issuer, _ = _dev_issuer(_workdir())
+        token = issuer.token("pss-cli", [Role.AUTHORITY_ADMIN], ttl_seconds=3600)
+    total = count_rows(file)
+    with typer.progressbar(length=total, label=f"importing {total} {kind}") as bar:
+        result = import_csv(
+            file, kind, matching_url=matching_url, token=token, batch_size=batch_size, progress=bar.update
+        )
+    typer.echo(f"{result.imported} imported, {len(result.rejected)} rejected, of {result.rows} rows")
+    for line, problem in result.rejected[:20]:
+        typer.echo(f"  line {line}: {problem}")
+    if len(result.rejected) > 20:
+        typer.echo(f"  ... and {len(result.rejected) - 20} more" + (f" (all in {report})" if report else ""))
+    if report:
+        with report.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "problem"])
+            writer.writerows(result.rejected)
+    if result.rejected:
+        raise typer.Exit(2)  # scripts notice that not everything went in
 
 
 @app.command()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 from contracts import topics
-from servicekit.auth import DevTokenIssuer
+from servicekit.auth import DevTokenIssuer, Role
 
 from pss_cli.local import free_port, stop_process_group
 from pss_cli.local.kafka import KafkaBroker, ensure_topics
@@ -134,8 +134,9 @@ class Platform:
         logs = workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         platform = cls(infrastructure, issuer)
+        chosen = {name: (ports or {}).get(name) or free_port() for name in SERVICES}
         for name in SERVICES:
-            port = (ports or {}).get(name) or free_port()
+            port = chosen[name]
             env = {
                 **os.environ,
                 "DATABASE_URL": urls[name],
@@ -150,6 +151,10 @@ class Platform:
             if name == "intake":
                 env["PERSONAL_DATA_KEYS"] = personal_data_keys
                 env["WORKER_PORTAL_URL"] = f"http://127.0.0.1:{port}/my-case/page"
+            if name == "oncall":
+                # re-check with matching before paging the next supporter, as a service
+                env["MATCHING_URL"] = f"http://127.0.0.1:{chosen['matching']}"
+                env["SERVICE_TOKEN"] = issuer.token("oncall", [Role.SERVICE], ttl_seconds=30 * 24 * 3600)
             env.update((extra_env or {}).get(name, {}))
             platform.services[name] = ServiceProcess(name, port, env, logs / f"{name}.log")
         return platform

@@ -6,7 +6,7 @@ they never share state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import httpx
@@ -34,6 +34,8 @@ class Person:
     languages: tuple[str, ...] = ("en",)
     mental_health_professional: bool = False
     gender: str | None = None
+    serves: str = "site"  # site | region | authority
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,20 +47,31 @@ class Site:
     backup: str | None
     coordinator: str | None
     evaluators: list[tuple[str, str, str]] = field(default_factory=list)  # evaluator, evaluatee, kind
+    region: str | None = None
+    setting: str | None = None  # rural | urban
 
 
-def sample_site(site_id: str, name: str, prefix: str) -> Site:
+def sample_site(
+    site_id: str,
+    name: str,
+    prefix: str,
+    *,
+    region: str | None = None,
+    setting: str | None = None,
+    serves: dict[str, str] | None = None,
+) -> Site:
     """A small hospital: a manager, a worker who reports to them, supporters of several
-    seniorities (one is the worker's manager, one a student), a coordinator."""
+    seniorities (one is the worker's manager, one a student), a coordinator. ``serves``
+    lets some supporters (by suffix, e.g. "psy") serve the region or the authority."""
 
     def ref(n: str) -> str:
         return f"st-{prefix}{n}"
 
     people = [
-        Person(ref("mgr"), "nursing", 5, 15),
-        Person(ref("rn1"), "nursing", 3, 6, reports_to=ref("mgr")),
-        Person(ref("rn2"), "nursing", 3, 2, reports_to=ref("mgr")),
-        Person(ref("sup1"), "nursing", 3, 8, supporter=True, gender="woman"),
+        Person(ref("mgr"), "nursing", 5, 15, unit="icu-4"),
+        Person(ref("rn1"), "nursing", 3, 6, reports_to=ref("mgr"), unit="icu-4"),
+        Person(ref("rn2"), "nursing", 3, 2, reports_to=ref("mgr"), unit="icu-4"),
+        Person(ref("sup1"), "nursing", 3, 8, supporter=True, gender="woman", unit="icu-4"),
         Person(ref("sup2"), "nursing", 4, 12, supporter=True, languages=("en", "fr"), gender="man"),
         Person(ref("sup3"), "respiratory", 3, 9, supporter=True, gender="woman"),
         Person(ref("mgrs"), "nursing", 5, 20, supporter=True),  # a supporter who manages rn1
@@ -66,6 +79,8 @@ def sample_site(site_id: str, name: str, prefix: str) -> Site:
         Person(ref("psy"), "psychology", 5, 14, supporter=True, mental_health_professional=True),
         Person(ref("coord"), "social_work", 4, 10),
     ]
+    wider = {ref(suffix): scope for suffix, scope in (serves or {}).items()}
+    people = [replace(p, serves=wider.get(p.ref, p.serves)) for p in people]
     return Site(
         site_id,
         name,
@@ -74,13 +89,31 @@ def sample_site(site_id: str, name: str, prefix: str) -> Site:
         backup=ref("sup2"),
         coordinator=ref("coord"),
         evaluators=[(ref("mgrs"), ref("rn1"), "preceptor")],
+        region=region,
+        setting=setting,
     )
 
 
 DEMO_AUTHORITY = [
-    sample_site("north-general", "North General Hospital", "ng"),
-    sample_site("lakeside", "Lakeside Community Hospital", "lk"),
-    sample_site("st-marys", "St. Mary's Teaching Hospital", "sm"),
+    sample_site("north-general", "North General Hospital", "ng", region="north", setting="urban"),
+    # a small rural hospital: its senior supporter also serves the region
+    sample_site(
+        "lakeside",
+        "Lakeside Community Hospital",
+        "lk",
+        region="north",
+        setting="rural",
+        serves={"sup2": "region"},
+    ),
+    # the teaching hospital's psychologist takes crisis cases from the whole authority
+    sample_site(
+        "st-marys",
+        "St. Mary's Teaching Hospital",
+        "sm",
+        region="south",
+        setting="urban",
+        serves={"psy": "authority"},
+    ),
 ]
 
 
@@ -116,6 +149,12 @@ def seed_site(client: httpx.Client, urls: dict[str, str], site: Site, *, today: 
     )
     _check(
         client.put(
+            f"{urls['matching']}/directory/sites/{site.site_id}",
+            json={"region": site.region, "setting": site.setting},
+        )
+    )
+    _check(
+        client.put(
             f"{urls['matching']}/directory/people",
             json=[
                 {
@@ -127,6 +166,7 @@ def seed_site(client: httpx.Client, urls: dict[str, str], site: Site, *, today: 
                     "languages": list(p.languages),
                     "reports_to": p.reports_to,
                     "gender": p.gender,
+                    "unit": p.unit,
                 }
                 for p in site.people
             ],
@@ -144,7 +184,7 @@ def seed_site(client: httpx.Client, urls: dict[str, str], site: Site, *, today: 
         _check(
             client.put(
                 f"{urls['matching']}/supporters/{p.ref}",
-                json={"mental_health_professional": p.mental_health_professional},
+                json={"mental_health_professional": p.mental_health_professional, "serves": p.serves},
             )
         )
         _check(

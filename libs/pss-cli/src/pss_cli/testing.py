@@ -328,16 +328,14 @@ def running_platform(
     print(f"\nservice logs: {workdir / 'logs'}")
 
 
-@pytest.fixture
-def site(running_platform: RunningPlatform) -> Site:
-    """A freshly seeded site of its own for this test."""
-    suffix = uuid.uuid4().hex[:6]
-    seeded = sample_site(f"t-{suffix}", f"Test hospital {suffix}", suffix)
+def seed_and_wait(running_platform: RunningPlatform, seeded: Site) -> Site:
+    """Seed a site through the APIs, then wait until matching has learnt, from events, the
+    eligibility of its certified supporters and who is on duty."""
     urls = {name: running_platform.url(name) for name in running_platform.platform.services}
     with running_platform.admin() as admin:
         seed_site(admin, urls, seeded)
-    # matching learns eligibility and duty from events: wait until it has them
     supporters = [p.ref for p in seeded.people if p.supporter and p.certified]
+    on_duty = sum(1 for layer in (seeded.primary, seeded.backup) if layer)
     wait_for(
         lambda: (
             len(
@@ -347,8 +345,15 @@ def site(running_platform: RunningPlatform) -> Site:
             )
             == len(supporters)
             and len(running_platform.sql("SELECT 1 FROM matching.duty WHERE site_id = %s", seeded.site_id))
-            == 2
+            == on_duty
         ),
         what="matching to learn the site's eligibility and duty",
     )
     return seeded
+
+
+@pytest.fixture
+def site(running_platform: RunningPlatform) -> Site:
+    """A freshly seeded site of its own for this test."""
+    suffix = uuid.uuid4().hex[:6]
+    return seed_and_wait(running_platform, sample_site(f"t-{suffix}", f"Test hospital {suffix}", suffix))

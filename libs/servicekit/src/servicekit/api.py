@@ -5,12 +5,24 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 def _field(loc: tuple[object, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "request"
+
+
+def describe_problem(exc: Exception, *, most: int = 3) -> str:
+    """One line a person can act on, for a row of an import that was refused."""
+    if isinstance(exc, ValidationError):
+        found = []
+        for e in exc.errors()[:most]:
+            message = str(e["msg"]).removeprefix("Value error, ")
+            found.append(f"{_field(tuple(e['loc']))}: {message}" if e["loc"] else message)
+        return "; ".join(found)
+    return str(exc)
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

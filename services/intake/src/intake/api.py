@@ -21,6 +21,7 @@ from contracts.types import (
     ReasonKind,
     SiteId,
     StaffRef,
+    UnitCode,
     Urgency,
 )
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request, Response, status
@@ -35,6 +36,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from servicekit.api import describe_problem
 from servicekit.auth import Principal, Role, ensure_site, requires
 from servicekit.database import UnitOfWorkFactory
 from servicekit.text import PRINTABLE_LINE
@@ -61,7 +63,6 @@ Name = Annotated[str, PRINTABLE_LINE, Field(min_length=1, max_length=120)]
 LinePhone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{3,20}$")]
 Label = Annotated[str, PRINTABLE_LINE, Field(min_length=1, max_length=200)]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s\x00-\x1f\x7f]{3,300}$")]
-UnitCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 WorkerToken = Annotated[str, Header(alias="Worker-Token", min_length=16, max_length=100)]
 
 COORDINATOR = requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN)
@@ -233,6 +234,11 @@ class GroupActivation(Strict):
     urgency: Urgency = Urgency.AS_SOON_AS_POSSIBLE
     modality: Modality = Modality.IN_PERSON
     contact: Person = Field(description="Who the supporters call to organise the group session")
+    involved_staff: list[StaffRef] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Staff involved in the event from outside the unit: never sent to support it",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -667,6 +673,8 @@ async def post_group_activation(
         body.urgency,
         body.modality,
         group_size=body.people,
+        unit=body.unit,
+        involved_staff=body.involved_staff,
     )
     result = await _submit(
         request,
@@ -826,7 +834,7 @@ def _parse_offers(raw: bytes, site_id: str, source: str) -> tuple[list[OutreachO
                 raise ValueError("email is empty")
             _outreach_referral(offer)
         except (ValidationError, ValueError) as exc:
-            problems.append(f"line {line}: {_short(exc)}")
+            problems.append(f"line {line}: {describe_problem(exc)}")
         except HTTPException as exc:
             problems.append(
                 f"line {line}: {exc.detail['message'] if isinstance(exc.detail, dict) else exc.detail}"
@@ -834,12 +842,6 @@ def _parse_offers(raw: bytes, site_id: str, source: str) -> tuple[list[OutreachO
         else:
             offers.append(offer)
     return offers, problems
-
-
-def _short(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return ", ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
-    return str(exc)
 
 
 # --- the worker's own view -------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The events intake reacts to."""
 
-from contracts.events import MatchProposed, PageAcknowledged
+from contracts.events import MatchOverridden, MatchProposed, PageAcknowledged
 from servicekit.consumer import Subscriptions
 
 from intake import handlers
@@ -9,5 +9,7 @@ from intake import handlers
 def make_subscriptions() -> Subscriptions:
     subscriptions = Subscriptions()
     subscriptions.on(MatchProposed)(handlers.on_match_proposed)
+    # a coordinator's override matches a case matching could not (or chose otherwise)
+    subscriptions.on(MatchOverridden)(handlers.on_match_proposed)
     subscriptions.on(PageAcknowledged)(handlers.on_page_acknowledged)
     return subscriptions

@@ -180,6 +180,7 @@ class Referral:
     prefers_other_site: bool = False
     languages: list[str] = field(default_factory=list)
     group_size: int | None = None
+    unit: str | None = None  # a group activation's unit: its staff are involved
     status: CaseStatus = CaseStatus.SUBMITTED
 
     def __post_init__(self) -> None:
@@ -213,6 +214,7 @@ class Referral:
             group_size=self.group_size,
             preferred_gender=self.preferred_gender,
             prefers_other_site=self.prefers_other_site,
+            unit=self.unit,
         )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from contracts import Envelope
 from contracts.events import (
+    MatchOverridden,
     MatchProposed,
     PageAcknowledged,
     ReferralClosed,
@@ -650,7 +651,9 @@ async def _cancel_messages(uow: UnitOfWork, referral_id: uuid.UUID) -> None:
 # --- what intake learns from the other services -----------------------------------------
 
 
-async def on_match_proposed(event: MatchProposed, uow: UnitOfWork, _envelope: Envelope) -> None:
+async def on_match_proposed(
+    event: MatchProposed | MatchOverridden, uow: UnitOfWork, _envelope: Envelope
+) -> None:
     await uow.session.execute(
         sa.update(tables.referral)
         .where(tables.referral.c.referral_id == event.referral_id)

@@ -2,35 +2,68 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from contracts.types import Gender, LanguageCode, SiteId, StaffRef
+from contracts.types import Gender, LanguageCode, OverrideReason, SiteId, StaffRef
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from servicekit.api import describe_problem
 from servicekit.auth import Principal, Role, ensure_site, requires
-from servicekit.database import UnitOfWorkFactory
+from servicekit.database import UnitOfWork, UnitOfWorkFactory
 
 from matching import handlers
+from matching.rules import GRADE_LADDER, PoolScope, Preference, Setting
 
 router = APIRouter()
 Admin = Annotated[Principal, Depends(requires(Role.AUTHORITY_ADMIN))]
+Coordinator = Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))]
 Profession = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_-]{1,39}$")]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class SiteIn(Strict):
+    region: Code | None = Field(default=None, description="Sites of a region share supporters")
+    setting: Setting | None = None
+    weights: dict[Preference, Annotated[float, Field(ge=0, le=10)]] = Field(
+        default_factory=dict, description="Per-site weight of each preference; unset ones keep the default"
+    )
+
+
 class PersonIn(Strict):
     staff_ref: StaffRef
     site_id: SiteId
     profession: Profession
-    seniority: int = Field(ge=1, le=6, description="Authority-wide ladder, see matching.rules")
+    grade: Code | None = Field(default=None, description=f"One of {', '.join(GRADE_LADDER)}")
+    seniority: int | None = Field(
+        default=None, ge=1, le=6, description="Authority-wide ladder (see matching.rules); else from grade"
+    )
     years_experience: int = Field(default=0, ge=0, le=70)
+    licence_level: int = Field(default=0, ge=0, le=4, description="0 unlicensed .. 4 independent practice")
     languages: list[LanguageCode] = Field(default_factory=list, max_length=10)
     reports_to: StaffRef | None = None
+    unit: Code | None = None
     gender: Gender | None = Field(default=None, description="Only to honour a worker's preference")
+
+    @model_validator(mode="after")
+    def _on_the_ladder(self) -> PersonIn:
+        if self.seniority is None:
+            if self.grade is None:
+                raise ValueError("give seniority (1-6) or a grade")
+            if self.grade not in GRADE_LADDER:
+                raise ValueError(
+                    f"unknown grade {self.grade!r}: give seniority (1-6), or one of {', '.join(GRADE_LADDER)}"
+                )
+            self.seniority = GRADE_LADDER[self.grade]
+        if self.reports_to == self.staff_ref:
+            raise ValueError("a person cannot report to themself")
+        return self
 
 
 class EvaluatorIn(Strict):
@@ -43,10 +76,29 @@ class SupporterIn(Strict):
     paused: bool = False
     mental_health_professional: bool = False
     dual_relationships: list[StaffRef] = Field(default_factory=list, max_length=50)
+    serves: PoolScope = Field(default=PoolScope.SITE, description="How far they will go to support")
+
+
+class SupporterRow(SupporterIn):
+    staff_ref: StaffRef
 
 
 def _uow(request: Request) -> UnitOfWorkFactory:
     return request.app.state.uow  # type: ignore[no-any-return]
+
+
+def _config(request: Request) -> handlers.MatchingConfig:
+    return request.app.state.matching  # type: ignore[no-any-return]
+
+
+# --- directory and roster -------------------------------------------------------------
+
+
+@router.put("/directory/sites/{site_id}", status_code=204, tags=["directory"])
+async def put_site(site_id: SiteId, body: SiteIn, request: Request, _a: Admin) -> None:
+    values = body.model_dump(mode="json")
+    async with _uow(request)() as uow:
+        await handlers.upsert_site(uow, site_id, values)
 
 
 @router.put("/directory/people", tags=["directory"])
@@ -64,26 +116,168 @@ async def put_evaluators(body: list[EvaluatorIn], request: Request, _a: Admin) -
 @router.put("/supporters/{staff_ref}", status_code=204, tags=["roster"])
 async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request, _a: Admin) -> None:
     async with _uow(request)() as uow:
-        await handlers.upsert_supporter(uow, staff_ref, body.model_dump())
+        await handlers.upsert_supporter(uow, staff_ref, body.model_dump(mode="json"))
 
 
-@router.get("/proposals/{referral_id}", tags=["proposals"])
-async def get_proposal(
-    referral_id: uuid.UUID,
-    request: Request,
-    principal: Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))],
-) -> dict[str, object]:
-    """The ranked candidates and how many were excluded by which rule; never who or why."""
+# --- import: rows of a CSV file, sent in batches by `pss directory import` -------------
+
+
+class ImportRow(Strict):
+    line: int = Field(ge=1, description="The row's line in the file, for the report")
+    fields: dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=400)]]
+
+
+class ImportBatch(Strict):
+    rows: list[ImportRow] = Field(min_length=1, max_length=2000)
+
+
+class Rejected(BaseModel):
+    line: int
+    problem: str
+
+
+class ImportReport(BaseModel):
+    imported: int
+    rejected: list[Rejected]
+
+
+_LIST_SPLIT = re.compile(r"[;|\s]+")
+
+
+def _csv_fields(fields: dict[str, str], lists: tuple[str, ...]) -> dict[str, Any]:
+    """CSV cells are text: an empty cell is absent, and list cells split on ';', '|' or spaces."""
+    out: dict[str, Any] = {}
+    for key, raw in fields.items():
+        value = raw.strip()
+        if value == "":
+            continue
+        out[key] = [v for v in _LIST_SPLIT.split(value) if v] if key in lists else value
+    return out
+
+
+Upsert = Callable[[UnitOfWork, list[dict[str, Any]]], Awaitable[int]]
+
+
+IMPORTS: dict[str, tuple[type[BaseModel], Callable[[BaseModel], str], tuple[str, ...], Upsert]] = {
+    # kind: row model, the key a later row replaces, list columns, how to store
+    "people": (PersonIn, lambda m: m.staff_ref, ("languages",), handlers.upsert_people),  # type: ignore[attr-defined]
+    "evaluators": (
+        EvaluatorIn,
+        lambda m: f"{m.evaluator_ref}>{m.evaluatee_ref}",  # type: ignore[attr-defined]
+        (),
+        handlers.upsert_evaluators,
+    ),
+    "supporters": (SupporterRow, lambda m: m.staff_ref, ("dual_relationships",), handlers.upsert_supporters),  # type: ignore[attr-defined]
+}
+
+
+@router.post("/directory/import/{kind}", tags=["directory"])
+async def import_rows(kind: str, body: ImportBatch, request: Request, _a: Admin) -> ImportReport:
+    """Validates every row on its own: good rows are stored, bad rows are reported with
+    their line and what is wrong, so a 50,000-line directory is not refused for one typo."""
+    if kind not in IMPORTS:
+        raise HTTPException(404, f"nothing to import as {kind!r}: use one of {', '.join(IMPORTS)}")
+    model, key_of, lists, upsert = IMPORTS[kind]
+    rejected: list[Rejected] = []
+    accepted: dict[str, tuple[int, BaseModel]] = {}
+    for row in body.rows:
+        try:
+            parsed = model.model_validate(_csv_fields(row.fields, lists))
+        except (ValidationError, ValueError) as exc:
+            rejected.append(Rejected(line=row.line, problem=describe_problem(exc)))
+            continue
+        key = key_of(parsed)
+        if key in accepted:
+            earlier = accepted[key][0]
+            rejected.append(Rejected(line=earlier, problem=f"repeated on line {row.line}, which was used"))
+        accepted[key] = (row.line, parsed)
     async with _uow(request)() as uow:
-        row = await handlers.proposal(uow, referral_id)
+        imported = await upsert(uow, [m.model_dump(mode="json") for _, m in accepted.values()])
+    return ImportReport(imported=imported, rejected=sorted(rejected, key=lambda r: r.line))
+
+
+# --- proposals ------------------------------------------------------------------------
+
+
+async def _proposal_or_404(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> Any:
+    row = await handlers.proposal(uow, referral_id)
     if row is None:
         raise HTTPException(404, "no proposal for this referral yet")
     ensure_site(principal, row.site_id)
+    return row
+
+
+@router.get("/proposals/{referral_id}", tags=["proposals"])
+async def get_proposal(referral_id: uuid.UUID, request: Request, principal: Coordinator) -> dict[str, object]:
+    """Why each candidate ranks where it does (the points of each preference), how many
+    were excluded by which rule, and how far the pool had to widen. Never who was excluded,
+    nor any evaluator relationship."""
+    async with _uow(request)() as uow:
+        row = await _proposal_or_404(uow, referral_id, principal)
+        overrides = await handlers.overrides_of(uow, referral_id)
     return {
         "referral_id": row.referral_id,
         "site_id": row.site_id,
         "matched": row.matched,
+        "team_size": row.team_size,
+        "pool": row.pool,
+        "eligible_by_pool": row.eligible_by_pool,
         "candidates": row.candidates,
         "excluded_by_rule": row.excluded,
+        "tie_break": "equal scores: least recently deployed first, then the staff reference",
         "decided_at": row.decided_at,
+        "overrides": [
+            {k: o[k] for k in ("supporter", "reason", "decided_at", "decided_by_staff_ref")}
+            for o in overrides
+        ],
     }
+
+
+@router.get("/proposals/{referral_id}/eligible-now", tags=["proposals"])
+async def eligible_now(
+    referral_id: uuid.UUID,
+    request: Request,
+    principal: Annotated[
+        Principal, Depends(requires(Role.SERVICE, Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))
+    ],
+) -> dict[str, object]:
+    """The referral's eligible supporters as of now, best first: oncall asks before it
+    pages the next person, since someone may have lapsed, paused or reached the cap."""
+    async with _uow(request)() as uow:
+        if not principal.has(Role.SERVICE):
+            await _proposal_or_404(uow, referral_id, principal)
+        try:
+            return await handlers.recheck(uow, _config(request), referral_id)
+        except handlers.ProposalNotFound:
+            raise HTTPException(404, "no proposal for this referral yet") from None
+
+
+class OverrideIn(Strict):
+    supporter: StaffRef
+    reason: OverrideReason = Field(description="Why: a code, never free text (it is audited)")
+
+
+@router.post("/proposals/{referral_id}/override", status_code=201, tags=["proposals"])
+async def override_proposal(
+    referral_id: uuid.UUID, body: OverrideIn, request: Request, principal: Coordinator
+) -> dict[str, object]:
+    """The coordinator assigns this supporter instead; oncall pages them. Audited."""
+    async with _uow(request)() as uow:
+        try:
+            return await handlers.override(
+                uow, _config(request), referral_id, body.supporter, body.reason, principal
+            )
+        except handlers.ProposalNotFound:
+            raise HTTPException(404, "no proposal for this referral yet") from None
+        except handlers.OverrideRefused as exc:
+            raise HTTPException(409, f"override refused: {exc}") from None
+
+
+@router.get("/proposals/{referral_id}/overrides", tags=["proposals"])
+async def get_overrides(
+    referral_id: uuid.UUID, request: Request, principal: Coordinator
+) -> list[dict[str, object]]:
+    """The audit of overrides: who chose whom instead of the proposal, when and why."""
+    async with _uow(request)() as uow:
+        await _proposal_or_404(uow, referral_id, principal)
+        return await handlers.overrides_of(uow, referral_id)

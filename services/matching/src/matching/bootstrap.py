@@ -23,5 +23,6 @@ def build(settings: MatchingSettings | None = None) -> Service:
         description="Hard rules, ranked and explained supporters for each referral.",
     )
     service.api.state.uow = service.uow
+    service.api.state.matching = config
     service.api.include_router(router)
     return service

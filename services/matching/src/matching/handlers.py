@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,19 +13,31 @@ from contracts.events import (
 )
 from contracts.events import (
     DutyChanged,
+    MatchOverridden,
     MatchProposed,
     MatchUnmatched,
     PageAcknowledged,
     ReferralSubmitted,
     SupporterEligibilityChanged,
 )
-from contracts.types import RecipientRole
+from contracts.types import MatchRule, OverrideReason, RecipientRole
+from servicekit.auth import Principal, ensure_site
 from servicekit.database import UnitOfWork
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import repository
 from matching import tables as t
-from matching.rules import Case, Policy, decide, team_size
+from matching.rules import (
+    RELATIONSHIP_RULES,
+    Case,
+    Decision,
+    Policy,
+    Ranked,
+    decide_widening,
+    first_broken_rule,
+    team_size,
+)
 
 
 class MatchingConfig:
@@ -34,46 +47,80 @@ class MatchingConfig:
         self.max_candidates = max_candidates
 
 
+class ProposalNotFound(LookupError):
+    pass
+
+
+class OverrideRefused(ValueError):
+    """The chosen supporter cannot take this case; the message is safe to show."""
+
+
+# What a proposal keeps of the referral to re-check it later: ids and categories only.
+_REQUEST_FIELDS = (
+    "worker",
+    "crisis",
+    "excluded_supporters",
+    "involved_staff",
+    "prefers_same_profession",
+    "languages",
+    "preferred_gender",
+    "prefers_other_site",
+    "group_size",
+    "unit",
+    "urgency",
+    "tier",
+)
+
+
+async def _case(session: AsyncSession, site_id: str, request: dict[str, Any]) -> Case:
+    where = await repository.site(session, site_id)
+    worker_ref = request.get("worker")
+    return Case(
+        site_id=site_id,
+        worker=await repository.person(session, worker_ref) if worker_ref else None,
+        evaluators=await repository.evaluators(session, worker_ref) if worker_ref else frozenset(),
+        crisis=bool(request.get("crisis")),
+        excluded_by_worker=frozenset(request.get("excluded_supporters") or ()),
+        involved=frozenset(request.get("involved_staff") or ()),
+        involved_unit=request.get("unit"),
+        prefers_same_profession=request.get("prefers_same_profession"),
+        languages=frozenset(request.get("languages") or ()),
+        preferred_gender=request.get("preferred_gender"),
+        prefers_other_site=bool(request.get("prefers_other_site")),
+        region=where.region,
+        setting=where.setting,
+        weights=where.weights,
+    )
+
+
+def _explained(ranked: list[Ranked]) -> list[dict[str, Any]]:
+    return [
+        {
+            "supporter": r.candidate.person.staff_ref,
+            "rank": i,
+            "score": r.score,
+            "on_duty": r.candidate.on_duty.value if r.candidate.on_duty else None,
+            "site_id": r.candidate.person.site_id,
+            "reasons": [{"preference": why.preference.value, "points": why.points} for why in r.reasons],
+        }
+        for i, r in enumerate(ranked, start=1)
+    ]
+
+
 def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-def]
     async def handle(event: ReferralSubmitted, uow: UnitOfWork, _envelope: Envelope) -> None:
         session = uow.session
-        worker = await repository.person(session, event.worker) if event.worker else None
-        case = Case(
-            site_id=event.site_id,
-            worker=worker,
-            evaluators=await repository.evaluators(session, event.worker) if event.worker else frozenset(),
-            crisis=event.crisis,
-            excluded_by_worker=frozenset(event.excluded_supporters),
-            involved=frozenset(event.involved_staff),
-            prefers_same_profession=event.prefers_same_profession,
-            languages=frozenset(event.languages),
-            preferred_gender=event.preferred_gender.value if event.preferred_gender else None,
-            prefers_other_site=event.prefers_other_site,
-        )
+        request = event.model_dump(mode="json", include=set(_REQUEST_FIELDS))
+        case = await _case(session, event.site_id, request)
         team = team_size(event.group_size, config.policy)
         now = datetime.now(UTC)
-        pool = await repository.candidates(session, event.site_id, now=now, window_days=config.window_days)
+        where = await repository.site(session, event.site_id)
+        pool = await repository.candidates(session, where, now=now, window_days=config.window_days)
         # a group case offers spares, so oncall can staff the team when some do not answer
-        decision = decide(case, pool, config.policy, limit=max(config.max_candidates, 2 * team))
-        excluded = {rule.value: n for rule, n in decision.excluded.items()}
-        proposed = [
-            ProposedCandidate(
-                supporter=r.candidate.person.staff_ref, rank=i, score=r.score, on_duty=r.candidate.on_duty
-            )
-            for i, r in enumerate(decision.ranked, start=1)
-        ]
-        await session.execute(
-            insert(t.proposal)
-            .values(
-                referral_id=event.referral_id,
-                site_id=event.site_id,
-                matched=decision.matched,
-                candidates=[c.model_dump(mode="json") for c in proposed],
-                excluded=excluded,
-                decided_at=now,
-            )
-            .on_conflict_do_nothing()
+        decision = decide_widening(
+            case, pool, config.policy, limit=max(config.max_candidates, 2 * team), needed=team
         )
+        await _record(uow, event.site_id, event.referral_id, request, team, decision, now)
         if decision.matched:
             await uow.emit(
                 MatchProposed(
@@ -82,13 +129,22 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
                     urgency=event.urgency,
                     crisis=event.crisis,
                     tier=event.tier,
-                    candidates=proposed,
+                    candidates=[
+                        ProposedCandidate(
+                            supporter=r.candidate.person.staff_ref,
+                            rank=i,
+                            score=r.score,
+                            on_duty=r.candidate.on_duty,
+                        )
+                        for i, r in enumerate(decision.ranked, start=1)
+                    ],
                     excluded_by_rule=decision.excluded,
                     team_size=team,
                 ),
                 site_id=event.site_id,
             )
         else:
+            # nobody at the widest pool: oncall pages the coordinator, who brings in tier 3
             await uow.emit(
                 MatchUnmatched(
                     referral_id=event.referral_id,
@@ -101,6 +157,143 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
             )
 
     return handle
+
+
+async def _record(
+    uow: UnitOfWork,
+    site_id: str,
+    referral_id: uuid.UUID,
+    request: dict[str, Any],
+    team: int,
+    decision: Decision,
+    now: datetime,
+) -> None:
+    await uow.session.execute(
+        insert(t.proposal)
+        .values(
+            referral_id=referral_id,
+            site_id=site_id,
+            matched=decision.matched,
+            candidates=_explained(decision.ranked),
+            excluded={rule.value: n for rule, n in decision.excluded.items()},
+            decided_at=now,
+            pool=decision.pool.value,
+            eligible_by_pool={scope.value: n for scope, n in decision.eligible_by_pool.items()},
+            request=request,
+            team_size=team,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def recheck(uow: UnitOfWork, config: MatchingConfig, referral_id: uuid.UUID) -> dict[str, Any]:
+    """A fresh eligible list for a referral, for oncall before it pages the next person:
+    someone proposed may have lapsed, paused or reached the cap since. The proposal itself
+    is left as it was decided; this is a reading of now."""
+    row = await proposal(uow, referral_id)
+    if row is None:
+        raise ProposalNotFound(referral_id)
+    session = uow.session
+    case = await _case(session, row.site_id, row.request)
+    where = await repository.site(session, row.site_id)
+    now = datetime.now(UTC)
+    pool = await repository.candidates(session, where, now=now, window_days=config.window_days)
+    decision = decide_widening(
+        case,
+        pool,
+        config.policy,
+        limit=max(config.max_candidates, 2 * row.team_size),
+        needed=row.team_size,
+    )
+    return {
+        "referral_id": referral_id,
+        "site_id": row.site_id,
+        "checked_at": now,
+        "eligible": [r.candidate.person.staff_ref for r in decision.ranked],
+        "pool": decision.pool.value,
+    }
+
+
+async def override(
+    uow: UnitOfWork,
+    config: MatchingConfig,
+    referral_id: uuid.UUID,
+    supporter: str,
+    reason: OverrideReason,
+    principal: Principal,
+) -> dict[str, Any]:
+    """A coordinator assigns a supporter of their choice. The hard rules still hold, so
+    the override is refused when the supporter breaks one; a refusal for a relationship
+    rule says only "conflict of interest", never which relationship. Audited."""
+    row = (
+        await uow.session.execute(
+            sa.select(t.proposal).where(t.proposal.c.referral_id == referral_id).with_for_update()
+        )
+    ).first()
+    if row is None:
+        raise ProposalNotFound(referral_id)
+    ensure_site(principal, row.site_id)
+    session = uow.session
+    case = await _case(session, row.site_id, row.request)
+    where = await repository.site(session, row.site_id)
+    now = datetime.now(UTC)
+    found = await repository.candidates(
+        session, where, now=now, window_days=config.window_days, only=[supporter]
+    )
+    if not found:
+        raise OverrideRefused("this person is not on the supporter roster")
+    rule = first_broken_rule(case, found[0], config.policy)
+    if rule is not None:
+        raise OverrideRefused(_refusal(rule))
+    replaces = [c["supporter"] for c in row.candidates]
+    await session.execute(
+        sa.insert(t.override).values(
+            referral_id=referral_id,
+            site_id=row.site_id,
+            supporter=supporter,
+            replaces=replaces,
+            reason=reason.value,
+            decided_by=principal.subject,
+            decided_by_staff_ref=principal.staff_ref,
+            decided_at=now,
+        )
+    )
+    await uow.emit(
+        MatchOverridden(
+            referral_id=referral_id,
+            site_id=row.site_id,
+            supporter=supporter,
+            reason=reason,
+            urgency=row.request.get("urgency") or "within_hours",
+            crisis=bool(row.request.get("crisis")),
+        ),
+        site_id=row.site_id,
+    )
+    await uow.commit()
+    return {"referral_id": referral_id, "supporter": supporter, "reason": reason.value, "decided_at": now}
+
+
+def _refusal(rule: MatchRule) -> str:
+    if rule in RELATIONSHIP_RULES:
+        return "this supporter cannot take this case: a conflict of interest rule applies"
+    return {
+        MatchRule.ROLE: "this case needs a mental-health professional (tier 3)",
+        MatchRule.SENIORITY: "this supporter is junior to the worker; a supporter is never junior",
+        MatchRule.CERTIFICATION: "this supporter's required certifications are not current",
+        MatchRule.PAUSED: "this supporter has paused (stepped away from supporting for now)",
+        MatchRule.DEPLOYMENT_CAP: "this supporter has reached the deployment limit for the period",
+    }.get(rule, "this supporter cannot take this case")
+
+
+async def overrides_of(uow: UnitOfWork, referral_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = (
+        await uow.session.execute(
+            sa.select(t.override)
+            .where(t.override.c.referral_id == referral_id)
+            .order_by(t.override.c.override_id)
+        )
+    ).all()
+    return [dict(r._mapping) for r in rows]
 
 
 async def on_eligibility_changed(event: SupporterEligibilityChanged, uow: UnitOfWork, _e: Envelope) -> None:
@@ -159,12 +352,21 @@ async def upsert_people(uow: UnitOfWork, people: list[dict[str, Any]]) -> int:
                         "languages",
                         "reports_to",
                         "gender",
+                        "unit",
+                        "grade",
+                        "licence_level",
                     )
                 },
             )
         )
     await uow.commit()
     return len(people)
+
+
+async def upsert_site(uow: UnitOfWork, site_id: str, values: dict[str, Any]) -> None:
+    stmt = insert(t.site).values(site_id=site_id, **values)
+    await uow.session.execute(stmt.on_conflict_do_update(index_elements=["site_id"], set_=values))
+    await uow.commit()
 
 
 async def upsert_evaluators(uow: UnitOfWork, relations: list[dict[str, Any]]) -> int:
@@ -183,6 +385,19 @@ async def upsert_supporter(uow: UnitOfWork, staff_ref: str, values: dict[str, An
     stmt = insert(t.supporter).values(staff_ref=staff_ref, **values)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["staff_ref"], set_=values))
     await uow.commit()
+
+
+async def upsert_supporters(uow: UnitOfWork, rows: list[dict[str, Any]]) -> int:
+    if rows:
+        stmt = insert(t.supporter).values(rows)
+        columns = ("paused", "mental_health_professional", "dual_relationships", "serves")
+        await uow.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["staff_ref"], set_={c: getattr(stmt.excluded, c) for c in columns}
+            )
+        )
+    await uow.commit()
+    return len(rows)
 
 
 async def proposal(uow: UnitOfWork, referral_id: Any) -> sa.Row[Any] | None:

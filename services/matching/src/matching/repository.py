@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from contracts.types import DutyLayer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import tables as t
-from matching.rules import Candidate, Person, evaluators_of
+from matching.rules import (
+    DEFAULT_WEIGHTS,
+    Candidate,
+    Person,
+    PoolScope,
+    Preference,
+    Setting,
+    evaluators_of,
+)
+
+
+@dataclass(frozen=True)
+class SiteFacts:
+    site_id: str
+    region: str | None = None
+    setting: Setting | None = None
+    weights: Mapping[Preference, float] = field(default_factory=lambda: DEFAULT_WEIGHTS)
 
 
 def _person(row: sa.Row[tuple[object, ...]]) -> Person:
@@ -21,12 +40,32 @@ def _person(row: sa.Row[tuple[object, ...]]) -> Person:
         years_experience=int(row.years_experience),  # type: ignore[call-overload]
         languages=frozenset(row.languages or ()),  # type: ignore[arg-type]
         gender=row.gender,  # type: ignore[arg-type]
+        licence_level=int(row.licence_level or 0),  # type: ignore[call-overload]
+        region=row.region,  # type: ignore[arg-type]
+        setting=Setting(row.setting) if row.setting else None,
+        unit=row.unit,  # type: ignore[arg-type]
+    )
+
+
+def _with_site(query: sa.Select[Any]) -> sa.Select[Any]:
+    return query.add_columns(t.site.c.region, t.site.c.setting).outerjoin(
+        t.site, t.site.c.site_id == t.person.c.site_id
     )
 
 
 async def person(session: AsyncSession, staff_ref: str) -> Person | None:
-    row = (await session.execute(sa.select(t.person).where(t.person.c.staff_ref == staff_ref))).first()
+    query = _with_site(sa.select(t.person)).where(t.person.c.staff_ref == staff_ref)
+    row = (await session.execute(query)).first()
     return _person(row) if row else None
+
+
+async def site(session: AsyncSession, site_id: str) -> SiteFacts:
+    """A site matching has not been told about yet ranks with the default weights."""
+    row = (await session.execute(sa.select(t.site).where(t.site.c.site_id == site_id))).first()
+    if row is None:
+        return SiteFacts(site_id)
+    weights = {**DEFAULT_WEIGHTS, **{Preference(k): float(v) for k, v in (row.weights or {}).items()}}
+    return SiteFacts(site_id, row.region, Setting(row.setting) if row.setting else None, weights)
 
 
 async def evaluators(session: AsyncSession, worker: str) -> frozenset[str]:
@@ -46,48 +85,64 @@ async def evaluators(session: AsyncSession, worker: str) -> frozenset[str]:
 
 
 async def candidates(
-    session: AsyncSession, site_id: str, *, now: datetime, window_days: int
+    session: AsyncSession,
+    where: SiteFacts,
+    *,
+    now: datetime,
+    window_days: int,
+    only: Collection[str] | None = None,
 ) -> list[Candidate]:
-    """Every supporter of the site's roster, with eligibility, duty and recent load."""
+    """Every supporter who could serve a case at this site at the widest pool (the site's
+    own, the region's who serve the region, and everyone who serves the authority), with
+    eligibility, duty and recent load; or only the supporters named in ``only``."""
     since = now - timedelta(days=window_days)
-    recent = (
-        sa.select(
-            t.deployment.c.staff_ref,
-            sa.func.count().filter(t.deployment.c.deployed_at >= since).label("recent"),
-            sa.func.max(t.deployment.c.seq).label("last_seq"),
-        )
-        .group_by(t.deployment.c.staff_ref)
-        .subquery()
-    )
-    query = (
+    # per supporter, through the (staff_ref, deployed_at) index: the cost follows the pool,
+    # not the authority's whole deployment history
+    mine = t.deployment.c.staff_ref == t.person.c.staff_ref
+    recent = sa.select(sa.func.count()).where(mine, t.deployment.c.deployed_at >= since).scalar_subquery()
+    last_seq = sa.select(sa.func.coalesce(sa.func.max(t.deployment.c.seq), 0)).where(mine).scalar_subquery()
+    query = _with_site(
         sa.select(
             t.person,
             t.supporter.c.paused,
             t.supporter.c.mental_health_professional,
             t.supporter.c.dual_relationships,
+            t.supporter.c.serves,
             sa.func.coalesce(t.eligibility.c.eligible, False).label("eligible"),
             t.duty.c.layer.label("duty_layer"),
-            sa.func.coalesce(recent.c.recent, 0).label("recent"),
-            sa.func.coalesce(recent.c.last_seq, 0).label("last_seq"),
+            recent.label("recent"),
+            last_seq.label("last_seq"),
         )
         .join(t.supporter, t.supporter.c.staff_ref == t.person.c.staff_ref)
         .outerjoin(t.eligibility, t.eligibility.c.staff_ref == t.person.c.staff_ref)
-        .outerjoin(t.duty, sa.and_(t.duty.c.staff_ref == t.person.c.staff_ref, t.duty.c.site_id == site_id))
-        .outerjoin(recent, recent.c.staff_ref == t.person.c.staff_ref)
-        .where(t.person.c.site_id == site_id)
-    )
-    result = []
-    for row in (await session.execute(query)).all():
-        result.append(
-            Candidate(
-                person=_person(row),
-                eligible=bool(row.eligible),
-                paused=bool(row.paused),
-                mental_health_professional=bool(row.mental_health_professional),
-                deployments_in_window=int(row.recent),
-                last_deployed_seq=int(row.last_seq),
-                on_duty=DutyLayer(row.duty_layer) if row.duty_layer else None,
-                dual_relationships=frozenset(row.dual_relationships or ()),
-            )
+        # on duty at their own site counts, wherever the case is: they are at work now
+        .outerjoin(
+            t.duty,
+            sa.and_(t.duty.c.staff_ref == t.person.c.staff_ref, t.duty.c.site_id == t.person.c.site_id),
         )
-    return result
+    )
+    if only is not None:
+        query = query.where(t.person.c.staff_ref.in_(list(only)))
+    else:
+        reach = [t.person.c.site_id == where.site_id, t.supporter.c.serves == PoolScope.AUTHORITY.value]
+        if where.region is not None:
+            reach.append(
+                sa.and_(t.site.c.region == where.region, t.supporter.c.serves == PoolScope.REGION.value)
+            )
+        query = query.where(sa.or_(*reach))
+    result: dict[str, Candidate] = {}
+    for row in (await session.execute(query)).all():
+        if row.staff_ref in result and result[row.staff_ref].on_duty is DutyLayer.PRIMARY:
+            continue  # on both layers at once: the primary counts
+        result[row.staff_ref] = Candidate(
+            person=_person(row),
+            eligible=bool(row.eligible),
+            paused=bool(row.paused),
+            mental_health_professional=bool(row.mental_health_professional),
+            deployments_in_window=int(row.recent),
+            last_deployed_seq=int(row.last_seq),
+            on_duty=DutyLayer(row.duty_layer) if row.duty_layer else None,
+            dual_relationships=frozenset(row.dual_relationships or ()),
+            serves=PoolScope(row.serves),
+        )
+    return list(result.values())

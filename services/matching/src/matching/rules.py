@@ -1,7 +1,8 @@
-"""The hard rules of matching, as pure functions (DOMAIN.md, "Matching"; 001 Box 4.8).
+"""The rules of matching, as pure functions (DOMAIN.md, "Matching"; 001 Box 4.8, 4.11, 4.13).
 
-A candidate who breaks any of these is never proposed; the first rule broken is recorded
-so a coordinator can see how many were excluded by which rule (never who, or why them).
+Hard rules: a candidate who breaks any of them is never proposed; the first rule broken is
+counted, so a coordinator can see how many were excluded by which rule (never who, or why
+them). Preferences only rank, with per-site weights, and every point is explained.
 
 Seniority is compared on one authority-wide ladder, because grades differ by profession:
     1 student, volunteer, trainee
@@ -10,17 +11,93 @@ Seniority is compared on one authority-wide ladder, because grades differ by pro
     4 senior staff: charge nurse, senior resident, fellow, team lead
     5 leadership or attending: manager, attending physician, educator, program director
     6 executive: chief, director, vice-president
-The directory import maps each person's grade onto this ladder. "Never a junior for a
-senior" means: a candidate below the worker's level is excluded; the same level or above
-is allowed (years of experience only rank, they never exclude).
+The directory maps each person's grade onto this ladder (``GRADE_LADDER``, or an explicit
+level). "Never a junior for a senior" means: a candidate below the worker's level is
+excluded; the same level or above is allowed, whatever the profession. Years of experience
+and licence level only rank; they never exclude.
+
+Pools: a supporter serves their own site, or also their region, or the whole authority.
+When nobody at the worker's site is eligible, matching widens to the region, then to the
+authority; only then is the referral unmatched (a coordinator and tier 3 are alerted).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from contracts.types import DutyLayer, MatchRule
+
+# Common grades of Canadian health authorities on the seniority ladder. An authority with
+# other titles gives the level explicitly in its directory.
+GRADE_LADDER: Mapping[str, int] = {
+    "student": 1,
+    "volunteer": 1,
+    "trainee": 1,
+    "new_graduate": 2,
+    "resident_junior": 2,
+    "staff": 3,
+    "registered_nurse": 3,
+    "licensed_practical_nurse": 3,
+    "allied_health": 3,
+    "support_staff": 3,
+    "charge_nurse": 4,
+    "senior_staff": 4,
+    "resident_senior": 4,
+    "fellow": 4,
+    "team_lead": 4,
+    "manager": 5,
+    "attending": 5,
+    "educator": 5,
+    "program_director": 5,
+    "director": 6,
+    "chief": 6,
+    "executive": 6,
+}
+
+
+class Setting(StrEnum):
+    RURAL = "rural"
+    URBAN = "urban"
+
+
+class PoolScope(StrEnum):
+    """How far a supporter will go, and how far matching had to widen."""
+
+    SITE = "site"
+    REGION = "region"
+    AUTHORITY = "authority"
+
+
+POOL_ORDER = (PoolScope.SITE, PoolScope.REGION, PoolScope.AUTHORITY)
+
+
+class Preference(StrEnum):
+    """What ranks a candidate; each has a per-site weight."""
+
+    ON_DUTY = "on_duty"  # on shift now (CKHA): primary the full weight, backup two thirds
+    PROFESSION = "profession"  # same profession, or another when the worker asks for it
+    LICENCE_LEVEL = "licence_level"
+    EXPERIENCE = "experience"  # at least as many years in practice as the worker
+    SETTING = "setting"  # rural or urban, like the worker's site
+    GENDER = "gender"  # the worker's stated preference
+    LANGUAGE = "language"
+    SITE = "site"  # the worker's site; another site (double weight) when asked for distance
+    LOAD = "load"  # subtracted per deployment in the window: even load across the roster
+
+
+DEFAULT_WEIGHTS: Mapping[Preference, float] = {
+    Preference.ON_DUTY: 3.0,
+    Preference.PROFESSION: 1.0,
+    Preference.LICENCE_LEVEL: 0.5,
+    Preference.EXPERIENCE: 0.5,
+    Preference.SETTING: 0.5,
+    Preference.GENDER: 1.0,
+    Preference.LANGUAGE: 1.0,
+    Preference.SITE: 0.5,
+    Preference.LOAD: 0.25,
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +109,10 @@ class Person:
     years_experience: int = 0
     languages: frozenset[str] = frozenset()
     gender: str | None = None
+    licence_level: int = 0  # 0 unlicensed .. 4 independent practice; ranks only
+    region: str | None = None
+    setting: Setting | None = None
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +127,7 @@ class Candidate:
     last_deployed_seq: int = 0  # higher = deployed more recently; 0 = never
     on_duty: DutyLayer | None = None
     dual_relationships: frozenset[str] = frozenset()  # people they declared they cannot support
+    serves: PoolScope = PoolScope.SITE
 
 
 @dataclass(frozen=True)
@@ -56,10 +138,14 @@ class Case:
     crisis: bool = False
     excluded_by_worker: frozenset[str] = frozenset()
     involved: frozenset[str] = frozenset()
+    involved_unit: str | None = None  # a group activation's unit, at the case's site
     prefers_same_profession: bool | None = None
     languages: frozenset[str] = frozenset()
     preferred_gender: str | None = None
     prefers_other_site: bool = False
+    region: str | None = None  # of the worker's site
+    setting: Setting | None = None
+    weights: Mapping[Preference, float] = field(default_factory=lambda: DEFAULT_WEIGHTS)
 
 
 @dataclass(frozen=True)
@@ -77,6 +163,9 @@ def team_size(group_size: int | None, policy: Policy) -> int:
         return 1
     needed = -(-group_size // policy.people_per_supporter)
     return max(2, min(needed, policy.largest_team))
+
+
+# --- hard rules ------------------------------------------------------------------------
 
 
 def breaks_role(case: Case, c: Candidate, _p: Policy) -> bool:
@@ -107,7 +196,15 @@ def breaks_deployment_cap(_case: Case, c: Candidate, p: Policy) -> bool:
 
 
 def breaks_involved(case: Case, c: Candidate, _p: Policy) -> bool:
-    return c.person.staff_ref in case.involved
+    """Named as involved, or working on the unit a group activation is for: they lived
+    the same event and need support themselves."""
+    if c.person.staff_ref in case.involved:
+        return True
+    return (
+        case.involved_unit is not None
+        and c.person.unit == case.involved_unit
+        and c.person.site_id == case.site_id
+    )
 
 
 def breaks_worker_exclusion(case: Case, c: Candidate, _p: Policy) -> bool:
@@ -128,6 +225,17 @@ HARD_RULES: tuple[tuple[MatchRule, Callable[[Case, Candidate, Policy], bool]], .
     (MatchRule.INVOLVED, breaks_involved),
     (MatchRule.EXCLUDED_BY_WORKER, breaks_worker_exclusion),
     (MatchRule.DUAL_RELATIONSHIP, breaks_dual_relationship),
+)
+
+# Rules about the worker's relationships. A reader is told only that "a conflict of
+# interest" stands in the way, so naming a candidate never reveals who evaluates whom.
+RELATIONSHIP_RULES = frozenset(
+    {
+        MatchRule.NON_EVALUATOR,
+        MatchRule.INVOLVED,
+        MatchRule.EXCLUDED_BY_WORKER,
+        MatchRule.DUAL_RELATIONSHIP,
+    }
 )
 
 
@@ -154,53 +262,141 @@ def evaluators_of(
     return frozenset(found)
 
 
+# --- pools -----------------------------------------------------------------------------
+
+
+def in_pool(case: Case, c: Candidate, scope: PoolScope) -> bool:
+    """Whether a candidate belongs to the case's pool at this width. Pools nest: the
+    site's supporters, then those of the region who serve the region, then everyone who
+    serves the whole authority."""
+    if c.person.site_id == case.site_id:
+        return True
+    if scope is PoolScope.SITE:
+        return False
+    same_region = case.region is not None and c.person.region == case.region
+    if same_region and c.serves in (PoolScope.REGION, PoolScope.AUTHORITY):
+        return True
+    return scope is PoolScope.AUTHORITY and c.serves is PoolScope.AUTHORITY
+
+
+def first_pool(case: Case) -> PoolScope:
+    """A worker who asks for distance starts at the region, so another site is possible."""
+    return PoolScope.REGION if case.prefers_other_site else PoolScope.SITE
+
+
+# --- preferences -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reason:
+    preference: Preference
+    points: float
+
+
+def reasons(case: Case, c: Candidate) -> list[Reason]:
+    """The points a candidate earns, one reason per preference that applies."""
+    w = case.weights
+    found: list[Reason] = []
+
+    def add(pref: Preference, factor: float = 1.0) -> None:
+        points = round(w.get(pref, 0.0) * factor, 3)
+        if points:
+            found.append(Reason(pref, points))
+
+    if c.on_duty is DutyLayer.PRIMARY:
+        add(Preference.ON_DUTY)
+    elif c.on_duty is DutyLayer.BACKUP:
+        add(Preference.ON_DUTY, 2 / 3)
+    worker = case.worker
+    if worker is not None:
+        if case.prefers_same_profession is not None:
+            same = c.person.profession == worker.profession
+            if same == case.prefers_same_profession:
+                add(Preference.PROFESSION)
+        if worker.licence_level and c.person.licence_level == worker.licence_level:
+            add(Preference.LICENCE_LEVEL)
+        if c.person.years_experience >= worker.years_experience:
+            add(Preference.EXPERIENCE)
+    if case.setting is not None and c.person.setting == case.setting:
+        add(Preference.SETTING)
+    if case.preferred_gender is not None and c.person.gender == case.preferred_gender:
+        add(Preference.GENDER)
+    if case.languages and case.languages & c.person.languages:
+        add(Preference.LANGUAGE)
+    if case.prefers_other_site:
+        if c.person.site_id != case.site_id:
+            add(Preference.SITE, 2.0)  # distance, because the worker asked
+    elif c.person.site_id == case.site_id:
+        add(Preference.SITE)
+    if c.deployments_in_window:
+        add(Preference.LOAD, -float(c.deployments_in_window))
+    return found
+
+
+def score(case: Case, c: Candidate) -> float:
+    """Preferences: explainable, additive, never exclusionary."""
+    return round(sum(r.points for r in reasons(case, c)), 3)
+
+
+# --- the decision ----------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Ranked:
     candidate: Candidate
     score: float
+    reasons: tuple[Reason, ...] = ()
 
 
 @dataclass(frozen=True)
 class Decision:
     ranked: list[Ranked]
     excluded: dict[MatchRule, int] = field(default_factory=dict)
+    pool: PoolScope = PoolScope.SITE
+    # eligible candidates found at each width tried, so a reader sees why it widened
+    eligible_by_pool: dict[PoolScope, int] = field(default_factory=dict)
+    eligible_total: int = 0  # before the limit
 
     @property
     def matched(self) -> bool:
         return bool(self.ranked)
 
 
-def score(case: Case, c: Candidate) -> float:
-    """Preferences: explainable, additive, never exclusionary."""
-    s = 0.0
-    if c.on_duty is DutyLayer.PRIMARY:
-        s += 3.0
-    elif c.on_duty is DutyLayer.BACKUP:
-        s += 2.0
-    if case.worker is not None and case.prefers_same_profession is not None:
-        same = c.person.profession == case.worker.profession
-        s += 1.0 if same == case.prefers_same_profession else 0.0
-    if case.languages and case.languages & c.person.languages:
-        s += 1.0
-    if case.preferred_gender is not None and c.person.gender == case.preferred_gender:
-        s += 1.0
-    if case.prefers_other_site:
-        s += 1.0 if c.person.site_id != case.site_id else 0.0  # distance, when the worker asks
-    elif c.person.site_id == case.site_id:
-        s += 0.5
-    s -= 0.25 * c.deployments_in_window  # even load across the roster
-    return round(s, 3)
+def _rank_key(r: Ranked) -> tuple[float, int, str]:
+    # ties: least recently deployed first, then the reference, so the order is reproducible
+    return (-r.score, r.candidate.last_deployed_seq, r.candidate.person.staff_ref)
 
 
 def decide(case: Case, candidates: Iterable[Candidate], policy: Policy, *, limit: int) -> Decision:
+    """Rank every candidate given (one pool) who breaks no hard rule."""
     excluded: dict[MatchRule, int] = {}
     eligible: list[Ranked] = []
     for candidate in candidates:
         rule = first_broken_rule(case, candidate, policy)
         if rule is None:
-            eligible.append(Ranked(candidate, score(case, candidate)))
+            why = tuple(reasons(case, candidate))
+            eligible.append(Ranked(candidate, round(sum(r.points for r in why), 3), why))
         else:
             excluded[rule] = excluded.get(rule, 0) + 1
-    # ties: least recently deployed first, then the reference, so the order is reproducible
-    eligible.sort(key=lambda r: (-r.score, r.candidate.last_deployed_seq, r.candidate.person.staff_ref))
-    return Decision(ranked=eligible[:limit], excluded=excluded)
+    eligible.sort(key=_rank_key)
+    return Decision(ranked=eligible[:limit], excluded=excluded, eligible_total=len(eligible))
+
+
+def decide_widening(
+    case: Case, candidates: Iterable[Candidate], policy: Policy, *, limit: int, needed: int = 1
+) -> Decision:
+    """Decide at the narrowest pool with at least ``needed`` eligible candidates (a whole
+    team for a group), widening site → region → authority. When even the authority's pool
+    falls short, the widest decision stands: a partial team, or nobody (unmatched)."""
+    everyone = list(candidates)
+    start = POOL_ORDER.index(first_pool(case))
+    found: dict[PoolScope, int] = {}
+    decision = Decision(ranked=[])
+    for scope in POOL_ORDER[start:]:
+        pool = [c for c in everyone if in_pool(case, c, scope)]
+        decision = decide(case, pool, policy, limit=limit)
+        found[scope] = decision.eligible_total
+        decision = Decision(decision.ranked, decision.excluded, scope, dict(found), decision.eligible_total)
+        if decision.eligible_total >= needed:
+            break
+    return decision

@@ -5,6 +5,16 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = sa.MetaData()
 
+# the authority's sites, with what matching ranks and widens by
+site = sa.Table(
+    "site",
+    metadata,
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("region", sa.Text, index=True),
+    sa.Column("setting", sa.Text),  # rural | urban
+    sa.Column("weights", JSONB, nullable=False, server_default="{}"),  # preference -> weight
+)
+
 person = sa.Table(
     "person",
     metadata,
@@ -16,6 +26,9 @@ person = sa.Table(
     sa.Column("languages", ARRAY(sa.Text), nullable=False),
     sa.Column("reports_to", sa.Text),
     sa.Column("gender", sa.Text),  # only to honour a worker's preference; never a rule
+    sa.Column("unit", sa.Text),
+    sa.Column("grade", sa.Text),
+    sa.Column("licence_level", sa.SmallInteger, nullable=False, server_default="0"),
 )
 
 evaluator = sa.Table(
@@ -33,6 +46,8 @@ supporter = sa.Table(
     sa.Column("paused", sa.Boolean, nullable=False),
     sa.Column("mental_health_professional", sa.Boolean, nullable=False),
     sa.Column("dual_relationships", ARRAY(sa.Text), nullable=False),
+    # how far they will go: site | region | authority
+    sa.Column("serves", sa.Text, nullable=False, server_default="site", index=True),
 )
 
 # projection of training's eligibility events: newest version wins
@@ -61,6 +76,7 @@ deployment = sa.Table(
     sa.Column("staff_ref", sa.Text, primary_key=True),
     sa.Column("seq", sa.BigInteger, sa.Identity(), nullable=False),
     sa.Column("deployed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_deployment_staff_ref_deployed_at", "staff_ref", "deployed_at"),
 )
 
 proposal = sa.Table(
@@ -71,5 +87,25 @@ proposal = sa.Table(
     sa.Column("matched", sa.Boolean, nullable=False),
     sa.Column("candidates", JSONB, nullable=False),
     sa.Column("excluded", JSONB, nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("pool", sa.Text, nullable=False, server_default="site"),
+    sa.Column("eligible_by_pool", JSONB, nullable=False, server_default="{}"),
+    # the referral's matching facts (ids and categories, as on Kafka), to re-check later
+    sa.Column("request", JSONB, nullable=False, server_default="{}"),
+    sa.Column("team_size", sa.SmallInteger, nullable=False, server_default="1"),
+)
+
+# every coordinator override of a proposal: who, when, to whom, why (a reason code)
+override = sa.Table(
+    "override",
+    metadata,
+    sa.Column("override_id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    sa.Column("referral_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("site_id", sa.Text, nullable=False),
+    sa.Column("supporter", sa.Text, nullable=False),
+    sa.Column("replaces", ARRAY(sa.Text), nullable=False),  # the proposal's candidates at the time
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("decided_by", sa.Text, nullable=False),  # the user's subject
+    sa.Column("decided_by_staff_ref", sa.Text),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
 )

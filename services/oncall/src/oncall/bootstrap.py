@@ -8,16 +8,21 @@ from servicekit.service import Service, build_service, repeat
 from oncall import handlers
 from oncall.api import router
 from oncall.consumers import make_subscriptions
+from oncall.eligibility import AskMatching, EligibleNow, trust_the_snapshot
 from oncall.notifiers import Notifier, RecordingNotifier
 from oncall.settings import OncallSettings
 
 
 def build(settings: OncallSettings | None = None, notifier: Notifier | None = None) -> Service:
     settings = settings or OncallSettings()
+    eligible_now: EligibleNow = trust_the_snapshot
+    if settings.matching_url and settings.service_token:
+        eligible_now = AskMatching(settings.matching_url, settings.service_token)
     policy = handlers.PagingPolicy(
         ack_timeout=timedelta(seconds=settings.ack_timeout_seconds),
         crisis_ack_timeout=timedelta(seconds=settings.crisis_ack_timeout_seconds),
         supporters_in_chain=settings.supporters_in_chain,
+        eligible_now=eligible_now,
     )
     service = build_service(
         "oncall",

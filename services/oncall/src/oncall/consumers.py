@@ -1,6 +1,6 @@
 """The events oncall reacts to."""
 
-from contracts.events import MatchProposed, MatchUnmatched, ReferralWithdrawn
+from contracts.events import MatchOverridden, MatchProposed, MatchUnmatched, ReferralWithdrawn
 from servicekit.consumer import Subscriptions
 
 from oncall import handlers
@@ -10,5 +10,6 @@ def make_subscriptions(policy: handlers.PagingPolicy) -> Subscriptions:
     subscriptions = Subscriptions()
     subscriptions.on(MatchProposed)(handlers.on_match_proposed(policy))
     subscriptions.on(MatchUnmatched)(handlers.on_match_unmatched(policy))
+    subscriptions.on(MatchOverridden)(handlers.on_match_overridden(policy))
     subscriptions.on(ReferralWithdrawn)(handlers.on_referral_withdrawn)
     return subscriptions

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from contracts import Envelope
 from contracts.events import (
     DutyChanged,
+    MatchOverridden,
     MatchProposed,
     MatchUnmatched,
     PageAcknowledged,
@@ -28,6 +29,7 @@ from servicekit.telemetry import continue_trace, current_traceparent
 from sqlalchemy.dialects.postgresql import insert
 
 from oncall import tables as t
+from oncall.eligibility import EligibleNow, trust_the_snapshot
 from oncall.escalation import (
     EpisodeStatus,
     Link,
@@ -48,6 +50,7 @@ class PagingPolicy:
     ack_timeout: timedelta
     crisis_ack_timeout: timedelta
     supporters_in_chain: int
+    eligible_now: EligibleNow = trust_the_snapshot
 
     def timeout(self, crisis: bool) -> timedelta:
         return self.crisis_ack_timeout if crisis else self.ack_timeout
@@ -95,9 +98,7 @@ async def _start_episode(
     )
     if exists is not None:
         return  # redelivered, or the worker withdrew before the proposal arrived
-    coordinator = await uow.session.scalar(
-        sa.select(t.duty.c.staff_ref).where(t.duty.c.site_id == site_id, t.duty.c.layer == "coordinator")
-    )
+    coordinator = await _coordinator(uow, site_id)
     chain = build_chain(
         ranked,
         coordinator=coordinator,
@@ -129,6 +130,55 @@ async def _start_episode(
     for step in range(at_once):
         # one acknowledgement timer for the whole broadcast: on the last page sent
         await _page(uow, referral_id, site_id, chain, step, crisis, policy, now, timer=step == at_once - 1)
+
+
+def on_match_overridden(policy: PagingPolicy):  # type: ignore[no-untyped-def]
+    """A coordinator chose the supporter: every pending page of the episode is cancelled
+    and the chosen supporter is paged, with the coordinator behind them. The chain grows
+    (steps stay unique), so the page history keeps what happened before the override."""
+
+    async def handle(event: MatchOverridden, uow: UnitOfWork, _envelope: Envelope) -> None:
+        episode = await _locked_episode(uow, event.referral_id)
+        if episode is None:
+            await _start_episode(
+                uow, event.referral_id, event.site_id, [event.supporter], event.crisis, 1, policy
+            )
+            return
+        if episode.status == EpisodeStatus.WITHDRAWN.value:
+            return  # the worker stopped; an override does not restart anything
+        chain = _chain(episode.chain)
+        now = datetime.now(UTC)
+        await uow.session.execute(
+            sa.update(t.page)
+            .where(t.page.c.referral_id == event.referral_id, t.page.c.status.in_(["sent", "expired"]))
+            .values(status=PageStatus.CANCELLED.value)
+        )
+        await _cancel_pending(uow, event.referral_id, now)
+        coordinator = await _coordinator(uow, event.site_id)
+        grown = [*chain, Link(event.supporter, RecipientRole.SUPPORTER)]
+        if coordinator:
+            grown.append(Link(coordinator, RecipientRole.COORDINATOR))
+        step = len(chain)
+        await uow.session.execute(
+            sa.update(t.episode)
+            .where(t.episode.c.referral_id == event.referral_id)
+            .values(
+                chain=[{"recipient": link.recipient, "role": link.role.value} for link in grown],
+                step=step,
+                status=EpisodeStatus.PAGING.value,
+                team_size=1,
+                closed_at=None,
+            )
+        )
+        await _page(uow, event.referral_id, event.site_id, grown, step, episode.crisis, policy, now)
+
+    return handle
+
+
+async def _coordinator(uow: UnitOfWork, site_id: str) -> str | None:
+    return await uow.session.scalar(  # type: ignore[no-any-return]
+        sa.select(t.duty.c.staff_ref).where(t.duty.c.site_id == site_id, t.duty.c.layer == "coordinator")
+    )
 
 
 async def on_referral_withdrawn(event: ReferralWithdrawn, uow: UnitOfWork, _envelope: Envelope) -> None:
@@ -225,6 +275,16 @@ async def _escalate(
 ) -> None:
     chain = _chain(episode.chain)
     following = next_step(chain, episode.step)
+    if following is not None and chain[following].role is RecipientRole.SUPPORTER:
+        # a supporter who lapsed, paused or reached the cap since the proposal is passed over
+        eligible = await policy.eligible_now(episode.referral_id)
+        while (
+            eligible is not None
+            and following is not None
+            and chain[following].role is RecipientRole.SUPPORTER
+            and chain[following].recipient not in eligible
+        ):
+            following = next_step(chain, following)
     if following is None:
         await uow.session.execute(
             sa.update(t.episode)
