@@ -26,9 +26,12 @@ def upgrade() -> None:
     op.add_column("person", sa.Column("unit", sa.Text))
     op.add_column("person", sa.Column("grade", sa.Text))
     op.add_column("person", sa.Column("licence_level", sa.SmallInteger, nullable=False, server_default="0"))
-    # the candidate query filters supporters by how far they serve
+    # how far a supporter serves, and where they are (copied from the directory so a pool
+    # is found from the roster alone)
     op.add_column("supporter", sa.Column("serves", sa.Text, nullable=False, server_default="site"))
-    op.create_index("ix_supporter_serves", "supporter", ["serves"])
+    op.add_column("supporter", sa.Column("site_id", sa.Text))
+    op.add_column("supporter", sa.Column("region", sa.Text))
+    op.execute("UPDATE supporter s SET site_id = p.site_id FROM person p WHERE p.staff_ref = s.staff_ref")
     op.add_column("proposal", sa.Column("pool", sa.Text, nullable=False, server_default="site"))
     op.add_column("proposal", sa.Column("eligible_by_pool", JSONB, nullable=False, server_default="{}"))
     op.add_column("proposal", sa.Column("request", JSONB, nullable=False, server_default="{}"))

@@ -33,6 +33,7 @@ from matching.rules import (
     Case,
     Decision,
     Policy,
+    PoolScope,
     Ranked,
     decide_widening,
     first_broken_rule,
@@ -72,11 +73,10 @@ _REQUEST_FIELDS = (
 )
 
 
-async def _case(session: AsyncSession, site_id: str, request: dict[str, Any]) -> Case:
-    where = await repository.site(session, site_id)
+async def _case(session: AsyncSession, where: repository.SiteFacts, request: dict[str, Any]) -> Case:
     worker_ref = request.get("worker")
     return Case(
-        site_id=site_id,
+        site_id=where.site_id,
         worker=await repository.person(session, worker_ref) if worker_ref else None,
         evaluators=await repository.evaluators(session, worker_ref) if worker_ref else frozenset(),
         crisis=bool(request.get("crisis")),
@@ -107,19 +107,36 @@ def _explained(ranked: list[Ranked]) -> list[dict[str, Any]]:
     ]
 
 
+async def decide_for(
+    session: AsyncSession, config: MatchingConfig, site_id: str, request: dict[str, Any], now: datetime
+) -> tuple[Decision, int]:
+    """The decision for a referral as of ``now``: the facts from the directory and the
+    projections, then the pure rules. Returns it with the team size it looked for."""
+    where = await repository.site(session, site_id)
+    case = await _case(session, where, request)
+    team = team_size(request.get("group_size"), config.policy)
+    limit = max(config.max_candidates, 2 * team)  # a group case offers spares for oncall
+    # most cases are decided at the site: read the wider pool only when the site falls short
+    # (or the worker asked for distance), then decide over it from the narrowest pool again
+    decision: Decision | None = None
+    if not case.prefers_other_site:
+        site_pool = await repository.candidates(
+            session, where, now=now, window_days=config.window_days, wide=False
+        )
+        decision = decide_widening(case, site_pool, config.policy, limit=limit, needed=team)
+        if decision.pool is not PoolScope.SITE or decision.eligible_total < team:
+            decision = None
+    if decision is None:
+        pool = await repository.candidates(session, where, now=now, window_days=config.window_days)
+        decision = decide_widening(case, pool, config.policy, limit=limit, needed=team)
+    return decision, team
+
+
 def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-def]
     async def handle(event: ReferralSubmitted, uow: UnitOfWork, _envelope: Envelope) -> None:
-        session = uow.session
         request = event.model_dump(mode="json", include=set(_REQUEST_FIELDS))
-        case = await _case(session, event.site_id, request)
-        team = team_size(event.group_size, config.policy)
         now = datetime.now(UTC)
-        where = await repository.site(session, event.site_id)
-        pool = await repository.candidates(session, where, now=now, window_days=config.window_days)
-        # a group case offers spares, so oncall can staff the team when some do not answer
-        decision = decide_widening(
-            case, pool, config.policy, limit=max(config.max_candidates, 2 * team), needed=team
-        )
+        decision, team = await decide_for(uow.session, config, event.site_id, request, now)
         await _record(uow, event.site_id, event.referral_id, request, team, decision, now)
         if decision.matched:
             await uow.emit(
@@ -193,18 +210,8 @@ async def recheck(uow: UnitOfWork, config: MatchingConfig, referral_id: uuid.UUI
     row = await proposal(uow, referral_id)
     if row is None:
         raise ProposalNotFound(referral_id)
-    session = uow.session
-    case = await _case(session, row.site_id, row.request)
-    where = await repository.site(session, row.site_id)
     now = datetime.now(UTC)
-    pool = await repository.candidates(session, where, now=now, window_days=config.window_days)
-    decision = decide_widening(
-        case,
-        pool,
-        config.policy,
-        limit=max(config.max_candidates, 2 * row.team_size),
-        needed=row.team_size,
-    )
+    decision, _team = await decide_for(uow.session, config, row.site_id, row.request, now)
     return {
         "referral_id": referral_id,
         "site_id": row.site_id,
@@ -234,8 +241,8 @@ async def override(
         raise ProposalNotFound(referral_id)
     ensure_site(principal, row.site_id)
     session = uow.session
-    case = await _case(session, row.site_id, row.request)
     where = await repository.site(session, row.site_id)
+    case = await _case(session, where, row.request)
     now = datetime.now(UTC)
     found = await repository.candidates(
         session, where, now=now, window_days=config.window_days, only=[supporter]
@@ -336,6 +343,25 @@ async def on_page_acknowledged(event: PageAcknowledged, uow: UnitOfWork, envelop
 # --- directory and roster, kept current through the API -----------------------------
 
 
+async def refresh_reach(uow: UnitOfWork) -> None:
+    """Copy each supporter's site and region from the directory onto the roster, where the
+    pool query reads them. Only rows that changed are written."""
+    p, s, site = t.person, t.supporter, t.site
+    fresh = (
+        sa.select(p.c.staff_ref, p.c.site_id, site.c.region)
+        .select_from(p.outerjoin(site, site.c.site_id == p.c.site_id))
+        .subquery()
+    )
+    await uow.session.execute(
+        sa.update(s)
+        .where(s.c.staff_ref == fresh.c.staff_ref)
+        .where(
+            sa.or_(s.c.site_id.is_distinct_from(fresh.c.site_id), s.c.region.is_distinct_from(fresh.c.region))
+        )
+        .values(site_id=fresh.c.site_id, region=fresh.c.region)
+    )
+
+
 async def upsert_people(uow: UnitOfWork, people: list[dict[str, Any]]) -> int:
     if people:
         stmt = insert(t.person).values(people)
@@ -359,6 +385,7 @@ async def upsert_people(uow: UnitOfWork, people: list[dict[str, Any]]) -> int:
                 },
             )
         )
+    await refresh_reach(uow)
     await uow.commit()
     return len(people)
 
@@ -366,6 +393,7 @@ async def upsert_people(uow: UnitOfWork, people: list[dict[str, Any]]) -> int:
 async def upsert_site(uow: UnitOfWork, site_id: str, values: dict[str, Any]) -> None:
     stmt = insert(t.site).values(site_id=site_id, **values)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["site_id"], set_=values))
+    await refresh_reach(uow)
     await uow.commit()
 
 
@@ -384,6 +412,7 @@ async def upsert_evaluators(uow: UnitOfWork, relations: list[dict[str, Any]]) ->
 async def upsert_supporter(uow: UnitOfWork, staff_ref: str, values: dict[str, Any]) -> None:
     stmt = insert(t.supporter).values(staff_ref=staff_ref, **values)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["staff_ref"], set_=values))
+    await refresh_reach(uow)
     await uow.commit()
 
 
@@ -396,6 +425,7 @@ async def upsert_supporters(uow: UnitOfWork, rows: list[dict[str, Any]]) -> int:
                 index_elements=["staff_ref"], set_={c: getattr(stmt.excluded, c) for c in columns}
             )
         )
+    await refresh_reach(uow)
     await uow.commit()
     return len(rows)
 

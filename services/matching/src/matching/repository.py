@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,19 +32,23 @@ class SiteFacts:
     weights: Mapping[Preference, float] = field(default_factory=lambda: DEFAULT_WEIGHTS)
 
 
-def _person(row: sa.Row[tuple[object, ...]]) -> Person:
+_SETTINGS = {s.value: s for s in Setting}
+
+
+def _person(row: sa.RowMapping) -> Person:
+    setting = row["setting"]
     return Person(
-        staff_ref=str(row.staff_ref),
-        site_id=str(row.site_id),
-        profession=str(row.profession),
-        seniority=int(row.seniority),  # type: ignore[call-overload]
-        years_experience=int(row.years_experience),  # type: ignore[call-overload]
-        languages=frozenset(row.languages or ()),  # type: ignore[arg-type]
-        gender=row.gender,  # type: ignore[arg-type]
-        licence_level=int(row.licence_level or 0),  # type: ignore[call-overload]
-        region=row.region,  # type: ignore[arg-type]
-        setting=Setting(row.setting) if row.setting else None,
-        unit=row.unit,  # type: ignore[arg-type]
+        staff_ref=row["staff_ref"],
+        site_id=row["site_id"],
+        profession=row["profession"],
+        seniority=row["seniority"],
+        years_experience=row["years_experience"],
+        languages=frozenset(row["languages"] or ()),
+        gender=row["gender"],
+        licence_level=row["licence_level"] or 0,
+        region=row["region"],
+        setting=_SETTINGS[setting] if setting else None,
+        unit=row["unit"],
     )
 
 
@@ -55,7 +60,7 @@ def _with_site(query: sa.Select[Any]) -> sa.Select[Any]:
 
 async def person(session: AsyncSession, staff_ref: str) -> Person | None:
     query = _with_site(sa.select(t.person)).where(t.person.c.staff_ref == staff_ref)
-    row = (await session.execute(query)).first()
+    row = (await session.execute(query)).mappings().first()
     return _person(row) if row else None
 
 
@@ -84,22 +89,22 @@ async def evaluators(session: AsyncSession, worker: str) -> frozenset[str]:
     return evaluators_of(worker, reports_to, {worker: declared})
 
 
-async def candidates(
-    session: AsyncSession,
-    where: SiteFacts,
-    *,
-    now: datetime,
-    window_days: int,
-    only: Collection[str] | None = None,
-) -> list[Candidate]:
-    """Every supporter who could serve a case at this site at the widest pool (the site's
-    own, the region's who serve the region, and everyone who serves the authority), with
-    eligibility, duty and recent load; or only the supporters named in ``only``."""
-    since = now - timedelta(days=window_days)
+_DUTY = {d.value: d for d in DutyLayer}
+_SCOPES = {s.value: s for s in PoolScope}
+
+
+@functools.cache
+def _candidate_query(*, named: bool, wide: bool, regional: bool) -> sa.Select[Any]:
+    """Built once per shape and reused with parameters (site_id, region, since, named):
+    a decision is made often and must be quick (bench/matching_decision.py)."""
     # per supporter, through the (staff_ref, deployed_at) index: the cost follows the pool,
     # not the authority's whole deployment history
     mine = t.deployment.c.staff_ref == t.person.c.staff_ref
-    recent = sa.select(sa.func.count()).where(mine, t.deployment.c.deployed_at >= since).scalar_subquery()
+    recent = (
+        sa.select(sa.func.count())
+        .where(mine, t.deployment.c.deployed_at >= sa.bindparam("since"))
+        .scalar_subquery()
+    )
     last_seq = sa.select(sa.func.coalesce(sa.func.max(t.deployment.c.seq), 0)).where(mine).scalar_subquery()
     query = _with_site(
         sa.select(
@@ -121,28 +126,60 @@ async def candidates(
             sa.and_(t.duty.c.staff_ref == t.person.c.staff_ref, t.duty.c.site_id == t.person.c.site_id),
         )
     )
-    if only is not None:
-        query = query.where(t.person.c.staff_ref.in_(list(only)))
-    else:
-        reach = [t.person.c.site_id == where.site_id, t.supporter.c.serves == PoolScope.AUTHORITY.value]
-        if where.region is not None:
-            reach.append(
-                sa.and_(t.site.c.region == where.region, t.supporter.c.serves == PoolScope.REGION.value)
+    if named:
+        return query.where(t.person.c.staff_ref.in_(sa.bindparam("named", expanding=True)))
+    # the pool's references first, from the roster alone (where supporters are, how far
+    # they serve); the rows are then fetched by primary key, so the cost follows the pool
+    # and not the size of the directory
+    branches = [t.supporter.c.site_id == sa.bindparam("site_id")]
+    if wide:
+        branches.append(t.supporter.c.serves == PoolScope.AUTHORITY.value)
+    if wide and regional:
+        branches.append(
+            sa.and_(
+                t.supporter.c.region == sa.bindparam("region"), t.supporter.c.serves == PoolScope.REGION.value
             )
-        query = query.where(sa.or_(*reach))
+        )
+    reach = sa.select(t.supporter.c.staff_ref).where(sa.or_(*branches)).subquery("reach")
+    return query.join(reach, reach.c.staff_ref == t.person.c.staff_ref)
+
+
+async def candidates(
+    session: AsyncSession,
+    where: SiteFacts,
+    *,
+    now: datetime,
+    window_days: int,
+    only: Collection[str] | None = None,
+    wide: bool = True,
+) -> list[Candidate]:
+    """Every supporter who could serve a case at this site at the widest pool (the site's
+    own, the region's who serve the region, and everyone who serves the authority), with
+    eligibility, duty and recent load; only the site's own when not ``wide``; or only the
+    supporters named in ``only``."""
+    query = _candidate_query(named=only is not None, wide=wide, regional=where.region is not None)
+    params: dict[str, Any] = {"since": now - timedelta(days=window_days)}
+    if only is not None:
+        params["named"] = list(only)
+    else:
+        params["site_id"] = where.site_id
+        if where.region is not None:
+            params["region"] = where.region
     result: dict[str, Candidate] = {}
-    for row in (await session.execute(query)).all():
-        if row.staff_ref in result and result[row.staff_ref].on_duty is DutyLayer.PRIMARY:
+    for row in (await session.execute(query, params)).mappings():
+        ref = row["staff_ref"]
+        if ref in result and result[ref].on_duty is DutyLayer.PRIMARY:
             continue  # on both layers at once: the primary counts
-        result[row.staff_ref] = Candidate(
+        duty = row["duty_layer"]
+        result[ref] = Candidate(
             person=_person(row),
-            eligible=bool(row.eligible),
-            paused=bool(row.paused),
-            mental_health_professional=bool(row.mental_health_professional),
-            deployments_in_window=int(row.recent),
-            last_deployed_seq=int(row.last_seq),
-            on_duty=DutyLayer(row.duty_layer) if row.duty_layer else None,
-            dual_relationships=frozenset(row.dual_relationships or ()),
-            serves=PoolScope(row.serves),
+            eligible=bool(row["eligible"]),
+            paused=bool(row["paused"]),
+            mental_health_professional=bool(row["mental_health_professional"]),
+            deployments_in_window=row["recent"],
+            last_deployed_seq=row["last_seq"],
+            on_duty=_DUTY[duty] if duty else None,
+            dual_relationships=frozenset(row["dual_relationships"] or ()),
+            serves=_SCOPES[row["serves"]],
         )
     return list(result.values())

@@ -47,7 +47,11 @@ supporter = sa.Table(
     sa.Column("mental_health_professional", sa.Boolean, nullable=False),
     sa.Column("dual_relationships", ARRAY(sa.Text), nullable=False),
     # how far they will go: site | region | authority
-    sa.Column("serves", sa.Text, nullable=False, server_default="site", index=True),
+    sa.Column("serves", sa.Text, nullable=False, server_default="site"),
+    # copied from the directory (person, site) so a pool is found without reading it all;
+    # kept current by handlers.refresh_reach after every directory change
+    sa.Column("site_id", sa.Text),
+    sa.Column("region", sa.Text),
 )
 
 # projection of training's eligibility events: newest version wins
