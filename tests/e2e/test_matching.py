@@ -256,6 +256,34 @@ def test_a_coordinator_override_is_audited_and_pages_the_chosen_supporter(runnin
     assert intake_events(p, "intake.referral.submitted.v1", referral_id)
 
 
+def test_reassigning_a_taken_case_revokes_the_earlier_supporter_s_access(running_platform, site):
+    p = running_platform
+    referral_id = submit(p, self_referral(site, ref(site, "rn2")))
+    first = wait_for_page(p, referral_id, 0)
+    acknowledge(p, first)
+    contact = f"{p.url('intake')}/referrals/{referral_id}/contact"
+    with p.supporter(first["recipient"]) as earlier:
+        wait_for(lambda: earlier.get(contact).status_code == 200, what="the first supporter's access")
+    chosen = ref(site, "sup3")
+    with p.coordinator(site) as coordinator:
+        done = coordinator.post(
+            f"{p.url('matching')}/proposals/{referral_id}/override",
+            json={"supporter": chosen, "reason": "continuity"},
+        )
+    assert done.status_code == 201, done.text
+    page = wait_for(
+        lambda: next(
+            (e["payload"] for e in pages_sent(p, referral_id) if e["payload"]["recipient"] == chosen), None
+        ),
+        what="oncall to page the chosen supporter",
+    )
+    with p.supporter(first["recipient"]) as earlier:
+        wait_for(lambda: earlier.get(contact).status_code != 200, what="the earlier supporter to lose access")
+    acknowledge(p, page)
+    with p.supporter(chosen) as now_holding:
+        wait_for(lambda: now_holding.get(contact).status_code == 200, what="the chosen supporter's access")
+
+
 def test_oncall_passes_over_a_supporter_who_paused_since_the_proposal(running_platform, site):
     p = running_platform
     referral_id = submit(p, self_referral(site, ref(site, "rn2")))

@@ -9,7 +9,7 @@ from intake import handlers
 def make_subscriptions() -> Subscriptions:
     subscriptions = Subscriptions()
     subscriptions.on(MatchProposed)(handlers.on_match_proposed)
-    # a coordinator's override matches a case matching could not (or chose otherwise)
-    subscriptions.on(MatchOverridden)(handlers.on_match_proposed)
+    # a coordinator's override matches a case matching could not (or reassigns it)
+    subscriptions.on(MatchOverridden)(handlers.on_match_overridden)
     subscriptions.on(PageAcknowledged)(handlers.on_page_acknowledged)
     return subscriptions

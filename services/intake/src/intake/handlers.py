@@ -662,6 +662,25 @@ async def on_match_proposed(
     )
 
 
+async def on_match_overridden(event: MatchOverridden, uow: UnitOfWork, envelope: Envelope) -> None:
+    """A coordinator reassigned the case: whoever held it before no longer may read the
+    worker's contact; the chosen supporter is added when they acknowledge their page."""
+    await on_match_proposed(event, uow, envelope)
+    supporters = tables.referral.c.supporters
+    # the chosen supporter's acknowledgement travels on another topic and may come first
+    await uow.session.execute(
+        sa.update(tables.referral)
+        .where(tables.referral.c.referral_id == event.referral_id)
+        .values(
+            supporters=sa.case(
+                (supporters.any(event.supporter), sa.literal([event.supporter], supporters.type)),
+                else_=sa.literal([], supporters.type),
+            ),
+            updated_at=now(),
+        )
+    )
+
+
 async def on_page_acknowledged(event: PageAcknowledged, uow: UnitOfWork, _envelope: Envelope) -> None:
     # whoever took the page is assigned: only they (and the coordinators) may read the
     # worker's contact. A group case gathers several supporters.
