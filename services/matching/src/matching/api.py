@@ -116,7 +116,7 @@ async def put_evaluators(body: list[EvaluatorIn], request: Request, _a: Admin) -
 @router.put("/supporters/{staff_ref}", status_code=204, tags=["roster"])
 async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request, _a: Admin) -> None:
     async with _uow(request)() as uow:
-        await handlers.upsert_supporter(uow, staff_ref, body.model_dump(mode="json"))
+        await handlers.upsert_supporters(uow, [{"staff_ref": staff_ref, **body.model_dump(mode="json")}])
 
 
 # --- import: rows of a CSV file, sent in batches by `pss directory import` -------------

@@ -20,7 +20,7 @@ from contracts.events import (
     ReferralSubmitted,
     SupporterEligibilityChanged,
 )
-from contracts.types import MatchRule, OverrideReason, RecipientRole
+from contracts.types import MatchRule, OverrideReason, RecipientRole, Urgency
 from servicekit.auth import Principal, ensure_site
 from servicekit.database import UnitOfWork
 from sqlalchemy.dialects.postgresql import insert
@@ -240,6 +240,9 @@ async def override(
     if row is None:
         raise ProposalNotFound(referral_id)
     ensure_site(principal, row.site_id)
+    if not row.request:
+        # decided before proposals kept the referral's facts: the hard rules cannot be checked
+        raise OverrideRefused("this proposal predates overrides; ask the authority to re-submit the case")
     session = uow.session
     where = await repository.site(session, row.site_id)
     case = await _case(session, where, row.request)
@@ -271,7 +274,7 @@ async def override(
             site_id=row.site_id,
             supporter=supporter,
             reason=reason,
-            urgency=row.request.get("urgency") or "within_hours",
+            urgency=Urgency(row.request["urgency"]),
             crisis=bool(row.request.get("crisis")),
         ),
         site_id=row.site_id,
@@ -407,13 +410,6 @@ async def upsert_evaluators(uow: UnitOfWork, relations: list[dict[str, Any]]) ->
         )
     await uow.commit()
     return len(relations)
-
-
-async def upsert_supporter(uow: UnitOfWork, staff_ref: str, values: dict[str, Any]) -> None:
-    stmt = insert(t.supporter).values(staff_ref=staff_ref, **values)
-    await uow.session.execute(stmt.on_conflict_do_update(index_elements=["staff_ref"], set_=values))
-    await refresh_reach(uow)
-    await uow.commit()
 
 
 async def upsert_supporters(uow: UnitOfWork, rows: list[dict[str, Any]]) -> int:

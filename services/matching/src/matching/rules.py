@@ -333,11 +333,6 @@ def reasons(case: Case, c: Candidate) -> list[Reason]:
     return found
 
 
-def score(case: Case, c: Candidate) -> float:
-    """Preferences: explainable, additive, never exclusionary."""
-    return round(sum(r.points for r in reasons(case, c)), 3)
-
-
 # --- the decision ----------------------------------------------------------------------
 
 

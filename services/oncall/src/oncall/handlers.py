@@ -148,11 +148,7 @@ def on_match_overridden(policy: PagingPolicy):  # type: ignore[no-untyped-def]
             return  # the worker stopped; an override does not restart anything
         chain = _chain(episode.chain)
         now = datetime.now(UTC)
-        await uow.session.execute(
-            sa.update(t.page)
-            .where(t.page.c.referral_id == event.referral_id, t.page.c.status.in_(["sent", "expired"]))
-            .values(status=PageStatus.CANCELLED.value)
-        )
+        await _close_open_pages(uow, event.referral_id)
         await _cancel_pending(uow, event.referral_id, now)
         coordinator = await _coordinator(uow, event.site_id)
         grown = [*chain, Link(event.supporter, RecipientRole.SUPPORTER)]
@@ -207,11 +203,7 @@ async def on_referral_withdrawn(event: ReferralWithdrawn, uow: UnitOfWork, _enve
         .where(t.episode.c.referral_id == event.referral_id)
         .values(status=EpisodeStatus.WITHDRAWN.value, closed_at=now)
     )
-    await uow.session.execute(
-        sa.update(t.page)
-        .where(t.page.c.referral_id == event.referral_id, t.page.c.status.in_(["sent", "expired"]))
-        .values(status=PageStatus.CANCELLED.value)
-    )
+    await _close_open_pages(uow, event.referral_id)
     await _cancel_pending(uow, event.referral_id, now)
 
 
@@ -484,6 +476,18 @@ async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, pol
             )
             await _escalate(uow, episode, EscalationReason.DECLINED, policy, now)
     await uow.commit()
+
+
+async def _close_open_pages(uow: UnitOfWork, referral_id: uuid.UUID) -> None:
+    """Pages nobody answered (still out, or lapsed) can no longer be taken."""
+    await uow.session.execute(
+        sa.update(t.page)
+        .where(
+            t.page.c.referral_id == referral_id,
+            t.page.c.status.in_([PageStatus.SENT.value, PageStatus.EXPIRED.value]),
+        )
+        .values(status=PageStatus.CANCELLED.value)
+    )
 
 
 async def _cancel_pending(uow: UnitOfWork, referral_id: uuid.UUID, now: datetime) -> None:
