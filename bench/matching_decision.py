@@ -184,8 +184,8 @@ async def measure(url: str, cases: list[tuple[str, dict[str, Any]]], warmup: int
             whole = time.perf_counter() - started
 
             # the rules alone, over the same pool, already loaded
-            where = await repository.site(session, site_id)
-            case = await handlers._case(session, where, request)
+            case = await handlers._case(session, site_id, request)
+            where = repository.SiteFacts(site_id, case.region)
             pool = await repository.candidates(session, where, now=now, window_days=30)
             team = team_size(request.get("group_size"), config.policy)
             started = time.perf_counter()

@@ -165,6 +165,38 @@ def test_nobody_eligible_widens_to_the_region_then_the_authority_then_alerts_as_
             set_supporter(p, f"st-{tag}{name}sup", paused=True, serves="site")
 
 
+def test_everyone_up_the_reporting_line_is_excluded_even_when_the_line_loops(running_platform):
+    """The line is walked in the database (one query per decision); a loop someone typed
+    into the directory (a director who "reports to" their own manager) must end the walk,
+    not the decision."""
+    p = running_platform
+    tag = uuid.uuid4().hex[:5]
+    at = f"{tag}l"
+    site = Site(
+        f"t-{at}",
+        "Line hospital",
+        [
+            _person(at, "rn", seniority=3, reports_to=f"st-{at}mgr"),
+            _person(at, "mgr", seniority=5, reports_to=f"st-{at}dir", supporter=True),
+            _person(at, "dir", seniority=6, reports_to=f"st-{at}mgr", supporter=True),
+            _person(at, "peer", seniority=4, supporter=True),
+            Person(f"st-{at}coord", "social_work", 4),
+        ],
+        primary=f"st-{at}mgr",
+        backup=None,
+        coordinator=f"st-{at}coord",
+        region=f"r-{tag}",
+    )
+    seed_and_wait(p, site)
+    try:
+        decided = matching(p, submit(p, self_referral(site, f"st-{at}rn")))
+        assert [c["supporter"] for c in decided["candidates"]] == [f"st-{at}peer"]
+        assert decided["excluded_by_rule"]["non_evaluator"] == 2
+    finally:
+        for name in ("mgr", "dir", "peer"):
+            set_supporter(p, f"st-{at}{name}", paused=True)
+
+
 def test_a_group_activation_gets_a_team_from_outside_the_unit_it_is_for(running_platform, site):
     p = running_platform
     activation = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -73,12 +74,13 @@ _REQUEST_FIELDS = (
 )
 
 
-async def _case(session: AsyncSession, where: repository.SiteFacts, request: dict[str, Any]) -> Case:
-    worker_ref = request.get("worker")
+async def _case(session: AsyncSession, site_id: str, request: dict[str, Any]) -> Case:
+    facts = await repository.case_facts(session, site_id, request.get("worker"))
+    where = facts.where
     return Case(
         site_id=where.site_id,
-        worker=await repository.person(session, worker_ref) if worker_ref else None,
-        evaluators=await repository.evaluators(session, worker_ref) if worker_ref else frozenset(),
+        worker=facts.worker,
+        evaluators=facts.evaluators,
         crisis=bool(request.get("crisis")),
         excluded_by_worker=frozenset(request.get("excluded_supporters") or ()),
         involved=frozenset(request.get("involved_staff") or ()),
@@ -112,24 +114,23 @@ async def decide_for(
 ) -> tuple[Decision, int]:
     """The decision for a referral as of ``now``: the facts from the directory and the
     projections, then the pure rules. Returns it with the team size it looked for."""
-    where = await repository.site(session, site_id)
-    case = await _case(session, where, request)
+    case = await _case(session, site_id, request)
+    where = repository.SiteFacts(site_id, case.region)
     team = team_size(request.get("group_size"), config.policy)
     limit = max(config.max_candidates, 2 * team)  # a group case offers spares for oncall
-    # most cases are decided at the site: read the wider pool only when the site falls short
-    # (or the worker asked for distance), then decide over it from the narrowest pool again
-    decision: Decision | None = None
-    if not case.prefers_other_site:
-        site_pool = await repository.candidates(
-            session, where, now=now, window_days=config.window_days, wide=False
-        )
-        decision = decide_widening(case, site_pool, config.policy, limit=limit, needed=team)
-        if decision.pool is not PoolScope.SITE or decision.eligible_total < team:
-            decision = None
-    if decision is None:
-        pool = await repository.candidates(session, where, now=now, window_days=config.window_days)
-        decision = decide_widening(case, pool, config.policy, limit=limit, needed=team)
-    return decision, team
+    Reach = repository.Reach
+    read = functools.partial(repository.candidates, session, where, now=now, window_days=config.window_days)
+    if case.prefers_other_site:
+        pool = await read(reach=Reach.WHOLE)
+        return decide_widening(case, pool, config.policy, limit=limit, needed=team), team
+    # most cases are decided at the site: read the wider pool only when the site falls
+    # short, then decide over both from the narrowest pool again
+    pool = await read(reach=Reach.SITE)
+    decision = decide_widening(case, pool, config.policy, limit=limit, needed=team)
+    if decision.pool is PoolScope.SITE and decision.eligible_total >= team:
+        return decision, team
+    pool += await read(reach=Reach.BEYOND_SITE)
+    return decide_widening(case, pool, config.policy, limit=limit, needed=team), team
 
 
 def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-def]
@@ -244,11 +245,14 @@ async def override(
         # decided before proposals kept the referral's facts: the hard rules cannot be checked
         raise OverrideRefused("this proposal predates overrides; ask the authority to re-submit the case")
     session = uow.session
-    where = await repository.site(session, row.site_id)
-    case = await _case(session, where, row.request)
+    case = await _case(session, row.site_id, row.request)
     now = datetime.now(UTC)
     found = await repository.candidates(
-        session, where, now=now, window_days=config.window_days, only=[supporter]
+        session,
+        repository.SiteFacts(row.site_id, case.region),
+        now=now,
+        window_days=config.window_days,
+        only=[supporter],
     )
     if not found:
         raise OverrideRefused("this person is not on the supporter roster")

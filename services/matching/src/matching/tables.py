@@ -52,6 +52,8 @@ supporter = sa.Table(
     # kept current by handlers.refresh_reach after every directory change
     sa.Column("site_id", sa.Text),
     sa.Column("region", sa.Text),
+    sa.Index("ix_supporter_site_id", "site_id"),
+    sa.Index("ix_supporter_serves_region", "serves", "region"),
 )
 
 # projection of training's eligibility events: newest version wins
