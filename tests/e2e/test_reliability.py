@@ -11,31 +11,37 @@ from pss_cli.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
 from .helpers import distinct, pages_sent, ref, self_referral, submit, wait_for_page
 
 
-def test_oncall_killed_while_a_page_waits_still_escalates_exactly_once(running_platform, site):
+def test_oncall_killed_while_pages_wait_still_escalates_each_exactly_once(running_platform, site):
+    """Three episodes wait on their acknowledgement timers when oncall dies; after the
+    restart each escalates once, and none twice."""
     p = running_platform
     oncall = p.platform.services["oncall"]
-    referral_id = submit(p, self_referral(site, ref(site, "rn1")))
-    wait_for_page(p, referral_id, step=0)
+    referrals = [submit(p, self_referral(site, ref(site, worker))) for worker in ("rn1", "rn2", "rn1")]
+    for referral_id in referrals:
+        wait_for_page(p, referral_id, step=0)
 
     oncall.kill()  # SIGKILL: no shutdown hook runs
-    time.sleep(TEST_ACK_TIMEOUT_SECONDS + 1)  # the acknowledgement deadline passes while it is down
+    time.sleep(TEST_ACK_TIMEOUT_SECONDS + 1)  # the acknowledgement deadlines pass while it is down
     oncall.start()
     oncall.wait_ready()
 
-    second = wait_for_page(p, referral_id, step=1, timeout=30)
-    assert second["recipient"] == site.backup
-    time.sleep(2)  # room for a duplicate to appear, if the timer could fire twice
-    escalations = distinct(
-        p.kafka.events(topics.PAGES, type_="oncall.page.escalated.v1", referral_id=referral_id)
-    )
-    assert [e["payload"]["from_step"] for e in escalations].count(0) == 1
-    assert p.sql("SELECT count(*) FROM oncall.page WHERE referral_id = %s AND step = 1", referral_id) == [
-        (1,)
-    ]
-    assert p.sql(
-        "SELECT count(*) FROM oncall.timer WHERE referral_id = %s AND step = 0 AND fired_at IS NOT NULL",
-        referral_id,
-    ) == [(1,)]
+    for referral_id in referrals:
+        second = wait_for_page(p, referral_id, step=1, timeout=30)
+        assert second["recipient"] == site.backup
+    time.sleep(2)  # room for a duplicate to appear, if a timer could fire twice
+    for referral_id in referrals:
+        escalations = distinct(
+            p.kafka.events(topics.PAGES, type_="oncall.page.escalated.v1", referral_id=referral_id)
+        )
+        assert [e["payload"]["from_step"] for e in escalations].count(0) == 1
+        assert p.sql("SELECT count(*) FROM oncall.page WHERE referral_id = %s AND step = 1", referral_id) == [
+            (1,)
+        ]
+        assert p.sql(
+            "SELECT count(*) FROM oncall.timer"
+            " WHERE referral_id = %s AND step = 0 AND kind = 'acknowledge' AND fired_at IS NOT NULL",
+            referral_id,
+        ) == [(1,)]
 
 
 def test_an_event_redelivered_twice_has_one_effect(running_platform, site):

@@ -1,7 +1,7 @@
 """Personal data at rest: sealed, and readable across a key rotation."""
 
 import pytest
-from intake.vault import PersonalDataVault
+from servicekit.vault import PersonalDataVault
 
 
 def test_sealed_data_does_not_contain_the_plain_text():

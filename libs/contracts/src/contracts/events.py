@@ -30,6 +30,8 @@ from contracts.types import (
     ReasonCategory,
     ReasonKind,
     RecipientRole,
+    ReopenReason,
+    ServiceLevel,
     SiteId,
     StaffRef,
     SupportTier,
@@ -290,6 +292,32 @@ class PageExhausted(Event):
     steps: int = Field(ge=1)
 
 
+class ServiceLevelBreached(Event):
+    """A case missed a service level; the site's coordinator is alerted."""
+
+    TYPE: ClassVar[str] = "oncall.service_level.breached.v1"
+    TOPIC: ClassVar[str] = topics.PAGES
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    level: ServiceLevel
+    target_minutes: int = Field(ge=1)
+    acknowledged: bool = Field(description="Whether someone had taken the case when the clock ran out.")
+
+
+class EpisodeReopened(Event):
+    """Someone took the case but the service level still ran out: paging starts again."""
+
+    TYPE: ClassVar[str] = "oncall.episode.reopened.v1"
+    TOPIC: ClassVar[str] = topics.PAGES
+
+    referral_id: uuid.UUID
+    site_id: SiteId
+    reason: ReopenReason
+    to_step: int = Field(ge=0)
+    to_role: RecipientRole
+
+
 class DutyChanged(Event):
     TYPE: ClassVar[str] = "oncall.duty.changed.v1"
     TOPIC: ClassVar[str] = topics.DUTY
@@ -299,6 +327,30 @@ class DutyChanged(Event):
     supporter: StaffRef | None = Field(description="None: nobody covers this layer (a gap).")
     starts_at: AwareDatetime
     ends_at: AwareDatetime | None = None
+
+
+class CoverageGapForecast(Event):
+    """Nobody is scheduled on a layer for a stretch ahead: the coordinator is warned."""
+
+    TYPE: ClassVar[str] = "oncall.coverage.gap_forecast.v1"
+    TOPIC: ClassVar[str] = topics.DUTY
+
+    site_id: SiteId
+    layer: DutyLayer
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class SupporterAvailabilityChanged(Event):
+    """A supporter stepped away (paused) or came back, themself: matching stops or starts
+    proposing them."""
+
+    TYPE: ClassVar[str] = "oncall.supporter.availability_changed.v1"
+    TOPIC: ClassVar[str] = topics.DUTY
+
+    supporter: StaffRef
+    available: bool
+    version: NonNegativeInt = Field(description="Monotonic per supporter: a consumer ignores an older one.")
 
 
 # --- training -----------------------------------------------------------------------
@@ -355,7 +407,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PageDeclined,
         PageEscalated,
         PageExhausted,
+        ServiceLevelBreached,
+        EpisodeReopened,
         DutyChanged,
+        CoverageGapForecast,
+        SupporterAvailabilityChanged,
         CertificationGranted,
         CertificationExpired,
         SupporterEligibilityChanged,

@@ -148,6 +148,17 @@ class DutyLayer(StrEnum):
     BACKUP = "backup"
 
 
+class ServiceLevel(StrEnum):
+    """The two clocks of every case (RISE): called back in time, met in time."""
+
+    CALLBACK = "callback"
+    MEETING = "meeting"
+
+
+class ReopenReason(StrEnum):
+    NO_CALLBACK = "no_callback"  # acknowledged, but nobody called the worker back in time
+
+
 class EscalationReason(StrEnum):
     NOT_ACKNOWLEDGED = "not_acknowledged"
     DECLINED = "declined"

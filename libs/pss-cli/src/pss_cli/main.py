@@ -47,7 +47,7 @@ def _dev_issuer(workdir: Path) -> tuple[DevTokenIssuer, str]:
 
 
 def _personal_data_key(workdir: Path) -> str:
-    from intake.vault import PersonalDataVault
+    from servicekit.vault import PersonalDataVault
 
     key_file = workdir / "personal-data.key"
     if not key_file.exists():

@@ -6,6 +6,7 @@ Used by ``pss dev`` and by the end-to-end tests, so both start the platform the 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 import subprocess
@@ -155,6 +156,14 @@ class Platform:
                 # re-check with matching before paging the next supporter, as a service
                 env["MATCHING_URL"] = f"http://127.0.0.1:{chosen['matching']}"
                 env["SERVICE_TOKEN"] = issuer.token("oncall", [Role.SERVICE], ttl_seconds=30 * 24 * 3600)
+                # development: the supporters' contact routes sealed with the local key, links
+                # signed with a secret derived from it (both survive a restart of `pss dev`);
+                # an authority gives each service keys of its own
+                env["PERSONAL_DATA_KEYS"] = personal_data_keys
+                env["PAGE_LINK_SECRET"] = hashlib.sha256(f"links:{personal_data_keys}".encode()).hexdigest()
+                env["RECORD_UNROUTED"] = "true"
+                env["DUTY_POLL_SECONDS"] = "2"
+                env["COVERAGE_POLL_SECONDS"] = "30"
             env.update((extra_env or {}).get(name, {}))
             platform.services[name] = ServiceProcess(name, port, env, logs / f"{name}.log")
         return platform

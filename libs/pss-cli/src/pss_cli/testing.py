@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from intake.vault import PersonalDataVault
 from servicekit.auth import DevTokenIssuer, Role
+from servicekit.vault import PersonalDataVault
 
 from pss_cli.local import free_port
 from pss_cli.local.mailbox import Mailbox
@@ -311,7 +311,15 @@ def running_platform(
                     "MAIL_POLL_SECONDS": "0.2",
                 },
                 "matching": {},
-                "oncall": {"ACK_TIMEOUT_SECONDS": str(TEST_ACK_TIMEOUT_SECONDS), "TIMER_POLL_SECONDS": "0.1"},
+                "oncall": {
+                    "ACK_TIMEOUT_SECONDS": str(TEST_ACK_TIMEOUT_SECONDS),
+                    "TIMER_POLL_SECONDS": "0.1",
+                    "SMTP_HOST": "127.0.0.1",
+                    "SMTP_PORT": str(mailbox.port),
+                    "NOTIFY_BACKOFF_SECONDS": "0.05",
+                    "DUTY_POLL_SECONDS": "0.3",
+                    "COVERAGE_POLL_SECONDS": "0.5",
+                },
                 "training": {},
                 "metrics": {},
             }.items()

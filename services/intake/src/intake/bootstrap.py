@@ -7,12 +7,12 @@ from functools import partial
 
 from servicekit.mail import Mailer, SmtpMailer
 from servicekit.service import Service, build_service, repeat
+from servicekit.vault import PersonalDataVault
 
 from intake import handlers
 from intake.api import router
 from intake.consumers import make_subscriptions
 from intake.settings import IntakeSettings
-from intake.vault import PersonalDataVault
 
 log = logging.getLogger(__name__)
 

@@ -35,6 +35,7 @@ from contracts.types import (
 from servicekit.auth import Principal, Role
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.mail import Mail, Mailer
+from servicekit.vault import PersonalDataVault
 from sqlalchemy.dialects.postgresql import insert
 
 from intake import tables
@@ -52,7 +53,6 @@ from intake.domain import (
     token_digest,
     withdrawal_stage,
 )
-from intake.vault import PersonalDataVault
 
 
 class NotFound(LookupError):

@@ -1,6 +1,12 @@
 """The events matching reacts to."""
 
-from contracts.events import DutyChanged, PageAcknowledged, ReferralSubmitted, SupporterEligibilityChanged
+from contracts.events import (
+    DutyChanged,
+    PageAcknowledged,
+    ReferralSubmitted,
+    SupporterAvailabilityChanged,
+    SupporterEligibilityChanged,
+)
 from servicekit.consumer import Subscriptions
 
 from matching import handlers
@@ -12,4 +18,5 @@ def make_subscriptions(config: handlers.MatchingConfig) -> Subscriptions:
     subscriptions.on(SupporterEligibilityChanged)(handlers.on_eligibility_changed)
     subscriptions.on(DutyChanged)(handlers.on_duty_changed)
     subscriptions.on(PageAcknowledged)(handlers.on_page_acknowledged)
+    subscriptions.on(SupporterAvailabilityChanged)(handlers.on_availability_changed)
     return subscriptions

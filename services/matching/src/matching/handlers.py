@@ -19,6 +19,7 @@ from contracts.events import (
     MatchUnmatched,
     PageAcknowledged,
     ReferralSubmitted,
+    SupporterAvailabilityChanged,
     SupporterEligibilityChanged,
 )
 from contracts.types import MatchRule, OverrideReason, RecipientRole, Urgency
@@ -333,6 +334,16 @@ async def on_duty_changed(event: DutyChanged, uow: UnitOfWork, _e: Envelope) -> 
             set_={"staff_ref": stmt.excluded.staff_ref, "starts_at": stmt.excluded.starts_at},
             where=t.duty.c.starts_at <= stmt.excluded.starts_at,
         )
+    )
+
+
+async def on_availability_changed(event: SupporterAvailabilityChanged, uow: UnitOfWork, _e: Envelope) -> None:
+    """A supporter stepped away or came back, themself (oncall's self-service): they are
+    paused, or not, from now on. An older event never undoes a newer one."""
+    await uow.session.execute(
+        sa.update(t.supporter)
+        .where(t.supporter.c.staff_ref == event.supporter, t.supporter.c.availability_version < event.version)
+        .values(paused=not event.available, availability_version=event.version)
     )
 
 

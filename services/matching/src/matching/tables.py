@@ -52,6 +52,8 @@ supporter = sa.Table(
     # kept current by handlers.refresh_reach after every directory change
     sa.Column("site_id", sa.Text),
     sa.Column("region", sa.Text),
+    # the version of the supporter's own last pause or return (oncall's self-service)
+    sa.Column("availability_version", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_supporter_site_id", "site_id"),
     sa.Index("ix_supporter_serves_region", "serves", "region"),
 )

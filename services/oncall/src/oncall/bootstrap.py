@@ -1,19 +1,31 @@
-"""Wires oncall: plumbing, API, consumers, the timer loop and the notifier."""
+"""Wires oncall: plumbing, API, consumers, the timer, duty, coverage and delivery loops,
+and the notifiers."""
 
+import logging
+import secrets
 from datetime import timedelta
 from functools import partial
 
+from contracts.types import Urgency
+from servicekit.mail import SmtpMailer
 from servicekit.service import Service, build_service, repeat
+from servicekit.vault import PersonalDataVault
 
-from oncall import handlers
+from oncall import delivery, handlers, rostering
 from oncall.api import router
 from oncall.consumers import make_subscriptions
 from oncall.eligibility import AskMatching, EligibleNow, trust_the_snapshot
-from oncall.notifiers import Notifier, RecordingNotifier
+from oncall.escalation import ServiceLevels
+from oncall.links import LinkSigner
+from oncall.notifiers import Channel, EmailNotifier, Notifier, RecordingNotifier, WebhookNotifier
 from oncall.settings import OncallSettings
 
+log = logging.getLogger(__name__)
 
-def build(settings: OncallSettings | None = None, notifier: Notifier | None = None) -> Service:
+
+def build(
+    settings: OncallSettings | None = None, notifiers: dict[Channel, Notifier] | None = None
+) -> Service:
     settings = settings or OncallSettings()
     eligible_now: EligibleNow = trust_the_snapshot
     if settings.matching_url and settings.service_token:
@@ -23,17 +35,47 @@ def build(settings: OncallSettings | None = None, notifier: Notifier | None = No
         crisis_ack_timeout=timedelta(seconds=settings.crisis_ack_timeout_seconds),
         supporters_in_chain=settings.supporters_in_chain,
         eligible_now=eligible_now,
+        ack_timeout_by_urgency={
+            Urgency(k): timedelta(seconds=v) for k, v in settings.ack_timeout_by_urgency.items()
+        },
+        fallback=settings.authority_fallback,
+        rounds=settings.chain_rounds,
+        levels=ServiceLevels(
+            callback_within=timedelta(seconds=settings.callback_within_seconds),
+            meet_within=timedelta(seconds=settings.meet_within_seconds),
+        ),
     )
     service = build_service(
         "oncall",
         settings,
         subscriptions=make_subscriptions(policy),
         title="oncall",
-        description="Paging episodes with durable timers: primary, backup, coordinator.",
+        description="Schedules, paging episodes with durable timers, service levels and notifications.",
     )
-    notifier = notifier or RecordingNotifier()
+    secret = settings.page_link_secret
+    if not secret:
+        log.warning("PAGE_LINK_SECRET is not set: answer links will stop working at the next restart")
+        secret = secrets.token_urlsafe(48)
+    signer = LinkSigner(secret, valid_for=timedelta(seconds=settings.page_link_valid_seconds))
+    vault = PersonalDataVault(settings.personal_data_keys) if settings.personal_data_keys else None
+    if notifiers is None:
+        notifiers = {Channel.RECORDING: RecordingNotifier(), Channel.WEBHOOK: WebhookNotifier()}
+        if settings.smtp_host:
+            mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+            notifiers[Channel.EMAIL] = EmailNotifier(mailer)
+    sending = delivery.Delivery(
+        notifiers=notifiers,
+        vault=vault,
+        signer=signer,
+        public_base_url=settings.public_base_url,
+        attempts_per_route=settings.notify_attempts_per_route,
+        backoff=timedelta(seconds=settings.notify_backoff_seconds),
+        record_unrouted=settings.record_unrouted,
+    )
     service.api.state.uow = service.uow
     service.api.state.policy = policy
+    service.api.state.signer = signer
+    service.api.state.vault = vault
     service.api.include_router(router)
     service.loops += [
         partial(
@@ -44,9 +86,21 @@ def build(settings: OncallSettings | None = None, notifier: Notifier | None = No
         ),
         partial(
             repeat,
-            partial(handlers.deliver_notifications_once, service.uow, notifier, settings.public_base_url),
+            partial(delivery.deliver_due_once, service.uow, sending),
             interval=settings.timer_poll_seconds,
             name="oncall.notifications",
+        ),
+        partial(
+            repeat,
+            partial(rostering.publish_duty_once, service.uow),
+            interval=settings.duty_poll_seconds,
+            name="oncall.duty",
+        ),
+        partial(
+            repeat,
+            partial(rostering.forecast_gaps_once, service.uow),
+            interval=settings.coverage_poll_seconds,
+            name="oncall.coverage",
         ),
     ]
     return service

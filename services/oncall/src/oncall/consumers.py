@@ -1,6 +1,13 @@
 """The events oncall reacts to."""
 
-from contracts.events import MatchOverridden, MatchProposed, MatchUnmatched, ReferralWithdrawn
+from contracts.events import (
+    MatchOverridden,
+    MatchProposed,
+    MatchUnmatched,
+    ReferralContacted,
+    ReferralMet,
+    ReferralWithdrawn,
+)
 from servicekit.consumer import Subscriptions
 
 from oncall import handlers
@@ -12,4 +19,7 @@ def make_subscriptions(policy: handlers.PagingPolicy) -> Subscriptions:
     subscriptions.on(MatchUnmatched)(handlers.on_match_unmatched(policy))
     subscriptions.on(MatchOverridden)(handlers.on_match_overridden(policy))
     subscriptions.on(ReferralWithdrawn)(handlers.on_referral_withdrawn)
+    # the service-level clocks stop when intake records the call back and the meeting
+    subscriptions.on(ReferralContacted)(handlers.on_referral_contacted)
+    subscriptions.on(ReferralMet)(handlers.on_referral_met)
     return subscriptions

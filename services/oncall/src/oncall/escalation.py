@@ -7,10 +7,12 @@ moves to the next step; the end of the chain exhausts the episode.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from contracts.types import RecipientRole
+from contracts.types import RecipientRole, ServiceLevel, Urgency
 
 
 class EpisodeStatus(StrEnum):
@@ -40,15 +42,17 @@ def build_chain(
     coordinator: str | None,
     fallback: str | None = None,
     supporters: int = 2,
+    rounds: int = 1,
 ) -> list[Link]:
     """Matched supporters in matching's order (the on-duty primary and backup rank first),
-    then the site coordinator, then the authority's fallback."""
+    then the site coordinator, then the authority's fallback; the whole of it ``rounds``
+    times (a second round pages everyone again before the episode gives up)."""
     chain = [Link(c, RecipientRole.SUPPORTER) for c in dict.fromkeys(candidates)][:supporters]
     if coordinator:
         chain.append(Link(coordinator, RecipientRole.COORDINATOR))
     if fallback and fallback != coordinator:
         chain.append(Link(fallback, RecipientRole.AUTHORITY_FALLBACK))
-    return chain
+    return chain * max(1, rounds)
 
 
 def broadcast_steps(chain: list[Link], team_size: int) -> int:
@@ -73,3 +77,41 @@ def may_answer(status: EpisodeStatus, page: PageStatus) -> bool:
     """A page can be answered while the episode still looks for someone. A late
     acknowledgement of an expired page still counts: a human took the case."""
     return status is EpisodeStatus.PAGING and page in (PageStatus.SENT, PageStatus.EXPIRED)
+
+
+# the worker asked to be seen later: a 12-hour meeting clock would only raise false alarms
+DEFERRED = frozenset({Urgency.WITHIN_DAYS, Urgency.AFTER_A_WEEK})
+
+
+@dataclass(frozen=True)
+class ServiceLevels:
+    """RISE: called back within 30 minutes, met within 12 hours (both configurable)."""
+
+    callback_within: timedelta = timedelta(minutes=30)
+    meet_within: timedelta = timedelta(hours=12)
+    reopen_at_most: int = 1
+
+    def clocks(
+        self, started: datetime, urgency: Urgency | None, crisis: bool
+    ) -> dict[ServiceLevel, datetime]:
+        """When each clock of a case runs out. Every case is called back in time; the
+        meeting clock runs unless the worker asked to meet in days (a crisis always runs)."""
+        due = {ServiceLevel.CALLBACK: started + self.callback_within}
+        if crisis or urgency not in DEFERRED:
+            due[ServiceLevel.MEETING] = started + self.meet_within
+        return due
+
+    def target_minutes(self, level: ServiceLevel) -> int:
+        within = self.callback_within if level is ServiceLevel.CALLBACK else self.meet_within
+        return max(1, math.ceil(within.total_seconds() / 60))
+
+
+def reopen_step(
+    chain: list[Link], acknowledged_step: int, reopened: int, levels: ServiceLevels
+) -> int | None:
+    """Where a case that was taken but never called back starts paging again: the step
+    after the one who took it. None when it has been re-opened enough (the coordinator
+    is alerted either way) or nobody is left."""
+    if reopened >= levels.reopen_at_most:
+        return None
+    return next_step(chain, acknowledged_step)

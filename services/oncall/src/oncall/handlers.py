@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from contracts import Envelope
 from contracts.events import (
     DutyChanged,
+    EpisodeReopened,
     MatchOverridden,
     MatchProposed,
     MatchUnmatched,
@@ -19,11 +20,14 @@ from contracts.events import (
     PageEscalated,
     PageExhausted,
     PageSent,
+    ReferralContacted,
+    ReferralMet,
     ReferralWithdrawn,
+    ServiceLevelBreached,
 )
-from contracts.types import DutyLayer, EscalationReason, RecipientRole
+from contracts.types import DutyLayer, EscalationReason, RecipientRole, ReopenReason, ServiceLevel, Urgency
 from opentelemetry import trace
-from servicekit.auth import Principal
+from servicekit.auth import Principal, Role
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.telemetry import continue_trace, current_traceparent
 from sqlalchemy.dialects.postgresql import insert
@@ -34,15 +38,20 @@ from oncall.escalation import (
     EpisodeStatus,
     Link,
     PageStatus,
+    ServiceLevels,
     broadcast_steps,
     build_chain,
     may_answer,
     next_step,
+    reopen_step,
     team_complete,
 )
-from oncall.notifiers import Notification, Notifier
+from oncall.links import AnswerLink
 
 tracer = trace.get_tracer("oncall")
+
+
+ACKNOWLEDGE = "acknowledge"  # the timer kind of a page waiting for an answer
 
 
 @dataclass(frozen=True)
@@ -51,9 +60,16 @@ class PagingPolicy:
     crisis_ack_timeout: timedelta
     supporters_in_chain: int
     eligible_now: EligibleNow = trust_the_snapshot
+    # a calmer request may wait longer for an answer (e.g. {within_days: 1 hour})
+    ack_timeout_by_urgency: dict[Urgency, timedelta] = field(default_factory=dict)
+    fallback: str | None = None  # the authority's last resort after the site coordinator
+    rounds: int = 1  # how many times the whole chain is paged before the episode gives up
+    levels: ServiceLevels = field(default_factory=ServiceLevels)
 
-    def timeout(self, crisis: bool) -> timedelta:
-        return self.crisis_ack_timeout if crisis else self.ack_timeout
+    def timeout(self, crisis: bool, urgency: Urgency | None = None) -> timedelta:
+        if crisis:
+            return self.crisis_ack_timeout
+        return self.ack_timeout_by_urgency.get(urgency, self.ack_timeout) if urgency else self.ack_timeout
 
 
 class PageNotFound(LookupError):
@@ -68,7 +84,14 @@ def on_match_proposed(policy: PagingPolicy):  # type: ignore[no-untyped-def]
     async def handle(event: MatchProposed, uow: UnitOfWork, _envelope: Envelope) -> None:
         ranked = [c.supporter for c in sorted(event.candidates, key=lambda c: c.rank)]
         await _start_episode(
-            uow, event.referral_id, event.site_id, ranked, event.crisis, event.team_size, policy
+            uow,
+            event.referral_id,
+            event.site_id,
+            ranked,
+            event.crisis,
+            event.team_size,
+            policy,
+            event.urgency,
         )
 
     return handle
@@ -79,7 +102,9 @@ def on_match_unmatched(policy: PagingPolicy):  # type: ignore[no-untyped-def]
     paged at once (a crisis with no professional available cannot wait for office hours)."""
 
     async def handle(event: MatchUnmatched, uow: UnitOfWork, _envelope: Envelope) -> None:
-        await _start_episode(uow, event.referral_id, event.site_id, [], event.crisis, 1, policy)
+        await _start_episode(
+            uow, event.referral_id, event.site_id, [], event.crisis, 1, policy, event.urgency
+        )
 
     return handle
 
@@ -92,6 +117,7 @@ async def _start_episode(
     crisis: bool,
     team_size: int,
     policy: PagingPolicy,
+    urgency: Urgency | None,
 ) -> None:
     exists = await uow.session.scalar(
         sa.select(t.episode.c.referral_id).where(t.episode.c.referral_id == referral_id)
@@ -102,7 +128,9 @@ async def _start_episode(
     chain = build_chain(
         ranked,
         coordinator=coordinator,
+        fallback=policy.fallback,
         supporters=len(ranked) if team_size > 1 else policy.supporters_in_chain,
+        rounds=policy.rounds,
     )
     now = datetime.now(UTC)
     at_once = broadcast_steps(chain, team_size)
@@ -117,8 +145,15 @@ async def _start_episode(
             team_size=team_size,
             traceparent=current_traceparent(),
             started_at=now,
+            urgency=urgency.value if urgency else None,
         )
     )
+    # the case's service-level clocks run from now, whoever answers
+    levels = await service_levels(uow, site_id, policy)
+    for level, due in levels.clocks(now, urgency, crisis).items():
+        await uow.session.execute(
+            sa.insert(t.timer).values(referral_id=referral_id, step=0, kind=level.value, due_at=due)
+        )
     if not chain:
         await uow.session.execute(
             sa.update(t.episode)
@@ -129,7 +164,18 @@ async def _start_episode(
         return
     for step in range(at_once):
         # one acknowledgement timer for the whole broadcast: on the last page sent
-        await _page(uow, referral_id, site_id, chain, step, crisis, policy, now, timer=step == at_once - 1)
+        await _page(
+            uow,
+            referral_id,
+            site_id,
+            chain,
+            step,
+            crisis,
+            policy,
+            now,
+            timer=step == at_once - 1,
+            urgency=urgency,
+        )
 
 
 def on_match_overridden(policy: PagingPolicy):  # type: ignore[no-untyped-def]
@@ -141,7 +187,14 @@ def on_match_overridden(policy: PagingPolicy):  # type: ignore[no-untyped-def]
         episode = await _locked_episode(uow, event.referral_id)
         if episode is None:
             await _start_episode(
-                uow, event.referral_id, event.site_id, [event.supporter], event.crisis, 1, policy
+                uow,
+                event.referral_id,
+                event.site_id,
+                [event.supporter],
+                event.crisis,
+                1,
+                policy,
+                event.urgency,
             )
             return
         if episode.status == EpisodeStatus.WITHDRAWN.value:
@@ -151,6 +204,7 @@ def on_match_overridden(policy: PagingPolicy):  # type: ignore[no-untyped-def]
         await _close_open_pages(uow, event.referral_id)
         await _cancel_pending(uow, event.referral_id, now)
         coordinator = await _coordinator(uow, event.site_id)
+        # the case was re-assigned, so whoever took it before no longer holds it
         grown = [*chain, Link(event.supporter, RecipientRole.SUPPORTER)]
         if coordinator:
             grown.append(Link(coordinator, RecipientRole.COORDINATOR))
@@ -164,11 +218,54 @@ def on_match_overridden(policy: PagingPolicy):  # type: ignore[no-untyped-def]
                 status=EpisodeStatus.PAGING.value,
                 team_size=1,
                 closed_at=None,
+                acknowledged_at=None,
             )
         )
-        await _page(uow, event.referral_id, event.site_id, grown, step, episode.crisis, policy, now)
+        await _page(
+            uow,
+            event.referral_id,
+            event.site_id,
+            grown,
+            step,
+            episode.crisis,
+            policy,
+            now,
+            urgency=event.urgency,
+        )
 
     return handle
+
+
+async def service_levels(uow: UnitOfWork, site_id: str, policy: PagingPolicy) -> ServiceLevels:
+    """The site's service levels where the authority set them, else the service's."""
+    row = (
+        await uow.session.execute(
+            sa.select(t.site_service_levels).where(t.site_service_levels.c.site_id == site_id)
+        )
+    ).first()
+    if row is None:
+        return policy.levels
+    return replace(
+        policy.levels,
+        callback_within=timedelta(seconds=row.callback_within_seconds),
+        meet_within=timedelta(seconds=row.meet_within_seconds),
+    )
+
+
+async def set_service_levels(
+    uow: UnitOfWork, site_id: str, callback_within: timedelta, meet_within: timedelta
+) -> None:
+    """New cases of the site run on these clocks; running cases keep theirs."""
+    values = {
+        "callback_within_seconds": callback_within.total_seconds(),
+        "meet_within_seconds": meet_within.total_seconds(),
+    }
+    await uow.session.execute(
+        insert(t.site_service_levels)
+        .values(site_id=site_id, **values)
+        .on_conflict_do_update(index_elements=["site_id"], set_=values)
+    )
+    await uow.commit()
 
 
 async def _coordinator(uow: UnitOfWork, site_id: str) -> str | None:
@@ -196,7 +293,7 @@ async def on_referral_withdrawn(event: ReferralWithdrawn, uow: UnitOfWork, _enve
             )
         )
         return
-    if episode.status != EpisodeStatus.PAGING.value:
+    if episode.status == EpisodeStatus.WITHDRAWN.value:
         return
     await uow.session.execute(
         sa.update(t.episode)
@@ -204,7 +301,7 @@ async def on_referral_withdrawn(event: ReferralWithdrawn, uow: UnitOfWork, _enve
         .values(status=EpisodeStatus.WITHDRAWN.value, closed_at=now)
     )
     await _close_open_pages(uow, event.referral_id)
-    await _cancel_pending(uow, event.referral_id, now)
+    await _cancel_pending(uow, event.referral_id, now, clocks=True)
 
 
 async def _page(
@@ -218,10 +315,12 @@ async def _page(
     now: datetime,
     *,
     timer: bool = True,
+    urgency: Urgency | str | None = None,
 ) -> None:
     link = chain[step]
     page_id = uuid.uuid4()
-    due = now + policy.timeout(crisis)
+    urgency = Urgency(urgency) if urgency else None
+    due = now + policy.timeout(crisis, urgency)
     await uow.session.execute(
         sa.insert(t.page).values(
             page_id=page_id,
@@ -236,12 +335,20 @@ async def _page(
     )
     if timer:
         await uow.session.execute(
-            sa.insert(t.timer).values(referral_id=referral_id, step=step, kind="acknowledge", due_at=due)
+            sa.insert(t.timer).values(referral_id=referral_id, step=step, kind=ACKNOWLEDGE, due_at=due)
         )
-    await uow.session.execute(
-        sa.insert(t.notification).values(
-            page_id=page_id, recipient=link.recipient, channel="pending", status="pending"
-        )
+    await notify(
+        uow,
+        "page",
+        link.recipient,
+        site_id=site_id,
+        referral_id=referral_id,
+        page_id=page_id,
+        detail={
+            "crisis": crisis,
+            "role": link.role.value,
+            "acknowledge_by": due.strftime("%Y-%m-%d %H:%M"),
+        },
     )
     await uow.emit(
         PageSent(
@@ -302,7 +409,43 @@ async def _escalate(
         ),
         site_id=episode.site_id,
     )
-    await _page(uow, episode.referral_id, episode.site_id, chain, following, episode.crisis, policy, now)
+    await _page(
+        uow,
+        episode.referral_id,
+        episode.site_id,
+        chain,
+        following,
+        episode.crisis,
+        policy,
+        now,
+        urgency=episode.urgency,
+    )
+
+
+async def notify(
+    uow: UnitOfWork,
+    kind: str,
+    recipient: str,
+    *,
+    site_id: str,
+    referral_id: uuid.UUID | None = None,
+    page_id: uuid.UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Queue a message to a person, in the transaction that decided it: delivery
+    (delivery.py) sends it through their contact routes after the commit."""
+    await uow.session.execute(
+        sa.insert(t.notification).values(
+            kind=kind,
+            page_id=page_id,
+            referral_id=referral_id,
+            site_id=site_id,
+            recipient=recipient,
+            channel="pending",
+            status="pending",
+            detail={"site_id": site_id, **(detail or {})},
+        )
+    )
 
 
 async def fire_due_timers(uow: UnitOfWork, policy: PagingPolicy, *, limit: int = 50) -> int:
@@ -324,7 +467,12 @@ async def fire_due_timers(uow: UnitOfWork, policy: PagingPolicy, *, limit: int =
             sa.update(t.timer).where(t.timer.c.timer_id == timer.timer_id).values(fired_at=now)
         )
         episode = await _locked_episode(uow, timer.referral_id)
-        if episode is None or episode.status != EpisodeStatus.PAGING.value or episode.step != timer.step:
+        if episode is None:
+            continue
+        if timer.kind != ACKNOWLEDGE:
+            await _service_level_due(uow, episode, ServiceLevel(timer.kind), policy, now)
+            continue
+        if episode.status != EpisodeStatus.PAGING.value or episode.step != timer.step:
             continue
         with (
             continue_trace(episode.traceparent),
@@ -345,6 +493,137 @@ async def fire_due_timers(uow: UnitOfWork, policy: PagingPolicy, *, limit: int =
             await _escalate(uow, episode, EscalationReason.NOT_ACKNOWLEDGED, policy, now)
     await uow.commit()
     return len(due)
+
+
+async def _service_level_due(
+    uow: UnitOfWork, episode: Any, level: ServiceLevel, policy: PagingPolicy, now: datetime
+) -> None:
+    """A clock ran out. If the worker was not called back (or met) in time, the event goes
+    out and the coordinator is alerted; a case someone took but never called back is
+    re-opened and the next person is paged."""
+    done = episode.contacted_at if level is ServiceLevel.CALLBACK else episode.met_at
+    if done is not None or episode.status == EpisodeStatus.WITHDRAWN.value:
+        return
+    acknowledged = episode.status == EpisodeStatus.ACKNOWLEDGED.value
+    with (
+        continue_trace(episode.traceparent),
+        tracer.start_as_current_span(
+            "service level missed",
+            attributes={"pss.referral_id": str(episode.referral_id), "pss.service_level": level.value},
+        ),
+    ):
+        levels = await service_levels(uow, episode.site_id, policy)
+        target = levels.target_minutes(level)
+        await uow.emit(
+            ServiceLevelBreached(
+                referral_id=episode.referral_id,
+                site_id=episode.site_id,
+                level=level,
+                target_minutes=target,
+                acknowledged=acknowledged,
+            ),
+            site_id=episode.site_id,
+        )
+        reopened = False
+        if level is ServiceLevel.CALLBACK and acknowledged:
+            reopened = await _reopen(uow, episode, policy, levels, now)
+        coordinator = await _coordinator(uow, episode.site_id)
+        if coordinator:
+            await notify(
+                uow,
+                "breach",
+                coordinator,
+                site_id=episode.site_id,
+                referral_id=episode.referral_id,
+                detail={
+                    "referral_id": str(episode.referral_id),
+                    "level": level.value,
+                    "target_minutes": target,
+                    "acknowledged": acknowledged,
+                    "reopened": reopened,
+                },
+            )
+
+
+async def _reopen(
+    uow: UnitOfWork, episode: Any, policy: PagingPolicy, levels: ServiceLevels, now: datetime
+) -> bool:
+    chain = _chain(episode.chain)
+    following = reopen_step(chain, episode.step, episode.reopened, levels)
+    if following is None:
+        return False
+    await uow.session.execute(
+        sa.update(t.episode)
+        .where(t.episode.c.referral_id == episode.referral_id)
+        .values(
+            status=EpisodeStatus.PAGING.value,
+            step=following,
+            closed_at=None,
+            reopened=episode.reopened + 1,
+        )
+    )
+    await uow.emit(
+        EpisodeReopened(
+            referral_id=episode.referral_id,
+            site_id=episode.site_id,
+            reason=ReopenReason.NO_CALLBACK,
+            to_step=following,
+            to_role=chain[following].role,
+        ),
+        site_id=episode.site_id,
+    )
+    await _page(
+        uow,
+        episode.referral_id,
+        episode.site_id,
+        chain,
+        following,
+        episode.crisis,
+        policy,
+        now,
+        urgency=episode.urgency,
+    )
+    # the next person gets a fresh callback clock of their own
+    await uow.session.execute(
+        sa.insert(t.timer).values(
+            referral_id=episode.referral_id,
+            step=following,
+            kind=ServiceLevel.CALLBACK.value,
+            due_at=now + levels.callback_within,
+        )
+    )
+    return True
+
+
+async def on_referral_contacted(event: ReferralContacted, uow: UnitOfWork, _envelope: Envelope) -> None:
+    await _clock_stopped(uow, event.referral_id, ServiceLevel.CALLBACK)
+
+
+async def on_referral_met(event: ReferralMet, uow: UnitOfWork, _envelope: Envelope) -> None:
+    await _clock_stopped(uow, event.referral_id, ServiceLevel.MEETING)
+
+
+async def _clock_stopped(uow: UnitOfWork, referral_id: uuid.UUID, level: ServiceLevel) -> None:
+    """The worker was called back (or met): that clock stops. A meeting also counts as a
+    call back, since the two met."""
+    now = datetime.now(UTC)
+    stopped = [ServiceLevel.CALLBACK, ServiceLevel.MEETING] if level is ServiceLevel.MEETING else [level]
+    values: dict[str, Any] = {"contacted_at": sa.func.coalesce(t.episode.c.contacted_at, now)}
+    if level is ServiceLevel.MEETING:
+        values["met_at"] = sa.func.coalesce(t.episode.c.met_at, now)
+    await uow.session.execute(
+        sa.update(t.episode).where(t.episode.c.referral_id == referral_id).values(**values)
+    )
+    await uow.session.execute(
+        sa.update(t.timer)
+        .where(
+            t.timer.c.referral_id == referral_id,
+            t.timer.c.kind.in_([s.value for s in stopped]),
+            t.timer.c.fired_at.is_(None),
+            t.timer.c.cancelled_at.is_(None),
+        )
+        .values(cancelled_at=now)
+    )
 
 
 async def _locked_episode(uow: UnitOfWork, referral_id: uuid.UUID) -> Any:
@@ -401,21 +680,30 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
             taken = await _answered_by_supporters(uow, page.referral_id, PageStatus.ACKNOWLEDGED)
             staffed = team_complete(taken, episode.team_size)
         if staffed:
-            await uow.session.execute(
-                sa.update(t.page)
-                .where(
-                    t.page.c.referral_id == page.referral_id,
-                    t.page.c.page_id != page_id,
-                    t.page.c.status == PageStatus.SENT.value,
+            others = (
+                await uow.session.execute(
+                    sa.update(t.page)
+                    .where(
+                        t.page.c.referral_id == page.referral_id,
+                        t.page.c.page_id != page_id,
+                        t.page.c.status.in_([PageStatus.SENT.value, PageStatus.EXPIRED.value]),
+                    )
+                    .values(status=PageStatus.CANCELLED.value)
+                    .returning(t.page.c.recipient, t.page.c.recipient_role)
                 )
-                .values(status=PageStatus.CANCELLED.value)
-            )
+            ).all()
             await uow.session.execute(
                 sa.update(t.episode)
                 .where(t.episode.c.referral_id == page.referral_id)
-                .values(status=EpisodeStatus.ACKNOWLEDGED.value, closed_at=now)
+                .values(status=EpisodeStatus.ACKNOWLEDGED.value, closed_at=now, acknowledged_at=now)
             )
             await _cancel_pending(uow, page.referral_id, now)
+            if episode.team_size > 1:
+                # a broadcast: everyone still asked is told the team is filled
+                for other in dict.fromkeys(
+                    r.recipient for r in others if r.recipient_role == RecipientRole.SUPPORTER.value
+                ):
+                    await notify(uow, "filled", other, site_id=episode.site_id, referral_id=page.referral_id)
         await uow.emit(
             PageAcknowledged(
                 page_id=page_id,
@@ -470,6 +758,7 @@ async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, pol
                 .where(
                     t.timer.c.referral_id == page.referral_id,
                     t.timer.c.step == episode.step,
+                    t.timer.c.kind == ACKNOWLEDGE,
                     t.timer.c.fired_at.is_(None),
                 )
                 .values(cancelled_at=now)
@@ -490,56 +779,28 @@ async def _close_open_pages(uow: UnitOfWork, referral_id: uuid.UUID) -> None:
     )
 
 
-async def _cancel_pending(uow: UnitOfWork, referral_id: uuid.UUID, now: datetime) -> None:
-    await uow.session.execute(
-        sa.update(t.timer)
-        .where(
-            t.timer.c.referral_id == referral_id,
-            t.timer.c.fired_at.is_(None),
-            t.timer.c.cancelled_at.is_(None),
-        )
-        .values(cancelled_at=now)
-    )
-    pages = sa.select(t.page.c.page_id).where(t.page.c.referral_id == referral_id)
+async def _cancel_pending(
+    uow: UnitOfWork, referral_id: uuid.UUID, now: datetime, *, clocks: bool = False
+) -> None:
+    """Stop every acknowledgement timer and every page not yet delivered; the service-level
+    clocks keep running unless ``clocks`` (the worker withdrew)."""
+    timers = [
+        t.timer.c.referral_id == referral_id,
+        t.timer.c.fired_at.is_(None),
+        t.timer.c.cancelled_at.is_(None),
+    ]
+    if not clocks:
+        timers.append(t.timer.c.kind == ACKNOWLEDGE)
+    await uow.session.execute(sa.update(t.timer).where(*timers).values(cancelled_at=now))
     await uow.session.execute(
         sa.update(t.notification)
-        .where(t.notification.c.page_id.in_(pages), t.notification.c.status == "pending")
+        .where(
+            t.notification.c.referral_id == referral_id,
+            t.notification.c.kind == "page",
+            t.notification.c.status == "pending",
+        )
         .values(status="cancelled")
     )
-
-
-async def deliver_pending_notifications(
-    uow: UnitOfWork, notifier: Notifier, base_url: str, *, limit: int = 50
-) -> int:
-    rows = (
-        await uow.session.execute(
-            sa.select(t.notification, t.episode.c.crisis)
-            .join(t.page, t.page.c.page_id == t.notification.c.page_id)
-            .join(t.episode, t.episode.c.referral_id == t.page.c.referral_id)
-            .where(t.notification.c.status == "pending")
-            .order_by(t.notification.c.notification_id)
-            .limit(limit)
-            .with_for_update(of=t.notification, skip_locked=True)
-        )
-    ).all()
-    now = datetime.now(UTC)
-    for row in rows:
-        await notifier.deliver(
-            Notification(
-                notification_id=row.notification_id,
-                page_id=str(row.page_id),
-                recipient=row.recipient,
-                acknowledge_url=f"{base_url}/pages/{row.page_id}",
-                crisis=row.crisis,
-            )
-        )
-        await uow.session.execute(
-            sa.update(t.notification)
-            .where(t.notification.c.notification_id == row.notification_id)
-            .values(status="delivered", channel=notifier.channel, attempts=row.attempts + 1, delivered_at=now)
-        )
-    await uow.commit()
-    return len(rows)
 
 
 async def set_duty(uow: UnitOfWork, site_id: str, assignments: dict[str, str | None]) -> None:
@@ -580,6 +841,25 @@ async def fire_due_timers_once(uow: UnitOfWorkFactory, policy: PagingPolicy) -> 
         return await fire_due_timers(unit, policy)
 
 
-async def deliver_notifications_once(uow: UnitOfWorkFactory, notifier: Notifier, base_url: str) -> int:
-    async with uow() as unit:
-        return await deliver_pending_notifications(unit, notifier, base_url)
+class LinkUsed(RuntimeError):
+    """A single-use answer link came back a second time."""
+
+
+async def answer_by_link(uow: UnitOfWork, link: AnswerLink, accept: bool, policy: PagingPolicy) -> None:
+    """Answer a page from the link in its message, as the person it was sent to. The link's
+    nonce is kept in the same transaction as the answer, so it works once."""
+    used = await uow.session.scalar(
+        insert(t.used_link)
+        .values(nonce=link.nonce, used_at=datetime.now(UTC))
+        .on_conflict_do_nothing()
+        .returning(t.used_link.c.nonce)
+    )
+    if used is None:
+        raise LinkUsed("this link was already used; sign in to see where the case stands")
+    principal = Principal(
+        subject=f"link:{link.recipient}", roles=frozenset({Role.PEER_SUPPORTER}), staff_ref=link.recipient
+    )
+    if accept:
+        await acknowledge(uow, link.page_id, principal)
+    else:
+        await decline(uow, link.page_id, principal, policy)

@@ -1,3 +1,4 @@
+from contracts.types import StaffRef, Urgency
 from pydantic import Field
 from servicekit.settings import ServiceSettings
 
@@ -7,11 +8,33 @@ class OncallSettings(ServiceSettings):
     # how long a page waits for an acknowledgement before the next person is paged
     ack_timeout_seconds: float = Field(default=300, gt=0)
     crisis_ack_timeout_seconds: float = Field(default=120, gt=0)
+    # per urgency, e.g. ACK_TIMEOUT_BY_URGENCY='{"within_days": 3600}'; unset: ack_timeout_seconds
+    ack_timeout_by_urgency: dict[Urgency, float] = Field(default_factory=dict)
     # how many matched supporters the chain holds before the coordinator
     supporters_in_chain: int = Field(default=2, ge=1)
+    # the authority's last resort after the site coordinator (a staff reference)
+    authority_fallback: StaffRef | None = None
+    # how many times the whole chain is paged before the episode gives up
+    chain_rounds: int = Field(default=1, ge=1, le=5)
+    # service levels (RISE): call back within 30 minutes, meet within 12 hours
+    callback_within_seconds: float = Field(default=30 * 60, gt=0)
+    meet_within_seconds: float = Field(default=12 * 3600, gt=0)
     timer_poll_seconds: float = Field(default=0.25, gt=0)
+    # schedules: duty is re-derived this often; gaps in the next 4 weeks looked for this often
+    duty_poll_seconds: float = Field(default=15, gt=0)
+    coverage_poll_seconds: float = Field(default=300, gt=0)
     public_base_url: str = "http://127.0.0.1:8103"
     # before paging the next supporter, ask matching who is eligible now (unset: trust
     # the episode's snapshot); the token is the service's own, from the identity provider
     matching_url: str | None = None
     service_token: str | None = None
+    # notifications: each contact route is tried this many times, backing off, then the next
+    notify_attempts_per_route: int = Field(default=3, ge=1)
+    notify_backoff_seconds: float = Field(default=5, ge=0)
+    # answer links in messages: HMAC secret (32+ characters) and how long a link works
+    page_link_secret: str = Field(default="", repr=False)
+    page_link_valid_seconds: float = Field(default=24 * 3600, gt=0)
+    # supporters' contact routes are sealed at rest with these keys (comma-separated Fernet keys)
+    personal_data_keys: str = Field(default="", repr=False)
+    # development only: a person without a contact route gets the recording notifier
+    record_unrouted: bool = False

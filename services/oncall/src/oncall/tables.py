@@ -1,7 +1,7 @@
 """oncall's tables: duty, episodes, pages, timers and the notification queue."""
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = sa.MetaData()
 
@@ -27,6 +27,12 @@ episode = sa.Table(
     sa.Column("traceparent", sa.Text),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("closed_at", sa.DateTime(timezone=True)),
+    sa.Column("urgency", sa.Text),
+    # the service-level clocks: when someone took the case, called back, met
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True)),
+    sa.Column("contacted_at", sa.DateTime(timezone=True)),
+    sa.Column("met_at", sa.DateTime(timezone=True)),
+    sa.Column("reopened", sa.SmallInteger, nullable=False, server_default="0"),
 )
 
 page = sa.Table(
@@ -55,17 +61,115 @@ timer = sa.Table(
     sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("fired_at", sa.DateTime(timezone=True)),
     sa.Column("cancelled_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_timer_due", "due_at", postgresql_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL")),
 )
 
+# one message to one person: a page, a "the team is filled", a service-level breach or a
+# coverage gap. Delivery goes through the person's contact routes in order: each route is
+# retried with backoff, then the next route is tried; the status is kept.
 notification = sa.Table(
     "notification",
     metadata,
     sa.Column("notification_id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
-    sa.Column("page_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("kind", sa.Text, nullable=False, server_default="page"),
+    sa.Column("page_id", UUID(as_uuid=True), index=True),
+    sa.Column("referral_id", UUID(as_uuid=True)),
+    sa.Column("site_id", sa.Text),
     sa.Column("recipient", sa.Text, nullable=False),
     sa.Column("channel", sa.Text, nullable=False),
     sa.Column("status", sa.Text, nullable=False),  # pending | delivered | failed | cancelled
+    sa.Column("route", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("last_error", sa.Text),  # the kind of failure, never the message's content
+    sa.Column("detail", JSONB, nullable=False, server_default="{}"),  # ids, categories, times
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_notification_pending", "next_attempt_at", postgresql_where=sa.text("status = 'pending'")),
+)
+
+# a site's schedule: rotations per layer, tried in position order, in the site's zone
+schedule = sa.Table(
+    "schedule",
+    metadata,
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("time_zone", sa.Text, nullable=False),
+)
+
+rotation = sa.Table(
+    "rotation",
+    metadata,
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("layer", sa.Text, primary_key=True),
+    sa.Column("position", sa.SmallInteger, primary_key=True),
+    sa.Column("members", ARRAY(sa.Text), nullable=False),
+    sa.Column("starts_local", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("shift_hours", sa.Integer, nullable=False),
+    sa.Column("restrict_from", sa.Time),
+    sa.Column("restrict_to", sa.Time),
+)
+
+# overrides win over rotations; a later one (higher id) wins over an earlier one
+duty_override = sa.Table(
+    "duty_override",
+    metadata,
+    sa.Column("override_id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    sa.Column("site_id", sa.Text, nullable=False, index=True),
+    sa.Column("layer", sa.Text, nullable=False),
+    sa.Column("staff_ref", sa.Text, nullable=False),
+    sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("swap_id", UUID(as_uuid=True)),  # the two halves of a swap share it
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("removed_at", sa.DateTime(timezone=True)),
+)
+
+# gaps the coordinator was warned about, so each is warned once
+coverage_gap = sa.Table(
+    "coverage_gap",
+    metadata,
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("layer", sa.Text, primary_key=True),
+    sa.Column("starts_at", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("warned_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("filled_at", sa.DateTime(timezone=True)),
+)
+
+# how to reach a supporter or coordinator, in order; the address is sealed at rest
+contact_route = sa.Table(
+    "contact_route",
+    metadata,
+    sa.Column("staff_ref", sa.Text, primary_key=True),
+    sa.Column("position", sa.SmallInteger, primary_key=True),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("address", sa.LargeBinary, nullable=False),
+)
+
+# answer links are single-use: a used link's nonce is kept
+used_link = sa.Table(
+    "used_link",
+    metadata,
+    sa.Column("nonce", sa.Text, primary_key=True),
+    sa.Column("used_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# a supporter's own pause: stepped away or back, with a version matching orders by
+availability = sa.Table(
+    "availability",
+    metadata,
+    sa.Column("staff_ref", sa.Text, primary_key=True),
+    sa.Column("available", sa.Boolean, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# a site's own service levels, where the authority set them; else the service's defaults
+site_service_levels = sa.Table(
+    "site_service_levels",
+    metadata,
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("callback_within_seconds", sa.Float, nullable=False),
+    sa.Column("meet_within_seconds", sa.Float, nullable=False),
 )

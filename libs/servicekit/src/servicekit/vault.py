@@ -9,7 +9,9 @@ class PersonalDataVault:
     def __init__(self, keys: str) -> None:
         parsed = [k.strip() for k in keys.split(",") if k.strip()]
         if not parsed:
-            raise ValueError("PERSONAL_DATA_KEYS is empty: intake refuses to store personal data unencrypted")
+            raise ValueError(
+                "PERSONAL_DATA_KEYS is empty: the service refuses to store personal data unencrypted"
+            )
         self._fernet = MultiFernet([Fernet(k.encode()) for k in parsed])
 
     def seal(self, value: str | None) -> bytes | None:

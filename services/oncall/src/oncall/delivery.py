@@ -1,0 +1,136 @@
+"""Sends queued notifications through each person's contact routes.
+
+Each route is tried up to ``attempts_per_route`` times with exponential backoff; then the
+next route is tried; when none is left the notification is marked failed (the page's own
+timer still moves the chain on, so a person is reached either way). Every step's status is
+kept on the row. A message is composed at sending time, with fresh single-use links.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from servicekit.database import UnitOfWork, UnitOfWorkFactory
+from servicekit.vault import PersonalDataVault
+
+from oncall import tables as t
+from oncall.links import LinkSigner
+from oncall.messages import compose
+from oncall.notifiers import Channel, DeliveryFailed, Message, Notifier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Route:
+    channel: Channel
+    address: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    notifiers: Mapping[Channel, Notifier]
+    vault: PersonalDataVault | None
+    signer: LinkSigner
+    public_base_url: str
+    attempts_per_route: int = 3
+    backoff: timedelta = timedelta(seconds=5)
+    # development only: a person with no contact route gets the recording notifier
+    record_unrouted: bool = False
+
+
+async def routes_of(uow: UnitOfWork, delivery: Delivery, staff_ref: str) -> list[Route]:
+    rows = (
+        await uow.session.execute(
+            sa.select(t.contact_route)
+            .where(t.contact_route.c.staff_ref == staff_ref)
+            .order_by(t.contact_route.c.position)
+        )
+    ).all()
+    if not rows or delivery.vault is None:
+        return [Route(Channel.RECORDING, "")] if delivery.record_unrouted else []
+    return [Route(Channel(r.channel), delivery.vault.open(r.address) or "") for r in rows]
+
+
+def _message(row: Any, delivery: Delivery, now: datetime) -> Message:
+    links: dict[str, str] = {}
+    if row.kind == "page" and row.page_id is not None:
+        token = delivery.signer.sign(row.page_id, row.recipient, now)
+        base = delivery.public_base_url.rstrip("/")
+        links = {
+            "acknowledge": f"{base}/answer?t={token}&a=acknowledge",
+            "decline": f"{base}/answer?t={token}&a=decline",
+        }
+    subject, body = compose(row.kind, dict(row.detail or {}), links)
+    return Message(row.notification_id, row.kind, row.recipient, subject, body, links)
+
+
+async def deliver_due(uow: UnitOfWork, delivery: Delivery, *, limit: int = 20) -> int:
+    now = datetime.now(UTC)
+    rows = (
+        await uow.session.execute(
+            sa.select(t.notification)
+            .where(t.notification.c.status == "pending", t.notification.c.next_attempt_at <= now)
+            .order_by(t.notification.c.next_attempt_at, t.notification.c.notification_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for row in rows:
+        routes = await routes_of(uow, delivery, row.recipient)
+        values = await _attempt(row, routes, delivery, now)
+        await uow.session.execute(
+            sa.update(t.notification)
+            .where(t.notification.c.notification_id == row.notification_id)
+            .values(**values)
+        )
+    await uow.commit()
+    return len(rows)
+
+
+async def _attempt(row: Any, routes: list[Route], delivery: Delivery, now: datetime) -> dict[str, Any]:
+    if row.route >= len(routes):
+        log.warning(
+            "nobody to deliver to: no contact route left", extra={"notification_id": row.notification_id}
+        )
+        return {"status": "failed", "last_error": "no contact route"}
+    route = routes[row.route]
+    notifier = delivery.notifiers.get(route.channel)
+    attempts = row.attempts + 1
+    try:
+        if notifier is None:
+            raise DeliveryFailed(f"{route.channel.value}: channel not configured")
+        await notifier.deliver(_message(row, delivery, now), route.address)
+    except DeliveryFailed as exc:
+        log.warning(
+            "delivery failed",
+            extra={"notification_id": row.notification_id, "channel": route.channel.value, "error": str(exc)},
+        )
+        if attempts < delivery.attempts_per_route:
+            wait = delivery.backoff * (2 ** (attempts - 1))
+            return {
+                "attempts": attempts,
+                "last_error": str(exc),
+                "next_attempt_at": now + wait,
+                "channel": route.channel.value,
+            }
+        if row.route + 1 < len(routes):
+            # this route is not working: fall through to the next one at once
+            return {"attempts": 0, "route": row.route + 1, "last_error": str(exc), "next_attempt_at": now}
+        return {
+            "attempts": attempts,
+            "status": "failed",
+            "last_error": str(exc),
+            "channel": route.channel.value,
+        }
+    return {"attempts": attempts, "status": "delivered", "channel": route.channel.value, "delivered_at": now}
+
+
+async def deliver_due_once(uow: UnitOfWorkFactory, delivery: Delivery) -> int:
+    async with uow() as unit:
+        return await deliver_due(unit, delivery)

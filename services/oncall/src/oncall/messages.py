@@ -1,0 +1,58 @@
+"""What each notification says: pure, no I/O. A message names the site, the kind of
+request, how urgent it is and what to do; never the worker, their unit or their story."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_LAYER = {"primary": "primary", "backup": "backup"}
+
+
+def compose(kind: str, detail: dict[str, Any], links: dict[str, str]) -> tuple[str, str]:
+    """(subject, body) of a notification of ``kind``."""
+    site = detail.get("site_id", "your site")
+    if kind == "page":
+        urgent = "URGENT (crisis) " if detail.get("crisis") else ""
+        who = {
+            "coordinator": "as the site coordinator",
+            "authority_fallback": "as the authority's fallback",
+        }.get(detail.get("role", ""), "as a peer supporter")
+        body = [
+            f"A colleague at {site} has asked for peer support and you are paged {who}.",
+            f"Please answer by {detail.get('acknowledge_by', 'soon')} (UTC), or the next person is paged.",
+            "",
+            f"Take it:          {links.get('acknowledge', '')}",
+            f"Cannot take it:   {links.get('decline', '')}",
+            "",
+            "This message holds nothing about the person. Once you take the case, sign in to see",
+            "how to reach them. Each link works once.",
+        ]
+        return f"{urgent}Peer support request at {site}", "\n".join(body)
+    if kind == "filled":
+        return (
+            f"Team complete at {site}",
+            f"The support team for the group activation at {site} is complete."
+            " Thank you; no action is needed.",
+        )
+    if kind == "breach":
+        what = {
+            "callback": f"has not been called back within {detail.get('target_minutes')} minutes",
+            "meeting": f"has not been met within {detail.get('target_minutes')} minutes",
+        }.get(detail.get("level", ""), "missed a service level")
+        taken = (
+            " Someone took it, so paging has started again."
+            if detail.get("reopened")
+            else (" Someone took it." if detail.get("acknowledged") else " Nobody has taken it yet.")
+        )
+        return (
+            f"Service level missed at {site}",
+            f"Referral {detail.get('referral_id')} at {site} {what}.{taken}\nPlease follow up in the queue.",
+        )
+    if kind == "gap":
+        layer = _LAYER.get(detail.get("layer", ""), detail.get("layer", ""))
+        return (
+            f"Coverage gap ahead at {site}",
+            f"Nobody is scheduled as {layer} at {site} from {detail.get('starts_local')} to"
+            f" {detail.get('ends_local')} ({detail.get('time_zone')}).\nPlease add an override or a swap.",
+        )
+    raise ValueError(f"unknown notification kind {kind!r}")
