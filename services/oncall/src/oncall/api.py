@@ -358,7 +358,8 @@ async def put_my_routes(
 async def get_my_routes(request: Request, principal: Supporter) -> list[dict[str, str]]:
     vault = _vault(request)
     async with _uow(request)() as uow:
-        return await rostering.get_routes(uow, vault, _me(principal))
+        found = await rostering.routes(uow, vault, _me(principal))
+    return [{"channel": channel, "address": address} for channel, address in found]
 
 
 @router.put("/people/{staff_ref}/contact-routes", status_code=204, tags=["me"])

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.vault import PersonalDataVault
 
+from oncall import rostering
 from oncall import tables as t
 from oncall.links import LinkSigner
 from oncall.messages import compose
@@ -45,16 +46,10 @@ class Delivery:
 
 
 async def routes_of(uow: UnitOfWork, delivery: Delivery, staff_ref: str) -> list[Route]:
-    rows = (
-        await uow.session.execute(
-            sa.select(t.contact_route)
-            .where(t.contact_route.c.staff_ref == staff_ref)
-            .order_by(t.contact_route.c.position)
-        )
-    ).all()
-    if not rows or delivery.vault is None:
+    found = await rostering.routes(uow, delivery.vault, staff_ref) if delivery.vault is not None else []
+    if not found:
         return [Route(Channel.RECORDING, "")] if delivery.record_unrouted else []
-    return [Route(Channel(r.channel), delivery.vault.open(r.address) or "") for r in rows]
+    return [Route(Channel(channel), address) for channel, address in found]
 
 
 def _message(row: Any, delivery: Delivery, now: datetime) -> Message:

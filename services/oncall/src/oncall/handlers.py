@@ -409,12 +409,19 @@ async def _escalate(
         ),
         site_id=episode.site_id,
     )
+    await _page_episode(uow, episode, chain, following, policy, now)
+
+
+async def _page_episode(
+    uow: UnitOfWork, episode: Any, chain: list[Link], step: int, policy: PagingPolicy, now: datetime
+) -> None:
+    """Page the person at ``step`` of a running episode's chain."""
     await _page(
         uow,
         episode.referral_id,
         episode.site_id,
         chain,
-        following,
+        step,
         episode.crisis,
         policy,
         now,
@@ -572,17 +579,7 @@ async def _reopen(
         ),
         site_id=episode.site_id,
     )
-    await _page(
-        uow,
-        episode.referral_id,
-        episode.site_id,
-        chain,
-        following,
-        episode.crisis,
-        policy,
-        now,
-        urgency=episode.urgency,
-    )
+    await _page_episode(uow, episode, chain, following, policy, now)
     # the next person gets a fresh callback clock of their own
     await uow.session.execute(
         sa.insert(t.timer).values(

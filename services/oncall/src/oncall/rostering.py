@@ -390,7 +390,8 @@ async def put_routes(
     await uow.commit()
 
 
-async def get_routes(uow: UnitOfWork, vault: PersonalDataVault, staff_ref: str) -> list[dict[str, str]]:
+async def routes(uow: UnitOfWork, vault: PersonalDataVault, staff_ref: str) -> list[tuple[str, str]]:
+    """A person's contact routes in order, as (channel, address), opened."""
     rows = (
         await uow.session.execute(
             sa.select(t.contact_route)
@@ -398,7 +399,7 @@ async def get_routes(uow: UnitOfWork, vault: PersonalDataVault, staff_ref: str) 
             .order_by(t.contact_route.c.position)
         )
     ).all()
-    return [{"channel": r.channel, "address": vault.open(r.address) or ""} for r in rows]
+    return [(r.channel, vault.open(r.address) or "") for r in rows]
 
 
 async def publish_duty_once(uow: UnitOfWorkFactory) -> int:
