@@ -189,7 +189,7 @@ async def measure(url: str, cases: list[tuple[str, dict[str, Any]]], warmup: int
             pool = await repository.candidates(session, where, now=now, window_days=30)
             team = team_size(request.get("group_size"), config.policy)
             started = time.perf_counter()
-            decide_widening(case, pool, config.policy, limit=max(5, 2 * team), needed=team)
+            decide_widening(case, pool, config.policy, limit=5 if team == 1 else max(50, team), needed=team)
             rules = time.perf_counter() - started
             await session.rollback()
             if i < warmup:

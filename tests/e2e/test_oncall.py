@@ -218,11 +218,26 @@ def test_a_broadcast_is_filled_by_the_first_to_accept_and_the_others_are_told(ru
     }
     with p.manager(site, ref(site, "mgr")) as manager:
         referral_id = uuid.UUID(post(p, "/group-activations", activation, client=manager)["referral_id"])
-    first = wait_for(
-        lambda: (pages := pages_sent(p, referral_id)) and len(pages) >= 2 and pages, what="the broadcast"
+    proposed = wait_for(
+        lambda: events(p, topics.PROPOSALS, "matching.match.proposed.v1", referral_id=str(referral_id)),
+        what="the proposal",
+    )[0]["payload"]["candidates"]
+    paged = wait_for(
+        lambda: (
+            len(
+                found := [
+                    e["payload"]
+                    for e in pages_sent(p, referral_id)
+                    if e["payload"]["recipient_role"] == "supporter"
+                ]
+            )
+            == len(proposed)
+            and found
+        ),
+        what="a page to each proposed supporter",
     )
-    paged = [e["payload"] for e in first if e["payload"]["recipient_role"] == "supporter"]
-    assert len(paged) >= 3  # everyone proposed at once, not one after another
+    # every eligible supporter is messaged at once, not one after another
+    assert len(paged) >= 3 and {page["recipient"] for page in paged} == {c["supporter"] for c in proposed}
     acknowledge(p, paged[0])
     acknowledge(p, paged[1])
     told = wait_for(

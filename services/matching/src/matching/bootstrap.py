@@ -14,6 +14,7 @@ def build(settings: MatchingSettings | None = None) -> Service:
         deployment_cap=settings.deployment_cap,
         window_days=settings.deployment_window_days,
         max_candidates=settings.max_candidates,
+        broadcast_limit=settings.broadcast_limit,
     )
     service = build_service(
         "matching",

@@ -44,10 +44,13 @@ from matching.rules import (
 
 
 class MatchingConfig:
-    def __init__(self, *, deployment_cap: int, window_days: int, max_candidates: int) -> None:
+    def __init__(
+        self, *, deployment_cap: int, window_days: int, max_candidates: int, broadcast_limit: int = 50
+    ) -> None:
         self.policy = Policy(deployment_cap=deployment_cap)
         self.window_days = window_days
         self.max_candidates = max_candidates
+        self.broadcast_limit = broadcast_limit
 
 
 class ProposalNotFound(LookupError):
@@ -118,7 +121,9 @@ async def decide_for(
     case = await _case(session, site_id, request)
     where = repository.SiteFacts(site_id, case.region)
     team = team_size(request.get("group_size"), config.policy)
-    limit = max(config.max_candidates, 2 * team)  # a group case offers spares for oncall
+    # a group case proposes every eligible supporter (up to a bound), best first: oncall
+    # messages them all at once and the first to accept form the team (CKHA)
+    limit = config.max_candidates if team == 1 else max(config.broadcast_limit, team)
     Reach = repository.Reach
     read = functools.partial(repository.candidates, session, where, now=now, window_days=config.window_days)
     if case.prefers_other_site:
