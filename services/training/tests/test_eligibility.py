@@ -32,3 +32,26 @@ def test_an_inactive_supporter_is_never_eligible():
 def test_re_training_every_two_years():
     assert expiry(date(2026, 1, 1), 730) == date(2028, 1, 1)
     assert expiry(date(2026, 1, 1), None) is None
+
+
+def test_a_certification_lapses_at_its_exact_moment():
+    from datetime import UTC, datetime, timedelta
+
+    moment = datetime(2026, 6, 1, 14, 30, tzinfo=UTC)
+    current = {"basic-peer-support": None, "crisis-mgmt": moment}
+    before = verdict(active=True, required=REQUIRED, current=current, today=moment - timedelta(seconds=1))
+    at = verdict(active=True, required=REQUIRED, current=current, today=moment)
+    assert before.eligible and not at.eligible
+
+
+def test_reminders_go_at_each_offset_but_never_for_a_moment_already_past():
+    from datetime import UTC, datetime, timedelta
+
+    from training.eligibility import reminders_due
+
+    expires = datetime(2026, 9, 1, tzinfo=UTC)
+    now = expires - timedelta(days=45)
+    assert reminders_due(expires, [60, 30, 7, 30], now) == [
+        (30, expires - timedelta(days=30)),
+        (7, expires - timedelta(days=7)),
+    ]

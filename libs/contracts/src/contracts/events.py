@@ -375,6 +375,20 @@ class CertificationExpired(Event):
     expired_on: date
 
 
+class CertificationExpiring(Event):
+    """A reminder: a certification lapses in ``days_before`` days unless renewed. oncall
+    tells the supporter and their site's coordinator."""
+
+    TYPE: ClassVar[str] = "training.certification.expiring.v1"
+    TOPIC: ClassVar[str] = topics.CERTIFICATIONS
+
+    supporter: StaffRef
+    home_site: SiteId
+    course: CourseCode
+    expires_at: AwareDatetime
+    days_before: float = Field(gt=0)
+
+
 class SupporterEligibilityChanged(Event):
     TYPE: ClassVar[str] = "training.eligibility.changed.v1"
     TOPIC: ClassVar[str] = topics.ELIGIBILITY
@@ -414,6 +428,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SupporterAvailabilityChanged,
         CertificationGranted,
         CertificationExpired,
+        CertificationExpiring,
         SupporterEligibilityChanged,
     )
 }

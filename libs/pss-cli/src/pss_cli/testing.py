@@ -320,7 +320,8 @@ def running_platform(
                     "DUTY_POLL_SECONDS": "0.3",
                     "COVERAGE_POLL_SECONDS": "0.5",
                 },
-                "training": {},
+                # reminders seconds before expiry, so a test can watch them all go out
+                "training": {"REMINDER_DAYS": "[0.0002, 0.0001]", "TIMER_POLL_SECONDS": "0.2"},
                 "metrics": {},
             }.items()
         },

@@ -1,6 +1,7 @@
 """The events oncall reacts to."""
 
 from contracts.events import (
+    CertificationExpiring,
     MatchOverridden,
     MatchProposed,
     MatchUnmatched,
@@ -22,4 +23,6 @@ def make_subscriptions(policy: handlers.PagingPolicy) -> Subscriptions:
     # the service-level clocks stop when intake records the call back and the meeting
     subscriptions.on(ReferralContacted)(handlers.on_referral_contacted)
     subscriptions.on(ReferralMet)(handlers.on_referral_met)
+    # training's reminders ahead of an expiry are sent like any other message
+    subscriptions.on(CertificationExpiring)(handlers.on_certification_expiring)
     return subscriptions

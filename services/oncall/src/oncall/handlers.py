@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from contracts import Envelope
 from contracts.events import (
+    CertificationExpiring,
     DutyChanged,
     EpisodeReopened,
     MatchOverridden,
@@ -598,6 +599,23 @@ async def on_referral_contacted(event: ReferralContacted, uow: UnitOfWork, _enve
 
 async def on_referral_met(event: ReferralMet, uow: UnitOfWork, _envelope: Envelope) -> None:
     await _clock_stopped(uow, event.referral_id, ServiceLevel.MEETING)
+
+
+async def on_certification_expiring(
+    event: CertificationExpiring, uow: UnitOfWork, _envelope: Envelope
+) -> None:
+    """training's reminder ahead of an expiry goes to the supporter and to their site's
+    coordinator, through the same routes as a page."""
+    detail = {
+        "course": event.course,
+        "expires_on": event.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "days_before": event.days_before,
+        "supporter": event.supporter,
+    }
+    await notify(uow, "reminder", event.supporter, site_id=event.home_site, detail=detail)
+    coordinator = await _coordinator(uow, event.home_site)
+    if coordinator and coordinator != event.supporter:
+        await notify(uow, "reminder", coordinator, site_id=event.home_site, detail=detail)
 
 
 async def _clock_stopped(uow: UnitOfWork, referral_id: uuid.UUID, level: ServiceLevel) -> None:

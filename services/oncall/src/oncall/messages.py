@@ -55,4 +55,11 @@ def compose(kind: str, detail: dict[str, Any], links: dict[str, str]) -> tuple[s
             f"Nobody is scheduled as {layer} at {site} from {detail.get('starts_local')} to"
             f" {detail.get('ends_local')} ({detail.get('time_zone')}).\nPlease add an override or a swap.",
         )
+    if kind == "reminder":
+        return (
+            f"Certification renewal due: {detail.get('course')}",
+            f"The {detail.get('course')} certification of {detail.get('supporter')} expires on"
+            f" {detail.get('expires_on')}. Without a renewal they are not offered for peer support"
+            " from that moment. Please book the renewal.",
+        )
     raise ValueError(f"unknown notification kind {kind!r}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from contracts.types import CourseCode, SiteId, StaffRef
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from servicekit.auth import Principal, Role, requires
 from servicekit.database import UnitOfWorkFactory
 from servicekit.text import PRINTABLE_LINE
@@ -36,7 +37,14 @@ class SupporterIn(Strict):
 
 class CompletionIn(Strict):
     course: CourseCode
-    completed_on: date
+    completed_on: date | None = Field(default=None, description="The day: counts from midnight there")
+    completed_at: AwareDatetime | None = Field(default=None, description="Or the moment, with its offset")
+
+    @model_validator(mode="after")
+    def _when(self) -> CompletionIn:
+        if (self.completed_on is None) == (self.completed_at is None):
+            raise ValueError("give completed_on (a day) or completed_at (a moment), one of the two")
+        return self
 
 
 def _uow(request: Request) -> UnitOfWorkFactory:
@@ -59,9 +67,18 @@ async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request
 async def post_completion(
     staff_ref: StaffRef, body: CompletionIn, request: Request, _a: Admin
 ) -> dict[str, object]:
+    policy: handlers.TrainingPolicy = request.app.state.policy
+    completed_at = body.completed_at or policy.start_of(body.completed_on)  # type: ignore[arg-type]
+    if completed_at > datetime.now(UTC) + timedelta(days=1):
+        raise HTTPException(422, "a completion cannot be in the future")
     async with _uow(request)() as uow:
         try:
-            expires_on = await handlers.record_completion(uow, staff_ref, body.course, body.completed_on)
+            expires_at = await handlers.record_completion(uow, staff_ref, body.course, completed_at, policy)
         except handlers.UnknownRecord as exc:
             raise HTTPException(422, {"message": str(exc)}) from None
-    return {"staff_ref": staff_ref, "course": body.course, "expires_on": expires_on}
+    return {
+        "staff_ref": staff_ref,
+        "course": body.course,
+        "expires_at": expires_at,
+        "expires_on": expires_at.astimezone(ZoneInfo(policy.time_zone)).date() if expires_at else None,
+    }

@@ -1,7 +1,10 @@
-"""Wires training: plumbing and API. Nothing connects here."""
+"""Wires training: plumbing, API and the timer loop (expiries and reminders)."""
 
-from servicekit.service import Service, build_service
+from functools import partial
 
+from servicekit.service import Service, build_service, repeat
+
+from training import handlers
 from training.api import router
 from training.consumers import make_subscriptions
 from training.settings import TrainingSettings
@@ -14,8 +17,19 @@ def build(settings: TrainingSettings | None = None) -> Service:
         settings,
         subscriptions=make_subscriptions(),
         title="training",
-        description="Certifications, renewals and each supporter's eligibility.",
+        description="Certifications, renewals, expiries at their moment, reminders and eligibility.",
     )
     service.api.state.uow = service.uow
+    service.api.state.policy = handlers.TrainingPolicy(
+        time_zone=settings.authority_time_zone, reminder_days=tuple(settings.reminder_days)
+    )
     service.api.include_router(router)
+    service.loops.append(
+        partial(
+            repeat,
+            partial(handlers.fire_due_timers_once, service.uow),
+            interval=settings.timer_poll_seconds,
+            name="training.timers",
+        )
+    )
     return service

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+
+D = TypeVar("D", date, datetime)
 
 
 @dataclass(frozen=True)
@@ -13,9 +16,24 @@ class Verdict:
     missing: tuple[str, ...]  # required courses not completed or expired, sorted
 
 
-def expiry(completed_on: date, validity_days: int | None) -> date | None:
+def expiry(completed: D, validity_days: int | None) -> D | None:
     """Re-training every two years by default; a course without validity never expires."""
-    return None if validity_days is None else completed_on + timedelta(days=validity_days)
+    return None if validity_days is None else completed + timedelta(days=validity_days)
+
+
+def reminders_due(
+    expires_at: datetime, days_before: Iterable[float], now: datetime
+) -> list[tuple[float, datetime]]:
+    """When each reminder goes out. One whose moment has passed already (a completion
+    recorded late) is not sent: a burst of stale reminders helps nobody."""
+    return sorted(
+        (
+            (d, expires_at - timedelta(days=d))
+            for d in set(days_before)
+            if expires_at - timedelta(days=d) > now
+        ),
+        key=lambda pair: pair[1],
+    )
 
 
 def verdict(

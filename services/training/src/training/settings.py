@@ -1,5 +1,12 @@
+from pydantic import Field
 from servicekit.settings import ServiceSettings
 
 
 class TrainingSettings(ServiceSettings):
     http_port: int = 8104
+    # a completion given as a date counts from midnight there; expiries and reminders fire
+    # at exact moments
+    authority_time_zone: str = "America/Toronto"
+    # reminders to the supporter and the site coordinator, this many days before expiry
+    reminder_days: list[float] = Field(default_factory=lambda: [60.0, 30.0, 7.0])
+    timer_poll_seconds: float = Field(default=1.0, gt=0)
