@@ -31,6 +31,7 @@ from opentelemetry import trace
 from servicekit.auth import Principal, Role
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.telemetry import continue_trace, current_traceparent
+from servicekit.timers import claim_due
 from sqlalchemy.dialects.postgresql import insert
 
 from oncall import tables as t
@@ -457,23 +458,11 @@ async def notify(
 
 
 async def fire_due_timers(uow: UnitOfWork, policy: PagingPolicy, *, limit: int = 50) -> int:
-    """Escalate every episode whose acknowledgement timer is due. The timer is marked fired
-    in the same transaction as the escalation, so each fires exactly once, even across a
-    crash; SKIP LOCKED lets several replicas share the work."""
+    """Act on every due timer: escalate an episode whose acknowledgement is late, or report
+    a service level missed. Each fires exactly once (servicekit.timers)."""
     now = datetime.now(UTC)
-    due = (
-        await uow.session.execute(
-            sa.select(t.timer)
-            .where(t.timer.c.fired_at.is_(None), t.timer.c.cancelled_at.is_(None), t.timer.c.due_at <= now)
-            .order_by(t.timer.c.due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    due = await claim_due(uow.session, t.timer, now, limit=limit)
     for timer in due:
-        await uow.session.execute(
-            sa.update(t.timer).where(t.timer.c.timer_id == timer.timer_id).values(fired_at=now)
-        )
         episode = await _locked_episode(uow, timer.referral_id)
         if episode is None:
             continue

@@ -15,6 +15,7 @@ from contracts.events import (
 )
 from contracts.types import SupportTier
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
+from servicekit.timers import claim_due
 from sqlalchemy.dialects.postgresql import insert
 
 from training import tables as t
@@ -168,30 +169,27 @@ async def refresh_eligibility(uow: UnitOfWork, staff_ref: str, *, now: datetime)
 
 async def fire_due_timers(uow: UnitOfWork, *, limit: int = 50) -> int:
     """A certification lapses at its moment (eligibility is recomputed and published);
-    a reminder is published for oncall to send. Each timer is marked fired in the
-    transaction that publishes, so it acts exactly once, across restarts too."""
+    a reminder is published for oncall to send. Each acts exactly once, across restarts
+    too (servicekit.timers)."""
     now = datetime.now(UTC)
-    due = (
-        await uow.session.execute(
-            sa.select(
-                t.timer, t.certification.c.staff_ref, t.certification.c.course, t.certification.c.expires_at
+    due = await claim_due(uow.session, t.timer, now, limit=limit)
+    for timer_row in due:
+        timer = (
+            await uow.session.execute(
+                sa.select(
+                    t.timer.c.kind,
+                    t.timer.c.days_before,
+                    t.certification.c.staff_ref,
+                    t.certification.c.course,
+                    t.certification.c.expires_at,
+                    t.supporter.c.home_site,
+                )
+                .join(t.certification, t.certification.c.certification_id == t.timer.c.certification_id)
+                .join(t.supporter, t.supporter.c.staff_ref == t.certification.c.staff_ref)
+                .where(t.timer.c.timer_id == timer_row.timer_id)
             )
-            .join(t.certification, t.certification.c.certification_id == t.timer.c.certification_id)
-            .where(t.timer.c.fired_at.is_(None), t.timer.c.cancelled_at.is_(None), t.timer.c.due_at <= now)
-            .order_by(t.timer.c.due_at)
-            .limit(limit)
-            .with_for_update(of=t.timer, skip_locked=True)
-        )
-    ).all()
-    for timer in due:
-        await uow.session.execute(
-            sa.update(t.timer).where(t.timer.c.timer_id == timer.timer_id).values(fired_at=now)
-        )
-        home = str(
-            await uow.session.scalar(
-                sa.select(t.supporter.c.home_site).where(t.supporter.c.staff_ref == timer.staff_ref)
-            )
-        )
+        ).one()
+        home = timer.home_site
         if timer.kind == "expiry":
             await uow.emit(
                 CertificationExpired(

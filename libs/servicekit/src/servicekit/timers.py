@@ -1,0 +1,34 @@
+"""Durable timers: rows with ``due_at``, ``fired_at`` and ``cancelled_at``.
+
+A timer is claimed and marked fired in the transaction that acts on it, so it acts exactly
+once, across crashes and restarts; SKIP LOCKED lets several replicas share the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def claim_due(
+    session: AsyncSession, timers: sa.Table, now: datetime, *, limit: int = 50
+) -> Sequence[Any]:
+    """The due timers of ``timers`` (oldest first), locked and marked fired in the caller's
+    transaction: the caller acts on them and commits, or rolls back and they come again."""
+    due = (
+        await session.execute(
+            sa.select(timers)
+            .where(timers.c.fired_at.is_(None), timers.c.cancelled_at.is_(None), timers.c.due_at <= now)
+            .order_by(timers.c.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if due:
+        ids = [row.timer_id for row in due]
+        await session.execute(sa.update(timers).where(timers.c.timer_id.in_(ids)).values(fired_at=now))
+    return due
