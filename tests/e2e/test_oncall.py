@@ -209,6 +209,10 @@ def test_a_call_back_in_time_stops_the_clock(running_platform, site):
 
 def test_a_broadcast_is_filled_by_the_first_to_accept_and_the_others_are_told(running_platform, site):
     p = running_platform
+    # one supporter's only route is down: their page waits to be retried (backoff) when
+    # the team fills, and the acknowledgement must cancel it
+    unreachable = ref(site, "psy")
+    set_routes(p, unreachable, [{"channel": "webhook", "address": f"http://127.0.0.1:{closed_port()}/hook"}])
     activation = {
         "site_id": site.site_id,
         "unit": "ward-7",
@@ -237,9 +241,23 @@ def test_a_broadcast_is_filled_by_the_first_to_accept_and_the_others_are_told(ru
         what="a page to each proposed supporter",
     )
     # every eligible supporter is messaged at once, not one after another
-    assert len(paged) >= 3 and {page["recipient"] for page in paged} == {c["supporter"] for c in proposed}
-    acknowledge(p, paged[0])
-    acknowledge(p, paged[1])
+    assert len(paged) >= 4 and {page["recipient"] for page in paged} == {c["supporter"] for c in proposed}
+    assert unreachable in {page["recipient"] for page in paged}
+    wait_for(
+        lambda: (
+            p.sql(
+                "SELECT status FROM oncall.notification"
+                " WHERE referral_id = %s AND recipient = %s AND attempts >= 1",
+                referral_id,
+                unreachable,
+            )
+            == [("pending",)]
+        ),
+        what="the unreachable supporter's page to wait for its retry",
+    )
+    takers = [page for page in paged if page["recipient"] != unreachable][:2]
+    for page in takers:
+        acknowledge(p, page)
     told = wait_for(
         lambda: p.sql(
             "SELECT recipient FROM oncall.notification WHERE referral_id = %s AND kind = 'filled'",
@@ -247,10 +265,17 @@ def test_a_broadcast_is_filled_by_the_first_to_accept_and_the_others_are_told(ru
         ),
         what="the others to be told the team is filled",
     )
-    assert {r for (r,) in told} == {page["recipient"] for page in paged[2:]}
+    assert {r for (r,) in told} == {page["recipient"] for page in paged} - {
+        page["recipient"] for page in takers
+    }
+    assert p.sql(
+        "SELECT status FROM oncall.notification WHERE referral_id = %s AND kind = 'page' AND recipient = %s",
+        referral_id,
+        unreachable,
+    ) == [("cancelled",)]
     assert p.sql(
         "SELECT count(*) FROM oncall.notification"
-        " WHERE referral_id = %s AND kind = 'page' AND status = 'pending'",
+        " WHERE referral_id = %s AND kind = 'page' AND status IN ('pending', 'sending')",
         referral_id,
     ) == [(0,)]
     assert p.sql(

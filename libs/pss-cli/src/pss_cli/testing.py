@@ -316,7 +316,8 @@ def running_platform(
                     "TIMER_POLL_SECONDS": "0.1",
                     "SMTP_HOST": "127.0.0.1",
                     "SMTP_PORT": str(mailbox.port),
-                    "NOTIFY_BACKOFF_SECONDS": "0.05",
+                    # long enough that a retry is still waiting when a test acknowledges
+                    "NOTIFY_BACKOFF_SECONDS": "2",
                     "DUTY_POLL_SECONDS": "0.3",
                     "COVERAGE_POLL_SECONDS": "0.5",
                 },

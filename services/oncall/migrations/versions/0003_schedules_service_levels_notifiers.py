@@ -98,11 +98,17 @@ def upgrade() -> None:
     )
     op.add_column("notification", sa.Column("last_error", sa.Text))
     op.add_column("notification", sa.Column("detail", JSONB, nullable=False, server_default="{}"))
+    # notifications queued before this revision belong to a page: give them its referral and
+    # site, so an acknowledgement finds and cancels them like any other
+    op.execute(
+        "UPDATE notification n SET referral_id = p.referral_id, site_id = e.site_id"
+        " FROM page p JOIN episode e ON e.referral_id = p.referral_id WHERE p.page_id = n.page_id"
+    )
     op.create_index(
-        "ix_notification_pending",
+        "ix_notification_due",
         "notification",
         ["next_attempt_at"],
-        postgresql_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status IN ('pending', 'sending')"),
     )
     op.create_index(
         "ix_timer_due",
@@ -114,7 +120,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_timer_due", "timer")
-    op.drop_index("ix_notification_pending", "notification")
+    op.drop_index("ix_notification_due", "notification")
     for column in ("detail", "last_error", "next_attempt_at", "route", "site_id", "referral_id", "kind"):
         op.drop_column("notification", column)
     for column in ("reopened", "met_at", "contacted_at", "acknowledged_at", "urgency"):

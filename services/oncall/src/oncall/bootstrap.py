@@ -86,7 +86,7 @@ def build(
         ),
         partial(
             repeat,
-            partial(delivery.deliver_due_once, service.uow, sending),
+            partial(delivery.deliver_due, service.uow, sending),
             interval=settings.timer_poll_seconds,
             name="oncall.notifications",
         ),

@@ -43,6 +43,8 @@ class Delivery:
     backoff: timedelta = timedelta(seconds=5)
     # development only: a person with no contact route gets the recording notifier
     record_unrouted: bool = False
+    # how long a claimed notification may take to send before another try claims it
+    lease: timedelta = timedelta(minutes=2)
 
 
 async def routes_of(uow: UnitOfWork, delivery: Delivery, staff_ref: str) -> list[Route]:
@@ -65,27 +67,52 @@ def _message(row: Any, delivery: Delivery, now: datetime) -> Message:
     return Message(row.notification_id, row.kind, row.recipient, subject, body, links)
 
 
-async def deliver_due(uow: UnitOfWork, delivery: Delivery, *, limit: int = 20) -> int:
+SENDING = "sending"
+
+
+async def deliver_due(uow: UnitOfWorkFactory, delivery: Delivery, *, limit: int = 20) -> int:
+    """Claim due notifications, send them outside any transaction, then record each
+    outcome. A slow mail server or webhook never holds a lock an acknowledgement needs
+    (it cancels pending notifications). A claim is a lease: if this process dies while
+    sending, the rows come due again when it runs out (at-least-once)."""
     now = datetime.now(UTC)
-    rows = (
-        await uow.session.execute(
-            sa.select(t.notification)
-            .where(t.notification.c.status == "pending", t.notification.c.next_attempt_at <= now)
-            .order_by(t.notification.c.next_attempt_at, t.notification.c.notification_id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    for row in rows:
-        routes = await routes_of(uow, delivery, row.recipient)
-        values = await _attempt(row, routes, delivery, now)
-        await uow.session.execute(
+    async with uow() as unit:
+        claimed = (
+            await unit.session.execute(
+                sa.select(t.notification)
+                .where(
+                    t.notification.c.status.in_(["pending", SENDING]),
+                    t.notification.c.next_attempt_at <= now,
+                )
+                .order_by(t.notification.c.next_attempt_at, t.notification.c.notification_id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        if not claimed:
+            return 0
+        await unit.session.execute(
             sa.update(t.notification)
-            .where(t.notification.c.notification_id == row.notification_id)
-            .values(**values)
+            .where(t.notification.c.notification_id.in_([r.notification_id for r in claimed]))
+            .values(status=SENDING, next_attempt_at=now + delivery.lease)
         )
-    await uow.commit()
-    return len(rows)
+        routes = {r.recipient: await routes_of(unit, delivery, r.recipient) for r in claimed}
+        await unit.commit()
+    outcomes = [(row, await _attempt(row, routes[row.recipient], delivery, now)) for row in claimed]
+    async with uow() as unit:
+        for row, values in outcomes:
+            # cancelled while it was being sent: a message that went out is still recorded
+            still = [SENDING, "cancelled"] if values["status"] == "delivered" else [SENDING]
+            await unit.session.execute(
+                sa.update(t.notification)
+                .where(
+                    t.notification.c.notification_id == row.notification_id,
+                    t.notification.c.status.in_(still),
+                )
+                .values(**values)
+            )
+        await unit.commit()
+    return len(claimed)
 
 
 async def _attempt(row: Any, routes: list[Route], delivery: Delivery, now: datetime) -> dict[str, Any]:
@@ -109,6 +136,7 @@ async def _attempt(row: Any, routes: list[Route], delivery: Delivery, now: datet
         if attempts < delivery.attempts_per_route:
             wait = delivery.backoff * (2 ** (attempts - 1))
             return {
+                "status": "pending",
                 "attempts": attempts,
                 "last_error": str(exc),
                 "next_attempt_at": now + wait,
@@ -116,7 +144,13 @@ async def _attempt(row: Any, routes: list[Route], delivery: Delivery, now: datet
             }
         if row.route + 1 < len(routes):
             # this route is not working: fall through to the next one at once
-            return {"attempts": 0, "route": row.route + 1, "last_error": str(exc), "next_attempt_at": now}
+            return {
+                "status": "pending",
+                "attempts": 0,
+                "route": row.route + 1,
+                "last_error": str(exc),
+                "next_attempt_at": now,
+            }
         return {
             "attempts": attempts,
             "status": "failed",
@@ -124,8 +158,3 @@ async def _attempt(row: Any, routes: list[Route], delivery: Delivery, now: datet
             "channel": route.channel.value,
         }
     return {"attempts": attempts, "status": "delivered", "channel": route.channel.value, "delivered_at": now}
-
-
-async def deliver_due_once(uow: UnitOfWorkFactory, delivery: Delivery) -> int:
-    async with uow() as unit:
-        return await deliver_due(unit, delivery)

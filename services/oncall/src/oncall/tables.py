@@ -77,7 +77,7 @@ notification = sa.Table(
     sa.Column("site_id", sa.Text),
     sa.Column("recipient", sa.Text, nullable=False),
     sa.Column("channel", sa.Text, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),  # pending | delivered | failed | cancelled
+    sa.Column("status", sa.Text, nullable=False),  # pending | sending | delivered | failed | cancelled
     sa.Column("route", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
@@ -85,7 +85,10 @@ notification = sa.Table(
     sa.Column("detail", JSONB, nullable=False, server_default="{}"),  # ids, categories, times
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("delivered_at", sa.DateTime(timezone=True)),
-    sa.Index("ix_notification_pending", "next_attempt_at", postgresql_where=sa.text("status = 'pending'")),
+    # pending, or claimed for sending (a lease: it comes due again if the sender died)
+    sa.Index(
+        "ix_notification_due", "next_attempt_at", postgresql_where=sa.text("status IN ('pending', 'sending')")
+    ),
 )
 
 # a site's schedule: rotations per layer, tried in position order, in the site's zone
