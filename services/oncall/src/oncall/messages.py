@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-_LAYER = {"primary": "primary", "backup": "backup"}
-
 
 def compose(kind: str, detail: dict[str, Any], links: dict[str, str]) -> tuple[str, str]:
     """(subject, body) of a notification of ``kind``."""
@@ -49,7 +47,7 @@ def compose(kind: str, detail: dict[str, Any], links: dict[str, str]) -> tuple[s
             f"Referral {detail.get('referral_id')} at {site} {what}.{taken}\nPlease follow up in the queue.",
         )
     if kind == "gap":
-        layer = _LAYER.get(detail.get("layer", ""), detail.get("layer", ""))
+        layer = detail.get("layer", "")
         return (
             f"Coverage gap ahead at {site}",
             f"Nobody is scheduled as {layer} at {site} from {detail.get('starts_local')} to"

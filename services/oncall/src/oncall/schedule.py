@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
@@ -194,13 +194,6 @@ def timeline(schedule: Schedule, layer: DutyLayer, start: datetime, end: datetim
 def gaps(schedule: Schedule, start: datetime, end: datetime, layers: Iterable[DutyLayer]) -> list[Segment]:
     """Where nobody holds a layer in [start, end): what a coordinator must fill."""
     return [s for layer in layers for s in timeline(schedule, layer, start, end) if s.is_gap]
-
-
-def current_and_next(
-    schedule: Schedule, layer: DutyLayer, at: datetime, horizon: timedelta
-) -> Sequence[Segment]:
-    """The segment holding ``layer`` now and the one after it (if within ``horizon``)."""
-    return timeline(schedule, layer, at, at + horizon)[:2]
 
 
 def swap(
