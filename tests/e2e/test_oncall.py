@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from contracts import topics
@@ -477,3 +478,35 @@ def test_a_supporter_steps_away_and_back_themself(running_platform, site):
         lambda: p.sql("SELECT paused FROM matching.supporter WHERE staff_ref = %s", me) == [(False,)],
         what="matching to propose the supporter again",
     )
+
+
+def test_a_case_closed_after_a_call_back_never_reports_a_missed_meeting(running_platform, site):
+    """Support by phone alone is a whole case: once it is closed, the meeting clock stops."""
+    p = running_platform
+    with p.admin() as admin:
+        admin.put(
+            f"{oncall(p)}/sites/{site.site_id}/service-levels",
+            json={"callback_within_minutes": 5, "meet_within_minutes": 0.3},
+        )
+    referral_id = submit(p, self_referral(site, ref(site, "rn1")))
+    page = wait_for_page(p, referral_id, 0)
+    acknowledge(p, page)
+    base = f"{p.url('intake')}/referrals/{referral_id}"
+    with p.supporter(page["recipient"]) as supporter:
+        wait_for(lambda: supporter.post(f"{base}/contacted").status_code == 200, what="the call back")
+        closed = supporter.post(f"{base}/close", json={"contact_made": True, "outcome": "one_time_support"})
+        assert closed.status_code == 200, closed.text
+    wait_for(
+        lambda: (
+            p.sql(
+                "SELECT count(*) FROM oncall.timer"
+                " WHERE referral_id = %s AND kind = 'meeting' AND cancelled_at IS NOT NULL",
+                referral_id,
+            )
+            == [(1,)]
+        ),
+        what="the meeting clock to stop",
+    )
+    (started,) = p.sql("SELECT started_at FROM oncall.episode WHERE referral_id = %s", referral_id)[0]
+    time.sleep(max(0.0, (started + timedelta(seconds=20) - datetime.now(UTC)).total_seconds()))
+    assert not events(p, topics.PAGES, "oncall.service_level.breached.v1", referral_id=str(referral_id))

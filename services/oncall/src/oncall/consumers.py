@@ -5,6 +5,7 @@ from contracts.events import (
     MatchOverridden,
     MatchProposed,
     MatchUnmatched,
+    ReferralClosed,
     ReferralContacted,
     ReferralMet,
     ReferralWithdrawn,
@@ -23,6 +24,7 @@ def make_subscriptions(policy: handlers.PagingPolicy) -> Subscriptions:
     # the service-level clocks stop when intake records the call back and the meeting
     subscriptions.on(ReferralContacted)(handlers.on_referral_contacted)
     subscriptions.on(ReferralMet)(handlers.on_referral_met)
+    subscriptions.on(ReferralClosed)(handlers.on_referral_closed)
     # training's reminders ahead of an expiry are sent like any other message
     subscriptions.on(CertificationExpiring)(handlers.on_certification_expiring)
     return subscriptions

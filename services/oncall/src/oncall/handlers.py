@@ -21,6 +21,7 @@ from contracts.events import (
     PageEscalated,
     PageExhausted,
     PageSent,
+    ReferralClosed,
     ReferralContacted,
     ReferralMet,
     ReferralWithdrawn,
@@ -588,6 +589,21 @@ async def on_referral_contacted(event: ReferralContacted, uow: UnitOfWork, _enve
 
 async def on_referral_met(event: ReferralMet, uow: UnitOfWork, _envelope: Envelope) -> None:
     await _clock_stopped(uow, event.referral_id, ServiceLevel.MEETING)
+
+
+async def on_referral_closed(event: ReferralClosed, uow: UnitOfWork, _envelope: Envelope) -> None:
+    """The case ended (support by phone alone is an ending too): its clocks stop, so a
+    closed case never reports a meeting it no longer needs."""
+    await uow.session.execute(
+        sa.update(t.timer)
+        .where(
+            t.timer.c.referral_id == event.referral_id,
+            t.timer.c.kind.in_([level.value for level in ServiceLevel]),
+            t.timer.c.fired_at.is_(None),
+            t.timer.c.cancelled_at.is_(None),
+        )
+        .values(cancelled_at=datetime.now(UTC))
+    )
 
 
 async def on_certification_expiring(
