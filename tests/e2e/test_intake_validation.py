@@ -86,3 +86,22 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_case(running_pla
     assert len({r.json()["referral_id"] for r in responses}) == 1
     assert p.sql("SELECT count(*) FROM intake.referral WHERE site_id = %s", site.site_id) == [(1,)]
     assert p.sql("SELECT count(*) FROM intake.outbox WHERE key = %s", site.site_id) == [(1,)]
+
+
+def test_a_broken_csv_export_is_refused_with_the_line_and_nothing_is_stored(running_platform, site):
+    """Found by Schemathesis: a bare carriage return inside an unquoted field made the CSV
+    reader raise, and intake answered 500."""
+    p = running_platform
+    before = _rows(p)
+    header = "staff_ref,name,email,reason_category,reason_kind\n"
+    broken = header + "st-x1,Jo\rRo,jo@example.org,patient_safety_incident,harmful_incident\n"
+    with p.coordinator(site) as coordinator:
+        answer = coordinator.post(
+            f"{p.url('intake')}/outreach-offers/import",
+            params={"site_id": site.site_id, "source": "safety_huddle"},
+            content=broken,
+            headers={"content-type": "text/csv"},
+        )
+    assert answer.status_code == 422, answer.text
+    assert "not valid CSV" in answer.json()["message"] and "line 2" in answer.json()["message"]
+    assert _rows(p) == before

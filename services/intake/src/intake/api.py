@@ -812,9 +812,20 @@ def _parse_offers(raw: bytes, site_id: str, source: str) -> tuple[list[OutreachO
     if len(text) > 1_000_000:
         return [], ["the file is larger than 1 MB; split it"]
     reader = csv.DictReader(io.StringIO(text))
-    missing = set(CSV_COLUMNS) - set(reader.fieldnames or ())
-    if missing:
-        return [], [f"missing columns: {', '.join(sorted(missing))}"]
+    try:
+        missing = set(CSV_COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            return [], [f"missing columns: {', '.join(sorted(missing))}"]
+        return _read_offers(reader, site_id, source)
+    except csv.Error as exc:
+        # e.g. a stray carriage return inside a field: the file itself is broken (the
+        # reader counts the lines it finished; the broken one is the next)
+        return [], [f"line {reader.line_num + 1}: not valid CSV ({exc}); export the file again"]
+
+
+def _read_offers(
+    reader: csv.DictReader[str], site_id: str, source: str
+) -> tuple[list[OutreachOffer], list[str]]:
     offers, problems = [], []
     for line, row in enumerate(reader, start=2):
         try:
