@@ -1,5 +1,6 @@
-"""Import an authority's directory into matching from CSV files, in batches, with progress
-and a report of the rows matching refused (``pss directory import``)."""
+"""Imports from CSV files, in batches, with progress and a report of the rows the service
+refused: the directory into matching (``pss directory import``), training records into
+training (``pss training import``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ KINDS = ("people", "evaluators", "supporters")
 class ImportReport:
     rows: int = 0
     imported: int = 0
+    already_recorded: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, problem)
 
 
@@ -41,6 +43,34 @@ def count_rows(path: Path) -> int:
         return sum(1 for _ in csv.DictReader(handle))
 
 
+def send_csv(
+    path: Path,
+    endpoint: str,
+    *,
+    token: str,
+    batch_size: int = 1000,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> ImportReport:
+    """Sends the file in batches to a service's import endpoint; the service validates each
+    row and stores the good ones. A batch refused as a whole (authorisation, a broken
+    request) stops the import."""
+    report = ImportReport()
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(headers=headers, timeout=120) as client:
+        for batch in _batches(path, batch_size):
+            response = client.post(endpoint, json={"rows": batch})
+            if response.status_code >= 400:
+                raise RuntimeError(f"{endpoint} refused the batch ({response.status_code}): {response.text}")
+            answer = response.json()
+            report.rows += len(batch)
+            report.imported += int(answer["imported"])
+            report.already_recorded += int(answer.get("already_recorded", 0))
+            report.rejected += [(int(r["line"]), str(r["problem"])) for r in answer["rejected"]]
+            progress(len(batch))
+    report.rejected.sort()
+    return report
+
+
 def import_csv(
     path: Path,
     kind: str,
@@ -50,21 +80,21 @@ def import_csv(
     batch_size: int = 1000,
     progress: Callable[[int], None] = lambda _n: None,
 ) -> ImportReport:
-    """Sends the file in batches; matching validates each row and stores the good ones.
-    A batch refused as a whole (authorisation, a broken request) stops the import."""
+    """The authority's directory (people, evaluators, supporters) into matching."""
     if kind not in KINDS:
         raise ValueError(f"cannot import {kind!r}: choose one of {', '.join(KINDS)}")
-    report = ImportReport()
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=matching_url, headers=headers, timeout=120) as client:
-        for batch in _batches(path, batch_size):
-            response = client.post(f"/directory/import/{kind}", json={"rows": batch})
-            if response.status_code >= 400:
-                raise RuntimeError(f"matching refused the batch ({response.status_code}): {response.text}")
-            answer = response.json()
-            report.rows += len(batch)
-            report.imported += int(answer["imported"])
-            report.rejected += [(int(r["line"]), str(r["problem"])) for r in answer["rejected"]]
-            progress(len(batch))
-    report.rejected.sort()
-    return report
+    endpoint = f"{matching_url.rstrip('/')}/directory/import/{kind}"
+    return send_csv(path, endpoint, token=token, batch_size=batch_size, progress=progress)
+
+
+def import_completions(
+    path: Path,
+    *,
+    training_url: str,
+    token: str,
+    batch_size: int = 1000,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> ImportReport:
+    """Training records (staff_ref, course, completed_on or completed_at) into training."""
+    endpoint = f"{training_url.rstrip('/')}/completions/import"
+    return send_csv(path, endpoint, token=token, batch_size=batch_size, progress=progress)

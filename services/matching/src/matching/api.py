@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from contracts.types import Gender, LanguageCode, OverrideReason, SiteId, StaffRef
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
-from servicekit.api import describe_problem
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from servicekit.auth import Principal, Role, ensure_site, requires
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
+from servicekit.imports import ImportBatch, ImportReport, validate_rows
 
 from matching import handlers
 from matching.rules import GRADE_LADDER, PoolScope, Preference, Setting
@@ -122,39 +121,6 @@ async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request
 # --- import: rows of a CSV file, sent in batches by `pss directory import` -------------
 
 
-class ImportRow(Strict):
-    line: int = Field(ge=1, description="The row's line in the file, for the report")
-    fields: dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=400)]]
-
-
-class ImportBatch(Strict):
-    rows: list[ImportRow] = Field(min_length=1, max_length=2000)
-
-
-class Rejected(BaseModel):
-    line: int
-    problem: str
-
-
-class ImportReport(BaseModel):
-    imported: int
-    rejected: list[Rejected]
-
-
-_LIST_SPLIT = re.compile(r"[;|\s]+")
-
-
-def _csv_fields(fields: dict[str, str], lists: tuple[str, ...]) -> dict[str, Any]:
-    """CSV cells are text: an empty cell is absent, and list cells split on ';', '|' or spaces."""
-    out: dict[str, Any] = {}
-    for key, raw in fields.items():
-        value = raw.strip()
-        if value == "":
-            continue
-        out[key] = [v for v in _LIST_SPLIT.split(value) if v] if key in lists else value
-    return out
-
-
 Upsert = Callable[[UnitOfWork, list[dict[str, Any]]], Awaitable[int]]
 
 
@@ -178,21 +144,9 @@ async def import_rows(kind: str, body: ImportBatch, request: Request, _a: Admin)
     if kind not in IMPORTS:
         raise HTTPException(404, f"nothing to import as {kind!r}: use one of {', '.join(IMPORTS)}")
     model, key_of, lists, upsert = IMPORTS[kind]
-    rejected: list[Rejected] = []
-    accepted: dict[str, tuple[int, BaseModel]] = {}
-    for row in body.rows:
-        try:
-            parsed = model.model_validate(_csv_fields(row.fields, lists))
-        except (ValidationError, ValueError) as exc:
-            rejected.append(Rejected(line=row.line, problem=describe_problem(exc)))
-            continue
-        key = key_of(parsed)
-        if key in accepted:
-            earlier = accepted[key][0]
-            rejected.append(Rejected(line=earlier, problem=f"repeated on line {row.line}, which was used"))
-        accepted[key] = (row.line, parsed)
+    accepted, rejected = validate_rows(body.rows, model, key_of, lists)
     async with _uow(request)() as uow:
-        imported = await upsert(uow, [m.model_dump(mode="json") for _, m in accepted.values()])
+        imported = await upsert(uow, [m.model_dump(mode="json") for _, m in accepted])
     return ImportReport(imported=imported, rejected=sorted(rejected, key=lambda r: r.line))
 
 
