@@ -403,6 +403,18 @@ class SupporterEligibilityChanged(Event):
     )
 
 
+class DebriefPrompted(Event):
+    """A supporter closed an encounter: a debrief is offered to them (RISE). Says nothing
+    of the case, not even which one, so the prompt cannot be joined back to it."""
+
+    TYPE: ClassVar[str] = "training.debrief.prompted.v1"
+    TOPIC: ClassVar[str] = topics.SUPPORTER_CARE
+
+    prompt_id: uuid.UUID
+    supporter: StaffRef
+    home_site: SiteId
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -430,6 +442,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CertificationExpired,
         CertificationExpiring,
         SupporterEligibilityChanged,
+        DebriefPrompted,
     )
 }
 

@@ -13,8 +13,9 @@ PAGES: Final = "pss.oncall.pages.v1"
 DUTY: Final = "pss.oncall.duty.v1"
 CERTIFICATIONS: Final = "pss.training.certifications.v1"
 ELIGIBILITY: Final = "pss.training.eligibility.v1"
+SUPPORTER_CARE: Final = "pss.training.supporter-care.v1"
 
-ALL: Final = (REFERRALS, PROPOSALS, PAGES, DUTY, CERTIFICATIONS, ELIGIBILITY)
+ALL: Final = (REFERRALS, PROPOSALS, PAGES, DUTY, CERTIFICATIONS, ELIGIBILITY, SUPPORTER_CARE)
 
 
 def dead_letter(topic: str) -> str:

@@ -15,7 +15,7 @@ SiteId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 # A person's opaque reference in the authority's staff directory, e.g. "st-4821". The
 # directory assigns these; they are never names, badge numbers or e-mail addresses.
 StaffRef = Annotated[str, StringConstraints(pattern=r"^st-[0-9a-z]{2,40}$")]
-# A course of the training catalogue, e.g. "crisis-mgmt".
+# A course of the training catalogue, e.g. "crisis-management".
 CourseCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 # ISO 639-1 language, e.g. "fr".
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]

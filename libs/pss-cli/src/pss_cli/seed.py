@@ -11,15 +11,14 @@ from datetime import date, timedelta
 
 import httpx
 
-COURSES = [
+# training's migrations install the default catalogue (basic peer support, crisis
+# management and confidentiality required; psychological first aid, suicide awareness and
+# family peer support offered); the demo authority adds its own course
+REQUIRED = ["basic-peer-support", "crisis-management", "confidentiality"]
+AUTHORITY_COURSES = [
     # code, title, validity in days (None: never expires), required for eligibility
-    ("basic-peer-support", "Basic peer support training (3 days)", 730, True),
-    ("crisis-mgmt", "Crisis management", 730, True),
-    ("confidentiality", "Confidentiality", 730, True),
-    ("pfa", "Psychological first aid (RAPID-PFA)", 730, False),
-    ("suicide-awareness", "Suicide awareness", 730, False),
+    ("second-victim-support", "Supporting second victims of adverse events (authority course)", 1095, False),
 ]
-REQUIRED = [code for code, _, _, required in COURSES if required]
 
 
 @dataclass(frozen=True)
@@ -125,7 +124,7 @@ def _check(response: httpx.Response) -> None:
 
 
 def seed_courses(client: httpx.Client, training_url: str) -> None:
-    for code, title, validity, required in COURSES:
+    for code, title, validity, required in AUTHORITY_COURSES:
         _check(
             client.put(
                 f"{training_url}/courses/{code}",

@@ -2,6 +2,7 @@
 
 from contracts.events import (
     CertificationExpiring,
+    DebriefPrompted,
     MatchOverridden,
     MatchProposed,
     MatchUnmatched,
@@ -27,4 +28,5 @@ def make_subscriptions(policy: handlers.PagingPolicy) -> Subscriptions:
     subscriptions.on(ReferralClosed)(handlers.on_referral_closed)
     # training's reminders ahead of an expiry are sent like any other message
     subscriptions.on(CertificationExpiring)(handlers.on_certification_expiring)
+    subscriptions.on(DebriefPrompted)(handlers.on_debrief_prompted)
     return subscriptions

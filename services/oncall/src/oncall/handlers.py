@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from contracts import Envelope
 from contracts.events import (
     CertificationExpiring,
+    DebriefPrompted,
     DutyChanged,
     EpisodeReopened,
     MatchOverridden,
@@ -621,6 +622,14 @@ async def on_certification_expiring(
     coordinator = await _coordinator(uow, event.home_site)
     if coordinator and coordinator != event.supporter:
         await notify(uow, "reminder", coordinator, site_id=event.home_site, detail=detail)
+
+
+async def on_debrief_prompted(event: DebriefPrompted, uow: UnitOfWork, _envelope: Envelope) -> None:
+    """After an encounter, training offers the supporter a debrief; the message goes to
+    them alone, through their own routes."""
+    await notify(
+        uow, "debrief", event.supporter, site_id=event.home_site, detail={"prompt_id": str(event.prompt_id)}
+    )
 
 
 async def _clock_stopped(uow: UnitOfWork, referral_id: uuid.UUID, level: ServiceLevel) -> None:

@@ -60,4 +60,11 @@ def compose(kind: str, detail: dict[str, Any], links: dict[str, str]) -> tuple[s
             f" {detail.get('expires_on')}. Without a renewal they are not offered for peer support"
             " from that moment. Please book the renewal.",
         )
+    if kind == "debrief":
+        return (
+            "A debrief is there for you",
+            "Thank you for the support you just gave. Supporters carry a lot: a debrief with your"
+            " coordinator or a colleague from the team is there for you, whenever suits you.\n"
+            "Let us know in the app whether you had one or do not need one.",
+        )
     raise ValueError(f"unknown notification kind {kind!r}")

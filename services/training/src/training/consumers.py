@@ -1,7 +1,14 @@
-"""The events training reacts to: none yet (it is a source of facts)."""
+"""The events training reacts to: who took a referral, and its close, to offer the
+supporter a debrief after the encounter."""
 
+from contracts.events import PageAcknowledged, ReferralClosed
 from servicekit.consumer import Subscriptions
+
+from training import handlers
 
 
 def make_subscriptions() -> Subscriptions:
-    return Subscriptions()
+    subscriptions = Subscriptions()
+    subscriptions.on(PageAcknowledged)(handlers.on_page_acknowledged)
+    subscriptions.on(ReferralClosed)(handlers.on_referral_closed)
+    return subscriptions

@@ -53,3 +53,104 @@ timer = sa.Table(
     sa.Column("cancelled_at", sa.DateTime(timezone=True)),
     sa.Index("ix_timer_due", "due_at", postgresql_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL")),
 )
+
+# --- recruitment: expression of interest to active (training.recruitment) -------------
+
+candidacy = sa.Table(
+    "candidacy",
+    metadata,
+    sa.Column("candidacy_id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    sa.Column("staff_ref", sa.Text, sa.ForeignKey("supporter.staff_ref"), nullable=False),
+    sa.Column("stage", sa.Text, nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # one open candidacy per person; a withdrawn or declined one may be followed by another
+    sa.Index(
+        "ux_candidacy_open",
+        "staff_ref",
+        unique=True,
+        postgresql_where=sa.text("stage NOT IN ('withdrawn', 'declined')"),
+    ),
+)
+
+# every step, who took it and when: the program's record of its own decisions
+candidacy_step = sa.Table(
+    "candidacy_step",
+    metadata,
+    sa.Column("candidacy_id", sa.BigInteger, sa.ForeignKey("candidacy.candidacy_id"), nullable=False),
+    sa.Column("stage", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("by_subject", sa.Text, nullable=False),
+)
+
+# that a reference was received, from whom; what it says stays on paper with the program
+reference = sa.Table(
+    "reference",
+    metadata,
+    sa.Column("candidacy_id", sa.BigInteger, sa.ForeignKey("candidacy.candidacy_id"), primary_key=True),
+    sa.Column("referee", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),  # peer | manager
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# --- supporting the supporters ---------------------------------------------------------
+
+debrief = sa.Table(
+    "debrief",
+    metadata,
+    sa.Column("debrief_id", sa.Uuid, primary_key=True),
+    sa.Column("site_id", sa.Text, nullable=False),
+    sa.Column("held_on", sa.Date, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # monthly | encounter
+    sa.Column("minutes", sa.Integer, nullable=False),
+    sa.Column("recorded_by", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_debrief_site_held", "site_id", "held_on"),
+)
+
+debrief_attendance = sa.Table(
+    "debrief_attendance",
+    metadata,
+    sa.Column("debrief_id", sa.Uuid, sa.ForeignKey("debrief.debrief_id"), primary_key=True),
+    sa.Column("staff_ref", sa.Text, sa.ForeignKey("supporter.staff_ref"), primary_key=True),
+)
+
+education = sa.Table(
+    "education",
+    metadata,
+    sa.Column("education_id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    sa.Column("staff_ref", sa.Text, sa.ForeignKey("supporter.staff_ref"), nullable=False, index=True),
+    sa.Column("on", sa.Date, nullable=False),
+    sa.Column("hours", sa.Numeric(5, 2), nullable=False),
+    sa.Column("activity", sa.Text, nullable=False),
+    sa.Column("recorded_by", sa.Text, nullable=False),
+)
+
+# who took which referral, only until it closes: then the debrief prompt is made and the
+# link to the case is dropped
+engagement = sa.Table(
+    "engagement",
+    metadata,
+    sa.Column("referral_id", sa.Uuid, primary_key=True),
+    sa.Column("staff_ref", sa.Text, primary_key=True),
+)
+
+# referrals closed, and whether anyone was reached; kept so an acknowledgement read after
+# the close (the two come on different topics) still prompts a debrief
+closure = sa.Table(
+    "closure",
+    metadata,
+    sa.Column("referral_id", sa.Uuid, primary_key=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("contact_made", sa.Boolean, nullable=False),
+)
+
+debrief_prompt = sa.Table(
+    "debrief_prompt",
+    metadata,
+    sa.Column("prompt_id", sa.Uuid, primary_key=True),
+    sa.Column("staff_ref", sa.Text, sa.ForeignKey("supporter.staff_ref"), nullable=False, index=True),
+    sa.Column("prompted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("answered_at", sa.DateTime(timezone=True)),
+    sa.Column("outcome", sa.Text),  # debriefed | not_needed
+)
