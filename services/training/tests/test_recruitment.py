@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from training.recruitment import (
     CLOSED,
     PATH,
@@ -24,7 +25,7 @@ def at(stage: Stage, references=ALL_REFERENCES, missing=()) -> Candidacy:  # typ
 
 
 def test_the_whole_path_can_be_walked_step_by_step() -> None:
-    for here, following in zip(PATH, PATH[1:], strict=False):
+    for here, following in pairwise(PATH):
         check_transition(at(here), following)  # raises if refused
 
 
@@ -47,7 +48,7 @@ def test_a_skipped_or_backward_step_is_refused_and_names_the_next_step(here: Sta
 def test_the_mental_fitness_interview_waits_for_two_peer_and_one_manager_reference() -> None:
     with pytest.raises(TransitionRefused, match="1 more peer reference and 1 more manager reference"):
         check_transition(at(Stage.APPLIED, references={ReferenceKind.PEER: 1}), Stage.FITNESS_INTERVIEWED)
-    with pytest.raises(TransitionRefused, match="2 more peer references$"):
+    with pytest.raises(TransitionRefused, match=r"2 more peer references$"):
         check_transition(at(Stage.APPLIED, references={ReferenceKind.MANAGER: 1}), Stage.FITNESS_INTERVIEWED)
     check_transition(at(Stage.APPLIED), Stage.FITNESS_INTERVIEWED)
 

@@ -673,7 +673,9 @@ async def roster(
                 .where(t.education.c.staff_ref.in_(refs), t.education.c.on >= year_ago)
                 .group_by(t.education.c.staff_ref)
             )
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     attended = {
         r.staff_ref: (r.n, r.last)
@@ -697,7 +699,9 @@ async def roster(
                 .where(t.debrief_prompt.c.staff_ref.in_(refs), t.debrief_prompt.c.answered_at.is_(None))
                 .group_by(t.debrief_prompt.c.staff_ref)
             )
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     stages: dict[str, str] = dict(
         (
@@ -706,7 +710,9 @@ async def roster(
                 .where(t.candidacy.c.staff_ref.in_(refs))
                 .order_by(t.candidacy.c.candidacy_id)
             )
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )  # the latest candidacy wins: rows come oldest first
     required = (await uow.session.scalars(sa.select(t.course.c.code).where(t.course.c.required))).all()
     out = []
