@@ -1,0 +1,182 @@
+"""No published count below k, and none that can be worked out from the published sums.
+
+The attacker here is written apart from metrics.disclosure: it knows every published table
+(each site and the authority, every dimension and total, the three months and the
+quarter), derives the sums between them from the tables' names alone, and solves them
+exactly over the rationals for every withheld cell."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from fractions import Fraction
+from itertools import pairwise
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from metrics.disclosure import Sum, protect, recoverable
+from metrics.publication import AUTHORITY, SHARED_TOTAL, TOTAL, Publication, layout, months_of, publish
+
+K = 5
+QUARTER = "2026-Q4"
+MONTHS = months_of(QUARTER)
+
+
+def attack(publication: Publication) -> dict[tuple, Fraction]:  # type: ignore[type-arg]
+    """Every withheld cell whose value follows exactly from what is published."""
+    cells = [c for c, _ in publication.cells()]
+    published = {c: v for c, v in publication.cells() if v is not None}
+    hidden = sorted(c for c in cells if c not in published)
+    if not hidden:
+        return {}
+    equations: list[tuple[dict[tuple, int], int]] = []  # type: ignore[type-arg]
+    by_group: dict[tuple, list[tuple]] = defaultdict(list)  # type: ignore[type-arg]
+
+    def equation(total: tuple, parts: list[tuple]) -> None:  # type: ignore[type-arg]
+        coefficients: dict[tuple, int] = defaultdict(int)  # type: ignore[type-arg]
+        constant = 0
+        for cell, sign in [(total, -1), *((p, 1) for p in parts)]:
+            if cell in published:
+                constant -= sign * published[cell]
+            else:
+                coefficients[cell] += sign
+        equations.append((dict(coefficients), constant))
+
+    for scope, measure, dimension, period in cells:
+        by_group[("dims", scope, measure, period)].append((scope, measure, dimension, period))
+    for (_, scope, measure, period), members in by_group.items():
+        parts = [m for m in members if m[2] != TOTAL]
+        total = (scope, SHARED_TOTAL.get(measure, measure), TOTAL, period)
+        if parts and total in set(cells):
+            equation(total, parts)
+    for scope, measure, dimension, period in cells:
+        if period == QUARTER:
+            equation((scope, measure, dimension, period), [(scope, measure, dimension, m) for m in MONTHS])
+        if scope == AUTHORITY:
+            sites = {c[0] for c in cells if c[0] != AUTHORITY}
+            parts = [
+                (s, measure, dimension, period)
+                for s in sites
+                if (s, measure, dimension, period) in set(cells)
+            ]
+            equation((scope, measure, dimension, period), parts)
+    # exact elimination over the rationals
+    index = {c: i for i, c in enumerate(hidden)}
+    rows = [
+        [Fraction(coefficients.get(c, 0)) for c in hidden] + [Fraction(constant)]
+        for coefficients, constant in equations
+    ]
+    pivots: list[int] = []
+    r = 0
+    for col in range(len(hidden)):
+        pivot = next((i for i in range(r, len(rows)) if rows[i][col] != 0), None)
+        if pivot is None:
+            continue
+        rows[r], rows[pivot] = rows[pivot], rows[r]
+        rows[r] = [v / rows[r][col] for v in rows[r]]
+        for i in range(len(rows)):
+            if i != r and rows[i][col] != 0:
+                factor = rows[i][col]
+                rows[i] = [a - factor * b for a, b in zip(rows[i], rows[r], strict=True)]
+        pivots.append(col)
+        r += 1
+    found = {}
+    for i, col in enumerate(pivots):
+        if all(rows[i][j] == 0 for j in range(len(hidden)) if j != col):
+            found[hidden[col]] = rows[i][-1]
+    assert set(found) <= set(index)
+    return found
+
+
+def test_one_small_cell_takes_the_next_smallest_with_it_and_the_total_stays() -> None:
+    counts = {
+        ("a", "escalations", d, MONTHS[0]): n for d, n in (("timeout", 3), ("declined", 10), ("other", 12))
+    }
+    publication = publish(counts, QUARTER, K)
+    month = {c[2]: v for c, v in publication.cells("a", MONTHS[0]) if c[1] == "escalations"}
+    assert month == {"timeout": None, "declined": None, "other": 12, TOTAL: 25}
+    assert attack(publication) == {}
+
+
+def test_a_cell_bridging_two_suppressed_cycles_is_found_and_protected() -> None:
+    """Every sum holds two withheld cells, yet the bridge z between two cycles of a 2-D
+    table is pinned (R1 + R2 - C1 - C2 = z): the line rule alone is not enough."""
+    sums = [
+        Sum("R1", ("a", "b")),
+        Sum("R2", ("c", "d", "z")),
+        Sum("C1", ("a", "c")),
+        Sum("C2", ("b", "d")),
+        Sum("R3", ("e", "f")),
+        Sum("R4", ("g", "h")),
+        Sum("C3", ("e", "g", "z")),
+        Sum("C4", ("f", "h")),
+    ]
+    cycle = {"a", "b", "c", "d", "e", "f", "g", "h"}
+    assert recoverable(sums, cycle | {"z"}) == {"z"}
+    values = {c: 6 for c in cycle} | {"z": 2, "R1": 12, "R2": 14, "C1": 12, "C2": 12}
+    values |= {"R3": 12, "R4": 12, "C3": 14, "C4": 12}
+    withheld = protect(values, sums, K, frozen=())
+    assert "z" in withheld and not recoverable(sums, withheld)
+
+
+def test_frozen_cells_stay_published_and_protection_is_found_elsewhere() -> None:
+    counts = {
+        ("a", "escalations", d, MONTHS[0]): n for d, n in (("timeout", 3), ("declined", 10), ("other", 12))
+    }
+    earlier = ("a", "escalations", "declined", MONTHS[0])
+    values, sums = layout(counts, QUARTER)
+    withheld = protect(values, sums, K, frozen=[earlier])
+    assert earlier not in withheld and ("a", "escalations", "timeout", MONTHS[0]) in withheld
+    assert attack(Publication(values, withheld)) == {}
+
+
+def _counts(draw: st.DrawFn) -> dict[tuple[str, str, str, str], int]:
+    sites = [f"s{i}" for i in range(draw(st.integers(1, 3)))]
+    small = st.one_of(st.integers(0, 6), st.integers(0, 40))  # mostly the small counts that matter
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for site in sites:
+        for month in MONTHS:
+            paths = {p: draw(small) for p in ("self", "manager", "colleague")}
+            reasons = dict(
+                zip(("incident", "death", "violence"), _split(draw, sum(paths.values()), 3), strict=True)
+            )
+            counts[(site, "referrals", TOTAL, month)] = sum(paths.values())
+            for p, n in paths.items():
+                counts[(site, "referrals_by_path", p, month)] = n
+            for reason, n in reasons.items():
+                counts[(site, "referrals_by_reason", reason, month)] = n
+            for reason in ("timeout", "declined"):
+                counts[(site, "escalations", reason, month)] = draw(small)
+    return counts
+
+
+def _split(draw: st.DrawFn, total: int, parts: int) -> list[int]:
+    cuts = sorted(draw(st.lists(st.integers(0, total), min_size=parts - 1, max_size=parts - 1)))
+    edges = [0, *cuts, total]
+    return [b - a for a, b in pairwise(edges)]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.composite(_counts)())
+def test_the_differencing_attacker_recovers_no_withheld_cell_and_no_published_cell_is_below_k(counts) -> None:  # type: ignore[no-untyped-def]
+    publication = publish(counts, QUARTER, K)
+    published = [v for _, v in publication.cells() if v is not None]
+    assert all(v == 0 or v >= K for v in published)
+    assert attack(publication) == {}
+    # what is published is right: the authority's quarter is every site's every month
+    for (_scope, measure, dimension, _period), v in publication.cells(AUTHORITY, QUARTER):
+        if v is not None and dimension != TOTAL:
+            assert v == sum(n for (s, m, d, _mo), n in counts.items() if m == measure and d == dimension)
+
+
+@pytest.mark.parametrize("k", [3, 5, 11])
+def test_a_stricter_threshold_for_one_measure_applies_to_it_alone(k: int) -> None:
+    counts = {
+        ("a", "escalations", "timeout", MONTHS[0]): 8,
+        ("a", "escalations", "declined", MONTHS[0]): 9,
+        ("a", "unmatched", "all", MONTHS[0]): 8,
+    }
+    publication = publish(counts, QUARTER, lambda cell: k if cell[1] == "escalations" else 5)
+    assert publication.value(("a", "unmatched", "all", MONTHS[0])) == 8
+    hidden = publication.value(("a", "escalations", "timeout", MONTHS[0])) is None
+    assert hidden is (k > 8)
