@@ -1,13 +1,30 @@
 """What each event counts, and what may be published."""
 
+import math
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 
-from contracts.events import ReferralSubmitted
-from metrics.aggregation import Increment, increments, period, publishable
+from contracts.events import (
+    PageAcknowledged,
+    ReferralContacted,
+    ReferralSubmitted,
+    SupporterEligibilityChanged,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+from metrics.aggregation import (
+    Increment,
+    Observation,
+    increments,
+    observations,
+    period,
+    publishable,
+    quantile,
+)
 
 
-def test_a_referral_counts_once_by_reason_and_once_by_path():
+def test_a_referral_counts_once_by_reason_once_by_path_and_once_by_tier():
     event = ReferralSubmitted(
         referral_id=uuid.uuid4(),
         site_id="north",
@@ -21,6 +38,7 @@ def test_a_referral_counts_once_by_reason_and_once_by_path():
         Increment("referrals", "all"),
         Increment("referrals_by_reason", "patient_safety_incident"),
         Increment("referrals_by_path", "self"),
+        Increment("referrals_by_tier", "2"),
     ]
 
 
@@ -47,3 +65,60 @@ def test_service_levels_are_counted_against_the_rise_targets():
     assert Increment("met_within_12_hours", "no") in increments(first)
     later = ReferralMet(referral_id=rid, site_id="north", encounter=2, minutes_since_referral=99999)
     assert increments(later) == [Increment("encounters", "follow_up")]  # only the first meeting has a target
+
+
+def test_a_group_activation_counts_the_people_it_reached():
+    event = ReferralSubmitted(
+        referral_id=uuid.uuid4(),
+        site_id="north",
+        path="group",
+        reason_category="patient_safety_incident",
+        reason_kind="unexpected_patient_death",
+        urgency="as_soon_as_possible",
+        modality="in_person",
+        group_size=14,
+    )
+    counted = increments(event)
+    assert Increment("group_activations", "all") in counted
+    assert Increment("people_reached", "all", 14) in counted
+
+
+def test_eligibility_moves_the_gauge_only_on_a_real_change():
+    def changed(eligible: bool, version: int) -> list[Increment]:
+        return increments(
+            SupporterEligibilityChanged(
+                supporter="st-ab", home_site="north", eligible=eligible, version=version
+            )
+        )
+
+    assert changed(False, 1) == []  # registered, never eligible: nothing was counted before
+    assert changed(True, 1) == [Increment("supporters_eligible_change", "all", 1)]
+    assert changed(False, 2) == [Increment("supporters_eligible_change", "all", -1)]
+    assert changed(True, 3) == [Increment("supporters_eligible_change", "all", 1)]
+
+
+def test_times_are_kept_as_values_for_exact_percentiles():
+    ack = PageAcknowledged(
+        page_id=uuid.uuid4(),
+        referral_id=uuid.uuid4(),
+        site_id="north",
+        recipient="st-ab",
+        recipient_role="supporter",
+        step=0,
+        seconds_to_acknowledge=95,
+    )
+    assert observations(ack) == [Observation("seconds_to_acknowledge", 95)]
+    assert Increment("deployments", "all") in increments(ack)
+    callback = ReferralContacted(referral_id=uuid.uuid4(), site_id="north", minutes_to_callback=12)
+    assert observations(callback) == [Observation("minutes_to_callback", 12)]
+
+
+@given(st.lists(st.integers(0, 500), min_size=1, max_size=300), st.sampled_from([0.5, 0.9]))
+def test_the_quantile_of_counts_is_the_nearest_rank_of_the_raw_values(values: list[int], q: float):
+    counts = dict(Counter(values))
+    ordered = sorted(values)
+    assert quantile(counts, q) == ordered[math.ceil(round(q * len(values), 9)) - 1]
+
+
+def test_an_empty_distribution_has_no_quantile():
+    assert quantile({}, 0.5) is None

@@ -6,14 +6,19 @@ row back to a case (event id, person, exact time) is kept.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
 from contracts.events import (
+    CertificationExpired,
+    CertificationGranted,
+    EpisodeReopened,
     Event,
     MatchUnmatched,
     PageAcknowledged,
     PageEscalated,
+    PageExhausted,
     ReferralClosed,
     ReferralContacted,
     ReferralDeclined,
@@ -21,7 +26,10 @@ from contracts.events import (
     ReferralOffered,
     ReferralSubmitted,
     ReferralWithdrawn,
+    ServiceLevelBreached,
+    SupporterEligibilityChanged,
 )
+from contracts.types import ConnectionPath, RecipientRole
 
 # RISE service levels (002, 001 Box 4.6)
 CALLBACK_MINUTES = 30
@@ -32,7 +40,16 @@ MEETING_MINUTES = 12 * 60
 class Increment:
     measure: str
     dimension: str
-    amount: int = 1
+    amount: int = 1  # negative for a gauge going down (a supporter no longer eligible)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One value of a distribution (minutes to call back, say): kept as a count per value,
+    so medians and percentiles are exact and no single value is ever published."""
+
+    measure: str
+    value: int
 
 
 def period(at: datetime) -> str:
@@ -51,16 +68,29 @@ COUNTED: tuple[type[Event], ...] = (
     MatchUnmatched,
     PageEscalated,
     PageAcknowledged,
+    PageExhausted,
+    ServiceLevelBreached,
+    EpisodeReopened,
+    CertificationGranted,
+    CertificationExpired,
+    SupporterEligibilityChanged,
 )
 
 
 def increments(event: Event) -> list[Increment]:
     if isinstance(event, ReferralSubmitted):
-        return [
+        counted = [
             Increment("referrals", "all"),
             Increment("referrals_by_reason", event.reason_category.value),
             Increment("referrals_by_path", event.path.value),
+            Increment("referrals_by_tier", str(event.tier.value)),
         ]
+        if event.path is ConnectionPath.GROUP:
+            counted += [
+                Increment("group_activations", "all"),
+                Increment("people_reached", "all", event.group_size or 0),
+            ]
+        return counted
     if isinstance(event, ReferralOffered):
         return [Increment("offers", event.source.value)]
     if isinstance(event, ReferralDeclined):
@@ -76,14 +106,54 @@ def increments(event: Event) -> list[Increment]:
         met = event.minutes_since_referral <= MEETING_MINUTES
         return [Increment("encounters", "first"), Increment("met_within_12_hours", "yes" if met else "no")]
     if isinstance(event, ReferralClosed):
-        return [Increment("closed", event.outcome.value)]
+        return [Increment("closed", event.outcome.value)]  # onward referrals: referred_to_*
     if isinstance(event, MatchUnmatched):
         return [Increment("unmatched", "all")]
     if isinstance(event, PageEscalated):
         return [Increment("escalations", event.reason.value)]
     if isinstance(event, PageAcknowledged):
-        return [Increment("acknowledged_pages", event.recipient_role.value)]
+        counted = [Increment("acknowledged_pages", event.recipient_role.value)]
+        if event.recipient_role is RecipientRole.SUPPORTER:
+            counted.append(Increment("deployments", "all"))
+        return counted
+    if isinstance(event, PageExhausted):
+        return [Increment("nobody_answered", "all")]
+    if isinstance(event, ServiceLevelBreached):
+        return [Increment("service_level_breaches", event.level.value)]
+    if isinstance(event, EpisodeReopened):
+        return [Increment("reopened", event.reason.value)]
+    if isinstance(event, CertificationGranted):
+        return [Increment("certifications_granted", event.course)]
+    if isinstance(event, CertificationExpired):
+        return [Increment("certifications_lapsed", event.course)]
+    if isinstance(event, SupporterEligibilityChanged):
+        # training publishes only changes: after the first, each one flips the supporter
+        if event.eligible:
+            return [Increment("supporters_eligible_change", "all", 1)]
+        return [] if event.version <= 1 else [Increment("supporters_eligible_change", "all", -1)]
     return []
+
+
+def observations(event: Event) -> list[Observation]:
+    if isinstance(event, PageAcknowledged):
+        return [Observation("seconds_to_acknowledge", event.seconds_to_acknowledge)]
+    if isinstance(event, ReferralContacted):
+        return [Observation("minutes_to_callback", event.minutes_to_callback)]
+    return []
+
+
+def quantile(counts: dict[int, int], q: float) -> int | None:
+    """The nearest-rank q-quantile of values kept as counts per value (None when empty)."""
+    n = sum(counts.values())
+    if n == 0:
+        return None
+    rank = max(1, math.ceil(round(q * n, 9)))  # round first: 0.9 * 10 is 9.000000000000002
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= rank:
+            return value
+    return max(counts)
 
 
 def publishable(value: int, *, suppress_below: int) -> int | None:

@@ -10,7 +10,7 @@ from servicekit.database import UnitOfWork
 from sqlalchemy.dialects.postgresql import insert
 
 from metrics import tables as t
-from metrics.aggregation import increments, period, publishable
+from metrics.aggregation import increments, observations, period, publishable
 
 
 async def count(event: Event, uow: UnitOfWork, envelope: Envelope) -> None:
@@ -26,6 +26,20 @@ async def count(event: Event, uow: UnitOfWork, envelope: Envelope) -> None:
             stmt.on_conflict_do_update(
                 index_elements=["site_id", "period", "measure", "dimension"],
                 set_={"value": t.aggregate.c.value + stmt.excluded.value},
+            )
+        )
+    for seen in observations(event):
+        add = insert(t.distribution).values(
+            site_id=envelope.site_id,
+            period=period(envelope.occurred_at),
+            measure=seen.measure,
+            value=seen.value,
+            count=1,
+        )
+        await uow.session.execute(
+            add.on_conflict_do_update(
+                index_elements=["site_id", "period", "measure", "value"],
+                set_={"count": t.distribution.c.count + 1},
             )
         )
 

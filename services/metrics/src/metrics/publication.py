@@ -19,6 +19,7 @@ SHARED_TOTAL: Mapping[str, str] = {
     "referrals_by_reason": "referrals",
     "referrals_by_path": "referrals",
     "referrals_by_profession": "referrals",
+    "referrals_by_tier": "referrals",
 }
 
 Cell = tuple[str, str, str, str]  # scope (a site or the authority), measure, dimension, period
