@@ -244,8 +244,13 @@ def test_a_group_activation_becomes_one_case_staffed_with_several_supporters(run
     assert len(candidates) >= 4
 
     # every proposed supporter is messaged at once (CKHA), not one after another
+    def supporter_pages() -> list[dict]:  # type: ignore[type-arg]
+        # the coordinator's page is left out: on a loaded machine the test platform's 5 s
+        # acknowledgement timeout can run out before the test reads the pages
+        return [e for e in pages_sent(p, referral_id) if e["payload"]["recipient_role"] == "supporter"]
+
     pages = wait_for(
-        lambda: (found := pages_sent(p, referral_id)) and len(found) == len(candidates) and found,
+        lambda: (found := supporter_pages()) and len(found) >= len(candidates) and found,
         what="a page to every proposed supporter",
     )
     assert {e["payload"]["recipient"] for e in pages} == set(candidates)
