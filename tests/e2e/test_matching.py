@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 from contracts import topics
-from pss_cli.directory import import_csv
+from pss_cli.imports import import_directory
 from pss_cli.main import app
 from pss_cli.seed import Person, Site, sample_site
 from pss_cli.testing import RunningPlatform, seed_and_wait, wait_for
@@ -347,7 +347,7 @@ def test_the_directory_imports_from_csv_and_reports_each_rejected_row(running_pl
         f"nobody,t-{tag},nursing,,3,1,2,en,,ed\n",  # line 6: not a staff reference
     )
     token = p.issuer.token("importer", ["authority_admin"])
-    report = import_csv(people, "people", matching_url=p.url("matching"), token=token, batch_size=2)
+    report = import_directory(people, "people", matching_url=p.url("matching"), token=token, batch_size=2)
     assert report.rows == 5 and report.imported == 2
     assert [line for line, _ in report.rejected] == [3, 4, 6]
     problems = dict(report.rejected)

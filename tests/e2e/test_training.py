@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from contracts import topics
-from pss_cli.directory import import_completions
+from pss_cli.imports import import_completions
 from pss_cli.main import app
 from pss_cli.seed import REQUIRED, Person, Site, sample_site
 from pss_cli.testing import seed_and_wait, wait_for

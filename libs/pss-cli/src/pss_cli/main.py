@@ -19,7 +19,7 @@ from pss_cli.platform import Infrastructure, Platform
 from pss_cli.seed import DEMO_AUTHORITY, seed_authority
 
 if TYPE_CHECKING:
-    from pss_cli.directory import ImportReport
+    from pss_cli.imports import ImportReport
 
 app = typer.Typer(help="Peer support platform: local development and operations.", no_args_is_help=True)
 
@@ -168,12 +168,12 @@ def directory_import(
     licence_level, languages, reports_to, unit, gender), evaluators (evaluator_ref,
     evaluatee_ref, kind) or supporters (staff_ref, serves, mental_health_professional,
     paused, dual_relationships). Good rows are stored; rejected rows are reported by line."""
-    from pss_cli.directory import import_csv
+    from pss_cli.imports import import_directory
 
     _run_import(
         file,
         f"{kind}",
-        lambda token, progress: import_csv(
+        lambda token, progress: import_directory(
             file, kind, matching_url=matching_url, token=token, batch_size=batch_size, progress=progress
         ),
         token=token,
@@ -198,7 +198,7 @@ def training_import(
     """Import completed training (staff_ref, course, and completed_on as YYYY-MM-DD or
     completed_at with its offset). Expiries, reminders and eligibility follow as for a
     completion entered by hand; a row already recorded is not recorded twice."""
-    from pss_cli.directory import import_completions
+    from pss_cli.imports import import_completions
 
     _run_import(
         file,
@@ -221,7 +221,7 @@ def _run_import(
 ) -> None:
     """Progress, a summary, the first rejected rows, the full report on request, and an exit
     code scripts can check (2: some rows were rejected)."""
-    from pss_cli.directory import count_rows
+    from pss_cli.imports import count_rows
 
     if token is None:  # pss dev's local admin
         issuer, _ = _dev_issuer(_workdir())

@@ -184,7 +184,7 @@ async def import_completions(
     rows with the reason). A row naming an unknown course or supporter is reported, the
     rest go in."""
     now = datetime.now(UTC)
-    courses = set((await uow.session.scalars(sa.select(t.course.c.code))).all())
+    catalogue = set((await uow.session.scalars(sa.select(t.course.c.code))).all())
     refs = {c.staff_ref for c in completions}
     known = set(
         (
@@ -195,7 +195,7 @@ async def import_completions(
     )
     imported, again, rejected = 0, 0, []
     for c in completions:
-        if c.course not in courses:
+        if c.course not in catalogue:
             rejected.append((c.line, f"course: '{c.course}' is not in the catalogue"))
         elif c.staff_ref not in known:
             rejected.append((c.line, f"staff_ref: supporter '{c.staff_ref}' is not registered with training"))

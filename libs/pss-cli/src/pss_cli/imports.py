@@ -71,7 +71,7 @@ def send_csv(
     return report
 
 
-def import_csv(
+def import_directory(
     path: Path,
     kind: str,
     *,
