@@ -14,12 +14,13 @@ from contracts.events import (
 from hypothesis import given
 from hypothesis import strategies as st
 from metrics.aggregation import (
+    TOTAL,
     Increment,
     Observation,
+    Tally,
     increments,
     observations,
     period,
-    publishable,
     quantile,
 )
 
@@ -35,16 +36,29 @@ def test_a_referral_counts_once_by_reason_once_by_path_and_once_by_tier():
         modality="phone",
     )
     assert increments(event) == [
-        Increment("referrals", "all"),
+        Increment("referrals", TOTAL),
         Increment("referrals_by_reason", "patient_safety_incident"),
         Increment("referrals_by_path", "self"),
         Increment("referrals_by_tier", "2"),
     ]
 
 
-def test_a_count_below_the_threshold_is_withheld():
-    assert publishable(4, suppress_below=5) is None
-    assert publishable(5, suppress_below=5) == 5
+def test_a_tally_of_many_events_adds_what_each_would_add_alone():
+    north, south = "north", "south"
+    march, april = datetime(2026, 3, 31, 23, 59, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+    from contracts.events import ReferralContacted
+
+    tally = Tally()
+    for site, at in [(north, march), (north, march), (south, march), (north, april)]:
+        tally.add(ReferralContacted(referral_id=uuid.uuid4(), site_id=site, minutes_to_callback=12), site, at)
+    assert tally.counts == Counter(
+        {
+            (north, "2026-03", "callback_within_30_minutes", "yes"): 2,
+            (south, "2026-03", "callback_within_30_minutes", "yes"): 1,
+            (north, "2026-04", "callback_within_30_minutes", "yes"): 1,
+        }
+    )
+    assert tally.distributions[(north, "2026-03", "minutes_to_callback", 12)] == 2
 
 
 def test_aggregates_are_monthly():
@@ -79,8 +93,8 @@ def test_a_group_activation_counts_the_people_it_reached():
         group_size=14,
     )
     counted = increments(event)
-    assert Increment("group_activations", "all") in counted
-    assert Increment("people_reached", "all", 14) in counted
+    assert Increment("group_activations", TOTAL) in counted
+    assert Increment("people_reached", TOTAL, 14) in counted
 
 
 def test_eligibility_moves_the_gauge_only_on_a_real_change():
@@ -92,9 +106,9 @@ def test_eligibility_moves_the_gauge_only_on_a_real_change():
         )
 
     assert changed(False, 1) == []  # registered, never eligible: nothing was counted before
-    assert changed(True, 1) == [Increment("supporters_eligible_change", "all", 1)]
-    assert changed(False, 2) == [Increment("supporters_eligible_change", "all", -1)]
-    assert changed(True, 3) == [Increment("supporters_eligible_change", "all", 1)]
+    assert changed(True, 1) == [Increment("supporters_eligible_change", TOTAL, 1)]
+    assert changed(False, 2) == [Increment("supporters_eligible_change", TOTAL, -1)]
+    assert changed(True, 3) == [Increment("supporters_eligible_change", TOTAL, 1)]
 
 
 def test_times_are_kept_as_values_for_exact_percentiles():
@@ -108,7 +122,7 @@ def test_times_are_kept_as_values_for_exact_percentiles():
         seconds_to_acknowledge=95,
     )
     assert observations(ack) == [Observation("seconds_to_acknowledge", 95)]
-    assert Increment("deployments", "all") in increments(ack)
+    assert Increment("deployments", TOTAL) in increments(ack)
     callback = ReferralContacted(referral_id=uuid.uuid4(), site_id="north", minutes_to_callback=12)
     assert observations(callback) == [Observation("minutes_to_callback", 12)]
 

@@ -15,7 +15,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from metrics.disclosure import Sum, protect, recoverable
-from metrics.publication import AUTHORITY, SHARED_TOTAL, TOTAL, Publication, layout, months_of, publish
+from metrics.publication import (
+    AUTHORITY,
+    SHARED_TOTAL,
+    TOTAL,
+    Publication,
+    layout,
+    months_of,
+    publish,
+    publish_month,
+)
 
 K = 5
 QUARTER = "2026-Q4"
@@ -172,9 +181,27 @@ def test_a_stricter_threshold_for_one_measure_applies_to_it_alone(k: int) -> Non
     counts = {
         ("a", "escalations", "timeout", MONTHS[0]): 8,
         ("a", "escalations", "declined", MONTHS[0]): 9,
-        ("a", "unmatched", "all", MONTHS[0]): 8,
+        ("a", "unmatched", TOTAL, MONTHS[0]): 8,
     }
     publication = publish(counts, QUARTER, lambda cell: k if cell[1] == "escalations" else 5)
-    assert publication.value(("a", "unmatched", "all", MONTHS[0])) == 8
+    assert publication.value(("a", "unmatched", TOTAL, MONTHS[0])) == 8
     hidden = publication.value(("a", "escalations", "timeout", MONTHS[0])) is None
     assert hidden is (k > 8)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.composite(_counts)())
+def test_months_published_as_they_close_and_then_their_quarter_give_nothing_away_together(counts) -> None:  # type: ignore[no-untyped-def]
+    """Each month is published once it closes and never changes; the quarter comes with
+    the last month. The attacker holds all four publications at once."""
+    values: dict[tuple[str, str, str, str], int] = {}
+    withheld: set[tuple[str, str, str, str]] = set()
+    for month in MONTHS:
+        stage = publish_month(counts, month, K, earlier={c: c in withheld for c in values})
+        assert not set(stage.values) & set(values), "an earlier cell was published again"
+        values |= stage.values
+        withheld |= stage.withheld
+    assert {c[3] for c in values} == {*MONTHS, QUARTER}
+    together = Publication(values, withheld)
+    assert all(v == 0 or v >= K for _, v in together.cells() if v is not None)
+    assert attack(together) == {}

@@ -193,6 +193,23 @@ class KafkaReader:
                 found.append(envelope)
         return found
 
+    def publish_many(self, messages: list[tuple[str, bytes | None, bytes]]) -> None:
+        """(topic, key, value) in order, through one producer."""
+
+        async def send() -> None:
+            from aiokafka import AIOKafkaProducer
+
+            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
+            await producer.start()
+            try:
+                sent = [await producer.send(topic, value=value, key=key) for topic, key, value in messages]
+                for delivery in sent:
+                    await delivery
+            finally:
+                await producer.stop()
+
+        asyncio.run(send())
+
     def publish(self, topic: str, value: bytes, *, key: bytes | None = None) -> None:
         async def send() -> None:
             from aiokafka import AIOKafkaProducer

@@ -7,7 +7,8 @@ row back to a case (event id, person, exact time) is kept.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from contracts.events import (
@@ -30,6 +31,11 @@ from contracts.events import (
     SupporterEligibilityChanged,
 )
 from contracts.types import ConnectionPath, RecipientRole
+
+TOTAL = "total"  # the dimension of a measure counted as a whole (referrals, unmatched, ...)
+
+# measures kept as changes and published as a level at the end of each month
+GAUGES: dict[str, str] = {"supporters_eligible_change": "supporters_eligible"}
 
 # RISE service levels (002, 001 Box 4.6)
 CALLBACK_MINUTES = 30
@@ -56,6 +62,22 @@ def period(at: datetime) -> str:
     return at.strftime("%Y-%m")
 
 
+@dataclass
+class Tally:
+    """What a run of events adds up to: one event when consumed live, a million when
+    rebuilt from the Kafka history; both go through here, so both count the same."""
+
+    counts: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)  # site, month, measure, dim
+    distributions: Counter[tuple[str, str, str, int]] = field(default_factory=Counter)  # ..., value
+
+    def add(self, event: Event, site_id: str, occurred_at: datetime) -> None:
+        month = period(occurred_at)
+        for inc in increments(event):
+            self.counts[(site_id, month, inc.measure, inc.dimension)] += inc.amount
+        for seen in observations(event):
+            self.distributions[(site_id, month, seen.measure, seen.value)] += 1
+
+
 # every event type ``increments`` counts; the consumer subscribes to exactly these
 COUNTED: tuple[type[Event], ...] = (
     ReferralSubmitted,
@@ -80,15 +102,15 @@ COUNTED: tuple[type[Event], ...] = (
 def increments(event: Event) -> list[Increment]:
     if isinstance(event, ReferralSubmitted):
         counted = [
-            Increment("referrals", "all"),
+            Increment("referrals", TOTAL),
             Increment("referrals_by_reason", event.reason_category.value),
             Increment("referrals_by_path", event.path.value),
             Increment("referrals_by_tier", str(event.tier.value)),
         ]
         if event.path is ConnectionPath.GROUP:
             counted += [
-                Increment("group_activations", "all"),
-                Increment("people_reached", "all", event.group_size or 0),
+                Increment("group_activations", TOTAL),
+                Increment("people_reached", TOTAL, event.group_size or 0),
             ]
         return counted
     if isinstance(event, ReferralOffered):
@@ -108,16 +130,16 @@ def increments(event: Event) -> list[Increment]:
     if isinstance(event, ReferralClosed):
         return [Increment("closed", event.outcome.value)]  # onward referrals: referred_to_*
     if isinstance(event, MatchUnmatched):
-        return [Increment("unmatched", "all")]
+        return [Increment("unmatched", TOTAL)]
     if isinstance(event, PageEscalated):
         return [Increment("escalations", event.reason.value)]
     if isinstance(event, PageAcknowledged):
         counted = [Increment("acknowledged_pages", event.recipient_role.value)]
         if event.recipient_role is RecipientRole.SUPPORTER:
-            counted.append(Increment("deployments", "all"))
+            counted.append(Increment("deployments", TOTAL))
         return counted
     if isinstance(event, PageExhausted):
-        return [Increment("nobody_answered", "all")]
+        return [Increment("nobody_answered", TOTAL)]
     if isinstance(event, ServiceLevelBreached):
         return [Increment("service_level_breaches", event.level.value)]
     if isinstance(event, EpisodeReopened):
@@ -129,8 +151,8 @@ def increments(event: Event) -> list[Increment]:
     if isinstance(event, SupporterEligibilityChanged):
         # training publishes only changes: after the first, each one flips the supporter
         if event.eligible:
-            return [Increment("supporters_eligible_change", "all", 1)]
-        return [] if event.version <= 1 else [Increment("supporters_eligible_change", "all", -1)]
+            return [Increment("supporters_eligible_change", TOTAL, 1)]
+        return [] if event.version <= 1 else [Increment("supporters_eligible_change", TOTAL, -1)]
     return []
 
 
@@ -154,8 +176,3 @@ def quantile(counts: dict[int, int], q: float) -> int | None:
         if seen >= rank:
             return value
     return max(counts)
-
-
-def publishable(value: int, *, suppress_below: int) -> int | None:
-    """A count below k is withheld (None). Complementary suppression comes with issue 6."""
-    return value if value >= suppress_below else None

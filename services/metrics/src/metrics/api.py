@@ -1,33 +1,137 @@
-"""metrics' HTTP API: a site's aggregates, small cells suppressed."""
+"""metrics' HTTP API: the published, de-identified figures of closed months and quarters.
+
+A site coordinator sees their own site; the authority sees every site and the roll-up;
+operations see none of it. Every view reads the same frozen publication, so no two views
+can be differenced."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from contracts.types import SiteId
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from servicekit.auth import Principal, Role, ensure_site, requires
 
 from metrics import handlers
+from metrics.publication import AUTHORITY, Cell, is_quarter, last_closed_month, months_of
+from metrics.settings import MetricsSettings
 
 router = APIRouter()
+
+Period = Annotated[
+    str,
+    Query(
+        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2]|Q[1-4])$",
+        description="A month (YYYY-MM) or a quarter (YYYY-Qn), once closed.",
+    ),
+]
+Reader = Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))]
+Authority = Annotated[Principal, Depends(requires(Role.AUTHORITY_ADMIN))]
+COLUMNS = ("scope", "period", "measure", "dimension", "value", "withheld")
+
+
+async def _catch_up(request: Request, now: datetime) -> None:
+    """Publish what closed since the last reader came (before anything is read)."""
+    settings: MetricsSettings = request.app.state.settings
+
+    def threshold(cell: Cell) -> int:
+        return max(settings.suppress_below, settings.suppress_below_by_measure.get(cell[1], 0))
+
+    async with request.app.state.uow() as uow:
+        await handlers.publish_closed_months(
+            uow,
+            now=now,
+            grace=timedelta(hours=settings.month_closes_after_hours),
+            k=settings.suppress_below,
+            threshold=threshold,
+        )
+        await uow.commit()
+
+
+async def _cells(request: Request, period: str, scopes: list[str] | None) -> list[dict[str, Any]]:
+    settings: MetricsSettings = request.app.state.settings
+    grace = timedelta(hours=settings.month_closes_after_hours)
+    now = datetime.now(UTC)
+    await _catch_up(request, now)
+    async with request.app.state.uow() as uow:
+        try:
+            return await handlers.published(uow, period, scopes)
+        except handlers.NotPublishedYet:
+            last = months_of(period)[-1] if is_quarter(period) else period
+            if last <= last_closed_month(now, grace):
+                raise HTTPException(
+                    status.HTTP_404_NOT_FOUND, f"nothing was published for {period}: no events were counted"
+                ) from None
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"{period} is still open: a month is published {settings.month_closes_after_hours:g} hours"
+                f" after it ends{' (a quarter with its last month)' if is_quarter(period) else ''},"
+                " and never changes after",
+            ) from None
+
+
+def _csv(cells: list[dict[str, Any]], period: str, filename: str) -> Response:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for cell in cells:
+        writer.writerow({**cell, "period": period, "value": "" if cell["value"] is None else cell["value"]})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}-{period}.csv"'},
+    )
+
+
+def _strip(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in c.items() if k != "scope"} for c in cells]
+
+
+@router.get("/periods", tags=["aggregates"])
+async def periods(request: Request, _: Reader) -> dict[str, list[str]]:
+    """The months and quarters published so far."""
+    await _catch_up(request, datetime.now(UTC))
+    async with request.app.state.uow() as uow:
+        return {"periods": await handlers.published_periods(uow)}
 
 
 @router.get("/sites/{site_id}/aggregates", tags=["aggregates"])
 async def site_aggregates(
-    site_id: SiteId,
-    request: Request,
-    principal: Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))],
-    period: Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")],
+    site_id: SiteId, request: Request, principal: Reader, period: Period
 ) -> dict[str, object]:
     ensure_site(principal, site_id)
-    async with request.app.state.uow() as uow:
-        cells = await handlers.site_aggregates(
-            uow, site_id, period, suppress_below=request.app.state.suppress_below
-        )
+    cells = await _cells(request, period, [site_id])
     return {
         "site_id": site_id,
         "period": period,
-        "suppress_below": request.app.state.suppress_below,
+        "suppress_below": request.app.state.settings.suppress_below,
+        "cells": _strip(cells),
+    }
+
+
+@router.get("/sites/{site_id}/aggregates.csv", tags=["aggregates"], response_class=Response)
+async def site_aggregates_csv(
+    site_id: SiteId, request: Request, principal: Reader, period: Period
+) -> Response:
+    ensure_site(principal, site_id)
+    return _csv(await _cells(request, period, [site_id]), period, f"peer-support-{site_id}")
+
+
+@router.get("/authority/aggregates", tags=["aggregates"])
+async def authority_aggregates(request: Request, _: Authority, period: Period) -> dict[str, object]:
+    """Every site and the roll-up (scope ``authority``)."""
+    cells = await _cells(request, period, None)
+    return {
+        "period": period,
+        "suppress_below": request.app.state.settings.suppress_below,
+        "roll_up": AUTHORITY,
         "cells": cells,
     }
+
+
+@router.get("/authority/aggregates.csv", tags=["aggregates"], response_class=Response)
+async def authority_aggregates_csv(request: Request, _: Authority, period: Period) -> Response:
+    return _csv(await _cells(request, period, None), period, "peer-support-authority")

@@ -17,6 +17,6 @@ def build(settings: MetricsSettings | None = None) -> Service:
         description="De-identified per-site aggregates.",
     )
     service.api.state.uow = service.uow
-    service.api.state.suppress_below = settings.suppress_below
+    service.api.state.settings = settings
     service.api.include_router(router)
     return service

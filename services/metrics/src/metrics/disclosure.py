@@ -14,7 +14,8 @@ total minus the rest. So:
    further partner, until nothing is pinned.
 
 Cells published before (a closed month, say) are ``frozen``: they stay published and
-protection is found among the others, so a later table never undoes an earlier one.
+protection is found among the others; cells withheld before are ``kept`` withheld. So a
+later table (the quarter) never undoes an earlier one (its months).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def protect(
     k: int | Callable[[C], int],
     *,
     frozen: Iterable[C] = (),
+    kept: Iterable[C] = (),
 ) -> set[C]:
     """The cells to withhold."""
     threshold: Callable[[C], int] = k if callable(k) else (lambda _cell: k)
@@ -58,7 +60,7 @@ def protect(
         return 0 < values.get(cell, 0) < threshold(cell)
 
     known = set(frozen)  # published, or worked out anyway: never worth withholding
-    withheld: set[C] = {c for c in values if small(c) and c not in known}
+    withheld: set[C] = {c for c in values if small(c) and c not in known} | set(kept)
     touching: dict[C, list[Sum[C]]] = defaultdict(list)
     for s in sums:
         for c in s.cells:

@@ -2,64 +2,216 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from contracts import Envelope, Event
 from servicekit.database import UnitOfWork
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import tables as t
-from metrics.aggregation import increments, observations, period, publishable
+from metrics.aggregation import GAUGES, Tally
+from metrics.publication import (
+    Cell,
+    Published,
+    gauges,
+    is_quarter,
+    last_closed_month,
+    months_between,
+    months_of,
+    next_month,
+    publish_month,
+    quarter_of,
+    statistics,
+)
+
+_BATCH = 5_000  # rows per INSERT: large enough to be fast, small enough for asyncpg's 32767 parameters
 
 
 async def count(event: Event, uow: UnitOfWork, envelope: Envelope) -> None:
-    for inc in increments(event):
-        stmt = insert(t.aggregate).values(
-            site_id=envelope.site_id,
-            period=period(envelope.occurred_at),
-            measure=inc.measure,
-            dimension=inc.dimension,
-            value=inc.amount,
-        )
-        await uow.session.execute(
-            stmt.on_conflict_do_update(
+    tally = Tally()
+    tally.add(event, envelope.site_id, envelope.occurred_at)
+    await store(uow.session, tally)
+
+
+async def store(
+    session: AsyncSession,
+    tally: Tally,
+    aggregate: sa.Table = t.aggregate,
+    distribution: sa.Table = t.distribution,
+) -> None:
+    """Add a tally to the stored counts (the live tables, or a rebuild's)."""
+    counted = [
+        {"site_id": site, "period": month, "measure": m, "dimension": d, "value": n}
+        for (site, month, m, d), n in tally.counts.items()
+    ]
+    for rows in _batches(counted):
+        add = insert(aggregate).values(rows)
+        await session.execute(
+            add.on_conflict_do_update(
                 index_elements=["site_id", "period", "measure", "dimension"],
-                set_={"value": t.aggregate.c.value + stmt.excluded.value},
+                set_={"value": aggregate.c.value + add.excluded.value},
             )
         )
-    for seen in observations(event):
-        add = insert(t.distribution).values(
-            site_id=envelope.site_id,
-            period=period(envelope.occurred_at),
-            measure=seen.measure,
-            value=seen.value,
-            count=1,
-        )
-        await uow.session.execute(
+    seen = [
+        {"site_id": site, "period": month, "measure": m, "value": v, "count": n}
+        for (site, month, m, v), n in tally.distributions.items()
+    ]
+    for rows in _batches(seen):
+        add = insert(distribution).values(rows)
+        await session.execute(
             add.on_conflict_do_update(
                 index_elements=["site_id", "period", "measure", "value"],
-                set_={"count": t.distribution.c.count + 1},
+                set_={"count": distribution.c.count + add.excluded["count"]},
             )
         )
 
 
-async def site_aggregates(
-    uow: UnitOfWork, site_id: str, month: str, *, suppress_below: int
-) -> list[dict[str, Any]]:
-    rows = (
-        await uow.session.execute(
-            sa.select(t.aggregate)
-            .where(t.aggregate.c.site_id == site_id, t.aggregate.c.period == month)
-            .order_by(t.aggregate.c.measure, t.aggregate.c.dimension)
+def _batches(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    for start in range(0, len(rows), _BATCH):
+        yield rows[start : start + _BATCH]
+
+
+# --- publication -------------------------------------------------------------------------
+
+
+async def publish_closed_months(
+    uow: UnitOfWork, *, now: datetime, grace: timedelta, k: int, threshold: Callable[[Cell], int]
+) -> list[str]:
+    """Publish, in order, every month that closed since the last one was. Once published
+    a month never changes: a late event is counted but not shown."""
+    session = uow.session
+    # one publisher at a time, whichever replica or request got here first
+    await session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('metrics.publication'))"))
+    last = last_closed_month(now, grace)
+    done = set((await session.execute(sa.select(t.published_month.c.month))).scalars())
+    if done:
+        # onwards from the last published month: an older month left unpublished (no event
+        # had come for it when a later one closed) stays unpublished
+        first: str | None = next_month(max(done))
+    else:
+        first = (await session.execute(sa.select(sa.func.min(t.aggregate.c.period)))).scalar()
+    if first is None or first > last:
+        return []
+    published = []
+    for month in months_between(first, last):
+        if month not in done:
+            await _publish_month(session, month, now, k, threshold, done)
+            done.add(month)
+            published.append(month)
+    return published
+
+
+async def _publish_month(
+    session: AsyncSession,
+    month: str,
+    now: datetime,
+    k: int,
+    threshold: Callable[[Cell], int],
+    done: set[str],
+) -> None:
+    quarter = quarter_of(month)
+    months = months_of(quarter)
+    earlier = months[: months.index(month)]
+    for before in earlier:
+        # a late event of a month that had nothing when its quarter moved on: never shown
+        if before not in done:
+            await session.execute(insert(t.published_month).values(month=before, published_at=now))
+            done.add(before)
+    live = (
+        await session.execute(
+            sa.select(t.aggregate).where(
+                t.aggregate.c.period == month, t.aggregate.c.measure.not_in(list(GAUGES))
+            )
         )
     ).all()
+    if live:
+        await session.execute(
+            insert(t.closed_count).values([r._asdict() for r in live]).on_conflict_do_nothing()
+        )
+    closed = (
+        await session.execute(sa.select(t.closed_count).where(t.closed_count.c.period.in_([*earlier, month])))
+    ).all()
+    counts = {(r.site_id, r.measure, r.dimension, r.period): r.value for r in closed}
+    before_cells = (
+        await session.execute(sa.select(t.published_cell).where(t.published_cell.c.period.in_(earlier)))
+    ).all()
+    stage = publish_month(
+        counts,
+        month,
+        threshold,
+        earlier={(r.scope, r.measure, r.dimension, r.period): r.withheld for r in before_cells},
+    )
+    cells: Published = {c: (n, c in stage.withheld) for c, n in stage.values.items()}
+    last_of_quarter = month == months[-1]
+    for period, of_months in [(month, [month]), *([(quarter, months)] if last_of_quarter else [])]:
+        cells |= statistics(await _distributions(session, of_months), period, k)
+        cells |= gauges(await _changes(session, month), period, k)
+    rows = [
+        {"scope": s, "measure": m, "dimension": d, "period": p, "value": n, "withheld": w}
+        for (s, m, d, p), (n, w) in cells.items()
+    ]
+    for batch in _batches(rows):
+        await session.execute(insert(t.published_cell).values(batch))
+    await session.execute(insert(t.published_month).values(month=month, published_at=now))
+
+
+async def _distributions(session: AsyncSession, months: list[str]) -> Counter[tuple[str, str, int]]:
+    rows = await session.execute(
+        sa.select(
+            t.distribution.c.site_id, t.distribution.c.measure, t.distribution.c.value, t.distribution.c.count
+        ).where(t.distribution.c.period.in_(months))
+    )
+    out: Counter[tuple[str, str, int]] = Counter()
+    for site, measure, value, n in rows:
+        out[(site, measure, value)] += n
+    return out
+
+
+async def _changes(session: AsyncSession, month: str) -> Mapping[tuple[str, str], int]:
+    rows = await session.execute(
+        sa.select(t.aggregate.c.site_id, t.aggregate.c.measure, sa.func.sum(t.aggregate.c.value))
+        .where(t.aggregate.c.measure.in_(list(GAUGES)), t.aggregate.c.period <= month)
+        .group_by(t.aggregate.c.site_id, t.aggregate.c.measure)
+    )
+    return {(site, measure): int(n) for site, measure, n in rows}
+
+
+class NotPublishedYet(Exception):
+    """The period has not closed: nothing of it is shown before it does."""
+
+
+async def published(uow: UnitOfWork, period: str, scopes: list[str] | None) -> list[dict[str, Any]]:
+    """The published cells of a month or a quarter, for some scopes (None: every one)."""
+    session = uow.session
+    last_month = months_of(period)[-1] if is_quarter(period) else period
+    if not (
+        await session.execute(sa.select(t.published_month).where(t.published_month.c.month == last_month))
+    ).first():
+        raise NotPublishedYet(period)
+    query = sa.select(t.published_cell).where(t.published_cell.c.period == period)
+    if scopes is not None:
+        query = query.where(t.published_cell.c.scope.in_(scopes))
+    rows = await session.execute(
+        query.order_by(t.published_cell.c.scope, t.published_cell.c.measure, t.published_cell.c.dimension)
+    )
     return [
         {
+            "scope": r.scope,
             "measure": r.measure,
             "dimension": r.dimension,
-            "value": publishable(r.value, suppress_below=suppress_below),
-            "suppressed": publishable(r.value, suppress_below=suppress_below) is None,
+            "value": None if r.withheld else r.value,
+            "withheld": r.withheld,
         }
         for r in rows
     ]
+
+
+async def published_periods(uow: UnitOfWork) -> list[str]:
+    months = sorted((await uow.session.execute(sa.select(t.published_month.c.month))).scalars())
+    quarters = sorted({quarter_of(m) for m in months if months_of(quarter_of(m))[-1] in months})
+    return months + quarters

@@ -4,14 +4,16 @@ what of them may be published (metrics.disclosure): pure, no I/O."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from metrics.aggregation import GAUGES, TOTAL, quantile
+from metrics.aggregation import period as month_of
 from metrics.disclosure import Sum, protect
 
 AUTHORITY = "authority"  # the roll-up of every site
-TOTAL = "total"
 
 # breakdowns of one population share its total: referrals by reason, path and profession
 # all add up to the referrals of the site and month, published once
@@ -28,6 +30,34 @@ Cell = tuple[str, str, str, str]  # scope (a site or the authority), measure, di
 def quarter_of(month: str) -> str:
     year, m = month.split("-")
     return f"{year}-Q{(int(m) - 1) // 3 + 1}"
+
+
+# distributions are published as these statistics, each only when at least k values are behind it
+STATISTICS: Mapping[str, float] = {"median": 0.5, "p90": 0.9}
+
+
+def is_quarter(period: str) -> bool:
+    return "-Q" in period
+
+
+def last_closed_month(now: datetime, grace: timedelta) -> str:
+    """A month closes ``grace`` after it ends, so that events still in flight are counted."""
+    first_open = month_of(now - grace)
+    year, month = map(int, first_open.split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def next_month(month: str) -> str:
+    year, m = map(int, month.split("-"))
+    return f"{year + 1}-01" if m == 12 else f"{year}-{m + 1:02d}"
+
+
+def months_between(first: str, last: str) -> list[str]:
+    out = []
+    while first <= last:
+        out.append(first)
+        first = next_month(first)
+    return out
 
 
 def months_of(quarter: str) -> list[str]:
@@ -53,14 +83,17 @@ class Publication:
 
 
 def layout(
-    counts: Mapping[tuple[str, str, str, str], int], quarter: str
+    counts: Mapping[tuple[str, str, str, str], int], quarter: str, months: Sequence[str] | None = None
 ) -> tuple[dict[Cell, int], list[Sum[Cell]]]:
     """Every published cell of the quarter and every sum between them. ``counts`` are the
     stored aggregates: (site, measure, dimension, month) -> count; a measure's own total
     is the sum of its dimensions, or, for a population several breakdowns share, counted
-    under the dimension ``total``."""
-    months = months_of(quarter)
-    periods = [*months, quarter]
+    under the dimension ``total``. ``months``: the months closed so far; the quarter
+    itself is laid out once all three are."""
+    whole = months_of(quarter)
+    months = list(whole if months is None else months)
+    complete = months == whole
+    periods = [*months, quarter] if complete else months
     in_quarter = {key: n for key, n in counts.items() if key[3] in months}
     sites = sorted({site for site, *_ in in_quarter})
     dimensions: dict[str, set[str]] = defaultdict(set)  # measure -> its dimensions, total aside
@@ -81,7 +114,7 @@ def layout(
         own_total = SHARED_TOTAL.get(measure, measure) == measure
         targets = [dimension] if dimension == TOTAL else [dimension, TOTAL] if own_total else [dimension]
         for scope in (site, AUTHORITY):
-            for period in (month, quarter):
+            for period in (month, quarter) if complete else (month,):
                 for d in targets:
                     values[(scope, measure, d, period)] += n
     sums: list[Sum[Cell]] = []
@@ -94,7 +127,7 @@ def layout(
         cells_by_measure = [(m, d) for m, dims in dimensions.items() for d in dims] + [
             (m, TOTAL) for m in totals
         ]
-        for measure, d in sorted(cells_by_measure):  # the months add up to the quarter
+        for measure, d in sorted(cells_by_measure) if complete else ():  # months add up to the quarter
             sums.append(Sum((scope, measure, d, quarter), tuple((scope, measure, d, m) for m in months)))
     every = [(m, d) for m, dims in dimensions.items() for d in dims] + [(m, TOTAL) for m in totals]
     for measure, d in sorted(every):  # the sites add up to the authority
@@ -110,7 +143,66 @@ def publish(
     quarter: str,
     k: int | Callable[[Cell], int],
     *,
+    months: Sequence[str] | None = None,
     frozen: Iterable[Cell] = (),
+    kept: Iterable[Cell] = (),
 ) -> Publication:
-    values, sums = layout(counts, quarter)
-    return Publication(values, protect(values, sums, k, frozen=frozen))
+    values, sums = layout(counts, quarter, months)
+    return Publication(values, protect(values, sums, k, frozen=frozen, kept=kept))
+
+
+def publish_month(
+    counts: Mapping[tuple[str, str, str, str], int],
+    month: str,
+    k: int | Callable[[Cell], int],
+    *,
+    earlier: Mapping[Cell, bool] | None = None,
+) -> Publication:
+    """The cells of a month that just closed, and of its quarter when it is the quarter's
+    last. ``counts`` hold the earlier months of the quarter as they were when they closed;
+    ``earlier`` says which of their cells were withheld then. Those stay as they were:
+    published ones frozen, withheld ones kept, so nothing published later undoes them."""
+    quarter = quarter_of(month)
+    months = months_of(quarter)
+    months = months[: months.index(month) + 1]
+    values, sums = layout(counts, quarter, months)
+    before = {c for c in values if c[3] != month and c[3] != quarter}
+    kept = {c for c in before if (earlier or {}).get(c, False)}
+    withheld = protect(values, sums, k, frozen=before - kept, kept=kept)
+    new = {c: v for c, v in values.items() if c not in before}
+    return Publication(new, withheld & set(new))
+
+
+Published = dict[Cell, tuple[int, bool]]  # cell -> (value, withheld)
+
+
+def statistics(distributions: Mapping[tuple[str, str, int], int], period: str, k: int) -> Published:
+    """Median and 90th percentile of each distribution, per site and for the authority.
+    ``distributions``: (site, measure, value) -> how many times it was seen. A statistic
+    of fewer than k values is withheld: the 90th percentile of three is one person's."""
+    by_scope: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+    for (site, measure, value), n in distributions.items():
+        by_scope[(site, measure)][value] += n
+        by_scope[(AUTHORITY, measure)][value] += n
+    out: Published = {}
+    for (scope, measure), counts in by_scope.items():
+        few = sum(counts.values()) < k
+        for name, q in STATISTICS.items():
+            out[(scope, measure, name, period)] = (quantile(counts, q) or 0, few)
+    return out
+
+
+def gauges(changes: Mapping[tuple[str, str], int], period: str, k: int) -> Published:
+    """Levels at the end of ``period`` from every change up to it: (site, change measure)
+    -> sum. Below k is withheld like any count, and the sites add up to the authority."""
+    values: Counter[Cell] = Counter()
+    for (site, measure), n in changes.items():
+        values[(site, GAUGES[measure], TOTAL, period)] += n
+        values[(AUTHORITY, GAUGES[measure], TOTAL, period)] += n
+    sums = [
+        Sum(total, tuple(c for c in values if c[0] != AUTHORITY and c[1] == total[1]))
+        for total in values
+        if total[0] == AUTHORITY
+    ]
+    withheld = protect(values, sums, k)
+    return {c: (n, c in withheld) for c, n in sorted(values.items())}

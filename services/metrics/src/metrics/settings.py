@@ -6,3 +6,8 @@ class MetricsSettings(ServiceSettings):
     http_port: int = 8105
     # a published count below this is suppressed: it could point at a person
     suppress_below: int = Field(default=5, ge=1)
+    # stricter thresholds for some measures, e.g. {"referrals_by_reason": 10}; never looser
+    suppress_below_by_measure: dict[str, int] = Field(default_factory=dict)
+    # a month is published this long after it ends, so that events still in flight count;
+    # then it is frozen: a live month would let anyone difference two days' views
+    month_closes_after_hours: float = Field(default=48, ge=0)

@@ -5,22 +5,58 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
-aggregate = sa.Table(
-    "aggregate",
+
+def _counts(name: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("site_id", sa.Text, primary_key=True),
+        sa.Column("period", sa.Text, primary_key=True),
+        sa.Column("measure", sa.Text, primary_key=True),
+        sa.Column("dimension", sa.Text, primary_key=True),
+        sa.Column("value", sa.BigInteger, nullable=False),
+    )
+
+
+def _distribution(name: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("site_id", sa.Text, primary_key=True),
+        sa.Column("period", sa.Text, primary_key=True),
+        sa.Column("measure", sa.Text, primary_key=True),
+        sa.Column("value", sa.Integer, primary_key=True),
+        sa.Column("count", sa.BigInteger, nullable=False),
+    )
+
+
+aggregate = _counts("aggregate")  # live, as events are consumed
+distribution = _distribution("distribution")
+
+# a rebuild from the Kafka history lands here, to be compared with the live tables
+aggregate_rebuilt = _counts("aggregate_rebuilt")
+distribution_rebuilt = _distribution("distribution_rebuilt")
+
+# a month's counts as they were when it closed: its quarter is computed from these, so a
+# late event can never make the quarter disagree with the published months
+closed_count = _counts("closed_count")
+
+# what was published, frozen: scope is a site or the authority; a withheld cell keeps its
+# value here (the quarter's sums need it) and is never shown
+published_cell = sa.Table(
+    "published_cell",
     metadata,
-    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("scope", sa.Text, primary_key=True),
     sa.Column("period", sa.Text, primary_key=True),
     sa.Column("measure", sa.Text, primary_key=True),
     sa.Column("dimension", sa.Text, primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
+    sa.Column("withheld", sa.Boolean, nullable=False),
 )
 
-distribution = sa.Table(
-    "distribution",
+published_month = sa.Table(
+    "published_month",
     metadata,
-    sa.Column("site_id", sa.Text, primary_key=True),
-    sa.Column("period", sa.Text, primary_key=True),
-    sa.Column("measure", sa.Text, primary_key=True),
-    sa.Column("value", sa.Integer, primary_key=True),
-    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("month", sa.Text, primary_key=True),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,449 @@
+"""Metrics on real Kafka and PostgreSQL: a generated quarter of events for several sites,
+fed through Kafka as the services would publish them, checked measure by measure against
+a computation written here from the generated facts alone; then the publication (closed
+months frozen, small cells withheld), the views, and a rebuild from the Kafka history."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import random
+import subprocess
+import sys
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from contracts import Envelope, Event
+from contracts.events import (
+    CertificationExpired,
+    CertificationGranted,
+    MatchUnmatched,
+    PageAcknowledged,
+    PageEscalated,
+    ReferralClosed,
+    ReferralContacted,
+    ReferralMet,
+    ReferralSubmitted,
+    SupporterEligibilityChanged,
+)
+from pss_cli.testing import RunningPlatform, wait_for
+from servicekit.auth import Role
+
+K = 5
+QUARTER = "2026-Q3"
+MONTHS = ["2026-07", "2026-08", "2026-09"]
+PATHS = ["self", "manager", "colleague", "eap", "group"]
+REASONS = {
+    "patient_safety_incident": "near_miss",
+    "critical_incident": "unexpected_patient_death",
+    "work_related_stress": "cumulative_stress",
+}
+OUTCOMES = ["one_time_support", "follow_up", "referred_to_eap", "referred_to_professional"]
+
+
+@dataclass
+class Generated:
+    """The facts, as plain records, and the envelopes that carry them."""
+
+    sites: list[str]
+    referrals: list[dict[str, Any]] = field(default_factory=list)  # site, month, path, reason, tier, ...
+    certifications: list[dict[str, Any]] = field(default_factory=list)
+    eligibility: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[tuple[str, bytes | None, bytes]] = field(default_factory=list)
+    duplicates: int = 0
+
+    def send(self, event: Event, site: str, at: datetime, producer: str) -> None:
+        envelope = Envelope(
+            id=uuid.uuid4(),
+            type=event.TYPE,
+            occurred_at=at,
+            site_id=site,
+            producer=producer,
+            payload=event.model_dump(mode="json"),
+        )
+        self.messages.append((event.TOPIC, site.encode(), envelope.to_bytes()))
+
+
+def generate(seed: int) -> Generated:
+    rnd = random.Random(seed)
+    suffix = uuid.uuid4().hex[:6]
+    g = Generated(sites=[f"gen-{name}-{suffix}" for name in ("a", "b", "c")])
+    for site in g.sites:
+        for month in MONTHS:
+            year, m = map(int, month.split("-"))
+            # from a handful to a few dozen: small cells and large ones
+            for _ in range(rnd.choice([4, 12, 25, 45])):
+                at = datetime(year, m, rnd.randint(1, 28), rnd.randint(0, 23), tzinfo=UTC)
+                path = rnd.choices(PATHS, weights=[6, 2, 2, 1, 1])[0]
+                reason = rnd.choice(list(REASONS))
+                r = {
+                    "site": site,
+                    "month": month,
+                    "path": path,
+                    "reason": reason,
+                    "tier": rnd.choice([1, 2, 2, 2, 3]),
+                    "group_size": rnd.randint(4, 30) if path == "group" else None,
+                    "id": uuid.uuid4(),
+                }
+                g.send(
+                    ReferralSubmitted(
+                        referral_id=r["id"],
+                        site_id=site,
+                        path=path,
+                        reason_category=reason,
+                        reason_kind=REASONS[reason],
+                        urgency="within_hours",
+                        modality="phone",
+                        tier=r["tier"],
+                        group_size=r["group_size"],
+                    ),
+                    site,
+                    at,
+                    "intake",
+                )
+                if rnd.random() < 0.15:
+                    r["unmatched"] = True
+                    g.send(
+                        MatchUnmatched(referral_id=r["id"], site_id=site, urgency="within_hours"),
+                        site,
+                        at,
+                        "matching",
+                    )
+                    g.referrals.append(r)
+                    continue
+                if rnd.random() < 0.3:
+                    r["escalated"] = rnd.choice(["not_acknowledged", "declined"])
+                    g.send(
+                        PageEscalated(
+                            referral_id=r["id"],
+                            site_id=site,
+                            from_step=0,
+                            to_step=1,
+                            to_role="supporter",
+                            reason=r["escalated"],
+                        ),
+                        site,
+                        at,
+                        "oncall",
+                    )
+                r["seconds_to_acknowledge"] = rnd.randint(20, 900)
+                g.send(
+                    PageAcknowledged(
+                        page_id=uuid.uuid4(),
+                        referral_id=r["id"],
+                        site_id=site,
+                        recipient=f"st-gen{rnd.randint(1, 9)}",
+                        recipient_role="supporter",
+                        step=1 if "escalated" in r else 0,
+                        seconds_to_acknowledge=r["seconds_to_acknowledge"],
+                    ),
+                    site,
+                    at,
+                    "oncall",
+                )
+                r["minutes_to_callback"] = rnd.randint(2, 80)
+                g.send(
+                    ReferralContacted(
+                        referral_id=r["id"], site_id=site, minutes_to_callback=r["minutes_to_callback"]
+                    ),
+                    site,
+                    at,
+                    "intake",
+                )
+                r["minutes_to_meet"] = rnd.randint(60, 1500)
+                g.send(
+                    ReferralMet(
+                        referral_id=r["id"],
+                        site_id=site,
+                        encounter=1,
+                        minutes_since_referral=r["minutes_to_meet"],
+                    ),
+                    site,
+                    at,
+                    "intake",
+                )
+                r["outcome"] = rnd.choice(OUTCOMES)
+                g.send(
+                    ReferralClosed(
+                        referral_id=r["id"],
+                        site_id=site,
+                        contact_made=True,
+                        minutes_to_callback=r["minutes_to_callback"],
+                        encounters=1,
+                        outcome=r["outcome"],
+                    ),
+                    site,
+                    at,
+                    "intake",
+                )
+                g.referrals.append(r)
+            at = datetime(year, m, 15, tzinfo=UTC)
+            for _ in range(rnd.randint(0, 7)):
+                course = rnd.choice(["crisis-management", "confidentiality"])
+                lapsed = rnd.random() < 0.3
+                g.certifications.append({"site": site, "month": month, "course": course, "lapsed": lapsed})
+                supporter = f"st-gen{rnd.randint(1, 99)}"
+                if lapsed:
+                    event: Event = CertificationExpired(
+                        supporter=supporter, course=course, expired_on=at.date()
+                    )
+                else:
+                    event = CertificationGranted(
+                        supporter=supporter,
+                        course=course,
+                        completed_on=at.date(),
+                        expires_on=at.date().replace(year=at.year + 2),
+                    )
+                g.send(event, site, at, "training")
+            for n in range(rnd.randint(0, 8)):  # supporters becoming eligible: version 1, eligible
+                g.eligibility.append({"site": site, "month": month})
+                g.send(
+                    SupporterEligibilityChanged(
+                        supporter=f"st-gen{site[-6:]}{month[-2:]}{n}",
+                        home_site=site,
+                        eligible=True,
+                        version=1,
+                    ),
+                    site,
+                    at,
+                    "training",
+                )
+    # redeliveries, as after a producer's retry: the same envelope twice
+    for message in rnd.sample(g.messages, 25):
+        g.messages.append(message)
+        g.duplicates += 1
+    return g
+
+
+def expected_counts(g: Generated) -> dict[tuple[str, str, str, str], int]:
+    """(site, month, measure, dimension) -> count, from the generated facts alone."""
+    out: Counter[tuple[str, str, str, str]] = Counter()
+    for r in g.referrals:
+        key = (r["site"], r["month"])
+        out[(*key, "referrals", "total")] += 1
+        out[(*key, "referrals_by_path", r["path"])] += 1
+        out[(*key, "referrals_by_reason", r["reason"])] += 1
+        out[(*key, "referrals_by_tier", str(r["tier"]))] += 1
+        if r["path"] == "group":
+            out[(*key, "group_activations", "total")] += 1
+            out[(*key, "people_reached", "total")] += r["group_size"]
+        if r.get("unmatched"):
+            out[(*key, "unmatched", "total")] += 1
+            continue
+        if "escalated" in r:
+            out[(*key, "escalations", r["escalated"])] += 1
+        out[(*key, "acknowledged_pages", "supporter")] += 1
+        out[(*key, "deployments", "total")] += 1
+        out[(*key, "callback_within_30_minutes", "yes" if r["minutes_to_callback"] <= 30 else "no")] += 1
+        out[(*key, "encounters", "first")] += 1
+        out[(*key, "met_within_12_hours", "yes" if r["minutes_to_meet"] <= 720 else "no")] += 1
+        out[(*key, "closed", r["outcome"])] += 1
+    for c in g.certifications:
+        measure = "certifications_lapsed" if c["lapsed"] else "certifications_granted"
+        out[(c["site"], c["month"], measure, c["course"])] += 1
+    for e in g.eligibility:
+        out[(e["site"], e["month"], "supporters_eligible_change", "total")] += 1
+    return dict(out)
+
+
+def nearest_rank(values: list[int], q: float) -> int:
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(round(q * len(ordered), 9))) - 1]
+
+
+@pytest.fixture(scope="module")
+def generated(running_platform: RunningPlatform) -> Generated:
+    p = running_platform
+    g = generate(seed=6)
+    p.kafka.publish_many(g.messages)
+    counted = len({m[2] for m in g.messages})
+    wait_for(
+        lambda: (
+            p.sql(
+                "SELECT count(*) FROM metrics.inbox WHERE event_id = ANY(%s)",
+                [json.loads(m[2])["id"] for m in g.messages],
+            )
+            == [(counted,)]
+        ),
+        timeout=120,
+        what="metrics to count every generated event",
+    )
+    return g
+
+
+def test_a_generated_quarter_is_counted_measure_by_measure_as_computed_independently(
+    running_platform: RunningPlatform, generated: Generated
+) -> None:
+    rows = running_platform.sql(
+        "SELECT site_id, period, measure, dimension, value FROM metrics.aggregate WHERE site_id = ANY(%s)"
+        " AND period = ANY(%s) AND value <> 0",
+        generated.sites,
+        MONTHS,
+    )
+    stored = {(site, month, measure, dimension): value for site, month, measure, dimension, value in rows}
+    expected = expected_counts(generated)
+    assert {m for _, _, m, _ in expected} >= {
+        "referrals_by_reason",
+        "group_activations",
+        "people_reached",
+        "escalations",
+        "unmatched",
+        "deployments",
+        "certifications_lapsed",
+        "supporters_eligible_change",
+    }
+    assert stored == expected
+
+
+def test_closed_months_are_published_with_every_small_cell_withheld_and_the_rest_exact(
+    running_platform: RunningPlatform, generated: Generated
+) -> None:
+    p = running_platform
+    expected = expected_counts(generated)
+    with p.admin() as admin:
+        months = {
+            m: admin.get(f"{p.url('metrics')}/authority/aggregates", params={"period": m}) for m in MONTHS
+        }
+        quarter = admin.get(f"{p.url('metrics')}/authority/aggregates", params={"period": QUARTER})
+        periods = admin.get(f"{p.url('metrics')}/periods").json()["periods"]
+    assert set(MONTHS) | {QUARTER} <= set(periods)
+    for month, response in months.items():
+        assert response.status_code == 200, response.text
+        cells = [c for c in response.json()["cells"] if c["scope"] in generated.sites]
+        published = complementary = 0
+        for c in cells:
+            key = (c["scope"], month, c["measure"], c["dimension"])
+            if c["measure"] in ("seconds_to_acknowledge", "minutes_to_callback", "supporters_eligible"):
+                continue
+            truth = _with_totals(expected, c["scope"], month, c["measure"], c["dimension"])
+            if 0 < truth < K:
+                assert c["withheld"] and c["value"] is None, f"{key} = {truth} was published"
+            if not c["withheld"]:
+                assert c["value"] == truth, key
+                published += 1
+            elif truth >= K:
+                complementary += 1  # withheld so that a small cell beside it cannot be worked out
+        assert published >= len(cells) // 4 and complementary
+    # the quarter is the sum of its months, cell by cell, where published
+    for c in quarter.json()["cells"]:
+        if (
+            c["scope"] in generated.sites
+            and not c["withheld"]
+            and c["measure"] in ("referrals_by_path", "closed")
+        ):
+            assert c["value"] == sum(
+                _with_totals(expected, c["scope"], m, c["measure"], c["dimension"]) for m in MONTHS
+            )
+
+
+def _with_totals(
+    expected: dict[tuple[str, str, str, str], int], site: str, month: str, measure: str, dim: str
+) -> int:
+    if dim != "total" or measure == "referrals":
+        return expected.get((site, month, measure, dim), 0)
+    return sum(n for (s, mo, me, _d), n in expected.items() if (s, mo, me) == (site, month, measure))
+
+
+def test_medians_and_90th_percentiles_are_exact_and_withheld_below_k(
+    running_platform: RunningPlatform, generated: Generated
+) -> None:
+    p = running_platform
+    with p.admin() as admin:
+        cells = admin.get(f"{p.url('metrics')}/authority/aggregates", params={"period": MONTHS[0]}).json()[
+            "cells"
+        ]
+    seen = defaultdict(list)
+    for r in generated.referrals:
+        if r["month"] == MONTHS[0] and "minutes_to_callback" in r:
+            seen[r["site"]].append(r["minutes_to_callback"])
+    checked = 0
+    for site, values in seen.items():
+        for name, q in (("median", 0.5), ("p90", 0.9)):
+            cell = next(
+                c
+                for c in cells
+                if (c["scope"], c["measure"], c["dimension"]) == (site, "minutes_to_callback", name)
+            )
+            if len(values) < K:
+                assert cell["withheld"] and cell["value"] is None
+            else:
+                assert cell["value"] == nearest_rank(values, q)
+                checked += 1
+    assert checked  # the generator gives some site a month of at least k callbacks
+
+
+def test_a_coordinator_sees_their_own_site_only_and_operations_see_nothing(
+    running_platform: RunningPlatform, generated: Generated
+) -> None:
+    p = running_platform
+    own, other = generated.sites[0], generated.sites[1]
+    coordinator = p.client(
+        p.issuer.token("coord-gen", [Role.SITE_COORDINATOR], [own], staff_ref="st-gencoord")
+    )
+    ops = p.client(p.issuer.token("ops-gen", [Role.OPS]))
+    with coordinator, ops:
+        mine = coordinator.get(f"{p.url('metrics')}/sites/{own}/aggregates", params={"period": MONTHS[1]})
+        as_csv = coordinator.get(
+            f"{p.url('metrics')}/sites/{own}/aggregates.csv", params={"period": MONTHS[1]}
+        )
+        theirs = coordinator.get(f"{p.url('metrics')}/sites/{other}/aggregates", params={"period": MONTHS[1]})
+        theirs_csv = coordinator.get(
+            f"{p.url('metrics')}/sites/{other}/aggregates.csv", params={"period": MONTHS[1]}
+        )
+        roll_up = coordinator.get(f"{p.url('metrics')}/authority/aggregates", params={"period": MONTHS[1]})
+        ops_site = ops.get(f"{p.url('metrics')}/sites/{own}/aggregates", params={"period": MONTHS[1]})
+        ops_all = ops.get(f"{p.url('metrics')}/authority/aggregates", params={"period": MONTHS[1]})
+    assert mine.status_code == 200 and mine.json()["cells"]
+    assert (theirs.status_code, theirs_csv.status_code, roll_up.status_code) == (404, 404, 403)
+    assert (ops_site.status_code, ops_all.status_code) == (403, 403)
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert {r["scope"] for r in rows} == {own}
+    by_cell = {(c["measure"], c["dimension"]): c["value"] for c in mine.json()["cells"]}
+    assert {
+        (r["measure"], r["dimension"]): (int(r["value"]) if r["value"] else None) for r in rows
+    } == by_cell
+
+
+def test_an_open_month_is_not_published_and_a_bad_period_is_refused(
+    running_platform: RunningPlatform,
+) -> None:
+    p = running_platform
+    this_month = datetime.now(UTC).strftime("%Y-%m")
+    with p.admin() as admin:
+        still_open = admin.get(f"{p.url('metrics')}/authority/aggregates", params={"period": this_month})
+        malformed = admin.get(f"{p.url('metrics')}/authority/aggregates", params={"period": "2026-13"})
+    assert still_open.status_code == 409 and "still open" in still_open.json()["message"]
+    assert malformed.status_code == 422
+
+
+def test_a_rebuild_from_the_kafka_history_equals_live_consumption(
+    running_platform: RunningPlatform, generated: Generated
+) -> None:
+    p = running_platform
+    done = subprocess.run(
+        [sys.executable, "-m", "metrics", "rebuild"],
+        env=p.platform.services["metrics"].env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 3), done.stderr
+    report = json.loads(done.stdout)
+    summary = {k: v for k, v in report.items() if k != "differences"}
+    assert report["duplicates"] >= generated.duplicates, summary
+    ours = [d for d in report["differences"] if d["site_id"] in generated.sites and d["period"] in MONTHS]
+    assert ours == []
+    query = (
+        "SELECT site_id, period, measure, dimension, value FROM metrics.{}"
+        " WHERE site_id = ANY(%s) ORDER BY 1, 2, 3, 4"
+    )
+    rebuilt = p.sql(query.format("aggregate_rebuilt"), generated.sites)
+    assert rebuilt and [r for r in rebuilt if r[1] in MONTHS] == [
+        r for r in p.sql(query.format("aggregate"), generated.sites) if r[1] in MONTHS
+    ]
