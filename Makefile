@@ -7,7 +7,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_LINK_MODE := copy
 
-.PHONY: run test setup lint typecheck unit e2e schemas bench-matching clean
+.PHONY: run test setup lint typecheck unit e2e schemas bench-matching bench-metrics clean
 
 setup:
 	@command -v java >/dev/null || { echo "Java 17+ is needed for Kafka: apt-get install openjdk-17-jre-headless"; exit 1; }
@@ -40,6 +40,9 @@ schemas: setup
 # matching's decision time on a generated authority (50,000 people, 5,000 supporters)
 bench-matching: setup
 	$(UV) run python bench/matching_decision.py
+
+bench-metrics: setup
+	$(UV) run python bench/metrics_rebuild.py
 
 clean:
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

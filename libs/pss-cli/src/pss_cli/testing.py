@@ -340,7 +340,9 @@ def running_platform(
                 },
                 # reminders seconds before expiry, so a test can watch them all go out
                 "training": {"REMINDER_DAYS": "[0.0002, 0.0001]", "TIMER_POLL_SECONDS": "0.2"},
-                "metrics": {},
+                # published by the test (pss-metrics publish) once its generated months are
+                # all counted: the loop would publish a month whose events are still arriving
+                "metrics": {"PUBLISH_POLL_SECONDS": "86400"},
             }.items()
         },
     )

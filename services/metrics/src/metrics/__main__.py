@@ -1,13 +1,16 @@
 """`pss-metrics serve` runs the service; `pss-metrics migrate` upgrades its schema;
-`pss-metrics rebuild` rebuilds the aggregates from the Kafka history and compares them."""
+`pss-metrics rebuild` rebuilds the aggregates from the Kafka history and compares them;
+`pss-metrics publish` publishes every closed month now (the service does so on its own)."""
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from servicekit.entrypoint import service_main
 
-from metrics.bootstrap import build
+from metrics import handlers
+from metrics.bootstrap import build, publication_policy
 from metrics.rebuild import rebuild
 from metrics.settings import MetricsSettings
 
@@ -23,7 +26,30 @@ def rebuild_command() -> int:
     return 0 if not report["differences"] else 3
 
 
-main = service_main("metrics", build, MIGRATIONS, commands={"rebuild": rebuild_command})
+def publish_command() -> int:
+    """Publishes, in order, every month that has closed and is not published yet."""
+    settings = MetricsSettings()
+    policy = publication_policy(settings)
+
+    async def publish() -> list[str]:
+        service = build(settings)
+        try:
+            async with service.uow() as uow:
+                months = await handlers.publish_closed_months(
+                    uow, now=datetime.now(UTC), grace=policy.grace, k=policy.k, threshold=policy.threshold
+                )
+                await uow.commit()
+                return months
+        finally:
+            await service.database.dispose()
+
+    print(json.dumps({"published": asyncio.run(publish())}))
+    return 0
+
+
+main = service_main(
+    "metrics", build, MIGRATIONS, commands={"rebuild": rebuild_command, "publish": publish_command}
+)
 
 if __name__ == "__main__":
     main()

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from servicekit.auth import Principal, Role, ensure_site, requires
 
 from metrics import handlers
-from metrics.publication import AUTHORITY, Cell, is_quarter, last_closed_month, months_of
+from metrics.publication import AUTHORITY, is_quarter, last_closed_month, months_of
 from metrics.settings import MetricsSettings
 
 router = APIRouter()
@@ -33,37 +33,22 @@ Authority = Annotated[Principal, Depends(requires(Role.AUTHORITY_ADMIN))]
 COLUMNS = ("scope", "period", "measure", "dimension", "value", "withheld")
 
 
-async def _catch_up(request: Request, now: datetime) -> None:
-    """Publish what closed since the last reader came (before anything is read)."""
-    settings: MetricsSettings = request.app.state.settings
-
-    def threshold(cell: Cell) -> int:
-        return max(settings.suppress_below, settings.suppress_below_by_measure.get(cell[1], 0))
-
-    async with request.app.state.uow() as uow:
-        await handlers.publish_closed_months(
-            uow,
-            now=now,
-            grace=timedelta(hours=settings.month_closes_after_hours),
-            k=settings.suppress_below,
-            threshold=threshold,
-        )
-        await uow.commit()
-
-
 async def _cells(request: Request, period: str, scopes: list[str] | None) -> list[dict[str, Any]]:
     settings: MetricsSettings = request.app.state.settings
-    grace = timedelta(hours=settings.month_closes_after_hours)
-    now = datetime.now(UTC)
-    await _catch_up(request, now)
     async with request.app.state.uow() as uow:
         try:
             return await handlers.published(uow, period, scopes)
+        except handlers.NeverPublished:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"nothing was published for {period}: it came before any count"
+            ) from None
         except handlers.NotPublishedYet:
+            grace = timedelta(hours=settings.month_closes_after_hours)
             last = months_of(period)[-1] if is_quarter(period) else period
-            if last <= last_closed_month(now, grace):
+            if last <= last_closed_month(datetime.now(UTC), grace):
                 raise HTTPException(
-                    status.HTTP_404_NOT_FOUND, f"nothing was published for {period}: no events were counted"
+                    status.HTTP_409_CONFLICT,
+                    f"{period} has closed and is being published; try again in a few minutes",
                 ) from None
             raise HTTPException(
                 status.HTTP_409_CONFLICT,
@@ -93,7 +78,6 @@ def _strip(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @router.get("/periods", tags=["aggregates"])
 async def periods(request: Request, _: Reader) -> dict[str, list[str]]:
     """The months and quarters published so far."""
-    await _catch_up(request, datetime.now(UTC))
     async with request.app.state.uow() as uow:
         return {"periods": await handlers.published_periods(uow)}
 

@@ -156,22 +156,32 @@ def _components(rows: list[dict[C, int]]) -> list[list[dict[C, int]]]:
 
 def _unit_rows(rows: list[dict[C, int]]) -> set[C]:
     """Reduced row echelon form over GF(p); a cell is determined exactly when one reduced
-    row is that cell alone."""
+    row is that cell alone. ``holding`` indexes which basis rows hold a cell, so a new pivot
+    is eliminated from exactly those rows (scanning the basis made large tables quadratic)."""
     basis: dict[C, dict[C, int]] = {}  # pivot -> row, fully reduced against the others
+    holding: dict[C, set[C]] = defaultdict(set)  # cell -> pivots of the basis rows holding it
+
+    def put(pivot: C, row: dict[C, int]) -> None:
+        for c in basis.get(pivot, ()):
+            holding[c].discard(pivot)
+        basis[pivot] = row
+        for c in row:
+            holding[c].add(pivot)
+
     for original in rows:
         row = dict(original)
-        for pivot, known in basis.items():
+        # basis rows hold no other pivot, so one pass over the pivots in the row suffices
+        for pivot in [c for c in row if c in basis]:
             if pivot in row:
-                row = _eliminate(row, known, pivot)
+                row = _eliminate(row, basis[pivot], pivot)
         if not row:
             continue
         pivot = min(row, key=repr)
         inverse = pow(row[pivot], _PRIME - 2, _PRIME)
         row = {c: v * inverse % _PRIME for c, v in row.items()}
-        for other_pivot, other in list(basis.items()):
-            if pivot in other:
-                basis[other_pivot] = _eliminate(other, row, pivot)
-        basis[pivot] = row
+        for other_pivot in list(holding[pivot]):
+            put(other_pivot, _eliminate(basis[other_pivot], row, pivot))
+        put(pivot, row)
     return {pivot for pivot, row in basis.items() if len(row) == 1}
 
 

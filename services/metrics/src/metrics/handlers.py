@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -79,14 +80,40 @@ def _batches(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
 # --- publication -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PublicationPolicy:
+    grace: timedelta  # a month closes this long after it ends
+    k: int
+    threshold: Callable[[Cell], int]  # k, or stricter for some measures
+
+
+async def publish_next_month(uow: UnitOfWork, policy: PublicationPolicy, now: datetime) -> int:
+    """Publish the oldest month that has closed and is not published yet (1), or nothing (0).
+    Run by the background loop, one month per transaction."""
+    published = await publish_closed_months(
+        uow, now=now, grace=policy.grace, k=policy.k, threshold=policy.threshold, limit=1
+    )
+    await uow.commit()
+    return len(published)
+
+
 async def publish_closed_months(
-    uow: UnitOfWork, *, now: datetime, grace: timedelta, k: int, threshold: Callable[[Cell], int]
+    uow: UnitOfWork,
+    *,
+    now: datetime,
+    grace: timedelta,
+    k: int,
+    threshold: Callable[[Cell], int],
+    limit: int | None = None,
 ) -> list[str]:
-    """Publish, in order, every month that closed since the last one was. Once published
-    a month never changes: a late event is counted but not shown."""
+    """Publish, in order, the months that closed since the last one was. Once published a
+    month never changes: a late event is counted but not shown."""
     session = uow.session
-    # one publisher at a time, whichever replica or request got here first
-    await session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('metrics.publication'))"))
+    # one publisher at a time: another replica that holds the lock is already at it
+    if not (
+        await session.execute(sa.text("SELECT pg_try_advisory_xact_lock(hashtext('metrics.publication'))"))
+    ).scalar():
+        return []
     last = last_closed_month(now, grace)
     done = set((await session.execute(sa.select(t.published_month.c.month))).scalars())
     if done:
@@ -98,7 +125,7 @@ async def publish_closed_months(
     if first is None or first > last:
         return []
     published = []
-    for month in months_between(first, last):
+    for month in months_between(first, last)[:limit]:
         if month not in done:
             await _publish_month(session, month, now, k, threshold, done)
             done.add(month)
@@ -122,17 +149,17 @@ async def _publish_month(
         if before not in done:
             await session.execute(insert(t.published_month).values(month=before, published_at=now))
             done.add(before)
-    live = (
-        await session.execute(
-            sa.select(t.aggregate).where(
+    columns = ["site_id", "period", "measure", "dimension", "value"]
+    await session.execute(  # copied inside the database: a month of 300 sites is many rows
+        insert(t.closed_count)
+        .from_select(
+            columns,
+            sa.select(*(t.aggregate.c[c] for c in columns)).where(
                 t.aggregate.c.period == month, t.aggregate.c.measure.not_in(list(GAUGES))
-            )
+            ),
         )
-    ).all()
-    if live:
-        await session.execute(
-            insert(t.closed_count).values([r._asdict() for r in live]).on_conflict_do_nothing()
-        )
+        .on_conflict_do_nothing()
+    )
     closed = (
         await session.execute(sa.select(t.closed_count).where(t.closed_count.c.period.in_([*earlier, month])))
     ).all()
@@ -185,6 +212,10 @@ class NotPublishedYet(Exception):
     """The period has not closed: nothing of it is shown before it does."""
 
 
+class NeverPublished(Exception):
+    """The period came before anything was counted."""
+
+
 async def published(uow: UnitOfWork, period: str, scopes: list[str] | None) -> list[dict[str, Any]]:
     """The published cells of a month or a quarter, for some scopes (None: every one)."""
     session = uow.session
@@ -192,6 +223,9 @@ async def published(uow: UnitOfWork, period: str, scopes: list[str] | None) -> l
     if not (
         await session.execute(sa.select(t.published_month).where(t.published_month.c.month == last_month))
     ).first():
+        first = (await session.execute(sa.select(sa.func.min(t.published_month.c.month)))).scalar()
+        if first is not None and last_month < first:
+            raise NeverPublished(period)
         raise NotPublishedYet(period)
     query = sa.select(t.published_cell).where(t.published_cell.c.period == period)
     if scopes is not None:

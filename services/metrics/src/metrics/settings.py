@@ -11,3 +11,5 @@ class MetricsSettings(ServiceSettings):
     # a month is published this long after it ends, so that events still in flight count;
     # then it is frozen: a live month would let anyone difference two days' views
     month_closes_after_hours: float = Field(default=48, ge=0)
+    # how often the publication loop looks for a month that has closed
+    publish_poll_seconds: float = Field(default=300, gt=0)
