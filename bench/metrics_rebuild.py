@@ -32,8 +32,9 @@ from aiokafka import AIOKafkaProducer
 from contracts import topics
 from metrics import handlers
 from metrics import tables as t
-from metrics.publication import Cell
+from metrics.bootstrap import publication_policy
 from metrics.rebuild import TOPICS, Rebuilt, read_history, write_rebuilt
+from metrics.settings import MetricsSettings
 from pss_cli.platform import Infrastructure
 from pss_cli.provision import migrate_all, provision
 from servicekit.database import Database, UnitOfWork
@@ -225,17 +226,13 @@ async def measure(url: str, bootstrap: str, sites: int, months: list[str], reads
     publishing = []
     last = months[-1]
     now = datetime.strptime(last + "-01", "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=40)
-
-    def threshold(_cell: Cell) -> int:
-        return 5
+    policy = publication_policy(MetricsSettings())  # the service's defaults: k = 5, 48 hours
 
     for month in months:  # one month at a time, as they close
         started = time.perf_counter()
         async with UnitOfWork(database, producer="metrics") as uow:
             close_at = datetime.strptime(month + "-01", "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=33)
-            await handlers.publish_closed_months(
-                uow, now=min(close_at, now), grace=timedelta(hours=48), k=5, threshold=threshold
-            )
+            await handlers.publish_closed_months(uow, policy, min(close_at, now))
             await uow.commit()
         publishing.append((time.perf_counter() - started) * 1000)
     result["publish_month"] = summary(publishing) | {"max_ms": round(max(publishing), 1)}

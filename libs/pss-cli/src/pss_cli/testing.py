@@ -211,17 +211,7 @@ class KafkaReader:
         asyncio.run(send())
 
     def publish(self, topic: str, value: bytes, *, key: bytes | None = None) -> None:
-        async def send() -> None:
-            from aiokafka import AIOKafkaProducer
-
-            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
-            await producer.start()
-            try:
-                await producer.send_and_wait(topic, value=value, key=key)
-            finally:
-                await producer.stop()
-
-        asyncio.run(send())
+        self.publish_many([(topic, key, value)])
 
 
 @dataclass

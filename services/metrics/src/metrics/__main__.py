@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from servicekit.database import Database, UnitOfWork
 from servicekit.entrypoint import service_main
 
 from metrics import handlers
@@ -32,16 +33,14 @@ def publish_command() -> int:
     policy = publication_policy(settings)
 
     async def publish() -> list[str]:
-        service = build(settings)
+        database = Database(settings.database_url, schema="metrics", pool_size=1)
         try:
-            async with service.uow() as uow:
-                months = await handlers.publish_closed_months(
-                    uow, now=datetime.now(UTC), grace=policy.grace, k=policy.k, threshold=policy.threshold
-                )
+            async with UnitOfWork(database, producer="metrics") as uow:
+                months = await handlers.publish_closed_months(uow, policy, datetime.now(UTC))
                 await uow.commit()
                 return months
         finally:
-            await service.database.dispose()
+            await database.dispose()
 
     print(json.dumps({"published": asyncio.run(publish())}))
     return 0

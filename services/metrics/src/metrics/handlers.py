@@ -30,7 +30,7 @@ from metrics.publication import (
     statistics,
 )
 
-_BATCH = 5_000  # rows per INSERT: large enough to be fast, small enough for asyncpg's 32767 parameters
+_BATCH = 5_000  # rows per INSERT of published cells: within asyncpg's 32767 parameters
 
 
 async def count(event: Event, uow: UnitOfWork, envelope: Envelope) -> None:
@@ -39,35 +39,32 @@ async def count(event: Event, uow: UnitOfWork, envelope: Envelope) -> None:
     await store(uow.session, tally)
 
 
-async def store(
-    session: AsyncSession,
-    tally: Tally,
-    aggregate: sa.Table = t.aggregate,
-    distribution: sa.Table = t.distribution,
-) -> None:
-    """Add a tally to the stored counts (the live tables, or a rebuild's)."""
-    counted = [
-        {"site_id": site, "period": month, "measure": m, "dimension": d, "value": n}
-        for (site, month, m, d), n in tally.counts.items()
-    ]
-    for rows in _batches(counted):
-        add = insert(aggregate).values(rows)
+async def store(session: AsyncSession, tally: Tally) -> None:
+    """Add one event's tally to the live counts (a rebuild writes its own tables by COPY)."""
+    if tally.counts:
+        add = insert(t.aggregate).values(
+            [
+                {"site_id": site, "period": month, "measure": m, "dimension": d, "value": n}
+                for (site, month, m, d), n in tally.counts.items()
+            ]
+        )
         await session.execute(
             add.on_conflict_do_update(
                 index_elements=["site_id", "period", "measure", "dimension"],
-                set_={"value": aggregate.c.value + add.excluded.value},
+                set_={"value": t.aggregate.c.value + add.excluded.value},
             )
         )
-    seen = [
-        {"site_id": site, "period": month, "measure": m, "value": v, "count": n}
-        for (site, month, m, v), n in tally.distributions.items()
-    ]
-    for rows in _batches(seen):
-        add = insert(distribution).values(rows)
+    if tally.distributions:
+        seen = insert(t.distribution).values(
+            [
+                {"site_id": site, "period": month, "measure": m, "value": v, "count": n}
+                for (site, month, m, v), n in tally.distributions.items()
+            ]
+        )
         await session.execute(
-            add.on_conflict_do_update(
+            seen.on_conflict_do_update(
                 index_elements=["site_id", "period", "measure", "value"],
-                set_={"count": distribution.c.count + add.excluded["count"]},
+                set_={"count": t.distribution.c.count + seen.excluded["count"]},
             )
         )
 
@@ -90,21 +87,13 @@ class PublicationPolicy:
 async def publish_next_month(uow: UnitOfWork, policy: PublicationPolicy, now: datetime) -> int:
     """Publish the oldest month that has closed and is not published yet (1), or nothing (0).
     Run by the background loop, one month per transaction."""
-    published = await publish_closed_months(
-        uow, now=now, grace=policy.grace, k=policy.k, threshold=policy.threshold, limit=1
-    )
+    published = await publish_closed_months(uow, policy, now, limit=1)
     await uow.commit()
     return len(published)
 
 
 async def publish_closed_months(
-    uow: UnitOfWork,
-    *,
-    now: datetime,
-    grace: timedelta,
-    k: int,
-    threshold: Callable[[Cell], int],
-    limit: int | None = None,
+    uow: UnitOfWork, policy: PublicationPolicy, now: datetime, *, limit: int | None = None
 ) -> list[str]:
     """Publish, in order, the months that closed since the last one was. Once published a
     month never changes: a late event is counted but not shown."""
@@ -114,7 +103,7 @@ async def publish_closed_months(
         await session.execute(sa.text("SELECT pg_try_advisory_xact_lock(hashtext('metrics.publication'))"))
     ).scalar():
         return []
-    last = last_closed_month(now, grace)
+    last = last_closed_month(now, policy.grace)
     done = set((await session.execute(sa.select(t.published_month.c.month))).scalars())
     if done:
         # onwards from the last published month: an older month left unpublished (no event
@@ -127,7 +116,7 @@ async def publish_closed_months(
     published = []
     for month in months_between(first, last)[:limit]:
         if month not in done:
-            await _publish_month(session, month, now, k, threshold, done)
+            await _publish_month(session, month, now, policy, done)
             done.add(month)
             published.append(month)
     return published
@@ -137,8 +126,7 @@ async def _publish_month(
     session: AsyncSession,
     month: str,
     now: datetime,
-    k: int,
-    threshold: Callable[[Cell], int],
+    policy: PublicationPolicy,
     done: set[str],
 ) -> None:
     quarter = quarter_of(month)
@@ -170,14 +158,15 @@ async def _publish_month(
     stage = publish_month(
         counts,
         month,
-        threshold,
+        policy.threshold,
         earlier={(r.scope, r.measure, r.dimension, r.period): r.withheld for r in before_cells},
     )
     cells: Published = {c: (n, c in stage.withheld) for c, n in stage.values.items()}
+    changes = await _changes(session, month)  # the quarter's level is its last month's
     last_of_quarter = month == months[-1]
     for period, of_months in [(month, [month]), *([(quarter, months)] if last_of_quarter else [])]:
-        cells |= statistics(await _distributions(session, of_months), period, k)
-        cells |= gauges(await _changes(session, month), period, k)
+        cells |= statistics(await _distributions(session, of_months), period, policy.k)
+        cells |= gauges(changes, period, policy.k)
     rows = [
         {"scope": s, "measure": m, "dimension": d, "period": p, "value": n, "withheld": w}
         for (s, m, d, p), (n, w) in cells.items()
