@@ -60,7 +60,8 @@ def protect(
         return 0 < values.get(cell, 0) < threshold(cell)
 
     known = set(frozen)  # published, or worked out anyway: never worth withholding
-    withheld: set[C] = {c for c in values if small(c) and c not in known} | set(kept)
+    before = set(kept)
+    withheld: set[C] = {c for c in values if small(c) and c not in known} | before
     touching: dict[C, list[Sum[C]]] = defaultdict(list)
     for s in sums:
         for c in s.cells:
@@ -85,10 +86,13 @@ def protect(
         pinned = recoverable(sums, withheld)
         if not pinned:
             return withheld
-        given_away = sorted((c for c in pinned if small(c)), key=repr)
+        # a cell withheld in an earlier publication cannot be published now, so it is
+        # protected like a small one even when it was only a partner then
+        given_away = sorted((c for c in pinned if small(c) or c in before), key=repr)
         if not given_away:
-            # only complementary cells can be worked out: they protect nothing, so they are
-            # published (that tells nothing new), and their sums get other partners
+            # only this publication's complementary cells can be worked out: they protect
+            # nothing, so they are published (that tells nothing new), and their sums get
+            # other partners
             withheld -= pinned
             known |= pinned
             continue
