@@ -7,6 +7,9 @@ Figures, from one run:
 - rebuild: metrics' own path (``metrics.rebuild``): read, parse every envelope, count each
   event once, then write the ``*_rebuilt`` tables;
 - publication: publishing each closed month for every site (disclosure control included);
+  the last month brings its quarter, where every site is tied to the authority;
+- a sparse quarter: the disclosure engine alone (no I/O) on a quarter where a fifth of the
+  cells are small, the hard case for complementary suppression;
 - site-month read: ``handlers.published`` for one site and month, against a bare SELECT of
   the same rows.
 The machines are noisy: medians and p99 are reported, and ratios to the floors. Run with
@@ -33,6 +36,7 @@ from contracts import topics
 from metrics import handlers
 from metrics import tables as t
 from metrics.bootstrap import publication_policy
+from metrics.publication import publish_month
 from metrics.rebuild import TOPICS, Rebuilt, read_history, write_rebuilt
 from metrics.settings import MetricsSettings
 from pss_cli.platform import Infrastructure
@@ -259,12 +263,37 @@ async def measure(url: str, bootstrap: str, sites: int, months: list[str], reads
     return result
 
 
+def sparse_quarter(rng: random.Random, events: int, sites: int) -> dict[str, Any]:
+    """Publish a quarter month by month in memory, with few events per site."""
+    months = ["2026-07", "2026-08", "2026-09"]
+    rebuilt = Rebuilt()
+    for _topic, _key, value in generate(rng, events, sites, months):
+        rebuilt.add(value)
+    counts = {(site, m, d, month): n for (site, month, m, d), n in rebuilt.tally.counts.items()}
+    values: dict[Any, int] = {}
+    withheld: set[Any] = set()
+    seconds = []
+    for month in months:
+        started = time.perf_counter()
+        stage = publish_month(counts, month, 5, earlier={c: c in withheld for c in values})
+        seconds.append(round(time.perf_counter() - started, 2))
+        values |= stage.values
+        withheld |= stage.withheld
+    return {
+        "events": events,
+        "cells": len(values),
+        "withheld": len(withheld),
+        "small": sum(1 for c, n in values.items() if 0 < n < 5),
+        "publish_month_seconds": seconds,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--sites", type=int, default=300)
-    # two months: publishing a quarter (the third month) of 300 sites takes minutes; see README
-    parser.add_argument("--months", type=int, default=2)
+    parser.add_argument("--months", type=int, default=3)  # the third brings the quarter
+    parser.add_argument("--sparse-events", type=int, default=100_000)
     parser.add_argument("--reads", type=int, default=500)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
@@ -290,6 +319,7 @@ def main() -> None:
             )
         finally:
             infrastructure.stop()
+    result["sparse_quarter"] = sparse_quarter(random.Random(args.seed), args.sparse_events, args.sites)
     result |= {
         "events": args.events,
         "sites": args.sites,
@@ -312,6 +342,11 @@ def main() -> None:
     )
     pm = result["publish_month"]
     print(f"publish a month, {args.sites} sites: median {pm['median_ms']:.0f} ms, max {pm['max_ms']:.0f} ms")
+    sq = result["sparse_quarter"]
+    print(
+        f"sparse quarter ({sq['events']:,} events, {sq['small']:,} small of {sq['cells']:,} cells):"
+        f" months published in {', '.join(f'{s} s' for s in sq['publish_month_seconds'])}"
+    )
     print(f"{'site-month read':<18}{'median ms':>12}{'p99 ms':>10}")
     for name in ("site_month_floor", "site_month_read"):
         print(f"{name[11:]:<18}{result[name]['median_ms']:>12.2f}{result[name]['p99_ms']:>10.2f}")

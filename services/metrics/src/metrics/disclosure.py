@@ -55,93 +55,138 @@ def protect(
 ) -> set[C]:
     """The cells to withhold."""
     threshold: Callable[[C], int] = k if callable(k) else (lambda _cell: k)
+    # cells become small integers: a quarter of 300 sites is some 20,000 cells and the
+    # checks below touch them millions of times
+    cells = sorted({*values, *(c for s in sums for c in s.cells)}, key=repr)
+    index = {c: i for i, c in enumerate(cells)}
+    count = [values.get(c, 0) for c in cells]
+    small = [0 < n < threshold(c) for c, n in zip(cells, count, strict=True)]
+    # the smallest count costs the least information; zero only when nothing else is left
+    order = sorted(range(len(cells)), key=lambda i: (count[i] == 0, count[i], i))
+    preference = [0] * len(cells)
+    for rank, i in enumerate(order):
+        preference[i] = rank
+    rows = [tuple(index[c] for c in s.cells) for s in sums]
+    touching: list[list[int]] = [[] for _ in cells]
+    for r, row in enumerate(rows):
+        for i in row:
+            touching[i].append(r)
 
-    def small(cell: C) -> bool:
-        return 0 < values.get(cell, 0) < threshold(cell)
+    known = {index[c] for c in frozen}  # published, or worked out anyway: never withheld
+    before = {index[c] for c in kept}
+    withheld: set[int] = set()
+    hidden = [0] * len(rows)  # withheld cells per sum
+    alone: set[int] = set()  # sums with exactly one withheld cell
 
-    known = set(frozen)  # published, or worked out anyway: never worth withholding
-    before = set(kept)
-    withheld: set[C] = {c for c in values if small(c) and c not in known} | before
-    touching: dict[C, list[Sum[C]]] = defaultdict(list)
-    for s in sums:
-        for c in s.cells:
-            touching[c].append(s)
+    def withhold(i: int) -> None:
+        withheld.add(i)
+        for r in touching[i]:
+            hidden[r] += 1
+            (alone.add if hidden[r] == 1 else alone.discard)(r)
 
-    def partner(candidates: Iterable[C]) -> C | None:
-        open_ = [c for c in candidates if c not in withheld and c not in known]
-        if not open_:
-            return None
-        # the smallest count costs the least information; zero only when nothing else is left
-        return min(open_, key=lambda c: (values.get(c, 0) == 0, values.get(c, 0), repr(c)))
+    def publish(i: int) -> None:
+        withheld.discard(i)
+        known.add(i)
+        for r in touching[i]:
+            hidden[r] -= 1
+            (alone.add if hidden[r] == 1 else alone.discard)(r)
 
+    def partner(candidates: Iterable[int]) -> int | None:
+        return min(
+            (i for i in candidates if i not in withheld and i not in known),
+            key=preference.__getitem__,
+            default=None,
+        )
+
+    for i in sorted(before | {i for i, is_small in enumerate(small) if is_small and i not in known}):
+        withhold(i)
     while True:
-        added = False
-        for s in sums:
-            hidden = [c for c in s.cells if c in withheld]
-            if len(hidden) == 1 and (extra := partner(s.cells)) is not None:
-                withheld.add(extra)
-                added = True
-        if added:
-            continue
-        pinned = recoverable(sums, withheld)
+        while alone:  # the line rule: no sum with a single withheld cell
+            r = alone.pop()
+            if (extra := partner(rows[r])) is not None:
+                withhold(extra)
+        pinned = _pinned(rows, withheld)
         if not pinned:
-            return withheld
+            return {cells[i] for i in withheld}
         # a cell withheld in an earlier publication cannot be published now, so it is
         # protected like a small one even when it was only a partner then
-        given_away = sorted((c for c in pinned if small(c) or c in before), key=repr)
+        given_away = sorted(i for i in pinned if small[i] or i in before)
         if not given_away:
             # only this publication's complementary cells can be worked out: they protect
             # nothing, so they are published (that tells nothing new), and their sums get
             # other partners
-            withheld -= pinned
-            known |= pinned
+            for i in pinned:
+                publish(i)
             continue
-        for cell in given_away:
-            extra = partner(c for s in touching[cell] for c in s.cells) or partner(
-                _reach(cell, touching, withheld)
+        for i in given_away:
+            extra = partner(j for r in touching[i] for j in rows[r]) or partner(
+                _nearest(i, rows, touching, withheld, known)
             )
             if extra is None:
-                raise CannotProtect(f"{cell!r} can be worked out and nothing beside it can be withheld")
-            withheld.add(extra)
+                raise CannotProtect(f"{cells[i]!r} can be worked out and nothing beside it can be withheld")
+            withhold(extra)
 
 
-def _reach(cell: C, touching: Mapping[C, list[Sum[C]]], withheld: set[C]) -> list[C]:
-    """Every cell of the sums that tie ``cell`` to other withheld cells, however far: where
-    to look for a partner when the cell's own sums have none left."""
-    seen, frontier, found = {cell}, [cell], []
+def _nearest(
+    cell: int,
+    rows: Sequence[tuple[int, ...]],
+    touching: Sequence[list[int]],
+    withheld: set[int],
+    known: set[int],
+) -> list[int]:
+    """The open cells nearest to ``cell`` through sums that tie it to other withheld cells:
+    where to look for a partner when the cell's own sums have none left. Nearest first,
+    because a partner far away may leave the cell pinned."""
+    seen, frontier = {cell}, [cell]
     while frontier:
-        for s in touching[frontier.pop()]:
-            for c in s.cells:
-                found.append(c)
-                if c in withheld and c not in seen:
-                    seen.add(c)
-                    frontier.append(c)
-    return found
+        found, further = [], []
+        for c in frontier:
+            for r in touching[c]:
+                for j in rows[r]:
+                    if j in withheld:
+                        if j not in seen:
+                            seen.add(j)
+                            further.append(j)
+                    elif j not in known:
+                        found.append(j)
+        if found:
+            return found
+        frontier = further
+    return []
 
 
 def recoverable(sums: Sequence[Sum[C]], withheld: set[C]) -> set[C]:
     """The withheld cells whose exact value follows from the published sums, by any linear
     combination of them (the strongest differencing attack, bounds aside)."""
-    rows: list[dict[C, int]] = []
-    for s in sums:
-        row: dict[C, int] = {}
-        for c, coefficient in ((s.total, -1), *((p, 1) for p in s.parts)):
-            if c in withheld:
-                row[c] = (row.get(c, 0) + coefficient) % _PRIME
-        row = {c: v for c, v in row.items() if v}
-        if row:
-            rows.append(row)
-    pinned: set[C] = set()
-    for component in _components(rows):
+    cells = sorted({c for s in sums for c in s.cells if c in withheld}, key=repr)
+    index = {c: i for i, c in enumerate(cells)}
+    rows = [tuple(index.get(c, -1) for c in s.cells) for s in sums]
+    return {cells[i] for i in _pinned(rows, set(index.values()))}
+
+
+def _pinned(rows: Sequence[tuple[int, ...]], withheld: set[int]) -> set[int]:
+    """``rows``: each sum as its total then its parts. Every equation keeps its withheld
+    cells only (the rest are published constants); cells are solved apart by component."""
+    equations: list[dict[int, int]] = []
+    for total, *parts in rows:
+        equation: dict[int, int] = {}
+        for i, coefficient in ((total, -1), *((p, 1) for p in parts)):
+            if i in withheld:
+                equation[i] = (equation.get(i, 0) + coefficient) % _PRIME
+        equation = {i: v for i, v in equation.items() if v}
+        if equation:
+            equations.append(equation)
+    pinned: set[int] = set()
+    for component in _components(equations):
         pinned |= _unit_rows(component)
     return pinned
 
 
-def _components(rows: list[dict[C, int]]) -> list[list[dict[C, int]]]:
+def _components(rows: list[dict[int, int]]) -> list[list[dict[int, int]]]:
     """Equations that share no unknown are solved apart: far smaller eliminations."""
-    parent: dict[C, C] = {}
+    parent: dict[int, int] = {}
 
-    def find(c: C) -> C:
+    def find(c: int) -> int:
         parent.setdefault(c, c)
         while parent[c] != c:
             parent[c] = parent[parent[c]]
@@ -152,20 +197,27 @@ def _components(rows: list[dict[C, int]]) -> list[list[dict[C, int]]]:
         first, *rest = row
         for c in rest:
             parent[find(c)] = find(first)
-    groups: dict[C, list[dict[C, int]]] = defaultdict(list)
+    groups: dict[int, list[dict[int, int]]] = defaultdict(list)
     for row in rows:
         groups[find(next(iter(row)))].append(row)
     return list(groups.values())
 
 
-def _unit_rows(rows: list[dict[C, int]]) -> set[C]:
+def _unit_rows(rows: list[dict[int, int]]) -> set[int]:
     """Reduced row echelon form over GF(p); a cell is determined exactly when one reduced
     row is that cell alone. ``holding`` indexes which basis rows hold a cell, so a new pivot
-    is eliminated from exactly those rows (scanning the basis made large tables quadratic)."""
-    basis: dict[C, dict[C, int]] = {}  # pivot -> row, fully reduced against the others
-    holding: dict[C, set[C]] = defaultdict(set)  # cell -> pivots of the basis rows holding it
+    is eliminated from exactly those rows (scanning the basis made large tables quadratic).
+    The pivot is the row's cell in the fewest equations, which keeps fill-in low."""
+    occurrences: dict[int, int] = defaultdict(int)
+    for row in rows:
+        for c in row:
+            occurrences[c] += 1
+    # sparse rows first: they reduce the dense ones (an authority's sum over its sites) cheaply
+    rows = sorted(rows, key=len)
+    basis: dict[int, dict[int, int]] = {}  # pivot -> row, fully reduced against the others
+    holding: dict[int, set[int]] = defaultdict(set)  # cell -> pivots of the basis rows holding it
 
-    def put(pivot: C, row: dict[C, int]) -> None:
+    def put(pivot: int, row: dict[int, int]) -> None:
         for c in basis.get(pivot, ()):
             holding[c].discard(pivot)
         basis[pivot] = row
@@ -180,7 +232,7 @@ def _unit_rows(rows: list[dict[C, int]]) -> set[C]:
                 row = _eliminate(row, basis[pivot], pivot)
         if not row:
             continue
-        pivot = min(row, key=repr)
+        pivot = min(row, key=lambda c: (occurrences[c], c))
         inverse = pow(row[pivot], _PRIME - 2, _PRIME)
         row = {c: v * inverse % _PRIME for c, v in row.items()}
         for other_pivot in list(holding[pivot]):
@@ -189,9 +241,12 @@ def _unit_rows(rows: list[dict[C, int]]) -> set[C]:
     return {pivot for pivot, row in basis.items() if len(row) == 1}
 
 
-def _eliminate(row: dict[C, int], by: dict[C, int], pivot: C) -> dict[C, int]:
+def _eliminate(row: dict[int, int], by: dict[int, int], pivot: int) -> dict[int, int]:
     factor = row[pivot]
     out = dict(row)
     for c, v in by.items():
-        out[c] = (out.get(c, 0) - factor * v) % _PRIME
-    return {c: v for c, v in out.items() if v}
+        if value := (out.get(c, 0) - factor * v) % _PRIME:
+            out[c] = value
+        else:
+            out.pop(c, None)
+    return out
