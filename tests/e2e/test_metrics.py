@@ -21,8 +21,10 @@ from typing import Any
 import pytest
 from contracts import Envelope, Event
 from contracts.events import (
+    Candidate,
     CertificationExpired,
     CertificationGranted,
+    MatchProposed,
     MatchUnmatched,
     PageAcknowledged,
     PageEscalated,
@@ -45,6 +47,7 @@ REASONS = {
     "work_related_stress": "cumulative_stress",
 }
 OUTCOMES = ["one_time_support", "follow_up", "referred_to_eap", "referred_to_professional"]
+PROFESSIONS = ["nursing", "nursing", "medicine", "allied_health", "support_services", "not_known"]
 
 
 @dataclass
@@ -74,6 +77,7 @@ def generate(seed: int) -> Generated:
     rnd = random.Random(seed)
     suffix = uuid.uuid4().hex[:6]
     g = Generated(sites=[f"gen-{name}-{suffix}" for name in ("a", "b", "c")])
+    deployed: Counter[tuple[str, str, str]] = Counter()  # as oncall ranks acknowledgements
     for site in g.sites:
         for month in MONTHS:
             year, m = map(int, month.split("-"))
@@ -89,6 +93,7 @@ def generate(seed: int) -> Generated:
                     "reason": reason,
                     "tier": rnd.choice([1, 2, 2, 2, 3]),
                     "group_size": rnd.randint(4, 30) if path == "group" else None,
+                    "profession": rnd.choice(PROFESSIONS),
                     "id": uuid.uuid4(),
                 }
                 g.send(
@@ -110,13 +115,27 @@ def generate(seed: int) -> Generated:
                 if rnd.random() < 0.15:
                     r["unmatched"] = True
                     g.send(
-                        MatchUnmatched(referral_id=r["id"], site_id=site, urgency="within_hours"),
+                        MatchUnmatched(
+                            referral_id=r["id"],
+                            site_id=site,
+                            urgency="within_hours",
+                            worker_profession_group=r["profession"],
+                        ),
                         site,
                         at,
                         "matching",
                     )
                     g.referrals.append(r)
                     continue
+                r["supporter"] = f"st-gen{rnd.randint(1, 9)}"
+                proposal = MatchProposed(
+                    referral_id=r["id"],
+                    site_id=site,
+                    urgency="within_hours",
+                    candidates=[Candidate(supporter=r["supporter"], rank=1, score=1.0)],
+                    worker_profession_group=r["profession"],
+                )
+                g.send(proposal, site, at, "matching")
                 if rnd.random() < 0.3:
                     r["escalated"] = rnd.choice(["not_acknowledged", "declined"])
                     g.send(
@@ -133,15 +152,17 @@ def generate(seed: int) -> Generated:
                         "oncall",
                     )
                 r["seconds_to_acknowledge"] = rnd.randint(20, 900)
+                deployed[(site, month, r["supporter"])] += 1
                 g.send(
                     PageAcknowledged(
                         page_id=uuid.uuid4(),
                         referral_id=r["id"],
                         site_id=site,
-                        recipient=f"st-gen{rnd.randint(1, 9)}",
+                        recipient=r["supporter"],
                         recipient_role="supporter",
                         step=1 if "escalated" in r else 0,
                         seconds_to_acknowledge=r["seconds_to_acknowledge"],
+                        deployment_of_month=deployed[(site, month, r["supporter"])],
                     ),
                     site,
                     at,
@@ -157,12 +178,14 @@ def generate(seed: int) -> Generated:
                     "intake",
                 )
                 r["minutes_to_meet"] = rnd.randint(60, 1500)
+                r["duration"] = rnd.choice([None, rnd.randint(15, 120)])
                 g.send(
                     ReferralMet(
                         referral_id=r["id"],
                         site_id=site,
                         encounter=1,
                         minutes_since_referral=r["minutes_to_meet"],
+                        duration_minutes=r["duration"],
                     ),
                     site,
                     at,
@@ -224,9 +247,11 @@ def generate(seed: int) -> Generated:
 def expected_counts(g: Generated) -> dict[tuple[str, str, str, str], int]:
     """(site, month, measure, dimension) -> count, from the generated facts alone."""
     out: Counter[tuple[str, str, str, str]] = Counter()
+    per_supporter: Counter[tuple[str, str, str]] = Counter()
     for r in g.referrals:
         key = (r["site"], r["month"])
         out[(*key, "referrals", "total")] += 1
+        out[(*key, "referrals_by_profession", r["profession"])] += 1
         out[(*key, "referrals_by_path", r["path"])] += 1
         out[(*key, "referrals_by_reason", r["reason"])] += 1
         out[(*key, "referrals_by_tier", str(r["tier"]))] += 1
@@ -244,6 +269,13 @@ def expected_counts(g: Generated) -> dict[tuple[str, str, str, str], int]:
         out[(*key, "encounters", "first")] += 1
         out[(*key, "met_within_12_hours", "yes" if r["minutes_to_meet"] <= 720 else "no")] += 1
         out[(*key, "closed", r["outcome"])] += 1
+        per_supporter[(*key, r["supporter"])] += 1
+        if r["duration"] is not None:
+            out[(*key, "timed_encounters", "total")] += 1
+            out[(*key, "volunteer_minutes", "total")] += r["duration"]
+    for (site, month, _supporter), n in per_supporter.items():
+        bucket = "1" if n == 1 else "2" if n == 2 else "3_4" if n <= 4 else "5_plus"
+        out[(site, month, "supporters_by_deployments", bucket)] += 1
     for c in g.certifications:
         measure = "certifications_lapsed" if c["lapsed"] else "certifications_granted"
         out[(c["site"], c["month"], measure, c["course"])] += 1
@@ -305,6 +337,9 @@ def test_a_generated_quarter_is_counted_measure_by_measure_as_computed_independe
         "escalations",
         "unmatched",
         "deployments",
+        "referrals_by_profession",
+        "supporters_by_deployments",
+        "volunteer_minutes",
         "certifications_lapsed",
         "supporters_eligible_change",
     }
@@ -339,7 +374,14 @@ def test_closed_months_are_published_with_every_small_cell_withheld_and_the_rest
                 published += 1
             elif truth >= K:
                 complementary += 1  # withheld so that a small cell beside it cannot be worked out
-        assert published >= len(cells) // 4 and complementary
+        # small sites: many cells are small, but suppression must not swallow the table
+        assert published >= len(cells) // 5 and complementary
+        # volunteer minutes are shown exactly where the count of timed encounters is
+        withheld = {(c["scope"], c["measure"]): c["withheld"] for c in cells if c["dimension"] == "total"}
+        timed = [site for site in generated.sites if (site, "volunteer_minutes") in withheld]
+        assert timed and all(
+            withheld[(site, "volunteer_minutes")] == withheld[(site, "timed_encounters")] for site in timed
+        )
     # the quarter is the sum of its months, cell by cell, where published
     for c in quarter.json()["cells"]:
         if (

@@ -6,8 +6,12 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from contracts.events import (
+    Candidate,
+    MatchProposed,
+    MatchUnmatched,
     PageAcknowledged,
     ReferralContacted,
+    ReferralMet,
     ReferralSubmitted,
     SupporterEligibilityChanged,
 )
@@ -136,3 +140,63 @@ def test_the_quantile_of_counts_is_the_nearest_rank_of_the_raw_values(values: li
 
 def test_an_empty_distribution_has_no_quantile():
     assert quantile({}, 0.5) is None
+
+
+@given(st.lists(st.integers(1, 12), max_size=30))
+def test_supporters_by_deployments_follow_from_each_acknowledgements_rank_alone(per_supporter: list[int]):
+    """No supporter ref is kept: the n-th acknowledgement of the month moves one supporter
+    up a bucket, and the buckets come out as if each supporter had been counted."""
+    tally = Tally()
+    at = datetime(2026, 5, 20, tzinfo=UTC)
+    for i, deployments in enumerate(per_supporter):
+        for n in range(1, deployments + 1):
+            ack = PageAcknowledged(
+                page_id=uuid.uuid4(),
+                referral_id=uuid.uuid4(),
+                site_id="north",
+                recipient=f"st-s{i}",
+                recipient_role="supporter",
+                step=0,
+                seconds_to_acknowledge=30,
+                deployment_of_month=n,
+            )
+            tally.add(ack, "north", at)
+    buckets = {d: n for (_s, _p, m, d), n in tally.counts.items() if m == "supporters_by_deployments" and n}
+    expected = Counter(
+        "1" if d == 1 else "2" if d == 2 else "3_4" if d <= 4 else "5_plus" for d in per_supporter
+    )
+    assert buckets == dict(expected)
+
+
+def test_an_encounters_length_adds_to_volunteer_minutes_and_is_counted_as_timed():
+    met = ReferralMet(
+        referral_id=uuid.uuid4(),
+        site_id="north",
+        encounter=2,
+        minutes_since_referral=900,
+        duration_minutes=50,
+    )
+    assert increments(met) == [
+        Increment("encounters", "follow_up"),
+        Increment("timed_encounters", TOTAL),
+        Increment("volunteer_minutes", TOTAL, 50),
+    ]
+    untimed = met.model_copy(update={"duration_minutes": None})
+    assert increments(untimed) == [Increment("encounters", "follow_up")]
+
+
+def test_the_profession_group_is_counted_on_a_first_decision_only():
+    first = MatchUnmatched(
+        referral_id=uuid.uuid4(), site_id="north", urgency="within_hours", worker_profession_group="medicine"
+    )
+    assert increments(first) == [
+        Increment("unmatched", TOTAL),
+        Increment("referrals_by_profession", "medicine"),
+    ]
+    later = MatchProposed(
+        referral_id=uuid.uuid4(),
+        site_id="north",
+        urgency="within_hours",
+        candidates=[Candidate(supporter="st-s1", rank=1, score=1.0)],
+    )
+    assert increments(later) == []

@@ -252,3 +252,23 @@ def test_a_partner_withheld_when_its_month_closed_is_not_given_away_by_the_quart
     october_partners = [c for c in nonzero if c[3] == "2026-10" and together.value(c) is None]
     assert ("s1", "referrals", TOTAL, "2026-10") in october_partners
     assert attack(together) == {}
+
+
+def test_volunteer_minutes_are_withheld_exactly_where_the_timed_encounters_are() -> None:
+    counts = {
+        ("a", "timed_encounters", TOTAL, MONTHS[0]): 3,  # three meetings: their minutes are three people's
+        ("a", "volunteer_minutes", TOTAL, MONTHS[0]): 140,
+        ("b", "timed_encounters", TOTAL, MONTHS[0]): 9,
+        ("b", "volunteer_minutes", TOTAL, MONTHS[0]): 400,
+        ("c", "timed_encounters", TOTAL, MONTHS[0]): 12,
+        ("c", "volunteer_minutes", TOTAL, MONTHS[0]): 610,
+    }
+    month = publish_month(counts, MONTHS[0], K)
+    for site in ("a", "b", "c", AUTHORITY):
+        count = month.value((site, "timed_encounters", TOTAL, MONTHS[0]))
+        minutes = month.value((site, "volunteer_minutes", TOTAL, MONTHS[0]))
+        assert (count is None) == (minutes is None), site
+    assert month.value(("a", "volunteer_minutes", TOTAL, MONTHS[0])) is None
+    assert month.value((AUTHORITY, "volunteer_minutes", TOTAL, MONTHS[0])) == 1150
+    # a's minutes are not the authority's less the others': b or c is withheld with it
+    assert sum(month.value((s, "volunteer_minutes", TOTAL, MONTHS[0])) is None for s in "bc") == 1

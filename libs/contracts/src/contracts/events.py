@@ -27,6 +27,7 @@ from contracts.types import (
     OfferEnd,
     OfferSource,
     OverrideReason,
+    ProfessionGroup,
     ReasonCategory,
     ReasonKind,
     RecipientRole,
@@ -156,6 +157,9 @@ class ReferralMet(Event):
     site_id: SiteId
     encounter: int = Field(ge=1, description="1 for the first encounter.")
     minutes_since_referral: NonNegativeInt
+    duration_minutes: int | None = Field(
+        default=None, ge=1, le=1440, description="How long the encounter took, for volunteer hours."
+    )
 
 
 class ReferralWithdrawn(Event):
@@ -203,6 +207,10 @@ class MatchProposed(Event):
     candidates: list[Candidate] = Field(min_length=1)
     excluded_by_rule: dict[MatchRule, NonNegativeInt] = Field(default_factory=dict)
     team_size: int = Field(default=1, ge=1, description="Supporters needed (group cases).")
+    worker_profession_group: ProfessionGroup | None = Field(
+        default=None,
+        description="On the referral's first decision only (so metrics counts each referral once).",
+    )
 
 
 class MatchUnmatched(Event):
@@ -214,6 +222,10 @@ class MatchUnmatched(Event):
     urgency: Urgency
     crisis: bool = False
     excluded_by_rule: dict[MatchRule, NonNegativeInt] = Field(default_factory=dict)
+    worker_profession_group: ProfessionGroup | None = Field(
+        default=None,
+        description="On the referral's first decision only (so metrics counts each referral once).",
+    )
 
 
 class MatchOverridden(Event):
@@ -258,6 +270,12 @@ class PageAcknowledged(Event):
     recipient_role: RecipientRole
     step: int = Field(ge=0)
     seconds_to_acknowledge: NonNegativeInt
+    deployment_of_month: int | None = Field(
+        default=None,
+        ge=1,
+        description="A supporter's n-th acknowledged page at this site this month (UTC): "
+        "metrics counts deployments per supporter from it without keeping who.",
+    )
 
 
 class PageDeclined(Event):

@@ -137,6 +137,18 @@ class MatchRule(StrEnum):
     DUAL_RELATIONSHIP = "dual_relationship"
 
 
+class ProfessionGroup(StrEnum):
+    """What metrics counts referrals by: a coarse group, never the profession itself, which
+    at a small site can point at a person."""
+
+    NURSING = "nursing"
+    MEDICINE = "medicine"
+    ALLIED_HEALTH = "allied_health"
+    SUPPORT_SERVICES = "support_services"
+    OTHER = "other"
+    NOT_KNOWN = "not_known"  # the worker is not in the directory (a group activation, say)
+
+
 class RecipientRole(StrEnum):
     SUPPORTER = "supporter"
     COORDINATOR = "coordinator"

@@ -309,6 +309,12 @@ class Closing(Strict):
     outcome: CaseOutcome
 
 
+class Encounter(Strict):
+    """What the supporter records of a meeting; how long it took adds up to volunteer hours."""
+
+    duration_minutes: int | None = Field(default=None, ge=1, le=1440)
+
+
 class ExceptionIn(Strict):
     reason: ConfidentialityException
     worker_informed: bool = Field(description="002: when confidentiality is broken, the person is told")
@@ -975,9 +981,17 @@ async def post_contacted(referral_id: uuid.UUID, request: Request, principal: Ca
 
 
 @router.post("/referrals/{referral_id}/encounters", response_model=Recorded, tags=["cases"])
-async def post_encounter(referral_id: uuid.UUID, request: Request, principal: CaseWorker) -> Recorded:
+async def post_encounter(
+    referral_id: uuid.UUID,
+    request: Request,
+    principal: CaseWorker,
+    body: Annotated[Encounter | None, Body()] = None,
+) -> Recorded:
     """A support encounter took place (service level: meet within 12 hours)."""
-    encounter = await _case_step(request, lambda uow: handlers.record_encounter(uow, referral_id, principal))
+    minutes = body.duration_minutes if body else None
+    encounter = await _case_step(
+        request, lambda uow: handlers.record_encounter(uow, referral_id, principal, duration_minutes=minutes)
+    )
     return Recorded(status=CaseStatus.MET, encounter=encounter)
 
 

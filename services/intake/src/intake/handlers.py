@@ -538,7 +538,9 @@ async def record_contacted(uow: UnitOfWork, referral_id: uuid.UUID, principal: P
     return minutes
 
 
-async def record_encounter(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> int:
+async def record_encounter(
+    uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal, *, duration_minutes: int | None = None
+) -> int:
     row = await _case_for(uow, referral_id, principal)
     check_transition(CaseStatus(row.status), CaseStatus.MET)
     at = now()
@@ -556,6 +558,7 @@ async def record_encounter(uow: UnitOfWork, referral_id: uuid.UUID, principal: P
             site_id=row.site_id,
             encounter=encounter,
             minutes_since_referral=minutes_between(row.accepted_at, at),
+            duration_minutes=duration_minutes,
         ),
         site_id=row.site_id,
     )

@@ -39,6 +39,7 @@ from matching.rules import (
     Ranked,
     decide_widening,
     first_broken_rule,
+    profession_group,
     team_size,
 )
 
@@ -145,6 +146,8 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
         now = datetime.now(UTC)
         decision, team = await decide_for(uow.session, config, event.site_id, request, now)
         await _record(uow, event.site_id, event.referral_id, request, team, decision, now)
+        # only this first decision carries it, so that metrics counts each referral once
+        group = profession_group(await repository.profession_of(uow.session, request.get("worker")))
         if decision.matched:
             await uow.emit(
                 MatchProposed(
@@ -164,6 +167,7 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
                     ],
                     excluded_by_rule=decision.excluded,
                     team_size=team,
+                    worker_profession_group=group,
                 ),
                 site_id=event.site_id,
             )
@@ -176,6 +180,7 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
                     urgency=event.urgency,
                     crisis=event.crisis,
                     excluded_by_rule=decision.excluded,
+                    worker_profession_group=group,
                 ),
                 site_id=event.site_id,
             )

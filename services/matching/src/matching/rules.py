@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from contracts.types import DutyLayer, MatchRule
+from contracts.types import DutyLayer, MatchRule, ProfessionGroup
 
 # Common grades of Canadian health authorities on the seniority ladder. An authority with
 # other titles gives the level explicitly in its directory.
@@ -395,3 +395,31 @@ def decide_widening(
         if decision.eligible_total >= needed:
             break
     return decision
+
+
+# the directory's professions are the authority's own words; metrics counts coarse groups
+_PROFESSION_GROUPS = {
+    ProfessionGroup.NURSING: ("nursing", "nurse", "rn", "lpn", "rpn", "midwifery", "midwife", "care_aide"),
+    ProfessionGroup.MEDICINE: ("medicine", "physician", "resident", "surgery", "anesthesia", "psychiatry"),
+    ProfessionGroup.ALLIED_HEALTH: (
+        "respiratory",
+        "pharmacy",
+        "psychology",
+        "social_work",
+        "physiotherapy",
+        "occupational_therapy",
+        "paramedic",
+        "laboratory",
+        "imaging",
+        "dietetics",
+        "spiritual_care",
+    ),
+    ProfessionGroup.SUPPORT_SERVICES: ("housekeeping", "portering", "food_services", "security", "clerical"),
+}
+_GROUP_OF = {p: group for group, professions in _PROFESSION_GROUPS.items() for p in professions}
+
+
+def profession_group(profession: str | None) -> ProfessionGroup:
+    if profession is None:
+        return ProfessionGroup.NOT_KNOWN
+    return _GROUP_OF.get(profession.replace("-", "_"), ProfessionGroup.OTHER)

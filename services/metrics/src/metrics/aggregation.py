@@ -16,6 +16,7 @@ from contracts.events import (
     CertificationGranted,
     EpisodeReopened,
     Event,
+    MatchProposed,
     MatchUnmatched,
     PageAcknowledged,
     PageEscalated,
@@ -33,6 +34,14 @@ from contracts.events import (
 from contracts.types import ConnectionPath, RecipientRole
 
 TOTAL = "total"  # the dimension of a measure counted as a whole (referrals, unmatched, ...)
+
+# sums that are not counts of people, each published only where the count of what it adds
+# up is published (same sums, so the same suppression pattern protects it)
+MAGNITUDES: dict[str, str] = {"volunteer_minutes": "timed_encounters"}
+
+# supporters by how often they were deployed at a site in a month (to watch for burnout),
+# from each acknowledgement's rank in the month: the n-th moves one supporter up a bucket
+DEPLOYMENT_BUCKETS = ((1, "1"), (2, "2"), (3, "3_4"), (5, "5_plus"))
 
 # measures kept as changes and published as a level at the end of each month
 GAUGES: dict[str, str] = {"supporters_eligible_change": "supporters_eligible"}
@@ -87,6 +96,7 @@ COUNTED: tuple[type[Event], ...] = (
     ReferralContacted,
     ReferralMet,
     ReferralClosed,
+    MatchProposed,
     MatchUnmatched,
     PageEscalated,
     PageAcknowledged,
@@ -123,20 +133,35 @@ def increments(event: Event) -> list[Increment]:
         met = event.minutes_to_callback <= CALLBACK_MINUTES
         return [Increment("callback_within_30_minutes", "yes" if met else "no")]
     if isinstance(event, ReferralMet):
+        timed = []
+        if event.duration_minutes is not None:
+            timed = [
+                Increment("timed_encounters", TOTAL),
+                Increment("volunteer_minutes", TOTAL, event.duration_minutes),
+            ]
         if event.encounter != 1:
-            return [Increment("encounters", "follow_up")]
+            return [Increment("encounters", "follow_up"), *timed]
         met = event.minutes_since_referral <= MEETING_MINUTES
-        return [Increment("encounters", "first"), Increment("met_within_12_hours", "yes" if met else "no")]
+        return [
+            Increment("encounters", "first"),
+            Increment("met_within_12_hours", "yes" if met else "no"),
+            *timed,
+        ]
     if isinstance(event, ReferralClosed):
         return [Increment("closed", event.outcome.value)]  # onward referrals: referred_to_*
-    if isinstance(event, MatchUnmatched):
-        return [Increment("unmatched", TOTAL)]
+    if isinstance(event, MatchProposed | MatchUnmatched):
+        # the group comes on a referral's first decision only: each referral counted once
+        counted = [Increment("unmatched", TOTAL)] if isinstance(event, MatchUnmatched) else []
+        if event.worker_profession_group is not None:
+            counted.append(Increment("referrals_by_profession", event.worker_profession_group.value))
+        return counted
     if isinstance(event, PageEscalated):
         return [Increment("escalations", event.reason.value)]
     if isinstance(event, PageAcknowledged):
         counted = [Increment("acknowledged_pages", event.recipient_role.value)]
         if event.recipient_role is RecipientRole.SUPPORTER:
             counted.append(Increment("deployments", TOTAL))
+            counted += _deployment_bucket(event.deployment_of_month)
         return counted
     if isinstance(event, PageExhausted):
         return [Increment("nobody_answered", TOTAL)]
@@ -154,6 +179,19 @@ def increments(event: Event) -> list[Increment]:
             return [Increment("supporters_eligible_change", TOTAL, 1)]
         return [] if event.version <= 1 else [Increment("supporters_eligible_change", TOTAL, -1)]
     return []
+
+
+def _deployment_bucket(n: int | None) -> list[Increment]:
+    """The n-th deployment of a supporter this month moves them from the bucket below into
+    the one starting at n (if one does); the buckets always add up to supporters deployed."""
+    starts = dict(DEPLOYMENT_BUCKETS)
+    if n is None or n not in starts:
+        return []
+    moved = [Increment("supporters_by_deployments", starts[n])]
+    below = [name for start, name in DEPLOYMENT_BUCKETS if start < n]
+    if below:
+        moved.append(Increment("supporters_by_deployments", below[-1], -1))
+    return moved
 
 
 def observations(event: Event) -> list[Observation]:

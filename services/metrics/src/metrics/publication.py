@@ -9,18 +9,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from metrics.aggregation import GAUGES, TOTAL, quantile
+from metrics.aggregation import GAUGES, MAGNITUDES, TOTAL, quantile
 from metrics.aggregation import period as month_of
 from metrics.disclosure import Sum, protect
 
 AUTHORITY = "authority"  # the roll-up of every site
 
-# breakdowns of one population share its total: referrals by reason, path and profession
-# all add up to the referrals of the site and month, published once
+# breakdowns of one population share its total: referrals by reason, path and tier all
+# add up to the referrals of the site and month, published once. By profession has its
+# own: it is counted when matching first decides, which can fall in the next month
 SHARED_TOTAL: Mapping[str, str] = {
     "referrals_by_reason": "referrals",
     "referrals_by_path": "referrals",
-    "referrals_by_profession": "referrals",
     "referrals_by_tier": "referrals",
 }
 
@@ -165,12 +165,32 @@ def publish_month(
     quarter = quarter_of(month)
     months = months_of(quarter)
     months = months[: months.index(month) + 1]
-    values, sums = layout(counts, quarter, months)
+    values, sums = layout({c: n for c, n in counts.items() if c[1] not in MAGNITUDES}, quarter, months)
     before = {c for c in values if c[3] != month and c[3] != quarter}
     kept = {c for c in before if (earlier or {}).get(c, False)}
     withheld = protect(values, sums, k, frozen=before - kept, kept=kept)
     new = {c: v for c, v in values.items() if c not in before}
+    magnitudes = _magnitudes(counts, month, quarter if months == months_of(quarter) else None)
+    for cell, n in magnitudes.items():
+        # a sum is withheld exactly where the count of what it adds up is: the sums between
+        # them are the same, so the count's protection is the sum's
+        counted = (cell[0], MAGNITUDES[cell[1]], TOTAL, cell[3])
+        new[cell] = n
+        if counted in withheld or counted not in values:
+            withheld.add(cell)
     return Publication(new, withheld & set(new))
+
+
+def _magnitudes(counts: Mapping[Cell, int], month: str, quarter: str | None) -> dict[Cell, int]:
+    """Each magnitude of the month, and of the quarter when ``quarter`` (it is complete)."""
+    periods = {month: [month]} | ({quarter: months_of(quarter)} if quarter else {})
+    out: Counter[Cell] = Counter()
+    for (site, measure, _d, period), n in counts.items():
+        for published, months in periods.items():
+            if measure in MAGNITUDES and period in months:
+                out[(site, measure, TOTAL, published)] += n
+                out[(AUTHORITY, measure, TOTAL, published)] += n
+    return dict(out)
 
 
 Published = dict[Cell, tuple[int, bool]]  # cell -> (value, withheld)

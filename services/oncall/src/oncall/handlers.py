@@ -688,6 +688,30 @@ async def _answered_by_supporters(uow: UnitOfWork, referral_id: uuid.UUID, statu
     )
 
 
+async def _deployment_of_month(uow: UnitOfWork, supporter: str, site_id: str, now: datetime) -> int:
+    """This acknowledgement is the supporter's n-th at the site this month (UTC), this one
+    included. Metrics derives deployments per supporter from n alone, keeping nobody's ref;
+    a lock per supporter keeps two acknowledgements at once from both counting n."""
+    await uow.session.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended("deployments:" + supporter, 0)))
+    )
+    month_start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return int(
+        await uow.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(t.page.join(t.episode, t.episode.c.referral_id == t.page.c.referral_id))
+            .where(
+                t.page.c.recipient == supporter,
+                t.page.c.recipient_role == RecipientRole.SUPPORTER.value,
+                t.page.c.status == PageStatus.ACKNOWLEDGED.value,
+                t.page.c.answered_at >= month_start,
+                t.episode.c.site_id == site_id,
+            )
+        )
+        or 0
+    )
+
+
 async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal) -> None:
     """The recipient takes the case. Once the case is staffed (one person, or the whole
     team of a group case), every pending page, timer and notification is cancelled."""
@@ -733,6 +757,9 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
                     r.recipient for r in others if r.recipient_role == RecipientRole.SUPPORTER.value
                 ):
                     await notify(uow, "filled", other, site_id=episode.site_id, referral_id=page.referral_id)
+        deployment = None
+        if page.recipient_role == RecipientRole.SUPPORTER.value:
+            deployment = await _deployment_of_month(uow, page.recipient, episode.site_id, now)
         await uow.emit(
             PageAcknowledged(
                 page_id=page_id,
@@ -742,6 +769,7 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
                 recipient_role=RecipientRole(page.recipient_role),
                 step=page.step,
                 seconds_to_acknowledge=max(0, int((now - page.sent_at).total_seconds())),
+                deployment_of_month=deployment,
             ),
             site_id=episode.site_id,
         )
