@@ -180,7 +180,7 @@ async def measure(url: str, cases: list[tuple[str, dict[str, Any]]], warmup: int
             floor = time.perf_counter() - started
 
             started = time.perf_counter()
-            decision, _team = await handlers.decide_for(session, config, site_id, request, now)
+            decision, _team, _case = await handlers.decide_for(session, config, site_id, request, now)
             whole = time.perf_counter() - started
 
             # the rules alone, over the same pool, already loaded

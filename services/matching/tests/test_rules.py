@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts.types import DutyLayer, MatchRule
+from contracts.types import DutyLayer, MatchRule, ProfessionGroup
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matching.rules import (
@@ -16,6 +16,7 @@ from matching.rules import (
     decide,
     evaluators_of,
     first_broken_rule,
+    profession_group,
 )
 
 WORKER = Person("st-worker", "north", "nursing", seniority=3, years_experience=6)
@@ -193,3 +194,11 @@ class TestGroupsAndPreferences:
         assert ranked[0].candidate.person.staff_ref == "st-far"
         ranked = decide(case(), [near, far], Policy(), limit=5).ranked
         assert ranked[0].candidate.person.staff_ref == "st-near"
+
+
+def test_a_profession_is_published_only_as_its_coarse_group():
+    assert profession_group("nursing") is ProfessionGroup.NURSING
+    assert profession_group("social-work") is ProfessionGroup.ALLIED_HEALTH  # the directory's spelling
+    assert profession_group("physician") is ProfessionGroup.MEDICINE
+    assert profession_group("orthoptics") is ProfessionGroup.OTHER  # rare: never its own cell
+    assert profession_group(None) is ProfessionGroup.NOT_KNOWN  # not in the directory

@@ -116,9 +116,10 @@ def _explained(ranked: list[Ranked]) -> list[dict[str, Any]]:
 
 async def decide_for(
     session: AsyncSession, config: MatchingConfig, site_id: str, request: dict[str, Any], now: datetime
-) -> tuple[Decision, int]:
+) -> tuple[Decision, int, Case]:
     """The decision for a referral as of ``now``: the facts from the directory and the
-    projections, then the pure rules. Returns it with the team size it looked for."""
+    projections, then the pure rules. Returns it with the team size it looked for and the
+    case it decided."""
     case = await _case(session, site_id, request)
     where = repository.SiteFacts(site_id, case.region)
     team = team_size(request.get("group_size"), config.policy)
@@ -129,25 +130,25 @@ async def decide_for(
     read = functools.partial(repository.candidates, session, where, now=now, window_days=config.window_days)
     if case.prefers_other_site:
         pool = await read(reach=Reach.WHOLE)
-        return decide_widening(case, pool, config.policy, limit=limit, needed=team), team
+        return decide_widening(case, pool, config.policy, limit=limit, needed=team), team, case
     # most cases are decided at the site: read the wider pool only when the site falls
     # short, then decide over both from the narrowest pool again
     pool = await read(reach=Reach.SITE)
     decision = decide_widening(case, pool, config.policy, limit=limit, needed=team)
     if decision.pool is PoolScope.SITE and decision.eligible_total >= team:
-        return decision, team
+        return decision, team, case
     pool += await read(reach=Reach.BEYOND_SITE)
-    return decide_widening(case, pool, config.policy, limit=limit, needed=team), team
+    return decide_widening(case, pool, config.policy, limit=limit, needed=team), team, case
 
 
 def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-def]
     async def handle(event: ReferralSubmitted, uow: UnitOfWork, _envelope: Envelope) -> None:
         request = event.model_dump(mode="json", include=set(_REQUEST_FIELDS))
         now = datetime.now(UTC)
-        decision, team = await decide_for(uow.session, config, event.site_id, request, now)
+        decision, team, case = await decide_for(uow.session, config, event.site_id, request, now)
         await _record(uow, event.site_id, event.referral_id, request, team, decision, now)
         # only this first decision carries it, so that metrics counts each referral once
-        group = profession_group(await repository.profession_of(uow.session, request.get("worker")))
+        group = profession_group(case.worker.profession if case.worker else None)
         if decision.matched:
             await uow.emit(
                 MatchProposed(
@@ -223,7 +224,7 @@ async def recheck(uow: UnitOfWork, config: MatchingConfig, referral_id: uuid.UUI
     if row is None:
         raise ProposalNotFound(referral_id)
     now = datetime.now(UTC)
-    decision, _team = await decide_for(uow.session, config, row.site_id, row.request, now)
+    decision, _team, _case = await decide_for(uow.session, config, row.site_id, row.request, now)
     return {
         "referral_id": referral_id,
         "site_id": row.site_id,

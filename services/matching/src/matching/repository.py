@@ -55,12 +55,6 @@ def _person(row: sa.RowMapping) -> Person:
     )
 
 
-async def profession_of(session: AsyncSession, staff_ref: str | None) -> str | None:
-    if staff_ref is None:
-        return None
-    return await session.scalar(sa.select(t.person.c.profession).where(t.person.c.staff_ref == staff_ref))
-
-
 def _as_sent(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """A text array exactly as the driver returns it (a list): SQLAlchemy's per-item
     processing of arrays was a fifth of a pool query's time."""

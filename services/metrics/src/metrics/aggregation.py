@@ -149,12 +149,10 @@ def increments(event: Event) -> list[Increment]:
         ]
     if isinstance(event, ReferralClosed):
         return [Increment("closed", event.outcome.value)]  # onward referrals: referred_to_*
-    if isinstance(event, MatchProposed | MatchUnmatched):
-        # the group comes on a referral's first decision only: each referral counted once
-        counted = [Increment("unmatched", TOTAL)] if isinstance(event, MatchUnmatched) else []
-        if event.worker_profession_group is not None:
-            counted.append(Increment("referrals_by_profession", event.worker_profession_group.value))
-        return counted
+    if isinstance(event, MatchUnmatched):
+        return [Increment("unmatched", TOTAL), *_profession(event)]
+    if isinstance(event, MatchProposed):
+        return _profession(event)
     if isinstance(event, PageEscalated):
         return [Increment("escalations", event.reason.value)]
     if isinstance(event, PageAcknowledged):
@@ -179,6 +177,12 @@ def increments(event: Event) -> list[Increment]:
             return [Increment("supporters_eligible_change", TOTAL, 1)]
         return [] if event.version <= 1 else [Increment("supporters_eligible_change", TOTAL, -1)]
     return []
+
+
+def _profession(decision: MatchProposed | MatchUnmatched) -> list[Increment]:
+    # the group comes on a referral's first decision only: each referral counted once
+    group = decision.worker_profession_group
+    return [] if group is None else [Increment("referrals_by_profession", group.value)]
 
 
 def _deployment_bucket(n: int | None) -> list[Increment]:
