@@ -55,6 +55,9 @@ class Generated:
     """The facts, as plain records, and the envelopes that carry them."""
 
     sites: list[str]
+    # the authority's directory: a and b share a region, c is alone in its own
+    regions: dict[str, str] = field(default_factory=dict)
+    staff: dict[str, int] = field(default_factory=dict)
     referrals: list[dict[str, Any]] = field(default_factory=list)  # site, month, path, reason, tier, ...
     certifications: list[dict[str, Any]] = field(default_factory=list)
     eligibility: list[dict[str, Any]] = field(default_factory=list)
@@ -77,6 +80,8 @@ def generate(seed: int) -> Generated:
     rnd = random.Random(seed)
     suffix = uuid.uuid4().hex[:6]
     g = Generated(sites=[f"gen-{name}-{suffix}" for name in ("a", "b", "c")])
+    g.regions = dict(zip(g.sites, [f"north-{suffix}", f"north-{suffix}", f"south-{suffix}"], strict=True))
+    g.staff = dict(zip(g.sites, [800, 1200, 300], strict=True))
     deployed: Counter[tuple[str, str, str]] = Counter()  # as oncall ranks acknowledgements
     for site in g.sites:
         for month in MONTHS:
@@ -293,6 +298,11 @@ def nearest_rank(values: list[int], q: float) -> int:
 def generated(running_platform: RunningPlatform) -> Generated:
     p = running_platform
     g = generate(seed=6)
+    with p.admin() as admin:  # before the quarter's first month is published, which copies it
+        for site in g.sites:
+            entry = {"region": g.regions[site], "staff_count": g.staff[site]}
+            answer = admin.put(f"{p.url('metrics')}/sites/{site}", json=entry)
+            assert answer.status_code == 200, answer.text
     p.kafka.publish_many(g.messages)
     counted = len({m[2] for m in g.messages})
     wait_for(
@@ -361,11 +371,17 @@ def test_closed_months_are_published_with_every_small_cell_withheld_and_the_rest
     for month, response in months.items():
         assert response.status_code == 200, response.text
         cells = [c for c in response.json()["cells"] if c["scope"] in generated.sites]
-        published = complementary = 0
+        published = complementary = considered = 0
         for c in cells:
             key = (c["scope"], month, c["measure"], c["dimension"])
-            if c["measure"] in ("seconds_to_acknowledge", "minutes_to_callback", "supporters_eligible"):
+            if c["measure"] in (
+                "seconds_to_acknowledge",
+                "minutes_to_callback",
+                "supporters_eligible",
+                "reach",  # a rate, not a count: checked with the regions below
+            ):
                 continue
+            considered += 1
             truth = _with_totals(expected, c["scope"], month, c["measure"], c["dimension"])
             if 0 < truth < K:
                 assert c["withheld"] and c["value"] is None, f"{key} = {truth} was published"
@@ -375,7 +391,7 @@ def test_closed_months_are_published_with_every_small_cell_withheld_and_the_rest
             elif truth >= K:
                 complementary += 1  # withheld so that a small cell beside it cannot be worked out
         # small sites: many cells are small, but suppression must not swallow the table
-        assert published >= len(cells) // 5 and complementary
+        assert published >= considered // 5 and complementary
         # volunteer minutes are shown exactly where the count of timed encounters is
         withheld = {(c["scope"], c["measure"]): c["withheld"] for c in cells if c["dimension"] == "total"}
         timed = [site for site in generated.sites if (site, "volunteer_minutes") in withheld]
@@ -499,3 +515,105 @@ def test_a_rebuild_from_the_kafka_history_equals_live_consumption(
     assert rebuilt and [r for r in rebuilt if r[1] in MONTHS] == [
         r for r in p.sql(query.format("aggregate"), generated.sites) if r[1] in MONTHS
     ]
+
+
+def _month_or_quarter_truth(
+    expected: dict[tuple[str, str, str, str], int], sites: list[str], period: str, measure: str, dim: str
+) -> int:
+    months = MONTHS if period == QUARTER else [period]
+    return sum(_with_totals(expected, s, m, measure, dim) for s in sites for m in months)
+
+
+def test_small_sites_are_seen_in_their_region_and_reach_is_per_100_staff_where_referrals_are_published(
+    running_platform: RunningPlatform, generated: Generated
+) -> None:
+    p = running_platform
+    g = generated
+    expected = expected_counts(g)
+    north = f"region:{g.regions[g.sites[0]]}"
+    # the quarter's only sites are the generated ones, and the directory holds only them
+    members = {north: g.sites[:2], "authority": g.sites, **{s: [s] for s in g.sites}}
+    coordinator = p.client(
+        p.issuer.token("coord-gen-region", [Role.SITE_COORDINATOR], [g.sites[0]], staff_ref="st-genregion")
+    )
+    checked = withheld = reached = 0
+    with p.admin() as admin, coordinator:
+        for period in [*MONTHS, QUARTER]:
+            cells = admin.get(f"{p.url('metrics')}/authority/aggregates", params={"period": period}).json()[
+                "cells"
+            ]
+            scopes = {c["scope"] for c in cells}
+            assert (
+                north in scopes and f"region:{g.regions[g.sites[2]]}" not in scopes
+            )  # c alone: not a region
+            for c in cells:
+                if (
+                    c["scope"] != north
+                    or c["measure"] in ("reach", "supporters_eligible")
+                    or c["dimension"]
+                    in (
+                        "median",
+                        "p90",
+                    )
+                ):
+                    continue
+                truth = _month_or_quarter_truth(
+                    expected, members[north], period, c["measure"], c["dimension"]
+                )
+                if 0 < truth < K:
+                    assert c["withheld"], (c, truth)
+                if c["withheld"]:
+                    withheld += 1
+                else:
+                    assert c["value"] == truth, (c, truth)
+                    checked += 1
+            reach = {c["scope"]: c for c in cells if c["measure"] == "reach"}
+            totals = {
+                c["scope"]: c for c in cells if (c["measure"], c["dimension"]) == ("referrals", "total")
+            }
+            for scope, sites in members.items():
+                staff = sum(g.staff[s] for s in sites)
+                truth = _month_or_quarter_truth(expected, sites, period, "referrals", "total")
+                assert reach[scope]["withheld"] == totals[scope]["withheld"]
+                if not reach[scope]["withheld"]:
+                    assert reach[scope]["value"] == round(100 * truth / staff, 1)
+                    reached += 1
+            mine = coordinator.get(
+                f"{p.url('metrics')}/sites/{g.sites[0]}/aggregates", params={"period": period}
+            )
+            assert mine.status_code == 200, mine.text
+            region = mine.json()["region"]
+            assert region["scope"] == north
+            assert {(c["measure"], c["dimension"]): c["value"] for c in region["cells"]} == {
+                (c["measure"], c["dimension"]): c["value"] for c in cells if c["scope"] == north
+            }
+    # the region shows what its sites alone would not, and still protects them
+    assert checked > 20 and withheld and reached
+
+
+def test_the_site_directory_is_the_authoritys_validated_and_changes_take_effect_next_quarter(
+    running_platform: RunningPlatform, generated: Generated
+) -> None:
+    p = running_platform
+    g = generated
+    site = g.sites[2]
+    coordinator = p.client(
+        p.issuer.token("coord-gen-dir", [Role.SITE_COORDINATOR], [site], staff_ref="st-gendir")
+    )
+    url = f"{p.url('metrics')}/sites/{site}"
+    with p.admin() as admin, coordinator:
+        bad_region = admin.put(url, json={"region": "North Shore!"})
+        no_staff = admin.put(url, json={"staff_count": 0})
+        unknown = admin.put(url, json={"region": "north", "beds": 3})
+        not_theirs = coordinator.put(url, json={"region": g.regions[g.sites[0]], "staff_count": 300})
+        assert [r.status_code for r in (bad_region, no_staff, unknown, not_theirs)] == [422, 422, 422, 403]
+        assert "region" in bad_region.text and "staff_count" in no_staff.text
+        before = admin.get(f"{p.url('metrics')}/authority/aggregates", params={"period": QUARTER}).json()
+        moved = admin.put(url, json={"region": g.regions[g.sites[0]], "staff_count": 600})
+        assert moved.status_code == 200, moved.text
+        listed = {e["site_id"]: e for e in admin.get(f"{p.url('metrics')}/sites").json()["sites"]}
+        after = admin.get(f"{p.url('metrics')}/authority/aggregates", params={"period": QUARTER}).json()
+    assert listed[site] == {"site_id": site, "region": g.regions[g.sites[0]], "staff_count": 600}
+    assert listed[g.sites[0]]["staff_count"] == 800
+    # a published quarter never changes: c joins the region and its staff change next quarter
+    assert after == before

@@ -1,9 +1,10 @@
 """No published count below k, and none that can be worked out from the published sums.
 
 The attacker here is written apart from metrics.disclosure: it knows every published table
-(each site and the authority, every dimension and total, the three months and the
-quarter), derives the sums between them from the tables' names alone, and solves them
-exactly over the rationals for every withheld cell."""
+(each site, region and the authority, every dimension and total, the three months and
+the quarter), derives the sums between them from the tables' names and the published
+list of sites by region alone, and solves them exactly over the rationals for every
+withheld cell."""
 
 from __future__ import annotations
 
@@ -58,15 +59,17 @@ def attack(publication: Publication) -> dict[tuple, Fraction]:  # type: ignore[t
         total = (scope, SHARED_TOTAL.get(measure, measure), TOTAL, period)
         if parts and total in set(cells):
             equation(total, parts)
+    every = set(cells)
+    sites = {c[0] for c in cells if c[0] != AUTHORITY and not c[0].startswith("region:")}
     for scope, measure, dimension, period in cells:
         if period == QUARTER:
             equation((scope, measure, dimension, period), [(scope, measure, dimension, m) for m in MONTHS])
-        if scope == AUTHORITY:
-            sites = {c[0] for c in cells if c[0] != AUTHORITY}
+        if scope == AUTHORITY or scope.startswith("region:"):
+            members = [
+                s for s in sites if scope == AUTHORITY or f"region:{publication.regions.get(s)}" == scope
+            ]
             parts = [
-                (s, measure, dimension, period)
-                for s in sites
-                if (s, measure, dimension, period) in set(cells)
+                (s, measure, dimension, period) for s in members if (s, measure, dimension, period) in every
             ]
             equation((scope, measure, dimension, period), parts)
     # exact elimination over the rationals
@@ -137,8 +140,11 @@ def test_frozen_cells_stay_published_and_protection_is_found_elsewhere() -> None
     assert attack(Publication(values, withheld)) == {}
 
 
-def _counts(draw: st.DrawFn) -> dict[tuple[str, str, str, str], int]:
-    sites = [f"s{i}" for i in range(draw(st.integers(1, 3)))]
+Counts = dict[tuple[str, str, str, str], int]
+
+
+def _counts(draw: st.DrawFn, most: int = 3) -> Counts:
+    sites = [f"s{i}" for i in range(draw(st.integers(1, most)))]
     small = st.one_of(st.integers(0, 6), st.integers(0, 40))  # mostly the small counts that matter
     counts: dict[tuple[str, str, str, str], int] = {}
     for site in sites:
@@ -157,6 +163,15 @@ def _counts(draw: st.DrawFn) -> dict[tuple[str, str, str, str], int]:
     return counts
 
 
+def _regional(draw: st.DrawFn) -> tuple[Counts, dict[str, str]]:
+    """Counts of up to four sites, some grouped into regions in the directory, which also
+    lists a site that never had an event."""
+    counts = _counts(draw, most=4)
+    sites = sorted({c[0] for c in counts} | {"s9"})
+    regions = {s: r for s in sites if (r := draw(st.sampled_from(["", "north", "south"])))}
+    return counts, regions
+
+
 def _split(draw: st.DrawFn, total: int, parts: int) -> list[int]:
     cuts = sorted(draw(st.lists(st.integers(0, total), min_size=parts - 1, max_size=parts - 1)))
     edges = [0, *cuts, total]
@@ -164,16 +179,22 @@ def _split(draw: st.DrawFn, total: int, parts: int) -> list[int]:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.composite(_counts)())
-def test_the_differencing_attacker_recovers_no_withheld_cell_and_no_published_cell_is_below_k(counts) -> None:  # type: ignore[no-untyped-def]
-    publication = publish(counts, QUARTER, K)
+@given(st.composite(_regional)())
+def test_the_differencing_attacker_recovers_no_withheld_cell_and_no_published_cell_is_below_k(drawn) -> None:  # type: ignore[no-untyped-def]
+    counts, regions = drawn
+    publication = publish(counts, QUARTER, K, regions=regions)
     published = [v for _, v in publication.cells() if v is not None]
     assert all(v == 0 or v >= K for v in published)
     assert attack(publication) == {}
-    # what is published is right: the authority's quarter is every site's every month
-    for (_scope, measure, dimension, _period), v in publication.cells(AUTHORITY, QUARTER):
-        if v is not None and dimension != TOTAL:
-            assert v == sum(n for (s, m, d, _mo), n in counts.items() if m == measure and d == dimension)
+    # what is published is right: the authority's quarter is every site's every month, a
+    # region's is its sites'
+    in_region = {f"region:{r}": {s for s, of in regions.items() if of == r} for r in set(regions.values())}
+    for (scope, measure, dimension, _period), v in publication.cells(period=QUARTER):
+        if v is not None and dimension != TOTAL and not scope[0] == "s":
+            members = in_region[scope] if scope.startswith("region:") else {c[0] for c in counts}
+            assert v == sum(
+                n for (s, m, d, _mo), n in counts.items() if m == measure and d == dimension and s in members
+            )
 
 
 @pytest.mark.parametrize("k", [3, 5, 11])
@@ -189,24 +210,25 @@ def test_a_stricter_threshold_for_one_measure_applies_to_it_alone(k: int) -> Non
     assert hidden is (k > 8)
 
 
-def _published_as_they_close(counts: dict[tuple[str, str, str, str], int]) -> Publication:
+def _published_as_they_close(counts: Counts, regions: dict[str, str] | None = None) -> Publication:
     """Each month published once it closes and never changed; the quarter with the last."""
     values: dict[tuple[str, str, str, str], int] = {}
     withheld: set[tuple[str, str, str, str]] = set()
     for month in MONTHS:
-        stage = publish_month(counts, month, K, earlier={c: c in withheld for c in values})
+        stage = publish_month(counts, month, K, earlier={c: c in withheld for c in values}, regions=regions)
         assert not set(stage.values) & set(values), "an earlier cell was published again"
         values |= stage.values
         withheld |= stage.withheld
     assert {c[3] for c in values} == {*MONTHS, QUARTER}
-    return Publication(values, withheld)
+    return Publication(values, withheld, regions or {})
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.composite(_counts)())
-def test_months_published_as_they_close_and_then_their_quarter_give_nothing_away_together(counts) -> None:  # type: ignore[no-untyped-def]
-    """The attacker holds all four publications at once."""
-    together = _published_as_they_close(counts)
+@given(st.composite(_regional)())
+def test_months_published_as_they_close_and_then_their_quarter_give_nothing_away_together(drawn) -> None:  # type: ignore[no-untyped-def]
+    """The attacker holds all four publications at once, regions included."""
+    counts, regions = drawn
+    together = _published_as_they_close(counts, regions)
     assert all(v == 0 or v >= K for _, v in together.cells() if v is not None)
     assert attack(together) == {}
 
@@ -272,3 +294,26 @@ def test_volunteer_minutes_are_withheld_exactly_where_the_timed_encounters_are()
     assert month.value((AUTHORITY, "volunteer_minutes", TOTAL, MONTHS[0])) == 1150
     # a's minutes are not the authority's less the others': b or c is withheld with it
     assert sum(month.value((s, "volunteer_minutes", TOTAL, MONTHS[0])) is None for s in "bc") == 1
+
+
+def test_small_sites_are_seen_together_in_their_region() -> None:
+    """Three small sites: each one's referrals are withheld, their region's are published."""
+    counts = {(s, "referrals", TOTAL, MONTHS[0]): n for s, n in (("a", 2), ("b", 3), ("c", 2), ("d", 40))}
+    regions = {"a": "north", "b": "north", "c": "north", "d": "south"}
+    month = publish_month(counts, MONTHS[0], K, regions=regions)
+    assert [month.value((s, "referrals", TOTAL, MONTHS[0])) for s in "abc"] == [None, None, None]
+    assert month.value(("region:north", "referrals", TOTAL, MONTHS[0])) == 7
+    # south is d alone: not laid out, it would only repeat d
+    assert not [c for c in month.values if c[0] == "region:south"]
+    assert attack(month) == {}
+
+
+def test_the_attacker_uses_the_regions_so_protection_must_too() -> None:
+    """Protected as if there were no regions, a region's total gives a site away."""
+    counts = {(s, "referrals", TOTAL, MONTHS[0]): n for s, n in (("a", 2), ("b", 9), ("c", 8), ("d", 7))}
+    regions = {"a": "north", "b": "north", "c": "south", "d": "south"}
+    values, sums = layout(counts, QUARTER, [MONTHS[0]], regions)
+    regional = [s for s in sums if s.total[0].startswith("region:")]
+    blind = protect(values, [s for s in sums if s not in regional], K)
+    assert attack(Publication(values, blind, regions)) != {}
+    assert attack(Publication(values, protect(values, sums, K), regions)) == {}

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from contracts.types import SiteId
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from servicekit.auth import Principal, Role, ensure_site, requires
 
 from metrics import handlers
@@ -87,12 +88,16 @@ async def site_aggregates(
     site_id: SiteId, request: Request, principal: Reader, period: Period
 ) -> dict[str, object]:
     ensure_site(principal, site_id)
-    cells = await _cells(request, period, [site_id])
+    async with request.app.state.uow() as uow:
+        region = await handlers.region_of(uow, site_id, period)
+    cells = await _cells(request, period, [site_id, *([region] if region else [])])
     return {
         "site_id": site_id,
         "period": period,
         "suppress_below": request.app.state.settings.suppress_below,
-        "cells": _strip(cells),
+        "cells": _strip([c for c in cells if c["scope"] == site_id]),
+        # a small site's figures are mostly withheld: its region's are what it can use
+        "region": region and {"scope": region, "cells": _strip([c for c in cells if c["scope"] == region])},
     }
 
 
@@ -119,3 +124,37 @@ async def authority_aggregates(request: Request, _: Authority, period: Period) -
 @router.get("/authority/aggregates.csv", tags=["aggregates"], response_class=Response)
 async def authority_aggregates_csv(request: Request, _: Authority, period: Period) -> Response:
     return _csv(await _cells(request, period, None), period, "peer-support-authority")
+
+
+class SiteEntry(BaseModel):
+    """What the authority says of one of its sites."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"region": "north-shore", "staff_count": 1850}]}
+    )
+    region: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$"),
+            Field(description="The region the site's small figures are grouped into (lowercase, digits, -)."),
+        ]
+        | None
+    ) = None
+    staff_count: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Staff at the site, for referrals per 100 staff."
+    )
+
+
+@router.put("/sites/{site_id}", tags=["site directory"])
+async def put_site(site_id: SiteId, entry: SiteEntry, request: Request, _: Authority) -> dict[str, object]:
+    """Takes effect from the next quarter: a quarter is grouped by the directory as it
+    stood when its first month was published, so its months and its total agree."""
+    async with request.app.state.uow() as uow:
+        await handlers.put_site(uow, site_id, entry.region, entry.staff_count, datetime.now(UTC))
+    return {"site_id": site_id, **entry.model_dump()}
+
+
+@router.get("/sites", tags=["site directory"])
+async def list_sites(request: Request, _: Authority) -> dict[str, list[dict[str, Any]]]:
+    async with request.app.state.uow() as uow:
+        return {"sites": await handlers.sites(uow)}

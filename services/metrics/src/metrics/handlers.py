@@ -15,11 +15,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import tables as t
-from metrics.aggregation import GAUGES, Tally
+from metrics.aggregation import GAUGES, TOTAL, Tally
 from metrics.publication import (
+    AUTHORITY,
     Cell,
     Published,
+    Regions,
     gauges,
+    grouped,
     is_quarter,
     last_closed_month,
     months_between,
@@ -27,6 +30,7 @@ from metrics.publication import (
     next_month,
     publish_month,
     quarter_of,
+    region_scope,
     statistics,
 )
 
@@ -132,6 +136,7 @@ async def _publish_month(
     quarter = quarter_of(month)
     months = months_of(quarter)
     earlier = months[: months.index(month)]
+    regions = _regions(await _directory_of(session, quarter, begun=any(m in done for m in earlier)))
     for before in earlier:
         # a late event of a month that had nothing when its quarter moved on: never shown
         if before not in done:
@@ -160,13 +165,14 @@ async def _publish_month(
         month,
         policy.threshold,
         earlier={(r.scope, r.measure, r.dimension, r.period): r.withheld for r in before_cells},
+        regions=regions,
     )
     cells: Published = {c: (n, c in stage.withheld) for c, n in stage.values.items()}
     changes = await _changes(session, month)  # the quarter's level is its last month's
     last_of_quarter = month == months[-1]
     for period, of_months in [(month, [month]), *([(quarter, months)] if last_of_quarter else [])]:
-        cells |= statistics(await _distributions(session, of_months), period, policy.k)
-        cells |= gauges(changes, period, policy.k)
+        cells |= statistics(await _distributions(session, of_months), period, policy.k, regions)
+        cells |= gauges(changes, period, policy.k, regions)
     rows = [
         {"scope": s, "measure": m, "dimension": d, "period": p, "value": n, "withheld": w}
         for (s, m, d, p), (n, w) in cells.items()
@@ -174,6 +180,27 @@ async def _publish_month(
     for batch in _batches(rows):
         await session.execute(insert(t.published_cell).values(batch))
     await session.execute(insert(t.published_month).values(month=month, published_at=now))
+
+
+Directory = dict[str, dict[str, Any]]  # site -> {"region": ..., "staff_count": ...}
+
+
+async def _directory_of(session: AsyncSession, quarter: str, *, begun: bool = False) -> Directory:
+    """The site directory a quarter is published by: copied from the live one when its
+    first month is published, then never changed. A quarter already begun without a copy
+    (published before there was a directory) stays ungrouped, as its first months were."""
+    if (stored := await _copied(session, quarter)) is not None:
+        return stored
+    copy: Directory = {}
+    if not begun:
+        rows = await session.execute(sa.select(t.site))
+        copy = {r.site_id: {"region": r.region, "staff_count": r.staff_count} for r in rows}
+    await session.execute(insert(t.quarter_directory).values(quarter=quarter, sites=copy))
+    return copy
+
+
+def _regions(directory: Directory) -> Regions:
+    return {site: entry["region"] for site, entry in directory.items() if entry.get("region")}
 
 
 async def _distributions(session: AsyncSession, months: list[str]) -> Counter[tuple[str, str, int]]:
@@ -206,7 +233,8 @@ class NeverPublished(Exception):
 
 
 async def published(uow: UnitOfWork, period: str, scopes: list[str] | None) -> list[dict[str, Any]]:
-    """The published cells of a month or a quarter, for some scopes (None: every one)."""
+    """The published cells of a month or a quarter, for some scopes (None: every one), and
+    the reach of each scope whose referrals are published and whose staff are known."""
     session = uow.session
     last_month = months_of(period)[-1] if is_quarter(period) else period
     if not (
@@ -222,7 +250,7 @@ async def published(uow: UnitOfWork, period: str, scopes: list[str] | None) -> l
     rows = await session.execute(
         query.order_by(t.published_cell.c.scope, t.published_cell.c.measure, t.published_cell.c.dimension)
     )
-    return [
+    cells = [
         {
             "scope": r.scope,
             "measure": r.measure,
@@ -232,6 +260,78 @@ async def published(uow: UnitOfWork, period: str, scopes: list[str] | None) -> l
         }
         for r in rows
     ]
+    directory = await _stored_directory(session, period)
+    return sorted(cells + reach(cells, directory), key=lambda c: (c["scope"], c["measure"], c["dimension"]))
+
+
+REACH = "reach"
+
+
+def reach(cells: list[dict[str, Any]], directory: Directory) -> list[dict[str, Any]]:
+    """Referrals per 100 staff, derived from a published referrals total: for a site with
+    a staff count, a region or the authority when every site in it has one. Withheld where
+    the total is (staff counts are public; with them reach would give the total away)."""
+    staff = {site: entry.get("staff_count") for site, entry in directory.items()}
+    groups = grouped(_regions(directory))
+    named = {c["scope"] for c in cells} - {AUTHORITY, *groups}
+    out = []
+    for c in cells:
+        if c["measure"] != "referrals" or c["dimension"] != TOTAL:
+            continue
+        scope = c["scope"]
+        sites = groups.get(scope) or (sorted(set(staff) | named) if scope == AUTHORITY else [scope])
+        counts = [staff.get(site) for site in sites]
+        if not counts or None in counts:
+            continue
+        value = None if c["withheld"] else round(100 * c["value"] / sum(counts), 1)  # type: ignore[arg-type]
+        out.append(
+            {
+                "scope": scope,
+                "measure": REACH,
+                "dimension": "per_100_staff",
+                "value": value,
+                "withheld": c["withheld"],
+            }
+        )
+    return out
+
+
+async def _copied(session: AsyncSession, quarter: str) -> Directory | None:
+    query = sa.select(t.quarter_directory.c.sites).where(t.quarter_directory.c.quarter == quarter)
+    stored = (await session.execute(query)).scalar()
+    return None if stored is None else dict(stored)
+
+
+async def _stored_directory(session: AsyncSession, period: str) -> Directory:
+    return await _copied(session, period if is_quarter(period) else quarter_of(period)) or {}
+
+
+async def region_of(uow: UnitOfWork, site: str, period: str) -> str | None:
+    """The region scope a site was published in for a period, if its region was grouped."""
+    regions = _regions(await _stored_directory(uow.session, period))
+    scope = region_scope(regions[site]) if site in regions else None
+    return scope if scope in grouped(regions) else None
+
+
+# --- the site directory --------------------------------------------------------------------
+
+
+async def put_site(
+    uow: UnitOfWork, site_id: str, region: str | None, staff_count: int | None, now: datetime
+) -> None:
+    """Takes effect from the next quarter whose first month is published (_directory_of)."""
+    entry = {"region": region, "staff_count": staff_count, "updated_at": now}
+    await uow.session.execute(
+        insert(t.site)
+        .values(site_id=site_id, **entry)
+        .on_conflict_do_update(index_elements=["site_id"], set_=entry)
+    )
+    await uow.commit()
+
+
+async def sites(uow: UnitOfWork) -> list[dict[str, Any]]:
+    rows = await uow.session.execute(sa.select(t.site).order_by(t.site.c.site_id))
+    return [{"site_id": r.site_id, "region": r.region, "staff_count": r.staff_count} for r in rows]
 
 
 async def published_periods(uow: UnitOfWork) -> list[str]:

@@ -14,6 +14,9 @@ from metrics.aggregation import period as month_of
 from metrics.disclosure import Sum, protect
 
 AUTHORITY = "authority"  # the roll-up of every site
+REGION = "region:"  # a region's scope is this and its id: a site id holds no colon
+
+Regions = Mapping[str, str]  # site -> its region, as the directory stood when the quarter began
 
 # breakdowns of one population share its total: referrals by reason, path and tier all
 # add up to the referrals of the site and month, published once. By profession has its
@@ -66,10 +69,35 @@ def months_of(quarter: str) -> list[str]:
     return [f"{year}-{m:02d}" for m in range(first, first + 3)]
 
 
+def region_scope(region: str) -> str:
+    return f"{REGION}{region}"
+
+
+def grouped(regions: Regions) -> dict[str, list[str]]:
+    """Region scope -> its sites, for the regions of two sites or more: a region of one
+    would only repeat its site. Laid out from the directory, not from who had events, so
+    a region has the same cells in every month of its quarter."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for site, region in sorted(regions.items()):
+        members[region_scope(region)].append(site)
+    return {scope: sites for scope, sites in sorted(members.items()) if len(sites) > 1}
+
+
+def _scopes(groups: Mapping[str, list[str]]) -> Callable[[str], tuple[str, ...]]:
+    """Every scope a site's count adds into: itself, its region if grouped, the authority."""
+    region_of = {site: scope for scope, sites in groups.items() for site in sites}
+
+    def of(site: str) -> tuple[str, ...]:
+        return (site, region_of[site], AUTHORITY) if site in region_of else (site, AUTHORITY)
+
+    return of
+
+
 @dataclass
 class Publication:
     values: dict[Cell, int]
     withheld: set[Cell] = field(default_factory=set)
+    regions: Regions = field(default_factory=dict)  # published too: the sums are no secret
 
     def value(self, cell: Cell) -> int | None:
         return None if cell in self.withheld else self.values.get(cell, 0)
@@ -83,19 +111,25 @@ class Publication:
 
 
 def layout(
-    counts: Mapping[tuple[str, str, str, str], int], quarter: str, months: Sequence[str] | None = None
+    counts: Mapping[tuple[str, str, str, str], int],
+    quarter: str,
+    months: Sequence[str] | None = None,
+    regions: Regions | None = None,
 ) -> tuple[dict[Cell, int], list[Sum[Cell]]]:
     """Every published cell of the quarter and every sum between them. ``counts`` are the
     stored aggregates: (site, measure, dimension, month) -> count; a measure's own total
     is the sum of its dimensions, or, for a population several breakdowns share, counted
     under the dimension ``total``. ``months``: the months closed so far; the quarter
-    itself is laid out once all three are."""
+    itself is laid out once all three are. ``regions``: sites of a region add up to it."""
     whole = months_of(quarter)
     months = list(whole if months is None else months)
     complete = months == whole
     periods = [*months, quarter] if complete else months
     in_quarter = {key: n for key, n in counts.items() if key[3] in months}
     sites = sorted({site for site, *_ in in_quarter})
+    groups = grouped(regions or {})
+    scopes_of = _scopes(groups)
+    scopes = (*sites, *groups, AUTHORITY)
     dimensions: dict[str, set[str]] = defaultdict(set)  # measure -> its dimensions, total aside
     totals = set()  # measures with a published total
     for _site, measure, dimension, _month in in_quarter:
@@ -103,7 +137,7 @@ def layout(
         if dimension != TOTAL:
             dimensions[measure].add(dimension)
     values: dict[Cell, int] = {}
-    for scope in (*sites, AUTHORITY):  # every cell of the grid exists: a zero is published as zero
+    for scope in scopes:  # every cell of the grid exists: a zero is published as zero
         for period in periods:
             for measure, dims in dimensions.items():
                 for d in dims:
@@ -113,12 +147,12 @@ def layout(
     for (site, measure, dimension, month), n in in_quarter.items():
         own_total = SHARED_TOTAL.get(measure, measure) == measure
         targets = [dimension] if dimension == TOTAL else [dimension, TOTAL] if own_total else [dimension]
-        for scope in (site, AUTHORITY):
+        for scope in scopes_of(site):
             for period in (month, quarter) if complete else (month,):
                 for d in targets:
                     values[(scope, measure, d, period)] += n
     sums: list[Sum[Cell]] = []
-    for scope in (*sites, AUTHORITY):
+    for scope in scopes:
         for measure, dims in sorted(dimensions.items()):
             ordered = sorted(dims)
             total = (scope, SHARED_TOTAL.get(measure, measure), TOTAL)
@@ -130,11 +164,14 @@ def layout(
         for measure, d in sorted(cells_by_measure) if complete else ():  # months add up to the quarter
             sums.append(Sum((scope, measure, d, quarter), tuple((scope, measure, d, m) for m in months)))
     every = [(m, d) for m, dims in dimensions.items() for d in dims] + [(m, TOTAL) for m in totals]
-    for measure, d in sorted(every):  # the sites add up to the authority
+    present = set(sites)
+    members = {AUTHORITY: sites} | {scope: [s for s in of if s in present] for scope, of in groups.items()}
+    for measure, d in sorted(every):  # the sites add up to their region and to the authority
         for period in periods:
-            sums.append(
-                Sum((AUTHORITY, measure, d, period), tuple((site, measure, d, period) for site in sites))
-            )
+            for scope, of in members.items():
+                sums.append(
+                    Sum((scope, measure, d, period), tuple((site, measure, d, period) for site in of))
+                )
     return values, sums
 
 
@@ -146,9 +183,10 @@ def publish(
     months: Sequence[str] | None = None,
     frozen: Iterable[Cell] = (),
     kept: Iterable[Cell] = (),
+    regions: Regions | None = None,
 ) -> Publication:
-    values, sums = layout(counts, quarter, months)
-    return Publication(values, protect(values, sums, k, frozen=frozen, kept=kept))
+    values, sums = layout(counts, quarter, months, regions)
+    return Publication(values, protect(values, sums, k, frozen=frozen, kept=kept), dict(regions or {}))
 
 
 def publish_month(
@@ -157,6 +195,7 @@ def publish_month(
     k: int | Callable[[Cell], int],
     *,
     earlier: Mapping[Cell, bool] | None = None,
+    regions: Regions | None = None,
 ) -> Publication:
     """The cells of a month that just closed, and of its quarter when it is the quarter's
     last. ``counts`` hold the earlier months of the quarter as they were when they closed;
@@ -165,12 +204,15 @@ def publish_month(
     quarter = quarter_of(month)
     months = months_of(quarter)
     months = months[: months.index(month) + 1]
-    values, sums = layout({c: n for c, n in counts.items() if c[1] not in MAGNITUDES}, quarter, months)
+    values, sums = layout(
+        {c: n for c, n in counts.items() if c[1] not in MAGNITUDES}, quarter, months, regions
+    )
     before = {c for c in values if c[3] != month and c[3] != quarter}
     kept = {c for c in before if (earlier or {}).get(c, False)}
     withheld = protect(values, sums, k, frozen=before - kept, kept=kept)
     new = {c: v for c, v in values.items() if c not in before}
-    magnitudes = _magnitudes(counts, month, quarter if months == months_of(quarter) else None)
+    groups = grouped(regions or {})
+    magnitudes = _magnitudes(counts, month, quarter if months == months_of(quarter) else None, groups)
     for cell, n in magnitudes.items():
         # a sum is withheld exactly where the count of what it adds up is: the sums between
         # them are the same, so the count's protection is the sum's
@@ -178,32 +220,38 @@ def publish_month(
         new[cell] = n
         if counted in withheld or counted not in values:
             withheld.add(cell)
-    return Publication(new, withheld & set(new))
+    return Publication(new, withheld & set(new), dict(regions or {}))
 
 
-def _magnitudes(counts: Mapping[Cell, int], month: str, quarter: str | None) -> dict[Cell, int]:
+def _magnitudes(
+    counts: Mapping[Cell, int], month: str, quarter: str | None, groups: Mapping[str, list[str]]
+) -> dict[Cell, int]:
     """Each magnitude of the month, and of the quarter when ``quarter`` (it is complete)."""
     periods = {month: [month]} | ({quarter: months_of(quarter)} if quarter else {})
+    scopes_of = _scopes(groups)
     out: Counter[Cell] = Counter()
     for (site, measure, _d, period), n in counts.items():
         for published, months in periods.items():
             if measure in MAGNITUDES and period in months:
-                out[(site, measure, TOTAL, published)] += n
-                out[(AUTHORITY, measure, TOTAL, published)] += n
+                for scope in scopes_of(site):
+                    out[(scope, measure, TOTAL, published)] += n
     return dict(out)
 
 
 Published = dict[Cell, tuple[int, bool]]  # cell -> (value, withheld)
 
 
-def statistics(distributions: Mapping[tuple[str, str, int], int], period: str, k: int) -> Published:
-    """Median and 90th percentile of each distribution, per site and for the authority.
-    ``distributions``: (site, measure, value) -> how many times it was seen. A statistic
-    of fewer than k values is withheld: the 90th percentile of three is one person's."""
+def statistics(
+    distributions: Mapping[tuple[str, str, int], int], period: str, k: int, regions: Regions | None = None
+) -> Published:
+    """Median and 90th percentile of each distribution, per site, region and for the
+    authority. ``distributions``: (site, measure, value) -> how many times it was seen. A
+    statistic of fewer than k values is withheld: the 90th percentile of three is one person's."""
+    scopes_of = _scopes(grouped(regions or {}))
     by_scope: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
     for (site, measure, value), n in distributions.items():
-        by_scope[(site, measure)][value] += n
-        by_scope[(AUTHORITY, measure)][value] += n
+        for scope in scopes_of(site):
+            by_scope[(scope, measure)][value] += n
     out: Published = {}
     for (scope, measure), counts in by_scope.items():
         few = sum(counts.values()) < k
@@ -212,17 +260,24 @@ def statistics(distributions: Mapping[tuple[str, str, int], int], period: str, k
     return out
 
 
-def gauges(changes: Mapping[tuple[str, str], int], period: str, k: int) -> Published:
+def gauges(
+    changes: Mapping[tuple[str, str], int], period: str, k: int, regions: Regions | None = None
+) -> Published:
     """Levels at the end of ``period`` from every change up to it: (site, change measure)
-    -> sum. Below k is withheld like any count, and the sites add up to the authority."""
+    -> sum. Below k is withheld like any count, and the sites add up to their region and
+    to the authority."""
+    groups = grouped(regions or {})
+    scopes_of = _scopes(groups)
     values: Counter[Cell] = Counter()
     for (site, measure), n in changes.items():
-        values[(site, GAUGES[measure], TOTAL, period)] += n
-        values[(AUTHORITY, GAUGES[measure], TOTAL, period)] += n
+        for scope in scopes_of(site):
+            values[(scope, GAUGES[measure], TOTAL, period)] += n
+    sites = {site for site, _ in changes}
+    members = {AUTHORITY: sites} | {scope: set(of) for scope, of in groups.items()}
     sums = [
-        Sum(total, tuple(c for c in values if c[0] != AUTHORITY and c[1] == total[1]))
+        Sum(total, tuple(c for c in values if c[0] in members[total[0]] and c[1] == total[1]))
         for total in values
-        if total[0] == AUTHORITY
+        if total[0] in members
     ]
     withheld = protect(values, sums, k)
     return {c: (n, c in withheld) for c, n in sorted(values.items())}

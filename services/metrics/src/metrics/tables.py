@@ -2,6 +2,7 @@
 as a count per value. Nothing in them names a case, a person or a moment."""
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = sa.MetaData()
 
@@ -59,4 +60,25 @@ published_month = sa.Table(
     metadata,
     sa.Column("month", sa.Text, primary_key=True),
     sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# the authority's directory of its sites: which region each is in and how many staff it
+# has (for reach). Sites, not people: nothing here is personal
+site = sa.Table(
+    "site",
+    metadata,
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("region", sa.Text, nullable=True),
+    sa.Column("staff_count", sa.Integer, nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# the directory as it stood when a quarter's first month was published: every month of
+# the quarter is grouped by it, so a site moved mid-quarter cannot make months and quarter
+# disagree (and be differenced). {site_id: {"region": ..., "staff_count": ...}}
+quarter_directory = sa.Table(
+    "quarter_directory",
+    metadata,
+    sa.Column("quarter", sa.Text, primary_key=True),
+    sa.Column("sites", JSONB, nullable=False),
 )
