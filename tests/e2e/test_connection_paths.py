@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 import uuid
 
+from contracts import topics
 from pss_cli.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
 
 from .helpers import (
     acknowledge,
     as_worker,
+    distinct,
     intake_events,
     offer_token,
     pages_sent,
@@ -259,6 +261,39 @@ def test_a_group_activation_becomes_one_case_staffed_with_several_supporters(run
     for page in takers:
         acknowledge(p, page)
     acknowledge(p, pages[3]["payload"], expect=409)  # the team is complete
+    # the case waited once: only its first acknowledgement carries the wait, which metrics
+    # keeps as the referral's time to acknowledge (one value, not three)
+    taken = wait_for(
+        lambda: (
+            len(
+                found := distinct(
+                    p.kafka.events(
+                        topics.PAGES, type_="oncall.page.acknowledged.v1", referral_id=str(referral_id)
+                    )
+                )
+            )
+            == 3
+            and found
+        ),
+        what="the three acknowledgements",
+    )
+    carried = [
+        e["payload"]["recipient"]
+        for e in taken
+        if e["payload"]["referral_seconds_to_acknowledge"] is not None
+    ]
+    assert carried == [takers[0]["recipient"]]
+    wait_for(
+        lambda: (
+            p.sql(
+                "SELECT sum(count) FROM metrics.distribution"
+                " WHERE site_id = %s AND measure = 'seconds_to_acknowledge'",
+                site.site_id,
+            )
+            == [(1,)]
+        ),
+        what="metrics to keep one time to acknowledge for the case",
+    )
     wait_for(
         lambda: (
             p.sql("SELECT supporters FROM intake.referral WHERE referral_id = %s", referral_id)[0][0]

@@ -156,23 +156,30 @@ def generate(seed: int) -> Generated:
                         at,
                         "oncall",
                     )
+                # the referral's wait from its first page; a group case is taken by a team,
+                # and only the first acknowledgement carries it
                 r["seconds_to_acknowledge"] = rnd.randint(20, 900)
-                deployed[(site, month, r["supporter"])] += 1
-                g.send(
-                    PageAcknowledged(
-                        page_id=uuid.uuid4(),
-                        referral_id=r["id"],
-                        site_id=site,
-                        recipient=r["supporter"],
-                        recipient_role="supporter",
-                        step=1 if "escalated" in r else 0,
-                        seconds_to_acknowledge=r["seconds_to_acknowledge"],
-                        deployment_of_month=deployed[(site, month, r["supporter"])],
-                    ),
-                    site,
-                    at,
-                    "oncall",
-                )
+                r["team"] = [r["supporter"]]
+                if path == "group":
+                    r["team"].append(f"st-gen{rnd.randint(10, 14)}")
+                for i, supporter in enumerate(r["team"]):
+                    deployed[(site, month, supporter)] += 1
+                    g.send(
+                        PageAcknowledged(
+                            page_id=uuid.uuid4(),
+                            referral_id=r["id"],
+                            site_id=site,
+                            recipient=supporter,
+                            recipient_role="supporter",
+                            step=1 if "escalated" in r else 0,
+                            seconds_to_acknowledge=rnd.randint(10, r["seconds_to_acknowledge"]),
+                            deployment_of_month=deployed[(site, month, supporter)],
+                            referral_seconds_to_acknowledge=None if i else r["seconds_to_acknowledge"],
+                        ),
+                        site,
+                        at,
+                        "oncall",
+                    )
                 r["minutes_to_callback"] = rnd.randint(2, 80)
                 g.send(
                     ReferralContacted(
@@ -268,13 +275,14 @@ def expected_counts(g: Generated) -> dict[tuple[str, str, str, str], int]:
             continue
         if "escalated" in r:
             out[(*key, "escalations", r["escalated"])] += 1
-        out[(*key, "acknowledged_pages", "supporter")] += 1
-        out[(*key, "deployments", "total")] += 1
+        out[(*key, "acknowledged_pages", "supporter")] += len(r["team"])
+        out[(*key, "deployments", "total")] += len(r["team"])
         out[(*key, "callback_within_30_minutes", "yes" if r["minutes_to_callback"] <= 30 else "no")] += 1
         out[(*key, "encounters", "first")] += 1
         out[(*key, "met_within_12_hours", "yes" if r["minutes_to_meet"] <= 720 else "no")] += 1
         out[(*key, "closed", r["outcome"])] += 1
-        per_supporter[(*key, r["supporter"])] += 1
+        for supporter in r["team"]:
+            per_supporter[(*key, supporter)] += 1
         if r["duration"] is not None:
             out[(*key, "timed_encounters", "total")] += 1
             out[(*key, "volunteer_minutes", "total")] += r["duration"]
@@ -354,6 +362,17 @@ def test_a_generated_quarter_is_counted_measure_by_measure_as_computed_independe
         "supporters_eligible_change",
     }
     assert stored == expected
+    # time to acknowledge: one value per referral, from its first page, however many took it
+    waits = running_platform.sql(
+        "SELECT site_id, period, value, count FROM metrics.distribution WHERE site_id = ANY(%s)"
+        " AND period = ANY(%s) AND measure = 'seconds_to_acknowledge'",
+        generated.sites,
+        MONTHS,
+    )
+    assert {(site, month, v): n for site, month, v, n in waits} == Counter(
+        (r["site"], r["month"], r["seconds_to_acknowledge"]) for r in generated.referrals if "team" in r
+    )
+    assert any(len(r.get("team", ())) > 1 for r in generated.referrals)
 
 
 def test_closed_months_are_published_with_every_small_cell_withheld_and_the_rest_exact(

@@ -115,18 +115,25 @@ def test_eligibility_moves_the_gauge_only_on_a_real_change():
     assert changed(True, 3) == [Increment("supporters_eligible_change", TOTAL, 1)]
 
 
-def test_times_are_kept_as_values_for_exact_percentiles():
-    ack = PageAcknowledged(
-        page_id=uuid.uuid4(),
-        referral_id=uuid.uuid4(),
-        site_id="north",
-        recipient="st-ab",
-        recipient_role="supporter",
-        step=0,
-        seconds_to_acknowledge=95,
+def test_times_are_kept_as_values_for_exact_percentiles_one_acknowledgement_per_referral():
+    referral = uuid.uuid4()
+    first, second = (
+        PageAcknowledged(
+            page_id=uuid.uuid4(),
+            referral_id=referral,
+            site_id="north",
+            recipient=recipient,
+            recipient_role="supporter",
+            step=1,
+            seconds_to_acknowledge=95,  # this page's wait; the referral waited longer
+            referral_seconds_to_acknowledge=since_first_page,
+        )
+        for recipient, since_first_page in (("st-ab", 400), ("st-cd", None))
     )
-    assert observations(ack) == [Observation("seconds_to_acknowledge", 95)]
-    assert Increment("deployments", TOTAL) in increments(ack)
+    # a group case's second supporter: counted as a deployment, not as the case's wait
+    assert observations(first) == [Observation("seconds_to_acknowledge", 400)]
+    assert observations(second) == []
+    assert Increment("deployments", TOTAL) in increments(second)
     callback = ReferralContacted(referral_id=uuid.uuid4(), site_id="north", minutes_to_callback=12)
     assert observations(callback) == [Observation("minutes_to_callback", 12)]
 

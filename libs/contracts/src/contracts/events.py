@@ -276,6 +276,12 @@ class PageAcknowledged(Event):
         description="A supporter's n-th acknowledged page at this site this month (UTC): "
         "metrics counts deployments per supporter from it without keeping who.",
     )
+    referral_seconds_to_acknowledge: NonNegativeInt | None = Field(
+        default=None,
+        description="On the referral's first acknowledgement only: seconds from its first page "
+        "(seconds_to_acknowledge is this page's own wait). Metrics' time to acknowledge, one "
+        "value per referral: a group case is acknowledged by several supporters.",
+    )
 
 
 class PageDeclined(Event):

@@ -199,8 +199,9 @@ def _deployment_bucket(n: int | None) -> list[Increment]:
 
 
 def observations(event: Event) -> list[Observation]:
-    if isinstance(event, PageAcknowledged):
-        return [Observation("seconds_to_acknowledge", event.seconds_to_acknowledge)]
+    if isinstance(event, PageAcknowledged) and event.referral_seconds_to_acknowledge is not None:
+        # the referral's first acknowledgement only: one value per referral, from its first page
+        return [Observation("seconds_to_acknowledge", event.referral_seconds_to_acknowledge)]
     if isinstance(event, ReferralContacted):
         return [Observation("minutes_to_callback", event.minutes_to_callback)]
     return []

@@ -675,13 +675,15 @@ async def _answerable_page(uow: UnitOfWork, page_id: uuid.UUID, principal: Princ
     return page, episode
 
 
-async def _answered_by_supporters(uow: UnitOfWork, referral_id: uuid.UUID, status: PageStatus) -> int:
+async def _pages_in(
+    uow: UnitOfWork, referral_id: uuid.UUID, status: PageStatus, *, supporters_only: bool = True
+) -> int:
+    """How many of the referral's pages (its supporters', or everyone's) are in ``status``."""
+    by_role = [t.page.c.recipient_role == RecipientRole.SUPPORTER.value] if supporters_only else []
     return int(
         await uow.session.scalar(
             sa.select(sa.func.count()).where(
-                t.page.c.referral_id == referral_id,
-                t.page.c.status == status.value,
-                t.page.c.recipient_role == RecipientRole.SUPPORTER.value,
+                t.page.c.referral_id == referral_id, t.page.c.status == status.value, *by_role
             )
         )
         or 0
@@ -717,6 +719,8 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
     team of a group case), every pending page, timer and notification is cancelled."""
     page, episode = await _answerable_page(uow, page_id, principal)
     now = datetime.now(UTC)
+    # the episode is locked: of two acknowledgements at once, one sees the other
+    first = not await _pages_in(uow, page.referral_id, PageStatus.ACKNOWLEDGED, supporters_only=False)
     with (
         continue_trace(episode.traceparent),
         tracer.start_as_current_span(
@@ -730,7 +734,7 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
         )
         staffed = True
         if episode.team_size > 1 and page.recipient_role == RecipientRole.SUPPORTER.value:
-            taken = await _answered_by_supporters(uow, page.referral_id, PageStatus.ACKNOWLEDGED)
+            taken = await _pages_in(uow, page.referral_id, PageStatus.ACKNOWLEDGED)
             staffed = team_complete(taken, episode.team_size)
         if staffed:
             others = (
@@ -770,6 +774,9 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
                 step=page.step,
                 seconds_to_acknowledge=max(0, int((now - page.sent_at).total_seconds())),
                 deployment_of_month=deployment,
+                referral_seconds_to_acknowledge=(
+                    max(0, int((now - episode.started_at).total_seconds())) if first else None
+                ),
             ),
             site_id=episode.site_id,
         )
@@ -804,7 +811,7 @@ async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, pol
         if episode.team_size > 1 and page.recipient_role == RecipientRole.SUPPORTER.value:
             # a broadcast escalates early only when every supporter paged has answered no
             # or let it lapse, and the coordinator has not been paged yet
-            still_open = await _answered_by_supporters(uow, page.referral_id, PageStatus.SENT)
+            still_open = await _pages_in(uow, page.referral_id, PageStatus.SENT)
             chain = _chain(episode.chain)
             must_escalate = still_open == 0 and chain[episode.step].role is RecipientRole.SUPPORTER
         else:
