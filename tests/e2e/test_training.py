@@ -6,6 +6,7 @@ proposable; completions import from CSV; a closed encounter prompts a debrief.""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,8 @@ from pss_cli.imports import import_completions
 from pss_cli.main import app
 from pss_cli.seed import REQUIRED, Person, Site, sample_site
 from pss_cli.testing import seed_and_wait, wait_for
+from servicekit.database import Database, UnitOfWork
+from training import handlers
 from typer.testing import CliRunner
 
 from .helpers import acknowledge, proposal, ref, self_referral, submit, wait_for_page
@@ -184,6 +187,16 @@ def test_recruitment_refuses_each_invalid_step_with_the_reason_and_activation_ma
         step(coordinator, "trained")
         # trained but not yet active: never eligible
         assert eligible(p, candidate) in ([], [(False,)])
+        # nor can the authority's registration skip the activation step
+        with p.admin() as admin:
+            registered = admin.put(
+                f"{p.url('training')}/supporters/{candidate}",
+                json={"home_site": site.site_id, "active": True},
+            )
+        assert (
+            registered.status_code == 409 and "being recruited (at 'trained')" in registered.json()["message"]
+        )
+        assert eligible(p, candidate) in ([], [(False,)])
         view = step(coordinator, "active")
         assert [s["stage"] for s in view["steps"]] == [
             "interested",
@@ -301,6 +314,16 @@ def test_completions_import_from_csv_reports_each_bad_row_imports_the_rest_and_a
 # --- supporting the supporters ----------------------------------------------------------
 
 
+async def _forget_closures(database_url: str, *, older_than: datetime) -> int:
+    """training's own clean-up, run once against its database (its loop runs hourly)."""
+    database = Database(database_url, schema="training", pool_size=1)
+    try:
+        async with UnitOfWork(database, producer="training") as uow:
+            return await handlers.forget_closures(uow, older_than=older_than)
+    finally:
+        await database.dispose()
+
+
 def test_a_closed_encounter_prompts_the_supporter_to_debrief_without_naming_the_case(running_platform, site):
     p = running_platform
     referral_id = submit(p, self_referral(site, ref(site, "rn1")))
@@ -330,6 +353,16 @@ def test_a_closed_encounter_prompts_the_supporter_to_debrief_without_naming_the_
         event = p.kafka.events(topics.SUPPORTER_CARE, type_="training.debrief.prompted.v1", supporter=me)
         assert event and str(referral_id) not in str(event)
         assert p.sql("SELECT count(*) FROM training.engagement WHERE referral_id = %s", referral_id) == [(0,)]
+        # the close is kept a while for late acknowledgements, then training drops the case's id
+        closure = "SELECT count(*) FROM training.closure WHERE referral_id = %s"
+        database_url = p.platform.services["training"].env["DATABASE_URL"]
+        assert p.sql(closure, referral_id) == [(1,)]
+        asyncio.run(_forget_closures(database_url, older_than=datetime.now(UTC) - timedelta(hours=1)))
+        assert p.sql(closure, referral_id) == [(1,)]
+        assert asyncio.run(
+            _forget_closures(database_url, older_than=datetime.now(UTC) + timedelta(minutes=1))
+        )
+        assert p.sql(closure, referral_id) == [(0,)]
         with p.coordinator(site) as coordinator:
             waiting = coordinator.get(f"{p.url('training')}/sites/{site.site_id}/debrief-prompts").json()
             assert [w["staff_ref"] for w in waiting] == [me]

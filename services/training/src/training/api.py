@@ -130,7 +130,10 @@ class CompletionRow(CompletionIn):
 async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request, _a: Admin) -> None:
     """Register a supporter trained before the platform; new ones come through recruitment."""
     async with _uow(request)() as uow:
-        await handlers.upsert_supporter(uow, staff_ref, body.home_site, body.active, body.tier)
+        try:
+            await handlers.upsert_supporter(uow, staff_ref, body.home_site, body.active, body.tier)
+        except handlers.Conflict as exc:
+            raise HTTPException(409, str(exc)) from None
 
 
 @router.get("/supporters/{staff_ref}", tags=["supporters"])

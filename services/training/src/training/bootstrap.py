@@ -1,5 +1,6 @@
 """Wires training: plumbing, API and the timer loop (expiries and reminders)."""
 
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from servicekit.service import Service, build_service, repeat
@@ -32,4 +33,11 @@ def build(settings: TrainingSettings | None = None) -> Service:
             name="training.timers",
         )
     )
+
+    async def forget_closures() -> int:
+        kept = timedelta(hours=settings.closure_kept_hours)
+        async with service.uow() as uow:
+            return await handlers.forget_closures(uow, older_than=datetime.now(UTC) - kept)
+
+    service.loops.append(partial(repeat, forget_closures, interval=3600, name="training.closures"))
     return service

@@ -63,6 +63,20 @@ async def courses(uow: UnitOfWork) -> list[dict[str, Any]]:
 
 
 async def upsert_supporter(uow: UnitOfWork, staff_ref: str, home_site: str, active: bool, tier: int) -> None:
+    if active:
+        # someone being recruited becomes a supporter by recruitment's own steps (references,
+        # interviews, agreement, training), never by being registered as one
+        stage = await uow.session.scalar(
+            sa.select(t.candidacy.c.stage).where(
+                t.candidacy.c.staff_ref == staff_ref,
+                t.candidacy.c.stage.not_in([*CLOSED, Stage.ACTIVE]),
+            )
+        )
+        if stage is not None:
+            raise Conflict(
+                f"'{staff_ref}' is being recruited (at '{stage}'): they become active through"
+                " recruitment's activation, once every step is done"
+            )
     values = {"home_site": home_site, "active": active, "tier": tier}
     stmt = insert(t.supporter).values(staff_ref=staff_ref, **values)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["staff_ref"], set_=values))
@@ -587,6 +601,20 @@ async def on_referral_closed(event: ReferralClosed, uow: UnitOfWork, _e: Envelop
     if event.contact_made:
         for staff_ref in sorted(set(took.all())):
             await _prompt_debrief(uow, staff_ref, now)
+
+
+async def forget_closures(uow: UnitOfWork, *, older_than: datetime, batch: int = 1000) -> int:
+    """A close is kept only until its late acknowledgements have surely been read; then
+    training drops even the case's id. Returns how many were dropped (a batch at most)."""
+    oldest = (
+        sa.select(t.closure.c.referral_id)
+        .where(t.closure.c.closed_at < older_than)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    dropped = await uow.session.execute(sa.delete(t.closure).where(t.closure.c.referral_id.in_(oldest)))
+    await uow.commit()
+    return int(dropped.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def debrief_prompts(
