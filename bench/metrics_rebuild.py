@@ -203,7 +203,21 @@ def summary(samples_ms: list[float]) -> dict[str, float]:
     }
 
 
-async def measure(url: str, bootstrap: str, sites: int, months: list[str], reads: int) -> dict[str, Any]:
+def directory(sites: int, regions: int) -> dict[str, dict[str, Any]]:
+    """The authority's sites spread over its regions, with staff counts for reach."""
+    rng = random.Random(5)
+    return {
+        f"site-{i:03d}": {
+            "region": f"region-{i % regions:02d}" if regions else None,
+            "staff_count": rng.randint(150, 6000),
+        }
+        for i in range(sites)
+    }
+
+
+async def measure(
+    url: str, bootstrap: str, sites: int, months: list[str], reads: int, regions: int
+) -> dict[str, Any]:
     result: dict[str, Any] = {}
     started = time.perf_counter()
     floor_records = await floor_read(bootstrap)
@@ -227,6 +241,12 @@ async def measure(url: str, bootstrap: str, sites: int, months: list[str], reads
     async with database.sessions() as session, session.begin():
         for live, shadow in ((t.aggregate, t.aggregate_rebuilt), (t.distribution, t.distribution_rebuilt)):
             await session.execute(sa.insert(live).from_select(list(shadow.c.keys()), sa.select(shadow)))
+        entries = directory(sites, regions)
+        await session.execute(
+            sa.insert(t.site).values(
+                [{"site_id": s, **e, "updated_at": datetime.now(UTC)} for s, e in entries.items()]
+            )
+        )
     publishing = []
     last = months[-1]
     now = datetime.strptime(last + "-01", "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=40)
@@ -263,8 +283,9 @@ async def measure(url: str, bootstrap: str, sites: int, months: list[str], reads
     return result
 
 
-def sparse_quarter(rng: random.Random, events: int, sites: int) -> dict[str, Any]:
+def sparse_quarter(rng: random.Random, events: int, sites: int, regions: int) -> dict[str, Any]:
     """Publish a quarter month by month in memory, with few events per site."""
+    grouping = {s: e["region"] for s, e in directory(sites, regions).items() if e["region"]}
     months = ["2026-07", "2026-08", "2026-09"]
     rebuilt = Rebuilt()
     for _topic, _key, value in generate(rng, events, sites, months):
@@ -275,12 +296,13 @@ def sparse_quarter(rng: random.Random, events: int, sites: int) -> dict[str, Any
     seconds = []
     for month in months:
         started = time.perf_counter()
-        stage = publish_month(counts, month, 5, earlier={c: c in withheld for c in values})
+        stage = publish_month(counts, month, 5, earlier={c: c in withheld for c in values}, regions=grouping)
         seconds.append(round(time.perf_counter() - started, 2))
         values |= stage.values
         withheld |= stage.withheld
     return {
         "events": events,
+        "regions": regions,
         "cells": len(values),
         "withheld": len(withheld),
         "small": sum(1 for c, n in values.items() if 0 < n < 5),
@@ -295,6 +317,7 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=3)  # the third brings the quarter
     parser.add_argument("--sparse-events", type=int, default=100_000)
     parser.add_argument("--reads", type=int, default=500)
+    parser.add_argument("--regions", type=int, default=12)  # 300 sites: 25 in each
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "metrics_rebuild.json"
@@ -315,15 +338,29 @@ def main() -> None:
             produced = time.perf_counter() - started
             del messages
             result = asyncio.run(
-                measure(urls["metrics"], infrastructure.kafka_bootstrap, args.sites, months, args.reads)
+                measure(
+                    urls["metrics"],
+                    infrastructure.kafka_bootstrap,
+                    args.sites,
+                    months,
+                    args.reads,
+                    args.regions,
+                )
             )
         finally:
             infrastructure.stop()
-    result["sparse_quarter"] = sparse_quarter(random.Random(args.seed), args.sparse_events, args.sites)
+    # with the regions and without: what grouping costs the publication
+    result["sparse_quarter"] = sparse_quarter(
+        random.Random(args.seed), args.sparse_events, args.sites, args.regions
+    )
+    result["sparse_quarter_no_regions"] = sparse_quarter(
+        random.Random(args.seed), args.sparse_events, args.sites, 0
+    )
     result |= {
         "events": args.events,
         "sites": args.sites,
         "months": args.months,
+        "regions": args.regions,
         "generate_seconds": round(generated, 1),
         "produce_seconds": round(produced, 1),
         "target_rebuild_seconds": 60,
@@ -342,11 +379,12 @@ def main() -> None:
     )
     pm = result["publish_month"]
     print(f"publish a month, {args.sites} sites: median {pm['median_ms']:.0f} ms, max {pm['max_ms']:.0f} ms")
-    sq = result["sparse_quarter"]
-    print(
-        f"sparse quarter ({sq['events']:,} events, {sq['small']:,} small of {sq['cells']:,} cells):"
-        f" months published in {', '.join(f'{s} s' for s in sq['publish_month_seconds'])}"
-    )
+    for sq in (result["sparse_quarter"], result["sparse_quarter_no_regions"]):
+        print(
+            f"sparse quarter, {sq['regions']} regions ({sq['events']:,} events, {sq['small']:,} small of"
+            f" {sq['cells']:,} cells, {sq['withheld']:,} withheld):"
+            f" months published in {', '.join(f'{s} s' for s in sq['publish_month_seconds'])}"
+        )
     print(f"{'site-month read':<18}{'median ms':>12}{'p99 ms':>10}")
     for name in ("site_month_floor", "site_month_read"):
         print(f"{name[11:]:<18}{result[name]['median_ms']:>12.2f}{result[name]['p99_ms']:>10.2f}")

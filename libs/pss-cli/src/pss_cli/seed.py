@@ -208,8 +208,15 @@ def seed_site(client: httpx.Client, urls: dict[str, str], site: Site, *, today: 
     )
 
 
+# staff per demo hospital: metrics' reach (referrals per 100 staff)
+DEMO_STAFF = {"north-general": 2400, "lakeside": 350, "st-marys": 4100}
+
+
 def seed_authority(urls: dict[str, str], admin_token: str, sites: list[Site] = DEMO_AUTHORITY) -> None:
     with httpx.Client(headers={"Authorization": f"Bearer {admin_token}"}, timeout=30) as client:
         seed_courses(client, urls["training"])
         for site in sites:
             seed_site(client, urls, site)
+            # the authority's directory in metrics: small sites are also published by region
+            entry = {"region": site.region, "staff_count": DEMO_STAFF.get(site.site_id)}
+            _check(client.put(f"{urls['metrics']}/sites/{site.site_id}", json=entry))
