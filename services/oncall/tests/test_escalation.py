@@ -41,3 +41,30 @@ def test_a_group_case_pages_every_proposed_supporter_at_once():
     assert broadcast_steps(chain, team_size=3) == 4  # all four supporters, not the coordinator
     assert broadcast_steps(chain, team_size=1) == 1  # one at a time for a single worker
     assert not team_complete(2, 3) and team_complete(3, 3)
+
+
+def test_a_clock_is_kept_when_done_in_time_and_missed_when_done_late_or_not_at_all():
+    from datetime import UTC, datetime, timedelta
+
+    from oncall.escalation import ClockState, clock_state
+
+    due = datetime(2026, 11, 22, 3, 30, tzinfo=UTC)
+    early, late = due - timedelta(minutes=1), due + timedelta(minutes=1)
+    assert clock_state(due, None, None, None) is ClockState.RUNNING
+    assert clock_state(due, early, None, early) is ClockState.KEPT
+    assert clock_state(due, late, due, None) is ClockState.MISSED
+    assert clock_state(due, None, due, None) is ClockState.MISSED
+    assert clock_state(due, None, None, early) is ClockState.STOPPED
+
+
+def test_paging_escalated_once_a_page_lapsed_or_was_declined_or_reached_the_coordinator():
+    from oncall.escalation import escalated
+
+    supporter, coordinator = RecipientRole.SUPPORTER, RecipientRole.COORDINATOR
+    assert not escalated([])
+    assert not escalated([(PageStatus.SENT, supporter)])
+    # an override cancels the pending pages: that is a choice, not an escalation
+    assert not escalated([(PageStatus.CANCELLED, supporter), (PageStatus.ACKNOWLEDGED, supporter)])
+    assert escalated([(PageStatus.EXPIRED, supporter), (PageStatus.SENT, supporter)])
+    assert escalated([(PageStatus.DECLINED, supporter)])
+    assert escalated([(PageStatus.SENT, coordinator)])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from contracts.types import Gender, LanguageCode, OverrideReason, SiteId, StaffRef
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from servicekit.auth import Principal, Role, ensure_site, requires
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
@@ -116,6 +117,20 @@ async def put_evaluators(body: list[EvaluatorIn], request: Request, _a: Admin) -
 async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request, _a: Admin) -> None:
     async with _uow(request)() as uow:
         await handlers.upsert_supporters(uow, [{"staff_ref": staff_ref, **body.model_dump(mode="json")}])
+
+
+@router.get("/sites/{site_id}/supporters", tags=["roster"])
+async def get_site_supporters(
+    site_id: SiteId,
+    request: Request,
+    principal: Coordinator,
+    days: Annotated[int, Query(ge=1, le=365, description="Deployments counted over this many days")] = 30,
+) -> dict[str, object]:
+    """The site's supporters for its coordinators: paused, eligible, deployments lately."""
+    ensure_site(principal, site_id)
+    async with _uow(request)() as uow:
+        supporters = await handlers.site_supporters(uow, site_id, window_days=days, now=datetime.now(UTC))
+    return {"site_id": site_id, "days": days, "supporters": supporters}
 
 
 # --- import: rows of a CSV file, sent in batches by `pss directory import` -------------

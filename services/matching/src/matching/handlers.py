@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -450,6 +450,54 @@ async def upsert_supporters(uow: UnitOfWork, rows: list[dict[str, Any]]) -> int:
     await refresh_reach(uow)
     await uow.commit()
     return len(rows)
+
+
+async def site_supporters(
+    uow: UnitOfWork, site_id: str, *, window_days: int, now: datetime
+) -> list[dict[str, Any]]:
+    """The supporters whose home is the site, as matching sees them: paused or not,
+    how far they serve, eligible or not, and how often they were deployed lately. Never
+    their dual relationships (who they must not support is nobody else's business)."""
+    since = now - timedelta(days=window_days)
+    recent = (
+        sa.select(
+            t.deployment.c.staff_ref,
+            sa.func.count().label("deployments"),
+            sa.func.max(t.deployment.c.deployed_at).label("last_deployed_at"),
+        )
+        .where(t.deployment.c.deployed_at > since)
+        .group_by(t.deployment.c.staff_ref)
+        .subquery()
+    )
+    rows = (
+        await uow.session.execute(
+            sa.select(
+                t.supporter.c.staff_ref,
+                t.supporter.c.paused,
+                t.supporter.c.serves,
+                t.supporter.c.mental_health_professional,
+                t.eligibility.c.eligible,
+                sa.func.coalesce(recent.c.deployments, 0).label("deployments"),
+                recent.c.last_deployed_at,
+            )
+            .outerjoin(t.eligibility, t.eligibility.c.staff_ref == t.supporter.c.staff_ref)
+            .outerjoin(recent, recent.c.staff_ref == t.supporter.c.staff_ref)
+            .where(t.supporter.c.site_id == site_id)
+            .order_by(t.supporter.c.staff_ref)
+        )
+    ).all()
+    return [
+        {
+            "staff_ref": r.staff_ref,
+            "paused": r.paused,
+            "serves": r.serves,
+            "mental_health_professional": r.mental_health_professional,
+            "eligible": bool(r.eligible),
+            "deployments": r.deployments,
+            "last_deployed_at": r.last_deployed_at,
+        }
+        for r in rows
+    ]
 
 
 async def proposal(uow: UnitOfWork, referral_id: Any) -> sa.Row[Any] | None:

@@ -91,6 +91,20 @@ async def referral_pages(
     return pages
 
 
+@router.get("/sites/{site_id}/episodes", tags=["pages"])
+async def site_episodes(
+    site_id: SiteId,
+    request: Request,
+    principal: Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))],
+) -> list[dict[str, object]]:
+    """The site's cases that still need something of oncall: who is being paged, whether
+    paging escalated or found nobody to propose, and the two service-level clocks (due
+    time and state: running, kept, missed or stopped). Ids and categories only."""
+    ensure_site(principal, site_id)
+    async with _uow(request)() as uow:
+        return await handlers.site_episodes(uow, site_id, datetime.now(UTC))
+
+
 # --- schedules -------------------------------------------------------------------------
 
 Coordinator = Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))]

@@ -115,3 +115,31 @@ def reopen_step(
     if reopened >= levels.reopen_at_most:
         return None
     return next_step(chain, acknowledged_step)
+
+
+class ClockState(StrEnum):
+    """Where a service-level clock of a case stands, for the coordinator's queue."""
+
+    RUNNING = "running"
+    KEPT = "kept"  # done before the clock ran out
+    MISSED = "missed"  # it ran out first (done late, or not yet done)
+    STOPPED = "stopped"  # the case ended before anything was due
+
+
+def clock_state(
+    due_at: datetime, done_at: datetime | None, fired_at: datetime | None, cancelled_at: datetime | None
+) -> ClockState:
+    if done_at is not None:
+        return ClockState.KEPT if done_at <= due_at else ClockState.MISSED
+    if fired_at is not None:
+        return ClockState.MISSED
+    return ClockState.STOPPED if cancelled_at is not None else ClockState.RUNNING
+
+
+def escalated(pages: list[tuple[PageStatus, RecipientRole]]) -> bool:
+    """Paging went past the people it started with: someone let a page time out or
+    declined it, or it reached the coordinator (or the authority's fallback)."""
+    return any(
+        status in (PageStatus.EXPIRED, PageStatus.DECLINED) or role is not RecipientRole.SUPPORTER
+        for status, role in pages
+    )
