@@ -14,6 +14,7 @@ import typer
 from servicekit.auth import DevTokenIssuer, Role
 
 from pss_cli.local import LauncherError, repo_root
+from pss_cli.local.identity import Account, add_account
 from pss_cli.local.mailbox import Mailbox
 from pss_cli.platform import Infrastructure, Platform
 from pss_cli.seed import DEMO_AUTHORITY, seed_authority
@@ -23,7 +24,16 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Peer support platform: local development and operations.", no_args_is_help=True)
 
-DEV_PORTS = {"intake": 8101, "matching": 8102, "oncall": 8103, "training": 8104, "metrics": 8105}
+DEV_PORTS = {
+    "frontend": 8100,
+    "intake": 8101,
+    "matching": 8102,
+    "oncall": 8103,
+    "training": 8104,
+    "metrics": 8105,
+}
+# the development sign-in provider: its address is the name of the issuer of every token
+DEV_ISSUER = "http://127.0.0.1:8109"
 
 
 def _workdir() -> Path:
@@ -47,7 +57,7 @@ def _dev_issuer(workdir: Path) -> tuple[DevTokenIssuer, str]:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
-    return DevTokenIssuer(private_pem), public_pem
+    return DevTokenIssuer(private_pem, issuer=DEV_ISSUER), public_pem
 
 
 def _personal_data_key(workdir: Path) -> str:
@@ -95,6 +105,8 @@ def dev(
         admin = issuer.token("demo-admin", [Role.AUTHORITY_ADMIN])
         if seed:
             seed_authority(urls, admin)
+        for account in demo_accounts():
+            add_account(platform.accounts_file, account)
         _print_welcome(urls, issuer, infrastructure)
         stop = {"now": False}
 
@@ -113,13 +125,41 @@ def dev(
         infrastructure.stop()
 
 
+def demo_accounts() -> list[Account]:
+    """Who can sign in to the front-end in `make run` (the development sign-in has no
+    passwords: it is for a laptop, never for an authority)."""
+    coordinators = [
+        Account(
+            f"coordinator@{s.site_id}",
+            f"Coordinator of {s.name}",
+            [Role.SITE_COORDINATOR.value],
+            [s.site_id],
+            s.coordinator,
+        )
+        for s in DEMO_AUTHORITY
+    ]
+    north = [s.site_id for s in DEMO_AUTHORITY if s.region == "north"]
+    return [
+        *coordinators,
+        Account("coordinator@north", "Coordinator of the north region", [Role.SITE_COORDINATOR.value], north),
+        Account("admin", "Authority administrator", [Role.AUTHORITY_ADMIN.value], []),
+    ]
+
+
 def _print_welcome(urls: dict[str, str], issuer: DevTokenIssuer, infrastructure: Infrastructure) -> None:
     site = DEMO_AUTHORITY[0]
     coordinator = issuer.token(
         "demo-coordinator", [Role.SITE_COORDINATOR], [site.site_id], staff_ref=site.coordinator
     )
     typer.echo("\nThe platform is up.")
+    typer.echo(
+        f"\nFront-end for site coordinators: {urls['frontend']}\n"
+        f"  sign in as coordinator@{site.site_id} (development sign-in, no password; also\n"
+        "  coordinator@lakeside, coordinator@st-marys, coordinator@north for two sites)\n"
+    )
     for name, url in urls.items():
+        if name in ("frontend", "identity"):
+            continue
         typer.echo(f"  {name:<9} {url}/docs")
     typer.echo(f"  kafka     {infrastructure.kafka_bootstrap}")
     typer.echo(f"  postgres  {infrastructure.admin_url.rsplit('/', 1)[0]}/pss")

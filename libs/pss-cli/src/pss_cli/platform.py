@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from contracts import topics
@@ -72,6 +75,7 @@ class ServiceProcess:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    module: str = ""  # what `python -m` runs; the service's own package by default
 
     @property
     def url(self) -> str:
@@ -80,7 +84,7 @@ class ServiceProcess:
     def start(self) -> None:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", self.name, "serve"],
+            [sys.executable, "-m", self.module or self.name, "serve"],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -110,10 +114,17 @@ class ServiceProcess:
         stop_process_group(self.process, timeout)
 
 
+# the web processes beside the five services: the coordinators' front-end and, for local
+# use only, the OpenID Connect provider it signs in with
+FRONTEND = "frontend"
+IDENTITY = "identity"
+
+
 @dataclass
 class Platform:
     infrastructure: Infrastructure
     issuer: DevTokenIssuer
+    accounts_file: Path
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     @classmethod
@@ -129,13 +140,14 @@ class Platform:
         ports: dict[str, int] | None = None,
         extra_env: dict[str, dict[str, str]] | None = None,
     ) -> Platform:
-        """Provision and migrate the database; build (not start) the service processes."""
+        """Provision and migrate the database; build (not start) the service processes.
+        The issuer's name is the address of the development sign-in provider."""
         urls = provision(infrastructure.admin_url, database)
         migrate_all(urls)
         logs = workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        platform = cls(infrastructure, issuer)
-        chosen = {name: (ports or {}).get(name) or free_port() for name in SERVICES}
+        platform = cls(infrastructure, issuer, workdir / "accounts.json")
+        chosen = {name: (ports or {}).get(name) or free_port() for name in (*SERVICES, FRONTEND)}
         for name in SERVICES:
             port = chosen[name]
             env = {
@@ -166,9 +178,55 @@ class Platform:
                 env["COVERAGE_POLL_SECONDS"] = "30"
             env.update((extra_env or {}).get(name, {}))
             platform.services[name] = ServiceProcess(name, port, env, logs / f"{name}.log")
+        platform._add_web(chosen[FRONTEND], logs, (extra_env or {}).get(FRONTEND, {}))
         return platform
 
+    def _add_web(self, frontend_port: int, logs: Path, extra: dict[str, str]) -> None:
+        from cryptography.fernet import Fernet
+
+        identity_port = urlsplit(self.issuer.issuer).port
+        if identity_port is None:
+            raise ValueError(
+                "the development issuer must be named by its address, e.g. http://127.0.0.1:8109"
+            )
+        frontend = f"http://127.0.0.1:{frontend_port}"
+        secret = secrets.token_urlsafe(24)
+        self.services[IDENTITY] = ServiceProcess(
+            IDENTITY,
+            identity_port,
+            {
+                **os.environ,
+                "HTTP_PORT": str(identity_port),
+                "IDENTITY_ISSUER": self.issuer.issuer,
+                "IDENTITY_PRIVATE_KEY_PEM": self.issuer.private_key_pem,
+                "IDENTITY_ACCOUNTS_FILE": str(self.accounts_file),
+                "IDENTITY_CLIENTS": json.dumps(
+                    {"pss-frontend": {"secret": secret, "redirect_uris": [f"{frontend}/signin/callback"]}}
+                ),
+            },
+            logs / f"{IDENTITY}.log",
+            module="pss_cli.local.identity",
+        )
+        self.services[FRONTEND] = ServiceProcess(
+            FRONTEND,
+            frontend_port,
+            {
+                **os.environ,
+                "HTTP_PORT": str(frontend_port),
+                "PUBLIC_BASE_URL": frontend,
+                "OIDC_ISSUER": self.issuer.issuer,
+                "OIDC_CLIENT_ID": "pss-frontend",
+                "OIDC_CLIENT_SECRET": secret,
+                "SESSION_KEY": Fernet.generate_key().decode(),
+                "OTEL_SERVICE_NAME": FRONTEND,
+                **{f"{name.upper()}_URL": self.services[name].url for name in SERVICES},
+                **extra,
+            },
+            logs / f"{FRONTEND}.log",
+        )
+
     def start(self) -> None:
+        self.accounts_file.touch()
         for service in self.services.values():
             service.start()
         for service in self.services.values():

@@ -244,6 +244,21 @@ class RunningPlatform:
     def occupational_health(self) -> httpx.Client:
         return self.client(self.issuer.token("oh-nurse", [Role.OCCUPATIONAL_HEALTH]))
 
+    def coordinator_account(self, site: Site) -> str:
+        """An account of the development sign-in for the site's coordinator; its username."""
+        from pss_cli.local.identity import Account, add_account
+
+        username = f"coordinator@{site.site_id}"
+        account = Account(
+            username,
+            f"Coordinator {site.site_id}",
+            [Role.SITE_COORDINATOR.value],
+            [site.site_id],
+            site.coordinator,
+        )
+        add_account(self.platform.accounts_file, account)
+        return username
+
     def supporter(self, staff_ref: str) -> httpx.Client:
         return self.client(self.issuer.token(f"user-{staff_ref}", [Role.PEER_SUPPORTER], staff_ref=staff_ref))
 
@@ -290,7 +305,8 @@ def running_platform(
     mailbox: Mailbox,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningPlatform]:
-    issuer, public_pem = DevTokenIssuer.generate()
+    # the development sign-in provider's address names the issuer of every token
+    issuer, public_pem = DevTokenIssuer.generate(issuer=f"http://127.0.0.1:{free_port()}")
     database = f"pss_test_{uuid.uuid4().hex[:8]}"
     common = {
         "OTEL_EXPORTER_OTLP_ENDPOINT": span_collector.endpoint,
@@ -333,6 +349,8 @@ def running_platform(
                 # published by the test (pss-metrics publish) once its generated months are
                 # all counted: the loop would publish a month whose events are still arriving
                 "metrics": {"PUBLISH_POLL_SECONDS": "86400"},
+                # the browser tests watch a referral arrive without waiting ten seconds
+                "frontend": {"QUEUE_REFRESH_SECONDS": "1"},
             }.items()
         },
     )

@@ -153,6 +153,25 @@ class DevTokenIssuer:
     def private_key_pem(self) -> str:
         return self._key
 
+    def public_jwk(self) -> dict[str, str]:
+        """The public key as a JWK, for a JWKS endpoint (the development OIDC provider)."""
+        import json
+
+        private = serialization.load_pem_private_key(self._key.encode(), password=None)
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))  # type: ignore[arg-type]
+        return {**jwk, "kid": self.key_id, "use": "sig", "alg": "RS256"}
+
+    @property
+    def key_id(self) -> str:
+        """Names the key in every token's header, so a JWKS client can pick it."""
+        import hashlib
+
+        private = serialization.load_pem_private_key(self._key.encode(), password=None)
+        der = private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return hashlib.sha256(der).hexdigest()[:16]
+
     def token(
         self,
         subject: str,
@@ -161,12 +180,16 @@ class DevTokenIssuer:
         *,
         staff_ref: str | None = None,
         ttl_seconds: int = 8 * 3600,
+        audience: str | None = None,
+        extra: dict[str, object] | None = None,
     ) -> str:
+        """An access token (audience: the services), or with ``audience`` and ``extra``
+        (nonce, name) an OIDC ID token for a client."""
         now = int(time.time())
-        claims = {
+        claims: dict[str, object] = {
             "sub": subject,
             "iss": self.issuer,
-            "aud": self.audience,
+            "aud": audience or self.audience,
             "iat": now,
             "exp": now + ttl_seconds,
             "roles": [Role(r).value for r in roles],
@@ -174,4 +197,5 @@ class DevTokenIssuer:
         }
         if staff_ref:
             claims["staff_ref"] = staff_ref
-        return jwt.encode(claims, self._key, algorithm="RS256")
+        claims.update(extra or {})
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id})

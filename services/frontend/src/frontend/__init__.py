@@ -1,0 +1,1 @@
+"""The site coordinators' front-end."""

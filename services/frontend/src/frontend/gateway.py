@@ -1,0 +1,151 @@
+"""The platform's services, called with the signed-in user's token.
+
+Every call carries the user's own bearer token, so each service decides what this user
+may see; the front-end adds nothing to what a service answers and keeps none of it. The
+trace context goes along, so a coordinator's click joins the referral's trace.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from opentelemetry.propagate import inject
+
+from frontend.settings import FrontendSettings
+
+
+class Refused(RuntimeError):
+    """A service said no (4xx): ``status`` and the service's own message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Unavailable(RuntimeError):
+    """A service could not be reached or failed (5xx)."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(service)
+        self.service = service
+
+
+@dataclass
+class PlatformServices:
+    http: httpx.AsyncClient
+    settings: FrontendSettings
+    token: str
+
+    async def _call(self, service: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        inject(headers)
+        base = getattr(self.settings, f"{service}_url")
+        try:
+            answer = await self.http.request(method, f"{base}{path}", headers=headers, **kwargs)
+        except httpx.HTTPError:
+            raise Unavailable(service) from None
+        if answer.status_code >= 500:
+            raise Unavailable(service)
+        if answer.status_code >= 400:
+            try:
+                message = str(answer.json().get("message", answer.text))
+            except ValueError:
+                message = answer.text
+            raise Refused(answer.status_code, message)
+        return answer
+
+    async def _json(self, service: str, path: str, **params: Any) -> Any:
+        return (await self._call(service, "GET", path, params=params or None)).json()
+
+    # --- the queue and a case ----------------------------------------------------------
+
+    async def open_referrals(self, site_id: str) -> list[dict[str, Any]]:
+        return await self._json("intake", f"/sites/{site_id}/referrals", open="true")  # type: ignore[no-any-return]
+
+    async def episodes(self, site_id: str) -> list[dict[str, Any]]:
+        return await self._json("oncall", f"/sites/{site_id}/episodes")  # type: ignore[no-any-return]
+
+    async def referral(self, referral_id: uuid.UUID) -> dict[str, Any]:
+        return await self._json("intake", f"/referrals/{referral_id}")  # type: ignore[no-any-return]
+
+    async def proposal(self, referral_id: uuid.UUID) -> dict[str, Any] | None:
+        try:
+            return await self._json("matching", f"/proposals/{referral_id}")  # type: ignore[no-any-return]
+        except Refused as exc:
+            if exc.status == 404:
+                return None  # not decided yet
+            raise
+
+    async def eligible_now(self, referral_id: uuid.UUID) -> list[str]:
+        """The supporters who could be assigned now, best first (matching's rules hold)."""
+        try:
+            found = await self._json("matching", f"/proposals/{referral_id}/eligible-now")
+        except Refused as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return [str(ref) for ref in found.get("eligible", [])]
+
+    async def pages(self, referral_id: uuid.UUID) -> list[dict[str, Any]]:
+        try:
+            return await self._json("oncall", f"/referrals/{referral_id}/pages")  # type: ignore[no-any-return]
+        except Refused as exc:
+            if exc.status == 404:
+                return []  # nobody paged yet
+            raise
+
+    async def access_log(self, referral_id: uuid.UUID) -> list[dict[str, Any]]:
+        return await self._json("intake", f"/referrals/{referral_id}/access-log")  # type: ignore[no-any-return]
+
+    async def reveal_contact(self, referral_id: uuid.UUID, purpose: str) -> dict[str, Any]:
+        """The worker's contact: intake audits this read before it answers."""
+        return await self._json("intake", f"/referrals/{referral_id}/contact", purpose=purpose)  # type: ignore[no-any-return]
+
+    async def override(self, referral_id: uuid.UUID, supporter: str, reason: str) -> dict[str, Any]:
+        answer = await self._call(
+            "matching",
+            "POST",
+            f"/proposals/{referral_id}/override",
+            json={"supporter": supporter, "reason": reason},
+        )
+        return answer.json()  # type: ignore[no-any-return]
+
+    # --- roster, schedule, metrics ------------------------------------------------------
+
+    async def training_roster(self, site_id: str) -> list[dict[str, Any]]:
+        return await self._json("training", f"/sites/{site_id}/supporters")  # type: ignore[no-any-return]
+
+    async def matching_roster(self, site_id: str) -> dict[str, Any]:
+        return await self._json("matching", f"/sites/{site_id}/supporters", days=30)  # type: ignore[no-any-return]
+
+    async def schedule(self, site_id: str, start: str, end: str) -> dict[str, Any] | None:
+        try:
+            return await self._json("oncall", f"/sites/{site_id}/schedule", **{"from": start, "to": end})  # type: ignore[no-any-return]
+        except Refused as exc:
+            if exc.status == 404 and "no schedule" in exc.message:
+                return None
+            raise
+
+    async def add_override(self, site_id: str, body: dict[str, Any]) -> None:
+        await self._call("oncall", "POST", f"/sites/{site_id}/overrides", json=body)
+
+    async def remove_override(self, site_id: str, override_id: int) -> None:
+        await self._call("oncall", "DELETE", f"/sites/{site_id}/overrides/{override_id}")
+
+    async def swap(self, site_id: str, body: dict[str, Any]) -> None:
+        await self._call("oncall", "POST", f"/sites/{site_id}/swaps", json=body)
+
+    async def periods(self) -> list[str]:
+        return (await self._json("metrics", "/periods"))["periods"]  # type: ignore[no-any-return]
+
+    async def aggregates(self, site_id: str, period: str) -> dict[str, Any]:
+        return await self._json("metrics", f"/sites/{site_id}/aggregates", period=period)  # type: ignore[no-any-return]
+
+    async def aggregates_csv(self, site_id: str, period: str) -> httpx.Response:
+        return await self._call(
+            "metrics", "GET", f"/sites/{site_id}/aggregates.csv", params={"period": period}
+        )

@@ -1,0 +1,28 @@
+// The queue refreshes its rows by itself and says aloud when a referral arrives. Without
+// JavaScript the page still works: reload it.
+(function () {
+  const table = document.querySelector("table[data-refresh]");
+  if (!table) return;
+  const every = Math.max(1, Number(table.dataset.seconds || 10)) * 1000;
+  const arrivals = document.getElementById("arrivals");
+  const ids = () => new Set([...table.querySelectorAll("tr[data-referral]")].map((r) => r.dataset.referral));
+  async function refresh() {
+    try {
+      // a keyboard user inside the list keeps their place: refresh once they leave it
+      if (document.activeElement && document.activeElement.closest("#queue-rows")) return;
+      const before = ids();
+      const answer = await fetch(table.dataset.refresh, { credentials: "same-origin", cache: "no-store" });
+      if (answer.redirected || !answer.ok) return; // signed out: the next navigation signs in
+      table.querySelector("#queue-rows").outerHTML = await answer.text();
+      const fresh = [...ids()].filter((id) => !before.has(id));
+      if (fresh.length && arrivals) {
+        arrivals.textContent = fresh.map((id) => arrivals.dataset.message.replace("{id}", id.slice(0, 8))).join(". ");
+      }
+    } catch (e) {
+      // the network blinked: try again at the next tick
+    } finally {
+      setTimeout(refresh, every);
+    }
+  }
+  setTimeout(refresh, every);
+})();

@@ -1,0 +1,154 @@
+"""The pure parts of the pages: queue order, sessions, return paths, charts, contrast."""
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cryptography.fernet import Fernet
+from frontend import charts
+from frontend.queue import MATCH_EXPECTED_SECONDS, build_queue
+from frontend.session import Sealer, Session
+from frontend.signin import safe_return_path
+
+NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+
+
+def referral(n: int, minutes_ago: int, **extra: object) -> dict[str, object]:
+    return {
+        "referral_id": f"00000000-0000-0000-0000-00000000000{n}",
+        "submitted_at": (NOW - timedelta(minutes=minutes_ago)).isoformat(),
+        "status": "matched",
+        "path": "self",
+        "reason_category": "critical_incident",
+        "reason_kind": "unexpected_patient_death",
+        "urgency": "within_hours",
+        "crisis": False,
+        **extra,
+    }
+
+
+def episode(n: int, **extra: object) -> dict[str, object]:
+    return {
+        "referral_id": f"00000000-0000-0000-0000-00000000000{n}",
+        "escalated": False,
+        "unmatched": False,
+        "paging_role": "supporter",
+        "clocks": {},
+        **extra,
+    }
+
+
+def test_the_rows_that_need_a_person_come_first_then_the_clock_that_runs_out_first():
+    soon = {"callback": {"due_at": (NOW + timedelta(minutes=5)).isoformat(), "state": "running"}}
+    later = {"callback": {"due_at": (NOW + timedelta(minutes=25)).isoformat(), "state": "running"}}
+    missed = {"callback": {"due_at": (NOW - timedelta(minutes=1)).isoformat(), "state": "missed"}}
+    rows = build_queue(
+        [referral(1, 2), referral(2, 20), referral(3, 40), referral(4, 1), referral(5, 3)],
+        [
+            episode(1, clocks=later),
+            episode(2, clocks=soon),
+            episode(3, clocks=missed),
+            episode(4, unmatched=True, paging_role="coordinator"),
+            episode(5, escalated=True, clocks=later),
+        ],
+        NOW,
+    )
+    order = [r.referral_id[-1] for r in rows]
+    assert order == ["3", "4", "5", "2", "1"]
+    assert rows[0].attention == ["missed"]
+    assert next(r for r in rows if r.referral_id.endswith("4")).attention == ["unmatched"]
+
+
+def test_a_referral_matching_has_not_answered_for_long_is_called_out():
+    late = MATCH_EXPECTED_SECONDS // 60 + 1
+    rows = build_queue([referral(1, late, status="submitted"), referral(2, 0, status="submitted")], [], NOW)
+    flagged = {r.referral_id[-1]: r.attention for r in rows}
+    assert flagged == {"1": ["awaiting_match"], "2": []}
+
+
+def test_a_session_cookie_cannot_be_read_changed_or_kept_past_its_time():
+    sealer = Sealer(Fernet.generate_key().decode())
+    session = Session("u", "U", ["site_coordinator"], ["a"], "token-xyz", time.time() + 60)
+    sealed = sealer.seal_session(session)
+    assert "token-xyz" not in sealed and "site_coordinator" not in sealed
+    assert sealer.open_session(sealed) == session
+    tampered = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
+    assert sealer.open_session(tampered) is None
+    assert Sealer(Fernet.generate_key().decode()).open_session(sealed) is None
+    expired = Session("u", "U", ["site_coordinator"], ["a"], "t", time.time() - 1)
+    assert sealer.open_session(sealer.seal_session(expired)) is None
+
+
+def test_a_coordinator_acts_for_the_sites_in_their_sign_in_and_an_admin_for_all():
+    coordinator = Session("u", "U", ["site_coordinator"], ["a"], "t", 0)
+    assert coordinator.acts_for("a") and not coordinator.acts_for("b")
+    assert Session("u", "U", ["authority_admin"], [], "t", 0).acts_for("b")
+    assert not Session("u", "U", ["peer_supporter"], ["a"], "t", 0).acts_for("a")
+
+
+def test_after_sign_in_the_user_returns_only_to_a_page_of_this_front_end():
+    assert safe_return_path("/sites/a/queue") == "/sites/a/queue"
+    for hostile in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "", None):
+        assert safe_return_path(hostile) == "/"
+
+
+def test_a_withheld_cell_is_drawn_as_withheld_never_as_zero():
+    cells = [
+        {"measure": "referrals_by_reason", "dimension": "critical_incident", "value": 12, "withheld": False},
+        {
+            "measure": "referrals_by_reason",
+            "dimension": "patient_safety_incident",
+            "value": 6,
+            "withheld": False,
+        },
+        {
+            "measure": "referrals_by_reason",
+            "dimension": "work_related_stress",
+            "value": None,
+            "withheld": True,
+        },
+        {"measure": "referrals_by_reason", "dimension": "total", "value": 20, "withheld": False},
+    ]
+    (chart,) = charts.measure_charts(cells)
+    assert chart.total is not None and chart.total.value == 20
+    assert [(b.dimension, b.value, b.withheld) for b in chart.bars] == [
+        ("critical_incident", 12, False),
+        ("patient_safety_incident", 6, False),
+        ("work_related_stress", None, True),
+    ]
+    assert [b.percent for b in chart.bars] == [100, 50, 0]
+
+
+def test_the_calendar_cuts_shifts_at_local_midnight_and_shows_gaps_as_nobody():
+    zone = ZoneInfo("America/Toronto")
+    begin = datetime(2026, 11, 22, tzinfo=zone)
+    at = lambda d, h: datetime(2026, 11, d, h, tzinfo=zone).isoformat()  # noqa: E731
+    calendar = {
+        "layers": {
+            "primary": [
+                {"starts_at": at(21, 20), "ends_at": at(22, 20), "supporter": "st-a", "source": "rotation"}
+            ],
+            "backup": [{"starts_at": at(22, 8), "ends_at": at(22, 20), "supporter": None, "source": None}],
+        }
+    }
+    day = charts.calendar_days(calendar, begin, zone, days=1)[0]
+    assert [(s.starts, s.ends, s.supporter) for s in day.slots["primary"]] == [("00:00", "20:00", "st-a")]
+    assert day.has_gap and day.slots["backup"][0].gap
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_every_text_colour_meets_wcag_aa_on_its_background():
+    css = (Path(__file__).parents[1] / "src" / "frontend" / "static" / "app.css").read_text()
+    colours = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-f]{6})", css))
+    pairs = re.findall(r"--([a-z-]+):\s*#[0-9a-f]{6};\s*/\* on --([a-z-]+) \*/", css)
+    assert len(pairs) >= 6
+    for ink, background in pairs:
+        light, dark = sorted((_luminance(colours[ink]), _luminance(colours[background])), reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 4.5, (ink, background)

@@ -1,0 +1,67 @@
+"""Real headless Chromium (Debian's package) driven by Playwright, against the running
+platform: the front-end, the development sign-in provider and the five services."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from pss_cli.testing import RunningPlatform
+
+CHROMIUM = "/usr/bin/chromium"
+# without these Chromium reaches out to Google's services, which this network refuses
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if shutil.which(CHROMIUM) is None:
+        # a failure, not a skip: `make test` installs Debian's chromium first
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make test does it)")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile per test: no cookies carried from one test to the next."""
+    context = browser.new_context(locale="en-CA", timezone_id="America/Toronto")
+    context.set_default_timeout(20_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def frontend(p: RunningPlatform) -> str:
+    return p.url("frontend")
+
+
+def sign_in(page: Page, p: RunningPlatform, username: str, path: str = "/") -> None:
+    """Through the provider's sign-in page, as a person does: the front-end sends the
+    browser there and takes it back."""
+    page.goto(f"{frontend(p)}{path}")
+    assert page.url.startswith(p.issuer.issuer), page.url  # at the provider now
+    page.get_by_label("Account").fill(username)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(f"{frontend(p)}/**")
