@@ -7,7 +7,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_LINK_MODE := copy
 
-.PHONY: run test setup lint typecheck unit e2e schemas bench-matching bench-metrics clean
+.PHONY: run test setup browser lint typecheck unit e2e schemas bench-matching bench-metrics clean
 
 setup:
 	@command -v java >/dev/null || { echo "Java 17+ is needed for Kafka: apt-get install openjdk-17-jre-headless"; exit 1; }
@@ -15,10 +15,17 @@ setup:
 	@command -v uv >/dev/null || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --quiet --frozen 2>/dev/null || $(UV) sync --quiet
 
+# the browser tests drive Debian's Chromium (Playwright's own download is not reachable)
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || { echo "cannot install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
+
 run: setup
 	$(UV) run pss dev
 
-test: setup lint typecheck
+test: setup browser lint typecheck
 	$(UV) run pytest
 
 lint: setup
@@ -31,7 +38,7 @@ typecheck: setup
 unit: setup
 	$(UV) run pytest libs services
 
-e2e: setup
+e2e: setup browser
 	$(UV) run pytest tests
 
 schemas: setup

@@ -23,13 +23,15 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# package scope: Playwright's sync API keeps an event loop running in this thread while it
+# lives, and the end-to-end tests after these call asyncio.run()
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if shutil.which(CHROMIUM) is None:
         # a failure, not a skip: `make test` installs Debian's chromium first

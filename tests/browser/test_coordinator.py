@@ -10,10 +10,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
-from pss_cli.testing import RunningPlatform, wait_for
+from pss_cli.testing import RunningPlatform, ref, self_referral, submit, wait_for
 
 from tests.browser.conftest import frontend, sign_in
-from tests.e2e.helpers import ref, self_referral, submit
 
 
 def _reload_until(page: Page, selector: str, timeout: float = 30) -> None:

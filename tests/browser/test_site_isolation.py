@@ -8,10 +8,9 @@ import uuid
 
 from playwright.sync_api import Page
 from pss_cli.seed import sample_site
-from pss_cli.testing import RunningPlatform, seed_and_wait, wait_for
+from pss_cli.testing import RunningPlatform, ref, seed_and_wait, self_referral, submit, wait_for
 
 from tests.browser.conftest import frontend, sign_in
-from tests.e2e.helpers import ref, self_referral, submit
 
 
 def test_a_coordinator_of_one_site_cannot_reach_another_sites_pages_data_or_forms(

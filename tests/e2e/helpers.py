@@ -1,4 +1,5 @@
-"""Small helpers shared by the end-to-end tests."""
+"""Small helpers shared by the end-to-end tests (the most common, ``ref``, ``self_referral``
+and ``submit``, live in ``pss_cli.testing`` so the browser tests share them too)."""
 
 from __future__ import annotations
 
@@ -6,38 +7,9 @@ import uuid
 from typing import Any
 
 from contracts import topics
-from pss_cli.seed import Site
-from pss_cli.testing import RunningPlatform, wait_for
+from pss_cli.testing import RunningPlatform, ref, self_referral, submit, wait_for
 
-
-def ref(site: Site, name: str) -> str:
-    """The staff reference of a seeded person by role name, e.g. 'rn1', 'sup1', 'mgrs'."""
-    prefix = site.people[0].ref[: -len("mgr")]
-    return f"{prefix}{name}"
-
-
-def self_referral(site: Site, worker: str, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "site_id": site.site_id,
-        "reason": {"category": "critical_incident", "kind": "unexpected_patient_death"},
-        "urgency": "within_hours",
-        "modality": "phone",
-        "worker": {
-            "staff_ref": worker,
-            "name": "Alex Example",
-            "phone": "+1 555 0199",
-            "email": "alex@example.org",
-        },
-    }
-    body.update(overrides)
-    return body
-
-
-def submit(p: RunningPlatform, body: dict[str, Any], headers: dict[str, str] | None = None) -> uuid.UUID:
-    with p.client() as client:
-        response = client.post(f"{p.url('intake')}/referrals", json=body, headers=headers or {})
-    assert response.status_code == 202, response.text
-    return uuid.UUID(response.json()["referral_id"])
+__all__ = ["ref", "self_referral", "submit"]  # shared with the browser tests
 
 
 def pages_sent(p: RunningPlatform, referral_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -497,6 +497,45 @@ def test_a_coordinator_sees_their_own_site_only_and_operations_see_nothing(
     } == by_cell
 
 
+def test_the_front_end_draws_the_published_month_and_serves_its_csv(
+    running_platform: RunningPlatform, generated: Generated
+) -> None:
+    """The coordinator's metrics page: a chart per measure whose figures are the published
+    cells (a withheld cell shown as withheld, never as a number), and the CSV as metrics
+    serves it; another site's metrics are not found."""
+    p = running_platform
+    own, other = generated.sites[0], generated.sites[1]
+    with p.client(p.issuer.token("coord-gen", [Role.SITE_COORDINATOR], [own])) as api:
+        cells = api.get(f"{p.url('metrics')}/sites/{own}/aggregates", params={"period": MONTHS[1]}).json()
+        served_csv = api.get(f"{p.url('metrics')}/sites/{own}/aggregates.csv", params={"period": MONTHS[1]})
+    frontend = p.frontend_client(own)  # signed in already: close it, do not enter it again
+    try:
+        page = frontend.get(f"/sites/{own}/metrics", params={"period": MONTHS[1]})
+        downloaded = frontend.get(f"/sites/{own}/metrics.csv", params={"period": MONTHS[1]})
+        theirs = frontend.get(f"/sites/{other}/metrics", params={"period": MONTHS[1]})
+    finally:
+        frontend.close()
+    assert page.status_code == 200 and theirs.status_code == 404
+    html = page.text
+    drawn = shown = 0
+    for cell in cells["cells"]:
+        figure = html.split(f'data-measure="{cell["measure"]}"', 1)[1].split("</figure>", 1)[0]
+        label = "total" if cell["dimension"] == "total" else cell["dimension"].replace("_", " ")
+        if cell["dimension"] == "total":
+            found = figure.split("</figcaption>", 1)[0]
+        else:
+            found = figure.split(f'<th scope="row">{label}</th>', 1)[1].split("</tr>", 1)[0]
+        if cell["withheld"]:
+            assert "withheld" in found, cell
+            drawn += 1
+        else:
+            assert f"{round(float(cell['value']), 1)}" in found, cell
+            shown += 1
+    assert drawn and shown  # both kinds were on the page
+    assert downloaded.status_code == 200 and downloaded.content == served_csv.content
+    assert downloaded.headers["content-type"].startswith("text/csv")
+
+
 def test_an_open_month_is_not_published_and_a_bad_period_is_refused(
     running_platform: RunningPlatform,
 ) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -244,20 +245,29 @@ class RunningPlatform:
     def occupational_health(self) -> httpx.Client:
         return self.client(self.issuer.token("oh-nurse", [Role.OCCUPATIONAL_HEALTH]))
 
-    def coordinator_account(self, site: Site) -> str:
+    def coordinator_account(self, site: Site | str) -> str:
         """An account of the development sign-in for the site's coordinator; its username."""
         from pss_cli.local.identity import Account, add_account
 
-        username = f"coordinator@{site.site_id}"
+        site_id, staff_ref = (site, None) if isinstance(site, str) else (site.site_id, site.coordinator)
+        username = f"coordinator@{site_id}"
         account = Account(
-            username,
-            f"Coordinator {site.site_id}",
-            [Role.SITE_COORDINATOR.value],
-            [site.site_id],
-            site.coordinator,
+            username, f"Coordinator {site_id}", [Role.SITE_COORDINATOR.value], [site_id], staff_ref
         )
         add_account(self.platform.accounts_file, account)
         return username
+
+    def frontend_client(self, site: Site | str) -> httpx.Client:
+        """An HTTP client signed in to the front-end as the site's coordinator, through the
+        development provider's sign-in form (as a browser would, without one)."""
+        username = self.coordinator_account(site)
+        client = httpx.Client(base_url=self.url("frontend"), timeout=30)
+        at_provider = client.get("/signin", follow_redirects=True)
+        form = dict(parse_qsl(urlsplit(str(at_provider.url)).query))
+        back = client.post(f"{self.issuer.issuer}/authorize", data={**form, "username": username})
+        assert back.status_code == 303, back.text
+        client.get(back.headers["location"])  # the callback sets the session cookie
+        return client
 
     def supporter(self, staff_ref: str) -> httpx.Client:
         return self.client(self.issuer.token(f"user-{staff_ref}", [Role.PEER_SUPPORTER], staff_ref=staff_ref))
@@ -387,6 +397,39 @@ def seed_and_wait(running_platform: RunningPlatform, seeded: Site) -> Site:
         what="matching to learn the site's eligibility and duty",
     )
     return seeded
+
+
+# --- small helpers the end-to-end and browser tests share --------------------------------
+
+
+def ref(site: Site, name: str) -> str:
+    """The staff reference of a seeded person by role name, e.g. 'rn1', 'sup1', 'mgrs'."""
+    prefix = site.people[0].ref[: -len("mgr")]
+    return f"{prefix}{name}"
+
+
+def self_referral(site: Site, worker: str, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "site_id": site.site_id,
+        "reason": {"category": "critical_incident", "kind": "unexpected_patient_death"},
+        "urgency": "within_hours",
+        "modality": "phone",
+        "worker": {
+            "staff_ref": worker,
+            "name": "Alex Example",
+            "phone": "+1 555 0199",
+            "email": "alex@example.org",
+        },
+    }
+    body.update(overrides)
+    return body
+
+
+def submit(p: RunningPlatform, body: dict[str, Any], headers: dict[str, str] | None = None) -> uuid.UUID:
+    with p.client() as client:
+        response = client.post(f"{p.url('intake')}/referrals", json=body, headers=headers or {})
+    assert response.status_code == 202, response.text
+    return uuid.UUID(response.json()["referral_id"])
 
 
 @pytest.fixture
