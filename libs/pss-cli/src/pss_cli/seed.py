@@ -220,3 +220,26 @@ def seed_authority(urls: dict[str, str], admin_token: str, sites: list[Site] = D
             # the authority's directory in metrics: small sites are also published by region
             entry = {"region": site.region, "staff_count": DEMO_STAFF.get(site.site_id)}
             _check(client.put(f"{urls['metrics']}/sites/{site.site_id}", json=entry))
+        _check(
+            client.put(f"{urls['oncall']}/sites/{sites[0].site_id}/schedule", json=demo_schedule(sites[0]))
+        )
+
+
+def demo_schedule(site: Site, *, today: date | None = None) -> dict[str, object]:
+    """A daily primary rotation, and a backup only from 08:00 to 20:00: the front-end's
+    schedule shows a gap every night, as a coordinator would want to see it."""
+    start = f"{(today or date.today()) - timedelta(days=1)}T08:00:00"
+    supporters = [p.ref for p in site.people if p.supporter and p.certified and p.seniority >= 3]
+    return {
+        "time_zone": "America/Toronto",
+        "rotations": [
+            {"layer": "primary", "members": supporters[:2], "starts_local": start, "every": "daily"},
+            {
+                "layer": "backup",
+                "members": supporters[2:3],
+                "starts_local": start,
+                "every": "daily",
+                "restriction": {"starts": "08:00", "ends": "20:00"},
+            },
+        ],
+    }
