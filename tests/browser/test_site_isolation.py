@@ -113,3 +113,25 @@ def test_signed_out_visitors_are_sent_to_sign_in_and_the_provider_checks_the_ret
     page.wait_for_url(f"{frontend(p)}/signed-out")
     answer = page.context.request.get(f"{frontend(p)}/sites/{site.site_id}/queue", max_redirects=0)
     assert answer.status == 303
+
+
+def test_an_admin_sees_a_case_only_under_its_own_sites_address(
+    running_platform: RunningPlatform, site, browser
+):
+    """The services let an authority admin read every site, so only the front-end's own
+    check keeps one site's case from being shown under another site's address."""
+    from pss_cli.local.identity import Account, add_account
+
+    p = running_platform
+    referral_id = submit(p, self_referral(site, ref(site, "rn1")))
+    add_account(p.platform.accounts_file, Account("admin@test", "Administrator", ["authority_admin"], []))
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        sign_in(page, p, "admin@test")
+        elsewhere = context.request.get(f"{frontend(p)}/sites/not-{site.site_id}/cases/{referral_id}")
+        own = context.request.get(f"{frontend(p)}/sites/{site.site_id}/cases/{referral_id}")
+        assert elsewhere.status == 404 and str(referral_id)[:8] not in elsewhere.text().split("<main", 1)[-1]
+        assert own.status == 200 and str(referral_id)[:8] in own.text()
+    finally:
+        context.close()

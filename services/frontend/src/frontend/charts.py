@@ -7,11 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from frontend.gateway import as_time
+
 TOTAL = "total"
-
-
-def _time(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 @dataclass(frozen=True)
@@ -49,8 +47,8 @@ def calendar_days(calendar: dict[str, Any], begin: datetime, zone: ZoneInfo, day
         for layer, segments in calendar["layers"].items():
             slots = []
             for s in segments:
-                s_start = _time(s["starts_at"]).astimezone(zone)
-                s_end = _time(s["ends_at"]).astimezone(zone)
+                s_start = as_time(s["starts_at"]).astimezone(zone)
+                s_end = as_time(s["ends_at"]).astimezone(zone)
                 if s_end <= start or s_start >= end:
                     continue
                 cut_start, cut_end = max(s_start, start), min(s_end, end)
@@ -72,8 +70,8 @@ def local_segments(segments: list[dict[str, Any]], zone: ZoneInfo) -> list[dict[
     return [
         {
             **s,
-            "starts_local": _time(s["starts_at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-            "ends_local": _time(s["ends_at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            "starts_local": as_time(s["starts_at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            "ends_local": as_time(s["ends_at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
         }
         for s in segments
     ]

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
 from opentelemetry.propagate import inject
 
 from frontend.settings import FrontendSettings
+
+
+def as_time(value: Any) -> datetime:
+    """A time from a service's JSON answer (ISO 8601), or one already parsed."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 class Refused(RuntimeError):

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from frontend.gateway import as_time
+
 # most pressing first: a crisis, then a clock missed, then nobody to page, ...
 SEVERITY = ("crisis", "missed", "unmatched", "escalated", "awaiting_match")
 # a referral with no proposal after this long is called out: matching should take seconds
@@ -64,10 +66,6 @@ class QueueRow:
         return min(running) if running else None
 
 
-def _time(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
 def build_queue(
     referrals: list[dict[str, Any]], episodes: list[dict[str, Any]], now: datetime
 ) -> list[QueueRow]:
@@ -76,9 +74,9 @@ def build_queue(
     for r in referrals:
         rid = str(r["referral_id"])
         episode = by_id.get(rid)
-        submitted = _time(r["submitted_at"])
+        submitted = as_time(r["submitted_at"])
         clocks = [
-            Clock(level, _time(c["due_at"]), str(c["state"]))
+            Clock(level, as_time(c["due_at"]), str(c["state"]))
             for level, c in sorted((episode or {}).get("clocks", {}).items())
         ]
         rows.append(

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
 from frontend import charts
-from frontend.gateway import PlatformServices, Refused
+from frontend.gateway import PlatformServices, Refused, as_time
 from frontend.i18n import COOKIE as LANGUAGE_COOKIE
 from frontend.i18n import LANGUAGES, Translator, negotiate
 from frontend.queue import build_queue
@@ -103,9 +103,7 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
 
 
 def _time(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return None if value is None or value == "" else as_time(value)
 
 
 def _local(value: Any, zone: ZoneInfo) -> str:
@@ -384,7 +382,7 @@ async def roster(site_id: SiteId, request: Request, session: SignedIn) -> HTMLRe
         expiry = record.get("next_expiry")
         days = None
         if expiry:
-            days = int((_time(expiry["expires_at"]) - now).total_seconds() // 86400)  # type: ignore[operator]
+            days = int((as_time(expiry["expires_at"]) - now).total_seconds() // 86400)
         people.append({**record, "matching": seen.get(record["staff_ref"], {}), "expiry_days": days})
     return render(request, "roster.html", site=site_id, section="roster", people=people)
 
