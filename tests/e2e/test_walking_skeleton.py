@@ -130,7 +130,7 @@ def test_one_referral_is_one_trace_across_every_service(running_platform, site):
         assert supporter.post(f"{p.url('oncall')}/pages/{page['page_id']}/acknowledge").status_code == 200
 
     def services_in_trace():
-        spans = p.spans.trace(trace_id)
+        spans = p.telemetry.trace(trace_id)
         names = {(s.service, s.name) for s in spans}
         services = {s.service for s in spans}
         wanted = {"intake", "matching", "oncall", "metrics"}
@@ -145,6 +145,6 @@ def test_one_referral_is_one_trace_across_every_service(running_platform, site):
     sql_services = {s.service for s in spans if s.attributes.get("db.system") == "postgresql"}
     assert {"intake", "matching", "oncall", "metrics"} <= sql_services
     # nothing about the worker in any span name or attribute of the platform
-    for span in p.spans.all_spans():
+    for span in p.telemetry.all_spans():
         text = span.name + repr(span.attributes)
         assert "Alex Example" not in text and "555 0199" not in text and "alex@example.org" not in text

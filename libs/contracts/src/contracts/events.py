@@ -49,6 +49,9 @@ class Event(BaseModel):
 
     TYPE: ClassVar[str]
     TOPIC: ClassVar[str]
+    # payload fields counted as labels of the operations metrics: categories only (enums and
+    # flags), a handful of values each, never an id or a person's reference
+    METRIC_LABELS: ClassVar[tuple[str, ...]] = ()
 
     def envelope(
         self,
@@ -76,6 +79,7 @@ class Event(BaseModel):
 class ReferralSubmitted(Event):
     TYPE: ClassVar[str] = "intake.referral.submitted.v1"
     TOPIC: ClassVar[str] = topics.REFERRALS
+    METRIC_LABELS: ClassVar[tuple[str, ...]] = ("path", "urgency", "crisis")
 
     referral_id: uuid.UUID
     site_id: SiteId
@@ -216,6 +220,7 @@ class MatchProposed(Event):
 class MatchUnmatched(Event):
     TYPE: ClassVar[str] = "matching.match.unmatched.v1"
     TOPIC: ClassVar[str] = topics.PROPOSALS
+    METRIC_LABELS: ClassVar[tuple[str, ...]] = ("urgency", "crisis")
 
     referral_id: uuid.UUID
     site_id: SiteId
@@ -248,6 +253,7 @@ class MatchOverridden(Event):
 class PageSent(Event):
     TYPE: ClassVar[str] = "oncall.page.sent.v1"
     TOPIC: ClassVar[str] = topics.PAGES
+    METRIC_LABELS: ClassVar[tuple[str, ...]] = ("recipient_role", "crisis")
 
     page_id: uuid.UUID
     referral_id: uuid.UUID
@@ -262,6 +268,7 @@ class PageSent(Event):
 class PageAcknowledged(Event):
     TYPE: ClassVar[str] = "oncall.page.acknowledged.v1"
     TOPIC: ClassVar[str] = topics.PAGES
+    METRIC_LABELS: ClassVar[tuple[str, ...]] = ("recipient_role",)
 
     page_id: uuid.UUID
     referral_id: uuid.UUID
@@ -298,6 +305,7 @@ class PageDeclined(Event):
 class PageEscalated(Event):
     TYPE: ClassVar[str] = "oncall.page.escalated.v1"
     TOPIC: ClassVar[str] = topics.PAGES
+    METRIC_LABELS: ClassVar[tuple[str, ...]] = ("reason", "to_role")
 
     referral_id: uuid.UUID
     site_id: SiteId
@@ -321,6 +329,7 @@ class ServiceLevelBreached(Event):
 
     TYPE: ClassVar[str] = "oncall.service_level.breached.v1"
     TOPIC: ClassVar[str] = topics.PAGES
+    METRIC_LABELS: ClassVar[tuple[str, ...]] = ("level", "acknowledged")
 
     referral_id: uuid.UUID
     site_id: SiteId

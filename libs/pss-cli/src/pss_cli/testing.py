@@ -59,11 +59,25 @@ class Span:
     attributes: dict[str, Any]
 
 
-class SpanCollector:
-    """A minimal OTLP/HTTP receiver: the services export to it exactly as to a collector."""
+@dataclass(frozen=True)
+class MetricPoint:
+    """The latest cumulative value of one series, as a service exported it."""
+
+    service: str
+    name: str
+    kind: str  # "counter", "gauge" or "histogram"
+    unit: str
+    attributes: tuple[tuple[str, str], ...]
+    value: float  # a histogram's count
+
+
+class TelemetryCollector:
+    """A minimal OTLP/HTTP receiver: the services export their spans and metrics to it
+    exactly as to an OpenTelemetry Collector."""
 
     def __init__(self) -> None:
         self.spans: list[Span] = []
+        self.metrics: dict[tuple[str, str, tuple[tuple[str, str], ...]], MetricPoint] = {}
         self._lock = threading.Lock()
         collector = self
 
@@ -71,7 +85,9 @@ class SpanCollector:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 if self.path == "/v1/traces":
-                    collector._ingest(body)
+                    collector._ingest_spans(body)
+                elif self.path == "/v1/metrics":
+                    collector._ingest_metrics(body)
                 self.send_response(200)
                 self.send_header("content-type", "application/x-protobuf")
                 self.end_headers()
@@ -88,17 +104,14 @@ class SpanCollector:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _ingest(self, body: bytes) -> None:
+    def _ingest_spans(self, body: bytes) -> None:
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
         request = ExportTraceServiceRequest()
         request.ParseFromString(body)
         found = []
         for resource_spans in request.resource_spans:
-            service = next(
-                (a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name"),
-                "?",
-            )
+            service = _service_name(resource_spans.resource)
             for scope in resource_spans.scope_spans:
                 for s in scope.spans:
                     attributes = {a.key: _value(a.value) for a in s.attributes}
@@ -116,6 +129,37 @@ class SpanCollector:
         with self._lock:
             self.spans.extend(found)
 
+    def _ingest_metrics(self, body: bytes) -> None:
+        from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+            ExportMetricsServiceRequest,
+        )
+
+        request = ExportMetricsServiceRequest()
+        request.ParseFromString(body)
+        found = []
+        for resource_metrics in request.resource_metrics:
+            service = _service_name(resource_metrics.resource)
+            for scope in resource_metrics.scope_metrics:
+                for m in scope.metrics:
+                    data = m.WhichOneof("data")
+                    if data == "sum":
+                        kind = "counter" if m.sum.is_monotonic else "gauge"
+                        points = [(p.attributes, p.as_double or p.as_int) for p in m.sum.data_points]
+                    elif data == "gauge":
+                        kind = "gauge"
+                        points = [(p.attributes, p.as_double or p.as_int) for p in m.gauge.data_points]
+                    elif data == "histogram":
+                        kind = "histogram"
+                        points = [(p.attributes, p.count) for p in m.histogram.data_points]
+                    else:
+                        continue
+                    for attributes, value in points:
+                        labels = tuple(sorted((a.key, str(_value(a.value))) for a in attributes))
+                        found.append(MetricPoint(service, m.name, kind, m.unit, labels, float(value)))
+        with self._lock:
+            for point in found:
+                self.metrics[(point.service, point.name, point.attributes)] = point
+
     def trace(self, trace_id: str) -> list[Span]:
         with self._lock:
             return [s for s in self.spans if s.trace_id == trace_id]
@@ -124,8 +168,30 @@ class SpanCollector:
         with self._lock:
             return list(self.spans)
 
+    def metric_points(self, name: str | None = None) -> list[MetricPoint]:
+        with self._lock:
+            return [p for p in self.metrics.values() if name is None or p.name == name]
+
     def close(self) -> None:
         self.server.shutdown()
+
+
+def _service_name(resource: Any) -> str:
+    return next((a.value.string_value for a in resource.attributes if a.key == "service.name"), "?")
+
+
+def prometheus_names(point: MetricPoint) -> set[str]:
+    """The series names an OpenTelemetry Collector's Prometheus exporter gives a metric
+    (its default, suffixes on): dots become underscores, a unit in seconds adds
+    ``_seconds``, a counter ends in ``_total``, a histogram has bucket, sum and count."""
+    name = point.name.replace(".", "_")
+    if point.unit == "s" and not name.endswith("_seconds"):
+        name += "_seconds"
+    if point.kind == "counter":
+        return {name + "_total"}
+    if point.kind == "histogram":
+        return {name + "_bucket", name + "_sum", name + "_count"}
+    return {name}
 
 
 def _value(v: Any) -> Any:
@@ -220,7 +286,7 @@ class RunningPlatform:
     platform: Platform
     issuer: DevTokenIssuer
     kafka: KafkaReader
-    spans: SpanCollector
+    telemetry: TelemetryCollector
     database: str
     mailbox: Mailbox
 
@@ -295,8 +361,8 @@ def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrast
 
 
 @pytest.fixture(scope="session")
-def span_collector() -> Iterator[SpanCollector]:
-    collector = SpanCollector()
+def telemetry_collector() -> Iterator[TelemetryCollector]:
+    collector = TelemetryCollector()
     yield collector
     collector.close()
 
@@ -311,7 +377,7 @@ def mailbox() -> Iterator[Mailbox]:
 @pytest.fixture(scope="session")
 def running_platform(
     infrastructure: Infrastructure,
-    span_collector: SpanCollector,
+    telemetry_collector: TelemetryCollector,
     mailbox: Mailbox,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningPlatform]:
@@ -319,9 +385,9 @@ def running_platform(
     issuer, public_pem = DevTokenIssuer.generate(issuer=f"http://127.0.0.1:{free_port()}")
     database = f"pss_test_{uuid.uuid4().hex[:8]}"
     common = {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": span_collector.endpoint,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": telemetry_collector.endpoint,
         "OTEL_BSP_SCHEDULE_DELAY": "200",
-        "OTEL_METRIC_EXPORT_INTERVAL": "60000",
+        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
         "OUTBOX_POLL_SECONDS": "0.2",
         "RETRY_BACKOFF_SECONDS": "0.05",
         "LOG_LEVEL": "INFO",
@@ -366,7 +432,7 @@ def running_platform(
     )
     platform.start()
     running = RunningPlatform(
-        platform, issuer, KafkaReader(infrastructure.kafka_bootstrap), span_collector, database, mailbox
+        platform, issuer, KafkaReader(infrastructure.kafka_bootstrap), telemetry_collector, database, mailbox
     )
     with running.admin() as admin:
         seed_courses(admin, platform.url("training"))

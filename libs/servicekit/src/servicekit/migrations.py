@@ -1,8 +1,9 @@
 """Alembic, the same way for every service.
 
-Each service keeps its revisions in ``services/<name>/migrations/versions``; its ``env.py``
-calls :func:`run_env`. Migrations run as the service's own role with ``search_path`` set
-to its schema, and the version table lives in that schema too.
+Each service keeps its revisions inside its package, ``<name>/migrations/versions``, so an
+installed service (as in its image) carries them; its ``env.py`` calls :func:`run_env`.
+Migrations run as the service's own role with ``search_path`` set to its schema, and the
+version table lives in that schema too.
 """
 
 from __future__ import annotations

@@ -11,22 +11,26 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from contracts import Event
 from opentelemetry import context as otel_context
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from servicekit.tables import OUTBOX
-from servicekit.telemetry import current_traceparent, instruments
+from servicekit.telemetry import current_traceparent, event_attributes, instruments
 
 log = logging.getLogger(__name__)
+# how often the backlog gauges are brought up to date (one small indexed query)
+BACKLOG_REFRESH_SECONDS = 5.0
 tracer = trace.get_tracer("servicekit.outbox")
 
 
@@ -80,11 +84,34 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
         self.service = service
+        # refreshed by the loop, read by the metric callbacks (which cannot await)
+        self.backlog_rows = 0
+        self.oldest_unpublished_seconds = 0.0
+        self._backlog_checked = 0.0
 
     async def start(self) -> None:
         # the producer binds to the running loop, so it is made here, never at build time
         self._producer = kafka_producer(self.bootstrap_servers, client_id=f"{self.service}-outbox")
         await self._producer.start()
+        meter = metrics.get_meter("pss.servicekit")
+        meter.create_observable_gauge(
+            "pss.outbox.backlog",
+            callbacks=[self._observe_backlog],
+            unit="{event}",
+            description="events committed but not yet published",
+        )
+        meter.create_observable_gauge(
+            "pss.outbox.oldest_unpublished_age",
+            callbacks=[self._observe_oldest],
+            unit="s",
+            description="how long the oldest unpublished event has waited",
+        )
+
+    def _observe_backlog(self, _options: CallbackOptions) -> list[Observation]:
+        return [Observation(self.backlog_rows, {"service": self.service})]
+
+    def _observe_oldest(self, _options: CallbackOptions) -> list[Observation]:
+        return [Observation(self.oldest_unpublished_seconds, {"service": self.service})]
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -98,6 +125,8 @@ class OutboxRelay:
     async def run(self) -> None:
         while True:
             try:
+                if time.monotonic() - self._backlog_checked >= BACKLOG_REFRESH_SECONDS:
+                    await self.refresh_backlog()
                 published = await self.publish_batch()
             except asyncio.CancelledError:
                 raise
@@ -132,7 +161,9 @@ class OutboxRelay:
                 .where(OUTBOX.c.seq.in_([row.seq for row in rows]))
                 .values(published_at=sa.func.now())
             )
-        instruments().outbox_published.add(len(rows), {"service": self.service})
+        counter = instruments().outbox_published
+        for row in rows:
+            counter.add(1, {"service": self.service, **event_attributes(row.envelope)})
         return len(rows)
 
     async def _send(self, topic: str, key: str, envelope: dict[str, Any]) -> asyncio.Future[Any]:
@@ -161,6 +192,20 @@ class OutboxRelay:
                 return await self.producer.send(topic, value=value, key=key.encode(), headers=headers)
         finally:
             otel_context.detach(token)
+
+    async def refresh_backlog(self) -> None:
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    sa.select(
+                        sa.func.count(),
+                        sa.func.extract("epoch", sa.func.now() - sa.func.min(OUTBOX.c.created_at)),
+                    ).where(OUTBOX.c.published_at.is_(None))
+                )
+            ).one()
+        self.backlog_rows = int(row[0] or 0)
+        self.oldest_unpublished_seconds = float(row[1] or 0)
+        self._backlog_checked = time.monotonic()
 
     async def backlog(self) -> int:
         async with self.sessions() as session:

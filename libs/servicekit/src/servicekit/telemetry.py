@@ -76,6 +76,22 @@ def continue_trace(traceparent: str | None) -> Iterator[None]:
         otel_context.detach(token)
 
 
+def event_attributes(envelope: dict[str, Any]) -> dict[str, str]:
+    """The labels an emitted event is counted under: its type and the categories its class
+    declares in ``METRIC_LABELS``. No site and no id: the operations metrics must not let
+    anyone pick out one referral at one hospital."""
+    from contracts import EVENT_TYPES
+
+    event_type = str(envelope.get("type"))
+    attributes = {"event_type": event_type}
+    event_cls = EVENT_TYPES.get(event_type)
+    payload = envelope.get("payload") or {}
+    for label in event_cls.METRIC_LABELS if event_cls else ():
+        value = payload.get(label)
+        attributes[label] = str(value).lower() if isinstance(value, bool) else str(value)
+    return attributes
+
+
 @dataclass
 class Instruments:
     outbox_published: metrics.Counter

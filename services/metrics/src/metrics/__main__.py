@@ -15,7 +15,7 @@ from metrics.bootstrap import build, publication_policy
 from metrics.rebuild import rebuild
 from metrics.settings import MetricsSettings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def rebuild_command() -> int:

@@ -29,7 +29,7 @@ from contracts.events import (
     ServiceLevelBreached,
 )
 from contracts.types import DutyLayer, EscalationReason, RecipientRole, ReopenReason, ServiceLevel, Urgency
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from servicekit.auth import Principal, Role
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.telemetry import continue_trace, current_traceparent
@@ -56,6 +56,14 @@ from oncall.escalation import (
 from oncall.links import AnswerLink
 
 tracer = trace.get_tracer("oncall")
+# operations: how long a referral waits until someone takes it (its first acknowledgement);
+# the buckets bracket the 30-minute call-back target
+time_to_acknowledge = metrics.get_meter("oncall").create_histogram(
+    "pss.referral.time_to_acknowledge",
+    unit="s",
+    description="seconds from a referral's first page to its first acknowledgement",
+    explicit_bucket_boundaries_advisory=[15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200],
+)
 
 
 ACKNOWLEDGE = "acknowledge"  # the timer kind of a page waiting for an answer
@@ -784,6 +792,8 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
             site_id=episode.site_id,
         )
     await uow.commit()
+    if first:
+        time_to_acknowledge.record(max(0.0, (now - episode.started_at).total_seconds()))
 
 
 async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, policy: PagingPolicy) -> None:

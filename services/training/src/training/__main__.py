@@ -6,7 +6,7 @@ from servicekit.entrypoint import service_main
 
 from training.bootstrap import build
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 main = service_main("training", build, MIGRATIONS)
 
