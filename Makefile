@@ -7,7 +7,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_LINK_MODE := copy
 
-.PHONY: run test setup browser lint typecheck unit e2e schemas bench-matching bench-metrics clean
+.PHONY: run test setup browser deploy-tools lint typecheck unit e2e schemas bench-matching bench-metrics clean
 
 setup:
 	@command -v java >/dev/null || { echo "Java 17+ is needed for Kafka: apt-get install openjdk-17-jre-headless"; exit 1; }
@@ -22,10 +22,24 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || { echo "cannot install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
 
+# the deploy artefacts' validators, none of which needs a Docker engine or a cluster: helm
+# (built once with Go, from the Go module proxy) and docker-compose 1.29's `config`
+# (Python; its PyYAML pin is lifted so it installs on Python 3.11)
+HELM_VERSION := v3.16.4
+TOOLS := $(HOME)/.cache/pss/tools
+export PSS_HELM := $(TOOLS)/helm-$(HELM_VERSION)/helm
+export PSS_DOCKER_COMPOSE := $(TOOLS)/compose-1.29.2/bin/docker-compose
+deploy-tools: setup
+	@test -x $(PSS_HELM) || { echo "building helm $(HELM_VERSION) with Go (once, about 3 minutes)"; \
+	  GOBIN=$(dir $(PSS_HELM)) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); }
+	@test -x $(PSS_DOCKER_COMPOSE) || { echo "installing docker-compose 1.29.2 (config only)"; \
+	  $(UV) venv -q -p 3.11 $(TOOLS)/compose-1.29.2 && echo "pyyaml>=6" > $(TOOLS)/compose-overrides.txt && \
+	  VIRTUAL_ENV=$(TOOLS)/compose-1.29.2 $(UV) pip install -q docker-compose==1.29.2 --override $(TOOLS)/compose-overrides.txt; }
+
 run: setup
 	$(UV) run pss dev
 
-test: setup browser lint typecheck
+test: setup browser deploy-tools lint typecheck
 	$(UV) run pytest
 
 lint: setup

@@ -297,3 +297,24 @@ def infra() -> None:
         pass
     finally:
         infrastructure.stop()
+
+
+@app.command("kafka-plan")
+def kafka_plan(
+    bootstrap: Annotated[str, typer.Option(help="The authority's brokers")] = "kafka-1:9093",
+    command_config: Annotated[
+        str, typer.Option(help="The admin client's properties file")
+    ] = "admin.properties",
+    file: Annotated[Path | None, typer.Option(help="Default: deploy/kafka/topics.yaml")] = None,
+    brokers: Annotated[int, typer.Option(help="Brokers in the cluster: fewer than 3 caps the replicas")] = 3,
+    topics_only: Annotated[bool, typer.Option(help="No ACLs (a cluster without an authorizer)")] = False,
+) -> None:
+    """Print the kafka-topics.sh and kafka-acls.sh commands that set up an authority's cluster."""
+    from pss_cli.kafka_plan import PlanError, load_plan
+
+    try:
+        plan = load_plan(file)
+    except (PlanError, OSError) as exc:
+        raise LauncherError(str(exc)) from exc
+    for line in plan.commands(bootstrap, command_config, brokers=brokers, acls=not topics_only):
+        typer.echo(line)

@@ -19,9 +19,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from contracts import topics
 from servicekit.auth import DevTokenIssuer, Role
 
+from pss_cli.kafka_plan import load_plan
 from pss_cli.local import free_port, stop_process_group
 from pss_cli.local.kafka import KafkaBroker, ensure_topics
 from pss_cli.local.postgres import PostgresServer
@@ -57,8 +57,7 @@ class Infrastructure:
             if postgres:
                 postgres.stop()
             raise
-        all_topics = [*topics.ALL, *(topics.dead_letter(t) for t in topics.ALL)]
-        asyncio.run(ensure_topics(bootstrap, all_topics))
+        asyncio.run(ensure_topics(bootstrap, load_plan()))
         return cls(bootstrap, admin_url, kafka, postgres)
 
     def stop(self) -> None:

@@ -1,7 +1,7 @@
 """Gives each service its own PostgreSQL role and schema, and runs its migrations.
 
-In production a DBA runs the same statements with real secrets (see deploy/); locally the
-launcher does it with development passwords.
+In production a DBA runs ``deploy/postgres/roles.sql`` and gives each role its secret;
+locally the launcher runs the same file and sets development passwords.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 from servicekit.migrations import upgrade
+
+from pss_cli.local import repo_root
 
 SERVICES = ("intake", "matching", "oncall", "training", "metrics")
 
@@ -30,29 +32,21 @@ def service_url(admin_url: str, database: str, service: str) -> str:
 
 
 def provision(admin_url: str, database: str) -> dict[str, str]:
-    """Create the database, one role and one schema per service. Idempotent."""
+    """Create the database, then one role and one schema per service with the same
+    ``deploy/postgres/roles.sql`` an authority's DBA runs, and development passwords.
+    Idempotent."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        for service in SERVICES:
-            role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (service,)).fetchone()
-            if not role:
-                conn.execute(
-                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                        sql.Identifier(service), sql.Literal(f"{service}-dev")
-                    )
-                )
     with psycopg.connect(with_database(admin_url, database), autocommit=True) as conn:
-        conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        conn.execute((repo_root() / "deploy" / "postgres" / "roles.sql").read_text())
         for service in SERVICES:
             conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
-                    sql.Identifier(service), sql.Identifier(service)
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(service), sql.Literal(f"{service}-dev")
                 )
             )
-            # no service can read another's tables
-            conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(service)))
     return {service: service_url(admin_url, database, service) for service in SERVICES}
 
 

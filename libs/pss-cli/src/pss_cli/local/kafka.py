@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from pss_cli.kafka_plan import KafkaPlan
 from pss_cli.local import LauncherError, free_port, repo_root, stop_process_group
 
 CACHE = Path(os.environ.get("PSS_CACHE_DIR", Path.home() / ".cache" / "pss"))
@@ -209,16 +210,25 @@ async def _describe_cluster(bootstrap: str) -> None:
         await admin.close()
 
 
-async def ensure_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None:
-    """Create the platform's topics (production provisions them; see deploy/)."""
+async def ensure_topics(bootstrap: str, plan: KafkaPlan) -> None:
+    """Create the topics of ``deploy/kafka/topics.yaml`` that are missing, with their
+    partitions and configuration, and as many replicas as the cluster has brokers."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
+        brokers = len((await admin.describe_cluster())["brokers"])
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing
+            NewTopic(
+                spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=min(spec.replication_factor, brokers),
+                topic_configs=spec.config_for(brokers),
+            )
+            for spec in plan.topics.values()
+            if spec.name not in existing
         ]
         if missing:
             await admin.create_topics(missing)

@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# frontend: the site coordinators' pages (no database, no Kafka).
+# Built from the workspace root:  docker build -f deploy/docker/frontend.Dockerfile -t pss/frontend .
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+
+FROM ${PYTHON_IMAGE} AS build
+COPY --from=uv /uv /bin/uv
+ENV UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/app
+WORKDIR /src
+# the lock, the shared libraries and this service only: the image holds nothing else
+COPY pyproject.toml uv.lock ./
+COPY libs/servicekit libs/servicekit
+COPY libs/contracts libs/contracts
+COPY services/frontend services/frontend
+RUN uv sync --frozen --no-dev --package frontend --no-editable
+
+FROM ${PYTHON_IMAGE}
+RUN useradd --system --uid 10001 --no-create-home pss
+COPY --from=build /app /app
+ENV PATH=/app/bin:$PATH PYTHONUNBUFFERED=1 HTTP_HOST=0.0.0.0 HTTP_PORT=8080
+USER 10001
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health/live', timeout=2)"]
+ENTRYPOINT ["pss-frontend"]
+# the front-end has no schema: its only command is serve
+CMD ["serve"]
