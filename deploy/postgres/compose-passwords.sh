@@ -5,6 +5,7 @@ set -eu
 for service in intake matching oncall training metrics; do
   var=$(echo "${service}_DB_PASSWORD" | tr '[:lower:]' '[:upper:]')
   eval "password=\${$var}"
-  psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" \
-    -c "ALTER ROLE $service PASSWORD '$password'"
+  # psql quotes the value itself (:'password'): a quote in a password cannot break the SQL
+  echo "ALTER ROLE $service PASSWORD :'password'" |
+    psql -v ON_ERROR_STOP=1 -v password="$password" -U "$POSTGRES_USER" -d "$POSTGRES_DB"
 done

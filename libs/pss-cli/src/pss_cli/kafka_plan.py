@@ -101,7 +101,7 @@ class KafkaPlan:
             )
         if not acls:
             return lines
-        option = {"TOPIC": "--topic", "GROUP": "--group", "CLUSTER": "--cluster"}
+        option = {"TOPIC": "--topic", "GROUP": "--group"}
         operation = {"IDEMPOTENT_WRITE": "IdempotentWrite"}
         for b in self.bindings():
             resource = (

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from contracts import EVENT_TYPES
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.propagate import inject
@@ -80,8 +81,6 @@ def event_attributes(envelope: dict[str, Any]) -> dict[str, str]:
     """The labels an emitted event is counted under: its type and the categories its class
     declares in ``METRIC_LABELS``. No site and no id: the operations metrics must not let
     anyone pick out one referral at one hospital."""
-    from contracts import EVENT_TYPES
-
     event_type = str(envelope.get("type"))
     attributes = {"event_type": event_type}
     event_cls = EVENT_TYPES.get(event_type)
