@@ -44,6 +44,28 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
     TimeoutError,
 )
+# SQLSTATEs of a server that is unreachable, shutting down, starting up or full: an outage
+# to wait out, never a fault of the event (found by the fault drill: asyncpg raises
+# "the database system is starting up" unwrapped while PostgreSQL recovers)
+OUTAGE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when the database or the broker is down, not when the handler is wrong."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, TRANSIENT_ERRORS):
+            return True
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(OUTAGE_SQLSTATES):
+            return True
+        orig = getattr(current, "orig", None)
+        current = current.__cause__ or (orig if isinstance(orig, BaseException) else None)
+    return False
 
 
 class RejectEvent(Exception):
@@ -131,13 +153,13 @@ class EventConsumer:
         except RejectEvent as exc:
             await self._dead_letter(topic, partition, offset, key, value, 1, f"rejected: {exc}")
             return
-        except TRANSIENT_ERRORS:
-            log.warning(
-                "infrastructure unavailable; will retry", extra={"event_id": envelope.id, "topic": topic}
-            )
-            await asyncio.sleep(self.backoff * 5)
-            raise
         except Exception as exc:
+            if is_outage(exc):
+                log.warning(
+                    "infrastructure unavailable; will retry", extra={"event_id": envelope.id, "topic": topic}
+                )
+                await asyncio.sleep(self.backoff * 5)
+                raise
             attempt = self._attempts.get(where, 0) + 1
             instruments().handler_failures.add(1, {"consumer": self.name, "event_type": envelope.type})
             log.exception(
