@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import inspect
 import json
 import time
+import uuid
+from typing import Any
 
 from contracts import topics
+from pss_cli.provision import SERVICES
 from pss_cli.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
 
 from .helpers import distinct, pages_sent, ref, self_referral, submit, wait_for_page
@@ -93,3 +99,90 @@ def test_a_malformed_message_goes_to_the_dead_letter_topic_and_the_next_is_proce
         assert record.headers["dlt.attempts"] == "1"
         assert record.headers["dlt.error"].startswith("malformed:")
         assert record.key == site.site_id.encode()
+
+
+def consumers_of(topic: str) -> set[str]:
+    """The services whose consumers subscribe to ``topic``, from their own code."""
+    found = set()
+    for service in SERVICES:
+        module = importlib.import_module(f"{service}.consumers")
+        arguments = [None] * len(inspect.signature(module.make_subscriptions).parameters)
+        if topic in module.make_subscriptions(*arguments).topics:
+            found.add(service)
+    return found
+
+
+# the ways a message can be unreadable: not JSON, not an envelope, an envelope whose
+# payload breaks its event's contract
+POISONS = [
+    b"\xff\xfe not json {",
+    b'{"hello": "world"}',
+    b'{"id": "not-a-uuid", "type": "intake.referral.submitted.v1", "payload": {}}',
+]
+
+
+def test_a_poison_message_on_every_consumed_topic_is_dead_lettered_by_each_consumer_and_the_flow_goes_on(
+    running_platform, site
+):
+    p = running_platform
+    consumed = {topic: consumers_of(topic) for topic in topics.ALL}
+    consumed = {topic: services for topic, services in consumed.items() if services}
+    assert len(consumed) == len(topics.ALL), f"topics nobody consumes: {set(topics.ALL) - set(consumed)}"
+    marker = uuid.uuid4().hex
+    poisons = {}
+    for i, topic in enumerate(consumed):  # each unique, so it is found again exactly
+        poison = POISONS[i % len(POISONS)]
+        tag = f', "drill": "{marker}"}}'.encode()
+        poisons[topic] = poison[:-1] + tag if poison.endswith(b"}") else poison + marker.encode()
+    p.kafka.publish_many([(topic, site.site_id.encode(), poison) for topic, poison in poisons.items()])
+
+    # the referral flow runs over three of these topics, past their poison messages
+    referral_id = submit(p, self_referral(site, ref(site, "rn1")))
+    wait_for_page(p, referral_id, step=0)
+
+    def dead_lettered() -> dict[str, list[Any]] | None:
+        found = {
+            topic: [r for r in p.kafka.read(topics.dead_letter(topic)) if r.value == poisons[topic]]
+            for topic in consumed
+        }
+        complete = all({r.headers["dlt.consumer"] for r in found[t]} >= consumed[t] for t in consumed)
+        return found if complete else None
+
+    found = wait_for(dead_lettered, timeout=60, what="each consumer of each topic to dead-letter its poison")
+    for topic, records in found.items():
+        assert {r.headers["dlt.consumer"] for r in records} == consumed[topic]
+        for record in records:
+            assert record.headers["dlt.original_topic"] == topic
+            assert record.headers["dlt.error"].startswith("malformed:")
+            assert record.key == site.site_id.encode()
+        # each consumer committed past the poison: it will not be read again after a restart
+        partition, offset = (
+            int(records[0].headers["dlt.original_partition"]),
+            int(records[0].headers["dlt.original_offset"]),
+        )
+        for service in consumed[topic]:
+            committed = wait_for(
+                lambda s=service, t=topic, part=partition, off=offset: (
+                    (c := committed_offset(p, s, t, part)) is not None and c > off and c
+                ),
+                timeout=30,
+                what=f"{service} to commit past the poison on {topic}",
+            )
+            assert committed > offset
+
+
+def committed_offset(p, group: str, topic: str, partition: int) -> int | None:
+    async def read() -> int | None:
+        from aiokafka import TopicPartition
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=p.platform.infrastructure.kafka_bootstrap)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(group)
+        finally:
+            await admin.close()
+        meta = offsets.get(TopicPartition(topic, partition))
+        return None if meta is None else meta.offset
+
+    return asyncio.run(read())

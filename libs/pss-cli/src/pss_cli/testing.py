@@ -381,6 +381,17 @@ def running_platform(
     mailbox: Mailbox,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningPlatform]:
+    workdir = Path(tmp_path_factory.mktemp("platform"))
+    running = launch_platform(infrastructure, telemetry_collector, mailbox, workdir)
+    yield running
+    running.platform.stop()
+    print(f"\nservice logs: {workdir / 'logs'}")
+
+
+def launch_platform(
+    infrastructure: Infrastructure, telemetry_collector: TelemetryCollector, mailbox: Mailbox, workdir: Path
+) -> RunningPlatform:
+    """A fresh database and the services, with the tests' short timers, started and ready."""
     # the development sign-in provider's address names the issuer of every token
     issuer, public_pem = DevTokenIssuer.generate(issuer=f"http://127.0.0.1:{free_port()}")
     database = f"pss_test_{uuid.uuid4().hex[:8]}"
@@ -392,7 +403,6 @@ def running_platform(
         "RETRY_BACKOFF_SECONDS": "0.05",
         "LOG_LEVEL": "INFO",
     }
-    workdir = Path(tmp_path_factory.mktemp("platform"))
     platform = Platform.prepare(
         infrastructure,
         workdir,
@@ -436,9 +446,7 @@ def running_platform(
     )
     with running.admin() as admin:
         seed_courses(admin, platform.url("training"))
-    yield running
-    platform.stop()
-    print(f"\nservice logs: {workdir / 'logs'}")
+    return running
 
 
 def seed_and_wait(running_platform: RunningPlatform, seeded: Site) -> Site:

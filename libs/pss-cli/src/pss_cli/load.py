@@ -1,0 +1,230 @@
+"""Load on a running platform, for the end-to-end benchmark and the fault drills: many sites
+seeded at once, referrals submitted as a client would (with an idempotency key, retried
+until intake accepts), and the primary's page watched where the paging gateway sees it, on
+Kafka.
+
+Times are ``time.perf_counter()`` of this process, so a referral's acceptance and its page
+are measured on one clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from contracts import topics
+
+from pss_cli.seed import Site, sample_site, seed_site
+
+SQL = Callable[..., list[tuple[Any, ...]]]
+PAGE_SENT = "oncall.page.sent.v1"
+
+
+def load_site(n: int) -> Site:
+    """The n-th generated hospital; its staff references are ``st-l<nnn>...``."""
+    return sample_site(f"load-{n:03d}", f"Load hospital {n:03d}", f"l{n:03d}")
+
+
+def seed_sites(
+    urls: dict[str, str], admin_token: str, sites: Sequence[Site], sql: SQL, *, threads: int = 6
+) -> None:
+    """Seed ``sites`` through the APIs in parallel, then wait until matching has learnt,
+    from events, every certified supporter's eligibility and every site's duty."""
+
+    def one(site: Site) -> None:
+        with httpx.Client(headers={"Authorization": f"Bearer {admin_token}"}, timeout=60) as client:
+            seed_site(client, urls, site)
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, sites))
+    supporters = [p.ref for s in sites for p in s.people if p.supporter and p.certified]
+    site_ids = [s.site_id for s in sites]
+    deadline = time.monotonic() + 120 + len(sites)
+    while time.monotonic() < deadline:
+        eligible = sql(
+            "SELECT count(*) FROM matching.eligibility WHERE staff_ref = ANY(%s) AND eligible", supporters
+        )[0][0]
+        duty = sql("SELECT count(DISTINCT site_id) FROM matching.duty WHERE site_id = ANY(%s)", site_ids)[0][
+            0
+        ]
+        if eligible == len(supporters) and duty == len(site_ids):
+            return
+        time.sleep(0.5)
+    raise TimeoutError("matching did not learn the seeded sites' eligibility and duty in time")
+
+
+def referral_body(site: Site, n: int) -> dict[str, Any]:
+    """A worker's self-referral by phone (no mail to send), alternating two workers."""
+    worker = next(p.ref for p in site.people if p.ref.endswith("rn1" if n % 2 == 0 else "rn2"))
+    return {
+        "site_id": site.site_id,
+        "reason": {"category": "critical_incident", "kind": "unexpected_patient_death"},
+        "urgency": "within_hours",
+        "modality": "phone",
+        "worker": {"staff_ref": worker, "name": "Load Worker", "phone": "+1 555 0100"},
+    }
+
+
+@dataclass
+class Accepted:
+    referral_id: uuid.UUID
+    site_id: str
+    idempotency_key: str
+    sent_at: float
+    accepted_at: float
+    attempts: int
+
+
+@dataclass
+class Submitter:
+    """Posts self-referrals to intake. Each carries an idempotency key, and a referral is
+    retried with the same key until intake answers 202: a client that lost the answer
+    (intake killed mid-request) never creates a second case."""
+
+    intake_url: str
+    concurrency: int = 32
+    give_up_after: float = 180.0
+    accepted: list[Accepted] = field(default_factory=list)
+    retries: int = 0
+
+    async def submit(self, client: httpx.AsyncClient, body: dict[str, Any]) -> Accepted:
+        key = str(uuid.uuid4())
+        sent = time.perf_counter()
+        deadline = time.monotonic() + self.give_up_after
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                response = await client.post(
+                    f"{self.intake_url}/referrals", json=body, headers={"Idempotency-Key": key}
+                )
+                if response.status_code == 202:
+                    done = Accepted(
+                        uuid.UUID(response.json()["referral_id"]),
+                        body["site_id"],
+                        key,
+                        sent,
+                        time.perf_counter(),
+                        attempts,
+                    )
+                    self.accepted.append(done)
+                    return done
+                if response.status_code < 500:
+                    raise RuntimeError(f"intake refused a referral: {response.status_code} {response.text}")
+            except httpx.TransportError:
+                pass  # intake is down or restarting: the same key again
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"intake did not accept a referral within {self.give_up_after:.0f}s")
+            self.retries += 1
+            await asyncio.sleep(0.2)
+
+    async def burst(self, bodies: Iterable[dict[str, Any]]) -> None:
+        """All at once, ``concurrency`` requests in flight."""
+        gate = asyncio.Semaphore(self.concurrency)
+        async with _client(self.concurrency) as client:
+
+            async def one(body: dict[str, Any]) -> None:
+                async with gate:
+                    await self.submit(client, body)
+
+            await asyncio.gather(*(one(b) for b in bodies))
+
+    async def steady(
+        self,
+        bodies: Iterable[dict[str, Any]],
+        per_second: float,
+        *,
+        until: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """One every 1/per_second seconds, on schedule whatever intake's answer time, until
+        the bodies run out or ``until()`` says stop; then waits for every answer."""
+        async with _client(self.concurrency) as client:
+            start = time.perf_counter()
+            tasks = []
+            for i, body in enumerate(bodies):
+                if until():
+                    break
+                delay = start + i / per_second - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(self.submit(client, body)))
+            await asyncio.gather(*tasks)
+
+
+def _client(concurrency: int) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=30, limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    )
+
+
+@dataclass
+class PageWatch:
+    """Reads the pages topic from its end as it was when started: the first time each
+    referral's step-0 page is seen, and every page event's id (to count duplicates)."""
+
+    bootstrap: str
+    first_page: dict[uuid.UUID, float] = field(default_factory=dict)
+    envelope_bytes: list[int] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            (described,) = await admin.describe_topics([topics.PAGES])
+        finally:
+            await admin.close()
+        partitions = [TopicPartition(topics.PAGES, p["partition"]) for p in described["partitions"]]
+        if not partitions:
+            raise RuntimeError(f"{topics.PAGES} has no partitions; is the broker's topic plan applied?")
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=None, fetch_max_wait_ms=50
+        )
+        await self._consumer.start()
+        self._consumer.assign(partitions)
+        await self._consumer.seek_to_end(*partitions)
+        for tp in partitions:  # resolve the end now, so nothing sent after start() is missed
+            await self._consumer.position(tp)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=100)
+            seen = time.perf_counter()
+            for records in batch.values():
+                for record in records:
+                    envelope = json.loads(record.value or b"{}")
+                    if envelope.get("type") != PAGE_SENT or envelope["payload"].get("step") != 0:
+                        continue
+                    referral = uuid.UUID(envelope["payload"]["referral_id"])
+                    self.first_page.setdefault(referral, seen)
+                    self.envelope_bytes.append(len(record.value or b""))
+
+    async def wait_for(self, referrals: Iterable[uuid.UUID], within: float) -> float:
+        """Until every referral's first page is seen; the time the last one was."""
+        wanted = set(referrals)
+        deadline = time.monotonic() + within
+        while not wanted <= self.first_page.keys():
+            if self._task is not None and self._task.done():
+                self._task.result()  # the watch failed: say why
+            if time.monotonic() > deadline:
+                missing = len(wanted - self.first_page.keys())
+                raise TimeoutError(f"{missing} of {len(wanted)} referrals not paged within {within:.0f}s")
+            await asyncio.sleep(0.05)
+        return max(self.first_page[r] for r in wanted)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._consumer.stop()
