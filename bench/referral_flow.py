@@ -1,0 +1,349 @@
+"""From a referral accepted by intake to the primary supporter paged, through every service,
+on a real Kafka broker and PostgreSQL (issue 8).
+
+Three figures, from one run on one broker:
+- floor: raw aiokafka through the referral flow's three hops (referral -> proposal -> page),
+  each hop a consumer that produces to the next topic and commits, with the envelope sizes
+  the platform's own events had in this run, ``acks=all``, idempotence and the relay's
+  ``linger_ms``, at the same steady rate. Latency is from the first send to the last topic's
+  consumer;
+- steady: the platform at a steady rate (50 referrals/s by default), from intake's 202 to
+  the primary's ``PageSent`` seen on the pages topic (where the paging gateway reads it):
+  median, p99, p99.9 and the ratios to the floor;
+- burst: 10,000 referrals across 300 seeded sites submitted at once (64 in flight): the
+  time until intake has accepted them all and until every one is paged.
+The services run with their production settings (outbox, timers, tracing exported to a
+discarding OTLP receiver in its own process). The machines are noisy: medians and ratios.
+Run with ``make bench-flow``; figures go to ``bench/results/referral_flow.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from contracts import topics
+from pss_cli.load import PageWatch, Submitter, load_site, referral_body, seed_sites
+from pss_cli.local import free_port
+from pss_cli.platform import Infrastructure, Platform
+from pss_cli.provision import with_database
+from pss_cli.seed import seed_courses
+from servicekit.auth import DevTokenIssuer, Role
+from servicekit.vault import PersonalDataVault
+
+# an OTLP/HTTP receiver that answers 200 and keeps nothing: the services pay for tracing
+# and metrics as in production, and the bench's own process is not disturbed by it
+OTLP_SINK = """
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Sink(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200); self.send_header("content-length", "0"); self.end_headers()
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+"""
+
+
+def summary(seconds: list[float]) -> dict[str, float]:
+    ms = sorted(s * 1000 for s in seconds)
+
+    def pct(q: float) -> float:
+        return round(ms[min(len(ms) - 1, int(q * len(ms)))], 1)
+
+    return {
+        "count": len(ms),
+        "median_ms": round(statistics.median(ms), 1),
+        "p99_ms": pct(0.99),
+        "p999_ms": pct(0.999),
+        "max_ms": round(ms[-1], 1),
+    }
+
+
+# --- the floor ---------------------------------------------------------------------------
+
+
+def _producer(bootstrap: str) -> AIOKafkaProducer:
+    # the outbox relay's producer settings (servicekit.outbox.kafka_producer)
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=2)
+
+
+async def floor(bootstrap: str, sizes: list[int], count: int, per_second: float, warmup: int) -> list[float]:
+    """``count`` messages at ``per_second`` through three hops; each message's latency."""
+    run = uuid.uuid4().hex[:8]
+    hop_topics = [f"bench.floor.{run}.{i}" for i in (1, 2, 3)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    partitions = 6  # the referral path's partitions in deploy/kafka/topics.yaml
+    await admin.create_topics([NewTopic(t, partitions, 1) for t in hop_topics])
+    await admin.close()
+
+    def padded(message_id: str, size: int) -> bytes:
+        head = json.dumps({"id": message_id, "pad": ""})
+        return json.dumps({"id": message_id, "pad": "x" * max(0, size - len(head))}).encode()
+
+    producer = _producer(bootstrap)
+    await producer.start()
+    arrived: dict[str, float] = {}
+
+    async def hop(source: str, target: str, size: int) -> None:
+        # one consumer in a group, committing after each message, as the services do
+        consumer = AIOKafkaConsumer(
+            source, bootstrap_servers=bootstrap, group_id=f"{source}-hop", enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            async for record in consumer:
+                message_id = json.loads(record.value or b"{}")["id"]
+                await producer.send_and_wait(target, padded(message_id, size), key=record.key)
+                await consumer.commit()
+        finally:
+            await consumer.stop()
+
+    async def last() -> None:
+        consumer = AIOKafkaConsumer(
+            hop_topics[2], bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            async for record in consumer:
+                arrived.setdefault(json.loads(record.value or b"{}")["id"], time.perf_counter())
+        finally:
+            await consumer.stop()
+
+    workers = [
+        asyncio.create_task(hop(hop_topics[0], hop_topics[1], sizes[1])),
+        asyncio.create_task(hop(hop_topics[1], hop_topics[2], sizes[2])),
+        asyncio.create_task(last()),
+    ]
+    await asyncio.sleep(3)  # the groups join before the first message
+    sent: dict[str, float] = {}
+    start = time.perf_counter()
+    deliveries = []
+    for i in range(count):
+        delay = start + i / per_second - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        message_id = f"{run}-{i}"
+        sent[message_id] = time.perf_counter()
+        key = f"load-{i % 300:03d}".encode()
+        deliveries.append(await producer.send(hop_topics[0], padded(message_id, sizes[0]), key=key))
+    await asyncio.gather(*deliveries)
+    deadline = time.monotonic() + 60
+    while len(arrived) < count and time.monotonic() < deadline:  # noqa: ASYNC110 (a plain poll)
+        await asyncio.sleep(0.05)
+    for task in workers:
+        task.cancel()
+    await asyncio.gather(*workers, return_exceptions=True)
+    await producer.stop()
+    if len(arrived) < count:
+        raise RuntimeError(f"the floor lost messages: {count - len(arrived)} of {count} never arrived")
+    ordered = [f"{run}-{i}" for i in range(warmup, count)]
+    return [arrived[m] - sent[m] for m in ordered]
+
+
+async def median_envelope_bytes(bootstrap: str, topic: str, type_: str, sample: int = 200) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        sizes: list[int] = []
+        while len(sizes) < sample:
+            batch = await consumer.getmany(tp, timeout_ms=2000, max_records=500)
+            if not batch:
+                break
+            for record in batch.get(tp, []):
+                if json.loads(record.value or b"{}").get("type") == type_:
+                    sizes.append(len(record.value or b""))
+        if not sizes:
+            raise RuntimeError(f"no {type_} on {topic} to size the floor's messages")
+        return int(statistics.median(sizes))
+    finally:
+        await consumer.stop()
+
+
+# --- the platform ------------------------------------------------------------------------
+
+
+async def steady(
+    intake: str, bootstrap: str, sites: list[Any], count: int, per_second: float
+) -> tuple[list[float], float]:
+    """Each referral's latency, in submission order, and the rate at which pages went out."""
+    watch = PageWatch(bootstrap)
+    await watch.start()
+    submitter = Submitter(intake, concurrency=64)
+    try:
+        await submitter.steady([referral_body(sites[i % len(sites)], i) for i in range(count)], per_second)
+        last_paged = await watch.wait_for((a.referral_id for a in submitter.accepted), within=1800)
+    finally:
+        await watch.stop()
+    accepted = sorted(submitter.accepted, key=lambda a: a.sent_at)
+    paged_rate = len(accepted) / (last_paged - accepted[0].sent_at)
+    return [watch.first_page[a.referral_id] - a.accepted_at for a in accepted], paged_rate
+
+
+async def burst(intake: str, bootstrap: str, sites: list[Any], count: int) -> dict[str, float]:
+    watch = PageWatch(bootstrap)
+    await watch.start()
+    submitter = Submitter(intake, concurrency=64, give_up_after=600)
+    try:
+        started = time.perf_counter()
+        await submitter.burst(referral_body(sites[i % len(sites)], i) for i in range(count))
+        all_accepted = time.perf_counter()
+        last_paged = await watch.wait_for((a.referral_id for a in submitter.accepted), within=1800)
+    finally:
+        await watch.stop()
+    return {
+        "referrals": count,
+        "sites": len(sites),
+        "accepted_seconds": round(all_accepted - started, 1),
+        "all_paged_seconds": round(last_paged - started, 1),
+        "accepted_per_second": round(count / (all_accepted - started), 1),
+        "paged_per_second": round(count / (last_paged - started), 1),
+        "intake_retries": submitter.retries,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rates",
+        default="50:30,5:60",
+        help="steady runs, rate:seconds each (referrals per second, for how long)",
+    )
+    parser.add_argument("--warmup", type=float, default=5.0, help="first seconds of each run left out")
+    parser.add_argument("--burst", type=int, default=10_000)
+    parser.add_argument("--sites", type=int, default=300)
+    default_out = Path(__file__).parent / "results" / "referral_flow.json"
+    parser.add_argument("--out", type=Path, default=default_out)
+    args = parser.parse_args()
+    runs = [(float(r), float(t)) for r, t in (spec.split(":") for spec in args.rates.split(","))]
+    result: dict[str, Any] = {
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}",
+            "note": "every service, Kafka, PostgreSQL and the load generator on this one machine",
+        },
+        "steady": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="pss-bench-") as workdir_name:
+        workdir = Path(workdir_name)
+        sink_port = free_port()
+        sink = subprocess.Popen([sys.executable, "-c", OTLP_SINK, str(sink_port)])
+        infrastructure = Infrastructure.start(workdir / "infra")
+        services: Platform | None = None
+        try:
+            issuer, public_pem = DevTokenIssuer.generate(issuer=f"http://127.0.0.1:{free_port()}")
+            database = "pss_bench"
+            services = Platform.prepare(
+                infrastructure,
+                workdir,
+                database=database,
+                issuer=issuer,
+                public_key_pem=public_pem,
+                personal_data_keys=PersonalDataVault.new_key(),
+                extra_env={
+                    name: {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}"}
+                    for name in ("intake", "matching", "oncall", "training", "metrics")
+                },
+            )
+            services.start()
+            admin_token = issuer.token("bench-admin", [Role.AUTHORITY_ADMIN])
+            urls = {name: services.url(name) for name in services.services}
+            url = with_database(infrastructure.admin_url, database)
+
+            def sql(query: str, *params: Any) -> list[tuple[Any, ...]]:
+                with psycopg.connect(url) as conn:
+                    return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+            with httpx.Client(headers={"Authorization": f"Bearer {admin_token}"}, timeout=30) as admin:
+                seed_courses(admin, urls["training"])
+            sites = [load_site(n) for n in range(args.sites)]
+            started = time.perf_counter()
+            seed_sites(urls, admin_token, sites, sql)
+            result["seed_seconds"] = round(time.perf_counter() - started, 1)
+            print(f"seeded {len(sites)} sites in {result['seed_seconds']} s", flush=True)
+
+            bootstrap = infrastructure.kafka_bootstrap
+            for rate, seconds in runs:
+                latencies, paged_rate = asyncio.run(
+                    steady(urls["intake"], bootstrap, sites, int(rate * seconds), rate)
+                )
+                run = {"rate_per_second": rate, "seconds": seconds, "paged_per_second": round(paged_rate, 1)}
+                run["platform"] = summary(latencies[int(rate * args.warmup) :])
+                result["steady"].append(run)
+                print(f"steady {rate:g}/s: {run}", flush=True)
+            result["burst"] = asyncio.run(burst(urls["intake"], bootstrap, sites, args.burst))
+            print(f"burst: {result['burst']}", flush=True)
+            services.stop()
+            services = None
+
+            sizes = [
+                asyncio.run(median_envelope_bytes(bootstrap, topic, type_))
+                for topic, type_ in (
+                    (topics.REFERRALS, "intake.referral.submitted.v1"),
+                    (topics.PROPOSALS, "matching.match.proposed.v1"),
+                    (topics.PAGES, "oncall.page.sent.v1"),
+                )
+            ]
+            result["envelope_bytes"] = sizes
+            for run in result["steady"]:
+                rate, count = run["rate_per_second"], int(run["rate_per_second"] * run["seconds"])
+                hops = asyncio.run(floor(bootstrap, sizes, count, rate, int(rate * args.warmup)))
+                run["floor"] = summary(hops)
+                run["platform_to_floor"] = {
+                    q: round(run["platform"][f"{q}_ms"] / run["floor"][f"{q}_ms"], 1)
+                    for q in ("median", "p99")
+                }
+        finally:
+            if services is not None:
+                services.stop()
+            infrastructure.stop()
+            sink.terminate()
+    result["measured_on"] = datetime.now(UTC).isoformat(timespec="seconds")
+    print("\nreferral accepted by intake -> primary's page on Kafka (steady runs)")
+    print(f"{'':<26}{'median ms':>11}{'p99 ms':>10}{'p99.9 ms':>10}{'max ms':>10}{'paged/s':>9}")
+    for run in result["steady"]:
+        rate = run["rate_per_second"]
+        for name, row in (
+            (f"{rate:g}/s floor (aiokafka)", run["floor"]),
+            (f"{rate:g}/s platform", run["platform"]),
+        ):
+            print(
+                f"{name:<26}{row['median_ms']:>11.1f}{row['p99_ms']:>10.1f}{row['p999_ms']:>10.1f}"
+                f"{row['max_ms']:>10.1f}{run['paged_per_second'] if 'platform' in name else '':>9}"
+            )
+        ratio = run["platform_to_floor"]
+        print(f"{f'{rate:g}/s platform / floor':<26}{ratio['median']:>10.1f}x{ratio['p99']:>9.1f}x")
+    b = result["burst"]
+    print(
+        f"burst: {b['referrals']:,} referrals across {b['sites']} sites: all accepted in"
+        f" {b['accepted_seconds']} s, all paged in {b['all_paged_seconds']} s ({b['paged_per_second']}/s)"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
