@@ -71,7 +71,7 @@ bench-metrics: setup
 	$(UV) run python bench/metrics_rebuild.py
 
 # referral accepted -> primary paged through every service, against a raw aiokafka floor;
-# then 10,000 referrals across 300 sites at once (about 35 minutes on 2 cores)
+# then 10,000 referrals across 300 sites at once (about 45 minutes on 2 cores)
 bench-flow: setup
 	$(UV) run python bench/referral_flow.py
 

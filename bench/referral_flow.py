@@ -42,7 +42,7 @@ from contracts import topics
 from pss_cli.load import PageWatch, Submitter, load_site, referral_body, seed_sites
 from pss_cli.local import free_port
 from pss_cli.platform import Infrastructure, Platform
-from pss_cli.provision import with_database
+from pss_cli.provision import SERVICES, with_database
 from pss_cli.seed import seed_courses
 from servicekit.auth import DevTokenIssuer, Role
 from servicekit.vault import PersonalDataVault
@@ -264,7 +264,7 @@ def main() -> None:
                 personal_data_keys=PersonalDataVault.new_key(),
                 extra_env={
                     name: {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}"}
-                    for name in ("intake", "matching", "oncall", "training", "metrics")
+                    for name in SERVICES
                 },
             )
             services.start()
