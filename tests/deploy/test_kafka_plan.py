@@ -3,23 +3,16 @@ give each service exactly what it publishes and consumes."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import subprocess
 
 import pytest
 from contracts import EVENT_TYPES, topics
 from pss_cli.kafka_plan import AclBinding, PlanError, load_plan, parse_plan
+from pss_cli.testing import subscribed_topics
 
 from .conftest import DEPLOY, ROOT, WITH_DATABASE
 
 PLAN = load_plan(DEPLOY / "kafka" / "topics.yaml")
-
-
-def consumed(service: str) -> set[str]:
-    module = importlib.import_module(f"{service}.consumers")
-    arguments = [None] * len(inspect.signature(module.make_subscriptions).parameters)
-    return set(module.make_subscriptions(*arguments).topics)
 
 
 def produced(service: str) -> set[str]:
@@ -42,9 +35,9 @@ def test_every_topic_survives_a_lost_broker_and_is_not_kept_forever():
 def test_a_service_may_write_what_it_publishes_and_read_what_it_consumes_and_nothing_more(service):
     mine = {b for b in PLAN.bindings() if b.principal == f"User:pss-{service}"}
     expected = set()
-    for topic in produced(service) | {topics.dead_letter(t) for t in consumed(service)}:
+    for topic in produced(service) | {topics.dead_letter(t) for t in subscribed_topics(service)}:
         expected |= {AclBinding(f"User:pss-{service}", "TOPIC", topic, op) for op in ("WRITE", "DESCRIBE")}
-    for topic in consumed(service):
+    for topic in subscribed_topics(service):
         expected |= {AclBinding(f"User:pss-{service}", "TOPIC", topic, op) for op in ("READ", "DESCRIBE")}
     expected |= {
         AclBinding(f"User:pss-{service}", "GROUP", service, "READ"),

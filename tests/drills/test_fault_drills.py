@@ -25,6 +25,7 @@ from contracts import topics
 from pss_cli.load import Submitter, load_site, referral_body, seed_sites
 from pss_cli.provision import SERVICES
 from pss_cli.testing import RunningPlatform, wait_for
+from servicekit.auth import Role
 
 SITES = 12
 PER_SECOND = 2.0
@@ -92,8 +93,7 @@ def crash_and_restart_database(p: RunningPlatform) -> None:
 def test_under_load_every_fault_loses_nothing_and_duplicates_no_effect(drill_platform):
     p = drill_platform
     sites = [load_site(n) for n in range(SITES)]
-    with p.admin() as admin:
-        token = admin.headers["Authorization"].split(" ", 1)[1]
+    token = p.issuer.token("drill-admin", [Role.AUTHORITY_ADMIN])
     seed_sites({name: p.url(name) for name in p.platform.services}, token, sites, p.sql)
 
     faults: list[str] = []

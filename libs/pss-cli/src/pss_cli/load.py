@@ -167,11 +167,10 @@ def _client(concurrency: int) -> httpx.AsyncClient:
 @dataclass
 class PageWatch:
     """Reads the pages topic from its end as it was when started: the first time each
-    referral's step-0 page is seen, and every page event's id (to count duplicates)."""
+    referral's step-0 page is seen."""
 
     bootstrap: str
     first_page: dict[uuid.UUID, float] = field(default_factory=dict)
-    envelope_bytes: list[int] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -208,7 +207,6 @@ class PageWatch:
                         continue
                     referral = uuid.UUID(envelope["payload"]["referral_id"])
                     self.first_page.setdefault(referral, seen)
-                    self.envelope_bytes.append(len(record.value or b""))
 
     async def wait_for(self, referrals: Iterable[uuid.UUID], within: float) -> float:
         """Until every referral's first page is seen; the time the last one was."""

@@ -449,6 +449,17 @@ def launch_platform(
     return running
 
 
+def subscribed_topics(service: str) -> set[str]:
+    """The topics a service's consumers subscribe to, from its own ``make_subscriptions``
+    (called with no dependencies: declaring the subscriptions needs none)."""
+    import importlib
+    import inspect
+
+    module = importlib.import_module(f"{service}.consumers")
+    arguments = [None] * len(inspect.signature(module.make_subscriptions).parameters)
+    return set(module.make_subscriptions(*arguments).topics)
+
+
 def seed_and_wait(running_platform: RunningPlatform, seeded: Site) -> Site:
     """Seed a site through the APIs, then wait until matching has learnt, from events, the
     eligibility of its certified supporters and who is on duty."""
