@@ -199,7 +199,8 @@ def test_no_event_intake_produced_carries_a_name_a_contact_or_free_text(running_
         }
         tokens.append(post(p, "/group-activations", group, client=manager)["worker_token"])
     offered = who("scan-manager")
-    post(p, "/referrals/manager", {**base, "worker": offered})
+    with p.manager(site, ref(site, "mgr")) as manager:
+        post(p, "/referrals/manager", {**base, "worker": offered}, client=manager)
     tokens.append(offer_token(p, offered["email"]))
     as_worker(p, tokens[-1], "accept")
     huddle = who("scan-huddle")

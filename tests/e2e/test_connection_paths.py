@@ -98,7 +98,7 @@ def test_a_worker_who_withdraws_stops_the_paging(running_platform, site):
 
 
 def manager_referral(p, site, worker):
-    with p.client() as client:
+    with p.manager(site, ref(site, "mgr")) as client:
         response = client.post(
             f"{p.url('intake')}/referrals/manager",
             json={"site_id": site.site_id, "reason": NEAR_MISS, "urgency": "within_hours", "worker": worker},

@@ -64,8 +64,32 @@ def test_the_same_idempotency_key_creates_one_case(running_platform, site):
             f"{p.url('intake')}/referrals", json=body, headers={"Idempotency-Key": f"k-{site.site_id}"}
         )
     assert first.status_code == again.status_code == 202
-    assert first.json()["referral_id"] == again.json()["referral_id"]
+    # a replay gets the same answer, the worker's private link included (the first answer
+    # may never have reached them)
+    assert first.json() == again.json() and first.json()["worker_token"]
     assert p.sql("SELECT count(*) FROM intake.referral WHERE site_id = %s", site.site_id) == [(1,)]
+
+
+def test_one_idempotency_key_with_another_request_is_refused_not_answered_with_the_first_case(
+    running_platform, site
+):
+    p = running_platform
+    key = {"Idempotency-Key": f"reused-{site.site_id}"}
+    first = self_referral(site, ref(site, "rn1"))
+    other = self_referral(site, ref(site, "rn2"), urgency="as_soon_as_possible")
+    with p.client() as client:
+        assert client.post(f"{p.url('intake')}/referrals", json=first, headers=key).status_code == 202
+        before = _rows(p)
+        # another person's request under the same key: refused, never "we already have it"
+        refused = client.post(f"{p.url('intake')}/referrals", json=other, headers=key)
+        assert refused.status_code == 422, refused.text
+        assert "already used for a different request" in refused.json()["message"]
+        assert "referral_id" not in refused.text and "worker_token" not in refused.text
+        # nor on another path
+        colleague = {k: first[k] for k in ("site_id", "reason", "urgency")} | {"caller": first["worker"]}
+        again = client.post(f"{p.url('intake')}/referrals/colleague", json=colleague, headers=key)
+        assert again.status_code == 422, again.text
+    assert _rows(p) == before
 
 
 def test_concurrent_retries_with_one_idempotency_key_create_one_case(running_platform, site):

@@ -522,3 +522,10 @@ def site(running_platform: RunningPlatform) -> Site:
     """A freshly seeded site of its own for this test."""
     suffix = uuid.uuid4().hex[:6]
     return seed_and_wait(running_platform, sample_site(f"t-{suffix}", f"Test hospital {suffix}", suffix))
+
+
+@pytest.fixture
+def other_site(running_platform: RunningPlatform) -> Site:
+    """A second freshly seeded site: whose ids a caller of ``site`` must never reach."""
+    suffix = uuid.uuid4().hex[:6]
+    return seed_and_wait(running_platform, sample_site(f"o-{suffix}", f"Other hospital {suffix}", suffix))

@@ -4,7 +4,9 @@ their case, and the case for the coordinators and supporters who work it."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -436,7 +438,7 @@ async def _submit(
     referral: Referral,
     contact: Contact,
     details: handlers.CaseDetails,
-    idempotency_key: str | None,
+    idempotency: handlers.Idempotency | None,
     *,
     give_worker_token: bool = True,
 ) -> handlers.Submission:
@@ -448,14 +450,29 @@ async def _submit(
                 contact,
                 request.app.state.vault,
                 details,
-                idempotency_key,
+                idempotency,
                 give_worker_token=give_worker_token,
             )
-    except ReferralRejected as exc:
+    except (ReferralRejected, handlers.IdempotencyMismatch) as exc:
         raise _unprocessable(str(exc)) from None
 
 
-IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+async def _idempotency(
+    request: Request, idempotency_key: Annotated[str | None, Header(max_length=200)] = None
+) -> handlers.Idempotency | None:
+    """The caller's Idempotency-Key with a digest of what it came with (the path and the
+    body as JSON, key order aside), so a key names one request and no other."""
+    if idempotency_key is None:
+        return None
+    try:
+        body: Any = json.loads(await request.body() or b"null")
+    except ValueError:
+        body = (await request.body()).hex()  # not JSON: the route's own validation answers
+    canonical = json.dumps([request.url.path, body], sort_keys=True, separators=(",", ":"))
+    return handlers.Idempotency(idempotency_key, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+IdempotencyKey = Annotated[handlers.Idempotency | None, Depends(_idempotency)]
 SUBMITTED_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": Answer, "description": "Answered, and no case created (an HR matter; no outreach here)"},
     202: {"model": Answer, "description": "A case was created"},
@@ -466,7 +483,7 @@ SUBMITTED_RESPONSES: dict[int | str, dict[str, Any]] = {
     "/referrals", status_code=202, response_model=Answer, responses=SUBMITTED_RESPONSES, tags=["ways in"]
 )
 async def post_self_referral(
-    body: SelfReferral, request: Request, response: Response, idempotency_key: IdempotencyKey = None
+    body: SelfReferral, request: Request, response: Response, idempotency: IdempotencyKey
 ) -> Answer:
     """A worker asks for support: the web form, or the phone-line and pager integrations.
     Nothing is stored unless the whole request is valid."""
@@ -490,7 +507,7 @@ async def post_self_referral(
         handlers.CaseDetails(
             channel=body.channel, crisis_reported_by="worker" if body.imminent_risk else None
         ),
-        idempotency_key,
+        idempotency,
     )
     return await _submitted(request, body.site_id, result, crisis=body.imminent_risk)
 
@@ -513,8 +530,7 @@ async def _submitted(
             worker_token=result.worker_token,
             resources=resources.crisis_resources,
         )
-    if not result.created:
-        message = "We already have this request; nothing was added. A supporter will contact you."
+    # a replay (the same key and request) gets the same answer as the first time
     return Answer(
         case_created=True,
         referral_id=result.referral_id,
@@ -533,12 +549,18 @@ async def _submitted(
     tags=["ways in"],
 )
 async def post_manager_referral(
-    body: ManagerReferral, request: Request, response: Response, idempotency_key: IdempotencyKey = None
+    body: ManagerReferral,
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(requires(Role.MANAGER, Role.SITE_COORDINATOR))],
+    idempotency: IdempotencyKey,
 ) -> Answer:
-    """A manager or supervisor suggests support for a worker. The worker is asked privately
-    and accepts or declines; the manager is not told the answer. Where the site's program
-    does not reach out on third-party referrals, nothing is stored and the manager is told
-    how the worker can reach the program themself."""
+    """A manager or supervisor, signed in, suggests support for a worker of their site. The
+    worker is asked privately and accepts or declines; the manager is not told the answer.
+    Where the site's program does not reach out on third-party referrals, nothing is stored
+    and the manager is told how the worker can reach the program themself. Offers are
+    limited per requester (a mail goes to an address they typed)."""
+    ensure_site(principal, body.site_id)
     if hr := await _hr_answer(request, body.reason, body.site_id, response):
         return hr
     referral = _referral(
@@ -550,8 +572,10 @@ async def post_manager_referral(
         worker=body.worker.staff_ref,
     )
     settings = request.app.state.settings
+    requester = principal.staff_ref or principal.subject
     try:
         async with _uow(request)() as uow:
+            await handlers.check_offer_rate(uow, requester, settings.offers_per_requester_per_hour)
             result = await handlers.offer_case(
                 uow,
                 referral,
@@ -561,9 +585,12 @@ async def post_manager_referral(
                 channel="web_form",
                 expires_after=timedelta(days=settings.offer_expires_after_days),
                 portal_url=settings.worker_portal_url,
-                idempotency_key=idempotency_key,
+                idempotency=idempotency,
+                requested_by=requester,
             )
-    except ReferralRejected as exc:
+    except handlers.TooManyOffers as exc:
+        raise HTTPException(429, {"message": str(exc)}, headers={"Retry-After": "3600"}) from None
+    except (ReferralRejected, handlers.IdempotencyMismatch) as exc:
         raise _unprocessable(str(exc)) from None
     except handlers.OutreachNotOffered as exc:
         response.status_code = status.HTTP_200_OK
@@ -591,7 +618,7 @@ async def post_manager_referral(
     tags=["ways in"],
 )
 async def post_colleague_concern(
-    body: ColleagueConcern, request: Request, response: Response, idempotency_key: IdempotencyKey = None
+    body: ColleagueConcern, request: Request, response: Response, idempotency: IdempotencyKey
 ) -> Answer:
     """A worker worried about a colleague. The program supports the caller; nobody reaches
     out to the colleague without their consent."""
@@ -607,7 +634,7 @@ async def post_colleague_concern(
         preferences=body.preferences,
     )
     result = await _submit(
-        request, referral, body.caller.contact(), handlers.CaseDetails(channel="web_form"), idempotency_key
+        request, referral, body.caller.contact(), handlers.CaseDetails(channel="web_form"), idempotency
     )
     return await _submitted(
         request,
@@ -626,7 +653,7 @@ async def post_eap_referral(
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(requires(Role.OCCUPATIONAL_HEALTH, Role.SERVICE))],
-    idempotency_key: IdempotencyKey = None,
+    idempotency: IdempotencyKey,
 ) -> Answer:
     """An EAP or occupational-health referral, only with the worker's recorded consent."""
     if hr := await _hr_answer(request, body.reason, body.site_id, response):
@@ -652,7 +679,7 @@ async def post_eap_referral(
         referral,
         body.worker.contact(),
         handlers.CaseDetails(channel="integration", consent=consent),
-        idempotency_key,
+        idempotency,
         give_worker_token=False,  # the token is the worker's; the referrer never holds it
     )
     return await _submitted(
@@ -667,7 +694,7 @@ async def post_group_activation(
     principal: Annotated[
         Principal, Depends(requires(Role.MANAGER, Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))
     ],
-    idempotency_key: IdempotencyKey = None,
+    idempotency: IdempotencyKey,
 ) -> Answer:
     """A manager or chief activates the program for a team after a critical incident. It
     becomes one group case, staffed with several supporters."""
@@ -689,7 +716,7 @@ async def post_group_activation(
         handlers.CaseDetails(
             channel="web_form", unit=body.unit, activated_by=principal.staff_ref or principal.subject
         ),
-        idempotency_key,
+        idempotency,
     )
     return await _submitted(
         request,
@@ -712,7 +739,7 @@ def _outreach_referral(offer: OutreachOffer) -> Referral:
 
 
 async def _offer(
-    request: Request, uow: Any, offer: OutreachOffer, key: str | None, commit: bool
+    request: Request, uow: Any, offer: OutreachOffer, key: handlers.Idempotency | None, commit: bool
 ) -> handlers.Submission:
     settings = request.app.state.settings
     return await handlers.offer_case(
@@ -724,7 +751,7 @@ async def _offer(
         channel="integration",
         expires_after=timedelta(days=settings.offer_expires_after_days),
         portal_url=settings.worker_portal_url,
-        idempotency_key=key,
+        idempotency=key,
         commit=commit,
     )
 
@@ -736,7 +763,7 @@ async def post_outreach_offer(
     principal: Annotated[
         Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN, Role.SERVICE))
     ],
-    idempotency_key: IdempotencyKey = None,
+    idempotency: IdempotencyKey,
 ) -> Answer:
     """Proactive outreach after an occurrence report or a safety huddle: an offer the worker
     may accept or ignore."""
@@ -744,8 +771,8 @@ async def post_outreach_offer(
         ensure_site(principal, body.site_id)
     try:
         async with _uow(request)() as uow:
-            result = await _offer(request, uow, body, idempotency_key, True)
-    except (ReferralRejected, handlers.OutreachNotOffered) as exc:
+            result = await _offer(request, uow, body, idempotency, True)
+    except (ReferralRejected, handlers.OutreachNotOffered, handlers.IdempotencyMismatch) as exc:
         raise _unprocessable(str(exc)) from None
     return Answer(
         case_created=True,

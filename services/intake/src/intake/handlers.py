@@ -87,6 +87,20 @@ async def _known_site(uow: UnitOfWork, site_id: str) -> Any:
 
 
 @dataclass(frozen=True)
+class Idempotency:
+    """A caller's Idempotency-Key and a digest of the request it came with: the same key
+    with the same request is a replay (the same answer); with another request it is an
+    error, never someone else's case."""
+
+    key: str
+    digest: str
+
+
+class IdempotencyMismatch(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
 class Submission:
     referral_id: uuid.UUID
     created: bool
@@ -120,7 +134,7 @@ async def _insert_case(
     contact: Contact,
     vault: PersonalDataVault,
     details: CaseDetails,
-    idempotency_key: str | None,
+    idempotency: Idempotency | None,
     *,
     worker_token: str | None,
     offer_expires_at: datetime | None = None,
@@ -145,7 +159,8 @@ async def _insert_case(
             submitted_at=referral.submitted_at,
             updated_at=referral.submitted_at,
             accepted_at=None if referral.status is CaseStatus.OFFERED else referral.submitted_at,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency.key if idempotency else None,
+            request_digest=idempotency.digest if idempotency else None,
             channel=details.channel,
             source=details.source.value if details.source else None,
             group_size=referral.group_size,
@@ -166,6 +181,7 @@ async def _insert_case(
             name_sealed=vault.seal(contact.name),
             phone_sealed=vault.seal(contact.phone),
             email_sealed=vault.seal(contact.email),
+            worker_token_sealed=vault.seal(worker_token) if worker_token else None,
         )
     )
     if details.consent is not None:
@@ -184,13 +200,26 @@ async def _insert_case(
     return referral.id
 
 
-async def _existing(uow: UnitOfWork, idempotency_key: str | None) -> Submission:
-    # only the idempotency key can conflict (the referral id is new): the case exists
-    existing = await uow.session.scalar(
-        sa.select(tables.referral.c.referral_id).where(tables.referral.c.idempotency_key == idempotency_key)
-    )
-    assert existing is not None
-    return Submission(existing, created=False)
+async def _existing(uow: UnitOfWork, idempotency: Idempotency, vault: PersonalDataVault) -> Submission:
+    """The case a replayed request made (only the idempotency key can conflict: the
+    referral id is new), with the worker's private link again; another request under the
+    same key is refused."""
+    row = (
+        await uow.session.execute(
+            sa.select(
+                tables.referral.c.referral_id,
+                tables.referral.c.request_digest,
+                tables.contact.c.worker_token_sealed,
+            )
+            .outerjoin(tables.contact, tables.contact.c.referral_id == tables.referral.c.referral_id)
+            .where(tables.referral.c.idempotency_key == idempotency.key)
+        )
+    ).one()
+    if row.request_digest != idempotency.digest:
+        raise IdempotencyMismatch(
+            "this Idempotency-Key was already used for a different request; send a new key with a new request"
+        )
+    return Submission(row.referral_id, created=False, worker_token=vault.open(row.worker_token_sealed))
 
 
 async def submit_case(
@@ -199,17 +228,19 @@ async def submit_case(
     contact: Contact,
     vault: PersonalDataVault,
     details: CaseDetails,
-    idempotency_key: str | None,
+    idempotency: Idempotency | None,
     *,
     give_worker_token: bool = True,
 ) -> Submission:
     """Store the case and its sealed contact, and emit ``referral submitted``, atomically.
-    Nothing is stored unless all of it is. The same Idempotency-Key returns the first case."""
+    Nothing is stored unless all of it is. A replay (same key, same request) gets the first
+    answer; the same key with another request is refused."""
     await _known_site(uow, referral.site_id)
     token = new_worker_token() if give_worker_token else None
-    created = await _insert_case(uow, referral, contact, vault, details, idempotency_key, worker_token=token)
+    created = await _insert_case(uow, referral, contact, vault, details, idempotency, worker_token=token)
     if created is None:
-        return await _existing(uow, idempotency_key)
+        assert idempotency is not None
+        return await _existing(uow, idempotency, vault)
     await uow.emit(referral.submitted_event(), site_id=referral.site_id)
     await uow.commit()
     return Submission(referral.id, created=True, worker_token=token)
@@ -224,9 +255,11 @@ OFFER_INTRODUCTIONS = {
 }
 
 
-def offer_message(site_name: str, name: str, source: OfferSource, link: str, expires_at: datetime) -> Mail:
+def offer_message(site_name: str, source: OfferSource, link: str, expires_at: datetime) -> Mail:
+    # nothing a requester typed goes into the mail (not even the name they gave): the text
+    # is the program's own, so an offer cannot carry someone else's words to an address
     body = (
-        f"Hello {name},\n\n"
+        "Hello,\n\n"
         f"{OFFER_INTRODUCTIONS[source]} The peer support program of {site_name} offers you a "
         "confidential conversation with a trained colleague, by phone or in person.\n\n"
         "It is entirely your choice. Nobody is told whether you accept, decline or do not answer, "
@@ -247,7 +280,8 @@ async def offer_case(
     channel: str,
     expires_after: timedelta,
     portal_url: str,
-    idempotency_key: str | None,
+    idempotency: Idempotency | None,
+    requested_by: str | None = None,
     commit: bool = True,
 ) -> Submission:
     """Support the worker did not ask for: the worker is asked privately and decides. Nobody
@@ -265,14 +299,17 @@ async def offer_case(
         referral,
         contact,
         vault,
-        CaseDetails(channel=channel, source=source),
-        idempotency_key,
-        worker_token=token,
+        CaseDetails(channel=channel, source=source, activated_by=requested_by),
+        idempotency,
+        worker_token=None,  # an offer's token reaches the worker by mail only, never the requester
         offer_expires_at=expires_at,
     )
     if created is None:
-        return await _existing(uow, idempotency_key)
-    mail = offer_message(site_row.display_name, contact.name, source, f"{portal_url}#{token}", expires_at)
+        assert idempotency is not None
+        replay = await _existing(uow, idempotency, vault)
+        return Submission(replay.referral_id, created=False)
+    await _set(uow, referral.id, worker_token_digest=token_digest(token))
+    mail = offer_message(site_row.display_name, source, f"{portal_url}#{token}", expires_at)
     await uow.session.execute(
         sa.insert(tables.worker_message).values(
             referral_id=referral.id,
@@ -297,6 +334,32 @@ async def offer_case(
         await uow.commit()
     # the token reaches the worker only through the message, never the person who referred
     return Submission(referral.id, created=True)
+
+
+class TooManyOffers(RuntimeError):
+    pass
+
+
+async def check_offer_rate(uow: UnitOfWork, requester: str, per_hour: int) -> None:
+    """An offer mails an address its requester typed: each requester may send only so many
+    an hour (counted in the database, so every replica counts the same)."""
+    # one requester's offers are counted one at a time, so two at once cannot both pass
+    await uow.session.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended("offers:" + requester, 0)))
+    )
+    since = now() - timedelta(hours=1)
+    sent = await uow.session.scalar(
+        sa.select(sa.func.count()).where(
+            tables.referral.c.activated_by == requester,
+            tables.referral.c.path == ConnectionPath.MANAGER.value,
+            tables.referral.c.submitted_at > since,
+        )
+    )
+    if (sent or 0) >= per_hour:
+        raise TooManyOffers(
+            f"you have asked for {per_hour} offers of support in the last hour, the most one person "
+            "may; please try again later or call the program"
+        )
 
 
 class OutreachNotOffered(Exception):
@@ -613,8 +676,11 @@ async def record_exception(
     *,
     worker_informed: bool,
 ) -> None:
-    """A deliberate step outside confidentiality (002), by a coordinator or the supporter."""
-    await _case_for(uow, referral_id, principal, lock=False)
+    """A deliberate step outside confidentiality (002), by a coordinator or the supporter,
+    while the case is open (an ended case records nothing more)."""
+    row = await _case_for(uow, referral_id, principal, lock=False)
+    if CaseStatus(row.status) in ENDED:
+        raise LifecycleError(f"the case is already {row.status}; nothing more can be recorded")
     await uow.session.execute(
         sa.insert(tables.confidentiality_exception).values(
             referral_id=referral_id,

@@ -17,3 +17,5 @@ class IntakeSettings(ServiceSettings):
     mail_poll_seconds: float = Field(default=2, gt=0)
     # where a worker answers an offer or follows their case (the link in a message)
     worker_portal_url: str = "http://127.0.0.1:8101/my-case/page"
+    # a manager's offers mail an address they typed: so many an hour per requester at most
+    offers_per_requester_per_hour: int = Field(default=10, ge=1)

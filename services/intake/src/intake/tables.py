@@ -54,6 +54,14 @@ referral = sa.Table(
     sa.Column("contact_made", sa.Boolean),
     sa.Column("ended_at", sa.DateTime(timezone=True), index=True),
     sa.Column("purged_at", sa.DateTime(timezone=True)),
+    # --- added in 0003: the request an Idempotency-Key was first sent with (a digest)
+    sa.Column("request_digest", sa.Text),
+    sa.Index(
+        "ix_referral_requester",
+        "activated_by",
+        "submitted_at",
+        postgresql_where=sa.text("activated_by IS NOT NULL"),
+    ),
 )
 
 # personal data, encrypted; one row per referral, purged after the retention period
@@ -69,6 +77,8 @@ contact = sa.Table(
     sa.Column("name_sealed", sa.LargeBinary, nullable=False),
     sa.Column("phone_sealed", sa.LargeBinary),
     sa.Column("email_sealed", sa.LargeBinary),
+    # the worker's private link, so a replayed request (same key, same body) gets it again
+    sa.Column("worker_token_sealed", sa.LargeBinary),
 )
 
 # every read of personal data: who, when, which case, why

@@ -240,6 +240,8 @@ async def override_proposal(
             raise HTTPException(404, "no proposal for this referral yet") from None
         except handlers.OverrideRefused as exc:
             raise HTTPException(409, f"override refused: {exc}") from None
+        except handlers.CaseEnded as exc:
+            raise HTTPException(409, str(exc)) from None
 
 
 @router.get("/proposals/{referral_id}/overrides", tags=["proposals"])

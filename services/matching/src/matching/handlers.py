@@ -18,7 +18,10 @@ from contracts.events import (
     MatchProposed,
     MatchUnmatched,
     PageAcknowledged,
+    ReferralClosed,
+    ReferralDeclined,
     ReferralSubmitted,
+    ReferralWithdrawn,
     SupporterAvailabilityChanged,
     SupporterEligibilityChanged,
 )
@@ -56,6 +59,23 @@ class MatchingConfig:
 
 class ProposalNotFound(LookupError):
     pass
+
+
+class CaseEnded(RuntimeError):
+    """The case was closed, withdrawn or declined: nothing more happens to it."""
+
+
+async def on_referral_ended(
+    event: ReferralClosed | ReferralWithdrawn | ReferralDeclined, uow: UnitOfWork, envelope: Envelope
+) -> None:
+    ended = {ReferralClosed: "closed", ReferralWithdrawn: "withdrawn", ReferralDeclined: "declined"}[
+        type(event)
+    ]
+    await uow.session.execute(
+        insert(t.ended_referral)
+        .values(referral_id=event.referral_id, ended=ended, ended_at=envelope.occurred_at)
+        .on_conflict_do_nothing()
+    )
 
 
 class OverrideRefused(ValueError):
@@ -253,6 +273,11 @@ async def override(
     if row is None:
         raise ProposalNotFound(referral_id)
     ensure_site(principal, row.site_id)
+    ended = await uow.session.scalar(
+        sa.select(t.ended_referral.c.ended).where(t.ended_referral.c.referral_id == referral_id)
+    )
+    if ended is not None:
+        raise CaseEnded(f"this case has ended ({ended}): nobody can be assigned to it")
     if not row.request:
         # decided before proposals kept the referral's facts: the hard rules cannot be checked
         raise OverrideRefused("this proposal predates overrides; ask the authority to re-submit the case")
@@ -267,7 +292,9 @@ async def override(
         only=[supporter],
     )
     if not found:
-        raise OverrideRefused("this person is not on the supporter roster")
+        # the same answer for a ref nobody has and for another site's supporter who does
+        # not serve this one: a refusal tells nothing about another site
+        raise OverrideRefused("this person is not on the roster of supporters who serve this site")
     rule = first_broken_rule(case, found[0], config.policy)
     if rule is not None:
         raise OverrideRefused(_refusal(rule))

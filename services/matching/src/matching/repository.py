@@ -195,7 +195,9 @@ def _candidate_query(*, named: bool, reach: Reach, regional: bool) -> sa.Select[
         )
     )
     if named:
-        return query.where(t.supporter.c.staff_ref.in_(sa.bindparam("named", expanding=True)))
+        # a named supporter (an override) counts only if they serve the case's site: the
+        # same reach rules as the pool, so an id from another site finds nobody
+        query = query.where(t.supporter.c.staff_ref.in_(sa.bindparam("named", expanding=True)))
     # the pool from the roster alone (where supporters are, how far they serve), through
     # its indexes: the cost follows the pool and not the size of the directory
     at_site = t.supporter.c.site_id == sa.bindparam("site_id")
@@ -225,16 +227,14 @@ async def candidates(
 ) -> list[Candidate]:
     """The supporters who could serve a case at this site, with eligibility, duty and
     recent load: at the widest pool (the site's own, the region's who serve the region,
-    and everyone who serves the authority) unless ``reach`` says less; or only the
-    supporters named in ``only``."""
+    and everyone who serves the authority) unless ``reach`` says less; of them, only the
+    supporters named in ``only`` when it is given."""
     query = _candidate_query(named=only is not None, reach=reach, regional=where.region is not None)
-    params: dict[str, Any] = {"since": now - timedelta(days=window_days)}
+    params: dict[str, Any] = {"since": now - timedelta(days=window_days), "site_id": where.site_id}
     if only is not None:
         params["named"] = list(only)
-    else:
-        params["site_id"] = where.site_id
-        if where.region is not None:
-            params["region"] = where.region
+    if where.region is not None:
+        params["region"] = where.region
     result: dict[str, Candidate] = {}
     for row in (await session.execute(query, params)).mappings():
         ref = row["staff_ref"]

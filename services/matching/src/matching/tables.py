@@ -117,3 +117,12 @@ override = sa.Table(
     sa.Column("decided_by_staff_ref", sa.Text),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# projection of intake's endings: a case that ended takes no override
+ended_referral = sa.Table(
+    "ended_referral",
+    metadata,
+    sa.Column("referral_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("ended", sa.Text, nullable=False),  # closed | withdrawn | declined
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -20,6 +20,11 @@ class EpisodeStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     EXHAUSTED = "exhausted"
     WITHDRAWN = "withdrawn"  # the worker stopped: nobody is paged any more
+    CLOSED = "closed"  # the case ended (closed, or an offer declined): nobody is paged any more
+
+
+# an episode in one of these is over for good: no page, timer or message outlives it
+ENDED = frozenset({EpisodeStatus.WITHDRAWN, EpisodeStatus.CLOSED})
 
 
 class PageStatus(StrEnum):

@@ -24,6 +24,7 @@ from contracts.events import (
     PageSent,
     ReferralClosed,
     ReferralContacted,
+    ReferralDeclined,
     ReferralMet,
     ReferralWithdrawn,
     ServiceLevelBreached,
@@ -39,6 +40,7 @@ from sqlalchemy.dialects.postgresql import insert
 from oncall import tables as t
 from oncall.eligibility import EligibleNow, trust_the_snapshot
 from oncall.escalation import (
+    ENDED,
     ClockState,
     EpisodeStatus,
     Link,
@@ -212,8 +214,8 @@ def on_match_overridden(policy: PagingPolicy):  # type: ignore[no-untyped-def]
                 event.urgency,
             )
             return
-        if episode.status == EpisodeStatus.WITHDRAWN.value:
-            return  # the worker stopped; an override does not restart anything
+        if EpisodeStatus(episode.status) in ENDED:
+            return  # the case ended; an override restarts nothing (matching refuses it too)
         chain = _chain(episode.chain)
         now = datetime.now(UTC)
         await _close_open_pages(uow, event.referral_id)
@@ -290,33 +292,53 @@ async def _coordinator(uow: UnitOfWork, site_id: str) -> str | None:
 
 
 async def on_referral_withdrawn(event: ReferralWithdrawn, uow: UnitOfWork, _envelope: Envelope) -> None:
-    """The worker stopped: stop paging. If the proposal has not arrived yet, a withdrawn
-    episode is recorded first, so a late proposal pages nobody."""
+    """The worker stopped: stop paging."""
+    await end_episode(uow, event.referral_id, event.site_id, EpisodeStatus.WITHDRAWN)
+
+
+async def on_referral_closed(event: ReferralClosed, uow: UnitOfWork, _envelope: Envelope) -> None:
+    """The case ended (support by phone alone is an ending too): paging stops and its
+    clocks stop, so a closed case never pages anyone nor reports a meeting it no longer needs."""
+    await end_episode(uow, event.referral_id, event.site_id, EpisodeStatus.CLOSED)
+
+
+async def on_referral_declined(event: ReferralDeclined, uow: UnitOfWork, _envelope: Envelope) -> None:
+    """An offer the worker declined (or let lapse) never becomes a case to page for."""
+    await end_episode(uow, event.referral_id, event.site_id, EpisodeStatus.CLOSED)
+
+
+async def end_episode(uow: UnitOfWork, referral_id: uuid.UUID, site_id: str, status: EpisodeStatus) -> None:
+    """The case is over, whatever order the events come in: every open page is closed, every
+    timer (acknowledgement and service level) and every message not yet sent is cancelled.
+    If the proposal has not arrived yet, an ended episode is recorded first, so a late
+    proposal or override pages nobody."""
     now = datetime.now(UTC)
-    episode = await _locked_episode(uow, event.referral_id)
+    episode = await _locked_episode(uow, referral_id)
     if episode is None:
         await uow.session.execute(
-            sa.insert(t.episode).values(
-                referral_id=event.referral_id,
-                site_id=event.site_id,
+            insert(t.episode)
+            .values(
+                referral_id=referral_id,
+                site_id=site_id,
                 chain=[],
                 crisis=False,
                 step=0,
-                status=EpisodeStatus.WITHDRAWN.value,
+                status=status.value,
                 started_at=now,
                 closed_at=now,
             )
+            .on_conflict_do_nothing(index_elements=["referral_id"])
         )
         return
-    if episode.status == EpisodeStatus.WITHDRAWN.value:
+    if EpisodeStatus(episode.status) in ENDED:
         return
     await uow.session.execute(
         sa.update(t.episode)
-        .where(t.episode.c.referral_id == event.referral_id)
-        .values(status=EpisodeStatus.WITHDRAWN.value, closed_at=now)
+        .where(t.episode.c.referral_id == referral_id)
+        .values(status=status.value, closed_at=now)
     )
-    await _close_open_pages(uow, event.referral_id)
-    await _cancel_pending(uow, event.referral_id, now, clocks=True)
+    await _close_open_pages(uow, referral_id)
+    await _cancel_pending(uow, referral_id, now, ended=True)
 
 
 async def _page(
@@ -512,7 +534,7 @@ async def _service_level_due(
     out and the coordinator is alerted; a case someone took but never called back is
     re-opened and the next person is paged."""
     done = episode.contacted_at if level is ServiceLevel.CALLBACK else episode.met_at
-    if done is not None or episode.status == EpisodeStatus.WITHDRAWN.value:
+    if done is not None or EpisodeStatus(episode.status) in ENDED:
         return
     acknowledged = episode.status == EpisodeStatus.ACKNOWLEDGED.value
     with (
@@ -601,21 +623,6 @@ async def on_referral_contacted(event: ReferralContacted, uow: UnitOfWork, _enve
 
 async def on_referral_met(event: ReferralMet, uow: UnitOfWork, _envelope: Envelope) -> None:
     await _clock_stopped(uow, event.referral_id, ServiceLevel.MEETING)
-
-
-async def on_referral_closed(event: ReferralClosed, uow: UnitOfWork, _envelope: Envelope) -> None:
-    """The case ended (support by phone alone is an ending too): its clocks stop, so a
-    closed case never reports a meeting it no longer needs."""
-    await uow.session.execute(
-        sa.update(t.timer)
-        .where(
-            t.timer.c.referral_id == event.referral_id,
-            t.timer.c.kind.in_([level.value for level in ServiceLevel]),
-            t.timer.c.fired_at.is_(None),
-            t.timer.c.cancelled_at.is_(None),
-        )
-        .values(cancelled_at=datetime.now(UTC))
-    )
 
 
 async def on_certification_expiring(
@@ -857,27 +864,27 @@ async def _close_open_pages(uow: UnitOfWork, referral_id: uuid.UUID) -> None:
 
 
 async def _cancel_pending(
-    uow: UnitOfWork, referral_id: uuid.UUID, now: datetime, *, clocks: bool = False
+    uow: UnitOfWork, referral_id: uuid.UUID, now: datetime, *, ended: bool = False
 ) -> None:
-    """Stop every acknowledgement timer and every page not yet delivered; the service-level
-    clocks keep running unless ``clocks`` (the worker withdrew)."""
+    """Stop every acknowledgement timer and every page not yet delivered. When the case
+    ``ended``, its service-level clocks stop too and no message about it goes out any more;
+    otherwise the clocks keep running (someone took the case, and must still call back)."""
     timers = [
         t.timer.c.referral_id == referral_id,
         t.timer.c.fired_at.is_(None),
         t.timer.c.cancelled_at.is_(None),
     ]
-    if not clocks:
+    if not ended:
         timers.append(t.timer.c.kind == ACKNOWLEDGE)
     await uow.session.execute(sa.update(t.timer).where(*timers).values(cancelled_at=now))
-    await uow.session.execute(
-        sa.update(t.notification)
-        .where(
-            t.notification.c.referral_id == referral_id,
-            t.notification.c.kind == "page",
-            t.notification.c.status == "pending",
-        )
-        .values(status="cancelled")
-    )
+    # a message being sent now is cancelled too: a failed try is then not retried
+    messages = [
+        t.notification.c.referral_id == referral_id,
+        t.notification.c.status.in_(["pending", "sending"]),
+    ]
+    if not ended:
+        messages.append(t.notification.c.kind == "page")
+    await uow.session.execute(sa.update(t.notification).where(*messages).values(status="cancelled"))
 
 
 async def set_duty(uow: UnitOfWork, site_id: str, assignments: dict[str, str | None]) -> None:
@@ -925,7 +932,7 @@ async def site_episodes(uow: UnitOfWork, site_id: str, now: datetime) -> list[di
             sa.select(t.episode)
             .where(
                 t.episode.c.site_id == site_id,
-                t.episode.c.status != EpisodeStatus.WITHDRAWN.value,
+                t.episode.c.status.not_in([s.value for s in ENDED]),
                 t.episode.c.started_at > now - QUEUE_HORIZON,
                 sa.or_(t.episode.c.closed_at.is_(None), t.episode.c.met_at.is_(None)),
             )

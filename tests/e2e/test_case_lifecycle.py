@@ -1,0 +1,187 @@
+"""A case that ends stops everything about it, whatever order the events come in: no page,
+timer or message outlives it, and no action on it is accepted (issue: case lifecycle)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from contracts import topics
+from contracts.events import ReferralClosed
+from contracts.types import CaseOutcome
+from pss_cli.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
+
+from .helpers import as_worker, pages_sent, person, post, ref, wait_for_page
+
+CRITICAL = {"category": "critical_incident", "kind": "unexpected_patient_death"}
+
+
+def _open_case(p, site, tag: str) -> tuple[uuid.UUID, dict]:
+    answer = post(
+        p,
+        "/referrals",
+        {"site_id": site.site_id, "reason": CRITICAL, "urgency": "within_hours", "worker": person(tag)},
+    )
+    return uuid.UUID(answer["referral_id"]), answer
+
+
+def _episode(p, referral_id):
+    rows = p.sql("SELECT status FROM oncall.episode WHERE referral_id = %s", referral_id)
+    return rows[0][0] if rows else None
+
+
+def _live_timers(p, referral_id) -> int:
+    return p.sql(
+        "SELECT count(*) FROM oncall.timer WHERE referral_id = %s AND fired_at IS NULL AND cancelled_at IS NULL",
+        referral_id,
+    )[0][0]
+
+
+def _unsent_messages(p, referral_id) -> int:
+    return p.sql(
+        "SELECT count(*) FROM oncall.notification WHERE referral_id = %s AND status IN ('pending', 'sending')",
+        referral_id,
+    )[0][0]
+
+
+def test_closing_a_case_that_is_still_paging_stops_every_page_timer_and_message(running_platform, site):
+    p = running_platform
+    referral_id, _ = _open_case(p, site, "close-paging")
+    wait_for_page(p, referral_id, 0)
+    with p.coordinator(site) as coordinator:
+        closed = coordinator.post(
+            f"{p.url('intake')}/referrals/{referral_id}/close",
+            json={"contact_made": False, "outcome": "no_contact"},
+        )
+    assert closed.status_code == 200, closed.text
+    wait_for(lambda: _episode(p, referral_id) == "closed", what="oncall to end the episode")
+    assert _live_timers(p, referral_id) == 0
+    assert _unsent_messages(p, referral_id) == 0
+    assert p.sql(
+        "SELECT count(*) FROM oncall.page WHERE referral_id = %s AND status IN ('sent', 'expired')",
+        referral_id,
+    ) == [(0,)]
+    # the acknowledgement timeout passes: nobody else (backup, coordinator) is paged
+    time.sleep(TEST_ACK_TIMEOUT_SECONDS + 1.5)
+    assert [e["payload"]["step"] for e in pages_sent(p, referral_id)] == [0]
+    # the page that went out can no longer be taken
+    page_id = pages_sent(p, referral_id)[0]["payload"]["page_id"]
+    with p.supporter(site.primary) as supporter:
+        late = supporter.post(f"{p.url('oncall')}/pages/{page_id}/acknowledge")
+    assert late.status_code == 409, late.text
+    # and the coordinator's queue no longer shows it
+    with p.coordinator(site) as coordinator:
+        queue = coordinator.get(f"{p.url('oncall')}/sites/{site.site_id}/episodes").json()
+    assert str(referral_id) not in {str(e["referral_id"]) for e in queue}
+
+
+def test_every_action_on_an_ended_case_is_refused_with_the_reason(running_platform, site):
+    p = running_platform
+    referral_id, answer = _open_case(p, site, "ended-actions")
+    wait_for_page(p, referral_id, 0)
+    assert as_worker(p, answer["worker_token"], "withdraw")["status"] == "withdrawn"
+    wait_for(lambda: _episode(p, referral_id) == "withdrawn", what="oncall to end the episode")
+    url = f"{p.url('intake')}/referrals/{referral_id}"
+    with p.coordinator(site) as coordinator:
+        # matching learns the ending from intake's event
+        wait_for(
+            lambda: p.sql("SELECT ended FROM matching.ended_referral WHERE referral_id = %s", referral_id),
+            what="matching to learn the case ended",
+        )
+        override = coordinator.post(
+            f"{p.url('matching')}/proposals/{referral_id}/override",
+            json={"supporter": site.backup, "reason": "availability"},
+        )
+        assert override.status_code == 409, override.text
+        assert "ended (withdrawn)" in override.json()["message"]
+        for path, body in [
+            ("/contacted", None),
+            ("/encounters", None),
+            ("/close", {"contact_made": False, "outcome": "no_contact"}),
+            ("/withdraw", None),
+            ("/confidentiality-exceptions", {"reason": "risk_of_harm_to_others", "worker_informed": True}),
+        ]:
+            refused = coordinator.post(f"{url}{path}", json=body)
+            assert refused.status_code == 409, (path, refused.text)
+            assert "withdrawn" in refused.json()["message"], path
+    time.sleep(TEST_ACK_TIMEOUT_SECONDS + 1.5)
+    assert [e["payload"]["step"] for e in pages_sent(p, referral_id)] == [
+        0
+    ]  # nobody paged after the override
+
+
+def test_a_case_closed_before_its_proposal_arrives_pages_nobody(running_platform, site):
+    """Oncall reads the proposals and the endings from two topics: the ending may come
+    first. It is remembered, so the late proposal pages nobody."""
+    p = running_platform
+    referral_id = uuid.uuid4()
+    ending = ReferralClosed(
+        referral_id=referral_id, site_id=site.site_id, contact_made=False, outcome=CaseOutcome.NO_CONTACT
+    ).envelope(site_id=site.site_id, producer="intake")
+    p.kafka.publish(topics.REFERRALS, ending.model_dump_json().encode(), key=site.site_id.encode())
+    wait_for(lambda: _episode(p, referral_id) == "closed", what="oncall to record the ended case")
+    proposed = {
+        "type": "matching.match.proposed.v1",
+        "payload": {
+            "referral_id": str(referral_id),
+            "site_id": site.site_id,
+            "urgency": "within_hours",
+            "candidates": [{"supporter": site.primary, "rank": 1, "score": 1.0}],
+        },
+    }
+    from contracts import Envelope
+
+    late = Envelope(
+        id=uuid.uuid4(),
+        type=proposed["type"],
+        occurred_at=ending.occurred_at,
+        site_id=site.site_id,
+        producer="matching",
+        payload=proposed["payload"],
+    )
+    p.kafka.publish(topics.PROPOSALS, late.model_dump_json().encode(), key=site.site_id.encode())
+    wait_for(
+        lambda: p.sql("SELECT 1 FROM oncall.inbox WHERE event_id = %s", late.id),
+        what="oncall to take the proposal",
+    )
+    assert pages_sent(p, referral_id) == []
+    assert _live_timers(p, referral_id) == 0
+
+
+def test_a_worker_who_withdraws_after_a_page_went_unanswered_gets_no_more_pages(running_platform, site):
+    """The tester's case: the coordinator was paged again and again for closed cases."""
+    p = running_platform
+    referral_id, answer = _open_case(p, site, "withdraw-late")
+    wait_for_page(p, referral_id, 1, timeout=TEST_ACK_TIMEOUT_SECONDS * 4)  # escalated to the backup
+    as_worker(p, answer["worker_token"], "withdraw")
+    wait_for(lambda: _episode(p, referral_id) == "withdrawn", what="oncall to end the episode")
+    steps = len(pages_sent(p, referral_id))
+    time.sleep(TEST_ACK_TIMEOUT_SECONDS * 2 + 1.5)
+    assert len(pages_sent(p, referral_id)) == steps
+    assert _live_timers(p, referral_id) == 0 and _unsent_messages(p, referral_id) == 0
+
+
+def test_the_referral_of_a_manager_needs_a_signed_in_manager_of_the_site(running_platform, site, other_site):
+    p = running_platform
+    body = {
+        "site_id": site.site_id,
+        "reason": CRITICAL,
+        "worker": {"name": "<a href=http://evil.example>Click</a>", "email": "x@example.org"},
+    }
+    with p.client() as anonymous:
+        assert anonymous.post(f"{p.url('intake')}/referrals/manager", json=body).status_code == 401
+    with p.manager(other_site, ref(other_site, "mgr")) as elsewhere:
+        refused = elsewhere.post(f"{p.url('intake')}/referrals/manager", json=body)
+        assert refused.status_code == 404, refused.text
+    with p.manager(site, ref(site, "mgr")) as manager:
+        assert manager.post(f"{p.url('intake')}/referrals/manager", json=body).status_code == 202
+        mail = wait_for(lambda: p.mailbox.to("x@example.org"), what="the offer mail")[0]
+        assert "evil" not in mail.body and "Click" not in mail.body  # nothing typed reaches the mail
+        # offers are limited per requester: no relay of mail to any address
+        for n in range(9):
+            worker = {"name": "Sam", "email": f"sam{n}@example.org"}
+            sent = manager.post(f"{p.url('intake')}/referrals/manager", json={**body, "worker": worker})
+            assert sent.status_code == 202, sent.text
+        limited = manager.post(f"{p.url('intake')}/referrals/manager", json=body)
+        assert limited.status_code == 429 and "try again later" in limited.json()["message"]
+        assert limited.headers["Retry-After"]
