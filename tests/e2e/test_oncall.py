@@ -112,6 +112,12 @@ def test_a_route_that_fails_is_retried_then_falls_through_to_the_next(running_pl
     )
     assert row[:3] == ("email", "delivered", 1)
     assert row[3].startswith("webhook:")  # the kind of failure is kept, not the message
+    # the coordinator sees it on the case's pages: a failing gateway does not stay invisible
+    with p.coordinator(site) as coordinator:
+        pages = coordinator.get(f"{oncall(p)}/referrals/{referral_id}/pages").json()
+    (delivery,) = pages[0]["notifications"]
+    assert delivery["channel"] == "email" and delivery["status"] == "delivered" and delivery["route"] == 2
+    assert delivery["last_failure"].startswith("webhook:") and "127.0.0.1" not in str(pages)
 
 
 def test_a_routed_address_is_sealed_at_rest(running_platform, site):

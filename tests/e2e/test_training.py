@@ -398,7 +398,7 @@ def test_monthly_debriefs_record_attendance_and_the_roster_shows_it_for_the_own_
         )
         assert (
             unknown.status_code == 422
-            and unknown.json()["message"] == "not registered with training: st-nobody0"
+            and unknown.json()["message"] == "not supporters of this site: st-nobody0"
         )
         ahead = coordinator.post(
             f"{training}/sites/{site.site_id}/debriefs",

@@ -429,6 +429,8 @@ def launch_platform(
                     "NOTIFY_BACKOFF_SECONDS": "2",
                     "DUTY_POLL_SECONDS": "0.3",
                     "COVERAGE_POLL_SECONDS": "0.5",
+                    # the tests' own gateways listen on loopback, on ports chosen at run time
+                    "WEBHOOK_ALLOWED": '["http://127.0.0.1:*"]',
                 },
                 # reminders seconds before expiry, so a test can watch them all go out
                 "training": {"REMINDER_DAYS": "[0.0002, 0.0001]", "TIMER_POLL_SECONDS": "0.2"},

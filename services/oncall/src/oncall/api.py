@@ -358,12 +358,25 @@ def _vault(request: Request) -> Any:
     return vault
 
 
+def _allowed(request: Request, routes: list[RouteIn]) -> None:
+    """A webhook goes only where the authority allows (no server-side request forgery)."""
+    allowed = request.app.state.webhooks
+    refused = [i for i, r in enumerate(routes) if r.channel == "webhook" and not allowed.allows(r.address)]
+    if refused:
+        raise HTTPException(
+            422,
+            f"route {', '.join(str(i + 1) for i in refused)}: this webhook address is not one the "
+            "authority allows (WEBHOOK_ALLOWED); ask the authority to add its gateway, or use e-mail",
+        )
+
+
 @router.put("/me/contact-routes", status_code=204, tags=["me"])
 async def put_my_routes(
     body: Annotated[list[RouteIn], Body(min_length=1, max_length=5)], request: Request, principal: Supporter
 ) -> None:
     """How pages reach me, in order: each is retried, then the next is tried."""
     vault = _vault(request)
+    _allowed(request, body)
     async with _uow(request)() as uow:
         await rostering.put_routes(uow, vault, _me(principal), [(r.channel, r.address) for r in body])
 
@@ -385,6 +398,7 @@ async def put_routes(
 ) -> None:
     """The authority sets someone's routes (e.g. from its paging directory at onboarding)."""
     vault = _vault(request)
+    _allowed(request, body)
     async with _uow(request)() as uow:
         await rostering.put_routes(uow, vault, staff_ref, [(r.channel, r.address) for r in body])
 

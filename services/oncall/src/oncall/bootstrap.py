@@ -17,7 +17,14 @@ from oncall.consumers import make_subscriptions
 from oncall.eligibility import AskMatching, EligibleNow, trust_the_snapshot
 from oncall.escalation import ServiceLevels
 from oncall.links import LinkSigner
-from oncall.notifiers import Channel, EmailNotifier, Notifier, RecordingNotifier, WebhookNotifier
+from oncall.notifiers import (
+    Channel,
+    EmailNotifier,
+    Notifier,
+    RecordingNotifier,
+    WebhookAllowList,
+    WebhookNotifier,
+)
 from oncall.settings import OncallSettings
 
 log = logging.getLogger(__name__)
@@ -58,8 +65,9 @@ def build(
         secret = secrets.token_urlsafe(48)
     signer = LinkSigner(secret, valid_for=timedelta(seconds=settings.page_link_valid_seconds))
     vault = PersonalDataVault(settings.personal_data_keys) if settings.personal_data_keys else None
+    webhooks = WebhookAllowList(tuple(settings.webhook_allowed))
     if notifiers is None:
-        notifiers = {Channel.RECORDING: RecordingNotifier(), Channel.WEBHOOK: WebhookNotifier()}
+        notifiers = {Channel.RECORDING: RecordingNotifier(), Channel.WEBHOOK: WebhookNotifier(webhooks)}
         if settings.smtp_host:
             mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
             notifiers[Channel.EMAIL] = EmailNotifier(mailer)
@@ -76,6 +84,7 @@ def build(
     service.api.state.policy = policy
     service.api.state.signer = signer
     service.api.state.vault = vault
+    service.api.state.webhooks = webhooks
     service.api.include_router(router)
     service.loops += [
         partial(

@@ -917,7 +917,28 @@ async def pages_of(uow: UnitOfWork, referral_id: uuid.UUID) -> tuple[str | None,
             sa.select(t.page).where(t.page.c.referral_id == referral_id).order_by(t.page.c.step)
         )
     ).all()
-    return site, [dict(r._mapping) for r in rows]
+    # how each page's message is getting through, so a failing gateway shows: the channel,
+    # which of the person's routes, its state, tries and the kind of the last failure (never
+    # an address or the message)
+    deliveries: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for n in (
+        await uow.session.execute(
+            sa.select(t.notification)
+            .where(t.notification.c.referral_id == referral_id, t.notification.c.page_id.is_not(None))
+            .order_by(t.notification.c.notification_id)
+        )
+    ).all():
+        deliveries.setdefault(n.page_id, []).append(
+            {
+                "channel": n.channel,
+                "route": n.route + 1,
+                "status": n.status,
+                "attempts": n.attempts,
+                "last_failure": n.last_error,
+                "delivered_at": n.delivered_at,
+            }
+        )
+    return site, [{**r._mapping, "notifications": deliveries.get(r.page_id, [])} for r in rows]
 
 
 # a case of oncall's stays in the coordinator's queue this long at most after it started

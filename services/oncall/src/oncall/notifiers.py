@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import httpx
 from servicekit.mail import Mail, Mailer
@@ -70,15 +71,67 @@ class EmailNotifier:
             raise DeliveryFailed(f"smtp: {type(exc).__name__}") from exc
 
 
+@dataclass(frozen=True)
+class WebhookAllowList:
+    """The destinations the authority allows webhooks to reach (its SMS gateway, its pager
+    system), so a contact route cannot make the platform call anything else: loopback, a
+    private range, a cloud metadata address (server-side request forgery).
+
+    Each entry is ``scheme://host[:port][/path]``; ``:*`` allows any port (tests and
+    development only). An address matches when its scheme, host and port are an entry's
+    and its path starts with the entry's. Addresses with user information are refused
+    (``http://allowed@elsewhere/`` goes elsewhere)."""
+
+    entries: tuple[str, ...] = ()
+
+    def allows(self, address: str) -> bool:
+        target = _endpoint(address)
+        if target is None:
+            return False
+        for entry in self.entries:
+            allowed = _endpoint(entry, wildcard_port=True)
+            if allowed is None:
+                continue
+            scheme, host, port, path = allowed
+            if (scheme, host) == target[:2] and port in ("*", target[2]) and target[3].startswith(path):
+                return True
+        return False
+
+
+def _endpoint(url: str, *, wildcard_port: bool = False) -> tuple[str, str, str, str] | None:
+    """(scheme, host, port, path) of an http(s) URL, or None for anything else."""
+    any_port = False
+    if wildcard_port:
+        scheme, sep, rest = url.strip().partition("://")
+        authority, slash, path = rest.partition("/")
+        if authority.endswith(":*"):
+            any_port, url = True, f"{scheme}{sep}{authority[:-2]}{slash}{path}"
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    default = 443 if parts.scheme == "https" else 80
+    shown = "*" if any_port else str(port or default)
+    return (parts.scheme, parts.hostname.lower(), shown, parts.path or "/")
+
+
 class WebhookNotifier:
-    """POSTs the message as JSON to the route's URL; any 2xx is a delivery."""
+    """POSTs the message as JSON to the route's URL; any 2xx is a delivery. Only to a
+    destination on the allow-list, and never following a redirect elsewhere."""
 
     channel = Channel.WEBHOOK
 
-    def __init__(self, *, timeout_seconds: float = 5.0) -> None:
+    def __init__(self, allowed: WebhookAllowList, *, timeout_seconds: float = 5.0) -> None:
+        self._allowed = allowed
         self._timeout = timeout_seconds
 
     async def deliver(self, message: Message, address: str) -> None:
+        if not self._allowed.allows(address):
+            # checked again here: the allow-list may have changed since the route was set
+            raise DeliveryFailed("webhook: destination not on the allow-list")
         body = {
             "notification_id": message.notification_id,
             "kind": message.kind,

@@ -38,3 +38,6 @@ class OncallSettings(ServiceSettings):
     personal_data_keys: str = Field(default="", repr=False)
     # development only: a person without a contact route gets the recording notifier
     record_unrouted: bool = False
+    # where webhooks may go (the authority's SMS gateway, pager system): URL prefixes as a
+    # JSON list, e.g. '["https://sms.example-gateway.ca/hooks/"]'; anything else is refused
+    webhook_allowed: list[str] = Field(default_factory=list)

@@ -243,7 +243,9 @@ async def post_candidate(body: InterestIn, request: Request, principal: Coordina
     ensure_site(principal, body.home_site)
     async with _uow(request)() as uow:
         try:
-            await handlers.express_interest(uow, body.staff_ref, body.home_site, principal.subject)
+            await handlers.express_interest(
+                uow, body.staff_ref, body.home_site, principal.subject, principal.acts_for
+            )
         except handlers.Conflict as exc:
             raise HTTPException(409, str(exc)) from None
     async with _uow(request)() as uow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -315,15 +316,25 @@ async def home_site_of(uow: UnitOfWork, staff_ref: str) -> str | None:
     )
 
 
-async def express_interest(uow: UnitOfWork, staff_ref: str, home_site: str, by: str) -> None:
+async def express_interest(
+    uow: UnitOfWork, staff_ref: str, home_site: str, by: str, acts_for: Callable[[str], bool]
+) -> None:
     """A colleague's expression of interest opens a candidacy. They are registered with
-    training (inactive, so never eligible) so that their courses can be recorded as they go."""
+    training (inactive, so never eligible) so that their courses can be recorded as they go.
+    Someone registered at a site the caller does not act for is not moved, and the refusal
+    says nothing of them (their stage, or whether they are active)."""
     now = datetime.now(UTC)
     existing = (
         await uow.session.execute(
-            sa.select(t.supporter.c.active).where(t.supporter.c.staff_ref == staff_ref).with_for_update()
+            sa.select(t.supporter.c.active, t.supporter.c.home_site)
+            .where(t.supporter.c.staff_ref == staff_ref)
+            .with_for_update()
         )
     ).first()
+    if existing is not None and not acts_for(existing.home_site):
+        raise Conflict(
+            f"{staff_ref} cannot be enrolled at this site; the authority moves a person between sites"
+        )
     if existing is not None and existing.active:
         raise Conflict(f"{staff_ref} is already an active supporter")
     open_stage = await uow.session.scalar(
@@ -482,11 +493,15 @@ async def candidacy_view(uow: UnitOfWork, staff_ref: str) -> dict[str, Any]:
 # --- supporting the supporters ----------------------------------------------------------
 
 
-async def _unknown_supporters(uow: UnitOfWork, refs: set[str]) -> list[str]:
+async def _not_of_site(uow: UnitOfWork, refs: set[str], site_id: str) -> list[str]:
+    """The refs that are not supporters of this site: unknown ones and another site's
+    alike, so the answer tells nothing about another site."""
     known = set(
         (
             await uow.session.scalars(
-                sa.select(t.supporter.c.staff_ref).where(t.supporter.c.staff_ref.in_(refs))
+                sa.select(t.supporter.c.staff_ref).where(
+                    t.supporter.c.staff_ref.in_(refs), t.supporter.c.home_site == site_id
+                )
             )
         ).all()
     )
@@ -504,8 +519,8 @@ async def record_debrief(
     by: str,
 ) -> uuid.UUID:
     """A team debrief and who came; what was said stays in the room."""
-    if unknown := await _unknown_supporters(uow, attendees):
-        raise UnknownRecord(f"not registered with training: {', '.join(unknown)}")
+    if unknown := await _not_of_site(uow, attendees, site_id):
+        raise UnknownRecord(f"not supporters of this site: {', '.join(unknown)}")
     debrief_id = uuid.uuid4()
     await uow.session.execute(
         sa.insert(t.debrief).values(
@@ -546,7 +561,7 @@ async def debriefs_of(uow: UnitOfWork, site_id: str, start: date, end: date) -> 
 async def record_education(
     uow: UnitOfWork, staff_ref: str, *, on: date, hours: float, activity: str, by: str
 ) -> None:
-    if await _unknown_supporters(uow, {staff_ref}):
+    if await home_site_of(uow, staff_ref) is None:
         raise UnknownRecord(f"supporter '{staff_ref}' is not registered with training")
     await uow.session.execute(
         sa.insert(t.education).values(

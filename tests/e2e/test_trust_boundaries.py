@@ -1,0 +1,91 @@
+"""Every id a caller sends in a body is checked against the caller's sites: another site's
+id is refused exactly as an unknown one is, and the refusal tells nothing about it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from .helpers import ref
+
+
+def test_a_debrief_takes_only_the_sites_own_supporters_and_says_nothing_of_others(
+    running_platform, site, other_site
+):
+    p = running_platform
+    training = p.url("training")
+    theirs = ref(other_site, "sup1")
+    body = {"held_on": str(datetime.now(UTC).date()), "minutes": 60, "attendees": [ref(site, "sup1"), theirs]}
+    with p.coordinator(site) as coordinator:
+        refused = coordinator.post(f"{training}/sites/{site.site_id}/debriefs", json=body)
+        unknown = coordinator.post(
+            f"{training}/sites/{site.site_id}/debriefs",
+            json={**body, "attendees": [ref(site, "sup1"), "st-nobody9"]},
+        )
+    assert refused.status_code == unknown.status_code == 422
+    # the same words for another site's supporter as for nobody at all
+    assert refused.json()["message"].replace(theirs, "X") == unknown.json()["message"].replace(
+        "st-nobody9", "X"
+    )
+    with p.coordinator(other_site) as theirs_coordinator:
+        roster = theirs_coordinator.get(f"{training}/sites/{other_site.site_id}/supporters").json()
+    assert next(r for r in roster if r["staff_ref"] == theirs)["debriefs_attended_12_months"] == 0
+
+
+def test_an_expression_of_interest_cannot_move_another_sites_person(running_platform, site, other_site):
+    p = running_platform
+    training = p.url("training")
+    theirs = f"st-{uuid.uuid4().hex[:8]}"
+    with p.coordinator(other_site) as coordinator:
+        opened = coordinator.post(
+            f"{training}/candidates", json={"staff_ref": theirs, "home_site": other_site.site_id}
+        )
+        assert opened.status_code == 201, opened.text
+    with p.coordinator(site) as coordinator:
+        for someone in (theirs, ref(other_site, "sup1")):  # a candidate, and an active supporter
+            moved = coordinator.post(
+                f"{training}/candidates", json={"staff_ref": someone, "home_site": site.site_id}
+            )
+            assert moved.status_code == 409, moved.text
+            message = moved.json()["message"]
+            assert (
+                "interested" not in message and "active" not in message and other_site.site_id not in message
+            )
+    with p.coordinator(other_site) as coordinator:
+        view = coordinator.get(f"{training}/candidates/{theirs}")
+        assert view.status_code == 200 and view.json()["stage"] == "interested"
+    assert p.sql("SELECT home_site FROM training.supporter WHERE staff_ref = %s", theirs) == [
+        (other_site.site_id,)
+    ]
+
+
+def test_an_override_cannot_name_a_supporter_who_does_not_serve_the_site(running_platform, site, other_site):
+    from .helpers import proposal, self_referral, submit
+
+    p = running_platform
+    referral_id = submit(p, self_referral(site, ref(site, "rn1")))
+    proposal(p, referral_id)
+    url = f"{p.url('matching')}/proposals/{referral_id}/override"
+    with p.coordinator(site) as coordinator:
+        theirs = coordinator.post(url, json={"supporter": ref(other_site, "sup1"), "reason": "availability"})
+        nobody = coordinator.post(url, json={"supporter": "st-nobody9", "reason": "availability"})
+    assert theirs.status_code == nobody.status_code == 409
+    assert theirs.json() == nobody.json()
+    assert p.sql("SELECT count(*) FROM matching.override WHERE referral_id = %s", referral_id) == [(0,)]
+
+
+def test_a_webhook_route_to_anywhere_but_the_allowed_gateways_is_refused(running_platform, site):
+    p = running_platform
+    with p.supporter(site.primary) as supporter:
+        for address in (
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.1.2.3/",
+            "http://localhost:8101/",
+        ):
+            refused = supporter.put(
+                f"{p.url('oncall')}/me/contact-routes", json=[{"channel": "webhook", "address": address}]
+            )
+            assert refused.status_code == 422, refused.text
+            assert "not one the authority allows" in refused.json()["message"]
+        routes = supporter.get(f"{p.url('oncall')}/me/contact-routes").json()
+        assert all(r["channel"] != "webhook" for r in routes)
