@@ -32,14 +32,16 @@ def _episode(p, referral_id):
 
 def _live_timers(p, referral_id) -> int:
     return p.sql(
-        "SELECT count(*) FROM oncall.timer WHERE referral_id = %s AND fired_at IS NULL AND cancelled_at IS NULL",
+        "SELECT count(*) FROM oncall.timer"
+        " WHERE referral_id = %s AND fired_at IS NULL AND cancelled_at IS NULL",
         referral_id,
     )[0][0]
 
 
 def _unsent_messages(p, referral_id) -> int:
     return p.sql(
-        "SELECT count(*) FROM oncall.notification WHERE referral_id = %s AND status IN ('pending', 'sending')",
+        "SELECT count(*) FROM oncall.notification"
+        " WHERE referral_id = %s AND status IN ('pending', 'sending')",
         referral_id,
     )[0][0]
 
