@@ -89,3 +89,81 @@ def test_a_webhook_route_to_anywhere_but_the_allowed_gateways_is_refused(running
             assert "not one the authority allows" in refused.json()["message"]
         routes = supporter.get(f"{p.url('oncall')}/me/contact-routes").json()
         assert all(r["channel"] != "webhook" for r in routes)
+
+
+def test_values_at_the_edges_of_the_calendar_and_of_integers_are_refused_with_a_message(
+    running_platform, site
+):
+    """What Schemathesis found as 500s: each is now a 4xx that says what to correct."""
+    p = running_platform
+    year_one = "0001-01-01T00:00:00+14:00"
+    with p.admin() as admin:
+        checks = [
+            admin.put(
+                f"{p.url('training')}/courses/fuzz-course", json={"title": "Fuzz", "validity_days": 10**11}
+            ),
+            admin.get(f"{p.url('training')}/sites/{site.site_id}/debriefs", params={"month": "0000-01"}),
+            admin.post(
+                f"{p.url('training')}/supporters/{site.primary}/completions",
+                json={"course": "crisis-management", "completed_at": year_one},
+            ),
+            admin.delete(f"{p.url('oncall')}/sites/{site.site_id}/overrides/99999999999999999999"),
+            admin.get(
+                f"{p.url('oncall')}/sites/{site.site_id}/schedule", params={"from": "9999-12-31T00:00:00Z"}
+            ),
+            admin.get(f"{p.url('oncall')}/sites/{site.site_id}/schedule", params={"from": year_one}),
+            admin.put(
+                f"{p.url('oncall')}/sites/{site.site_id}/schedule",
+                json={"time_zone": "A" * 300, "rotations": []},
+            ),
+            admin.post(
+                f"{p.url('oncall')}/sites/{site.site_id}/overrides",
+                json={
+                    "layer": "primary",
+                    "supporter": site.primary,
+                    "starts_at": "9999-12-31T00:00:00Z",
+                    "ends_at": "9999-12-31T12:00:00Z",
+                },
+            ),
+            admin.put(
+                f"{p.url('matching')}/directory/people",
+                json=[
+                    {
+                        "staff_ref": "st-twice1",
+                        "site_id": site.site_id,
+                        "profession": "nursing",
+                        "seniority": 3,
+                    }
+                ]
+                * 2,
+            ),
+            admin.put(
+                f"{p.url('matching')}/directory/people",
+                json=[
+                    {
+                        "staff_ref": "st-phantom1",
+                        "site_id": "no-such-site",
+                        "profession": "nursing",
+                        "seniority": 3,
+                    }
+                ],
+            ),
+        ]
+    with p.occupational_health() as oh:
+        checks.append(
+            oh.post(
+                f"{p.url('intake')}/referrals/eap",
+                json={
+                    "site_id": site.site_id,
+                    "reason": {"category": "critical_incident", "kind": "unexpected_patient_death"},
+                    "urgency": "within_days",
+                    "worker": {"name": "Sam", "phone": "+1 555 0101"},
+                    "consent": {"method": "written", "given_at": year_one},
+                },
+            )
+        )
+    for response in checks:
+        assert 400 <= response.status_code < 500, (response.request.url, response.status_code, response.text)
+        assert response.json()["message"], response.request.url
+    assert "given twice" in checks[8].json()["message"]
+    assert "no-such-site" in checks[9].json()["message"]

@@ -39,6 +39,13 @@ def test_a_link_verifies_for_its_page_and_person_and_not_once_altered_or_expired
         LinkSigner("short", valid_for=timedelta(hours=1))
 
 
+def test_a_link_with_characters_no_signature_has_is_refused_not_a_crash() -> None:
+    signer = LinkSigner(SECRET, valid_for=timedelta(hours=1))
+    for token in ("abc.é", "é.é", "body.\u0000"):
+        with pytest.raises(LinkRefused):
+            signer.verify(token, NOW)
+
+
 def test_a_page_message_names_the_site_and_the_links_and_nothing_else() -> None:
     subject, body = compose(
         "page",

@@ -5,10 +5,11 @@ string field of an event is either one of these patterned identifiers or an enum
 and ``tests/test_confidentiality.py`` fails if someone adds a plain ``str``.
 """
 
+from datetime import date
 from enum import IntEnum, StrEnum
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, AwareDatetime, NaiveDatetime, StringConstraints
 
 # A site of the authority, e.g. "north-general".
 SiteId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
@@ -19,8 +20,25 @@ StaffRef = Annotated[str, StringConstraints(pattern=r"^st-[0-9a-z]{2,40}$")]
 CourseCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 # ISO 639-1 language, e.g. "fr".
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
-# a unit or team of a site, e.g. "icu-4": a place, never a person
-UnitCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
+# a unit or team of a site, e.g. "icu-4" or "icu_7": a place, never a person. The one
+# definition: the directory (matching) and group activations (intake) accept the same units
+UnitCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,39}$")]
+
+# The moments and days a person may give: 1900 to 2199. Far wider than any shift, course or
+# consent, and narrow enough that no arithmetic on them (a shift, a month, a time zone's
+# offset) leaves what dates can hold: year 1 or 9999 is refused with a clear message.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
+
+
+def _a_plausible_year(value: date) -> date:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_a_plausible_year)]  # with its offset
+LocalMoment = Annotated[NaiveDatetime, AfterValidator(_a_plausible_year)]  # wall-clock, no offset
+Day = Annotated[date, AfterValidator(_a_plausible_year)]
 
 
 class ConnectionPath(StrEnum):

@@ -8,6 +8,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from servicekit.consumer import is_outage
+
 
 def _field(loc: tuple[object, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
@@ -40,7 +42,25 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
     return JSONResponse(status_code=exc.status_code, content={"message": message}, headers=exc.headers)
 
 
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    """Nothing a caller sends should land here; if it does, the answer is still JSON and
+    says what to do. A database or broker that is down is a 503 to retry, not our fault
+    to report. (The traceback is logged by the server without bind parameters: engines
+    are created with ``hide_parameters``.)"""
+    if is_outage(exc):
+        return JSONResponse(
+            status_code=503,
+            content={"message": "The service is briefly unavailable; nothing was changed. Please retry."},
+            headers={"Retry-After": "5"},
+        )
+    return JSONResponse(
+        status_code=500,
+        content={"message": "Something went wrong on our side; nothing was changed. Please retry."},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error answers ``{"message": ...}``: one shape for people and front-ends."""
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)

@@ -28,6 +28,9 @@ class Database:
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
+            # an error's text never carries the values of a statement (staff refs, keys): it
+            # reaches logs and traces
+            hide_parameters=True,
             execution_options={"schema_translate_map": {None: schema}},
         )
         self.schema = schema

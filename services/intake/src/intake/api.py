@@ -18,6 +18,7 @@ from contracts.types import (
     Gender,
     LanguageCode,
     Modality,
+    Moment,
     OfferSource,
     ReasonCategory,
     ReasonKind,
@@ -29,7 +30,6 @@ from contracts.types import (
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -195,7 +195,7 @@ class ColleagueConcern(Strict):
 
 class Consent(Strict):
     method: Literal["verbal", "written", "electronic"]
-    given_at: AwareDatetime
+    given_at: Moment
 
 
 class EapReferral(Strict):

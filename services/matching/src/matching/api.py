@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from contracts.types import Gender, LanguageCode, OverrideReason, SiteId, StaffRef
+from contracts.types import Gender, LanguageCode, OverrideReason, SiteId, StaffRef, UnitCode
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from servicekit.auth import Principal, Role, ensure_site, requires
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
-from servicekit.imports import ImportBatch, ImportReport, validate_rows
+from servicekit.imports import ImportBatch, ImportReport, Rejected, validate_rows
 
 from matching import handlers
 from matching.rules import GRADE_LADDER, PoolScope, Preference, Setting
@@ -48,7 +48,7 @@ class PersonIn(Strict):
     licence_level: int = Field(default=0, ge=0, le=4, description="0 unlicensed .. 4 independent practice")
     languages: list[LanguageCode] = Field(default_factory=list, max_length=10)
     reports_to: StaffRef | None = None
-    unit: Code | None = None
+    unit: UnitCode | None = None
     gender: Gender | None = Field(default=None, description="Only to honour a worker's preference")
 
     @model_validator(mode="after")
@@ -101,14 +101,40 @@ async def put_site(site_id: SiteId, body: SiteIn, request: Request, _a: Admin) -
         await handlers.upsert_site(uow, site_id, values)
 
 
+def _once_each(keys: list[str], what: str) -> None:
+    """One batch names each row once: which of two rows would win is nobody's guess."""
+    seen: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if key in seen:
+            raise HTTPException(
+                422, f"{what} {key} is given twice in this batch (items {seen[key]} and {i}); give it once"
+            )
+        seen[key] = i
+
+
+async def _declared_sites(uow: UnitOfWork, people: list[PersonIn]) -> None:
+    """A person at a site nobody declared would vanish from the real roster (a typo makes a
+    phantom site): refused, naming the sites."""
+    unknown = await handlers.undeclared_sites(uow, {p.site_id for p in people})
+    if unknown:
+        raise HTTPException(
+            422,
+            f"not sites of this authority: {', '.join(unknown)}; "
+            "declare them first (PUT /directory/sites/{id})",
+        )
+
+
 @router.put("/directory/people", tags=["directory"])
 async def put_people(body: list[PersonIn], request: Request, _a: Admin) -> dict[str, int]:
+    _once_each([p.staff_ref for p in body], "staff_ref")
     async with _uow(request)() as uow:
+        await _declared_sites(uow, body)
         return {"upserted": await handlers.upsert_people(uow, [p.model_dump(mode="json") for p in body])}
 
 
 @router.put("/directory/evaluators", tags=["directory"])
 async def put_evaluators(body: list[EvaluatorIn], request: Request, _a: Admin) -> dict[str, int]:
+    _once_each([f"{e.evaluator_ref} evaluates {e.evaluatee_ref}" for e in body], "the relation")
     async with _uow(request)() as uow:
         return {"upserted": await handlers.upsert_evaluators(uow, [e.model_dump() for e in body])}
 
@@ -161,6 +187,14 @@ async def import_rows(kind: str, body: ImportBatch, request: Request, _a: Admin)
     model, key_of, lists, upsert = IMPORTS[kind]
     accepted, rejected = validate_rows(body.rows, model, key_of, lists)
     async with _uow(request)() as uow:
+        if kind == "people":
+            unknown = set(await handlers.undeclared_sites(uow, {m.site_id for _, m in accepted}))  # type: ignore[attr-defined]
+            rejected += [
+                Rejected(line=line, problem=f"site_id: {m.site_id} is not a site of this authority")  # type: ignore[attr-defined]
+                for line, m in accepted
+                if m.site_id in unknown  # type: ignore[attr-defined]
+            ]
+            accepted = [(line, m) for line, m in accepted if m.site_id not in unknown]  # type: ignore[attr-defined]
         imported = await upsert(uow, [m.model_dump(mode="json") for _, m in accepted])
     return ImportReport(imported=imported, rejected=sorted(rejected, key=lambda r: r.line))
 

@@ -418,6 +418,13 @@ async def refresh_reach(uow: UnitOfWork) -> None:
     )
 
 
+async def undeclared_sites(uow: UnitOfWork, site_ids: set[str]) -> list[str]:
+    known = set(
+        (await uow.session.scalars(sa.select(t.site.c.site_id).where(t.site.c.site_id.in_(site_ids)))).all()
+    )
+    return sorted(site_ids - known)
+
+
 async def upsert_people(uow: UnitOfWork, people: list[dict[str, Any]]) -> int:
     if people:
         stmt = insert(t.person).values(people)

@@ -10,11 +10,11 @@ from html import escape
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from contracts.types import DutyLayer, SiteId, StaffRef
+from contracts.types import DutyLayer, LocalMoment, Moment, SiteId, StaffRef
 from email_validator import EmailNotValidError, validate_email
-from fastapi import APIRouter, Body, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from servicekit.auth import Principal, Role, ensure_site, requires
 from servicekit.database import UnitOfWorkFactory
 
@@ -124,15 +124,13 @@ class RotationBody(BaseModel):
 
     layer: DutyLayer
     members: list[StaffRef] = Field(min_length=1, max_length=100)
-    starts_local: datetime = Field(description="First handover, local wall-clock time, no offset")
+    starts_local: LocalMoment = Field(description="First handover, local wall-clock time, no offset")
     every: Literal["daily", "weekly", "custom"] = "weekly"
     shift_hours: int | None = Field(default=None, ge=1, le=24 * 28, description="Only with every=custom")
     restriction: RestrictionIn | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> RotationBody:
-        if self.starts_local.tzinfo is not None:
-            raise ValueError("starts_local is a local wall-clock time: leave the offset out")
         if (self.every == "custom") != (self.shift_hours is not None):
             raise ValueError("give shift_hours with every=custom, and only then")
         return self
@@ -141,7 +139,7 @@ class RotationBody(BaseModel):
 class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    time_zone: str = Field(description="IANA time zone of the site, e.g. America/Toronto")
+    time_zone: str = Field(max_length=64, description="IANA time zone of the site, e.g. America/Toronto")
     rotations: list[RotationBody] = Field(max_length=20)
 
     @field_validator("time_zone")
@@ -149,7 +147,7 @@ class ScheduleIn(BaseModel):
     def _zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(
                 "not an IANA time zone (for example America/Toronto or America/Halifax)"
             ) from None
@@ -161,8 +159,8 @@ class OverrideIn(BaseModel):
 
     layer: DutyLayer
     supporter: StaffRef
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
 
     @model_validator(mode="after")
     def _order(self) -> OverrideIn:
@@ -177,8 +175,8 @@ class SwapIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     layer: DutyLayer
-    first: AwareDatetime = Field(description="Any instant in the first supporter's shift")
-    second: AwareDatetime = Field(description="Any instant in the second supporter's shift")
+    first: Moment = Field(description="Any instant in the first supporter's shift")
+    second: Moment = Field(description="Any instant in the second supporter's shift")
 
 
 def _utc(value: datetime) -> datetime:
@@ -210,8 +208,8 @@ async def get_schedule(
     site_id: SiteId,
     request: Request,
     principal: Coordinator,
-    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    start: Annotated[Moment | None, Query(alias="from")] = None,
+    end: Annotated[Moment | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """Who holds each layer from `from` to `to` (default: the next 7 days), with gaps and
     the overrides in force."""
@@ -259,7 +257,10 @@ async def post_override(
 
 @router.delete("/sites/{site_id}/overrides/{override_id}", status_code=204, tags=["schedules"])
 async def delete_override(
-    site_id: SiteId, override_id: int, request: Request, principal: Coordinator
+    site_id: SiteId,
+    override_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    request: Request,
+    principal: Coordinator,
 ) -> None:
     ensure_site(principal, site_id)
     async with _uow(request)() as uow:

@@ -9,9 +9,9 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from contracts.types import CourseCode, SiteId, StaffRef
+from contracts.types import CourseCode, Day, Moment, SiteId, StaffRef
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from servicekit.auth import Principal, Role, ensure_site, requires
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.imports import ImportBatch, ImportReport, Rejected, validate_rows
@@ -77,7 +77,7 @@ async def _acts_for_home_of(uow: UnitOfWork, principal: Principal, staff_ref: st
 
 class CourseIn(Strict):
     title: Annotated[str, PRINTABLE_LINE, Field(min_length=2, max_length=120)]
-    validity_days: int | None = Field(default=730, ge=1, description="None: never expires")
+    validity_days: int | None = Field(default=730, ge=1, le=3650, description="None: never expires")
     required: bool = False
 
 
@@ -104,8 +104,8 @@ class SupporterIn(Strict):
 
 
 class When(Strict):
-    completed_on: date | None = Field(default=None, description="The day: counts from midnight there")
-    completed_at: AwareDatetime | None = Field(default=None, description="Or the moment, with its offset")
+    completed_on: Day | None = Field(default=None, description="The day: counts from midnight there")
+    completed_at: Moment | None = Field(default=None, description="Or the moment, with its offset")
 
     @model_validator(mode="after")
     def _when(self) -> When:
@@ -196,7 +196,7 @@ async def import_completions(body: ImportBatch, request: Request, _a: Admin) -> 
 
 
 class EducationIn(Strict):
-    on: date
+    on: Day
     hours: float = Field(gt=0, le=40, multiple_of=0.25)
     activity: Activity = Field(description="A code, e.g. a course, 'conference' or 'reading'")
 
@@ -309,7 +309,7 @@ class DebriefKind(StrEnum):
 
 
 class DebriefIn(Strict):
-    held_on: date
+    held_on: Day
     kind: DebriefKind = DebriefKind.MONTHLY
     minutes: int = Field(ge=10, le=480)
     attendees: list[StaffRef] = Field(min_length=1, max_length=200)
@@ -329,7 +329,8 @@ class PromptAnswerIn(Strict):
     outcome: PromptAnswer
 
 
-Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+# a month of the years people may give (contracts.types), e.g. 2026-11
+Month = Annotated[str, StringConstraints(pattern=r"^(19|2[01])\d{2}-(0[1-9]|1[0-2])$")]
 
 
 @router.post("/sites/{site_id}/debriefs", status_code=201, tags=["supporting the supporters"])
