@@ -17,10 +17,11 @@ CRITICAL = {"category": "critical_incident", "kind": "unexpected_patient_death"}
 
 
 def _open_case(p, site, tag: str) -> tuple[uuid.UUID, dict]:
+    worker = person(tag, ref(site, "rn1"))
     answer = post(
         p,
         "/referrals",
-        {"site_id": site.site_id, "reason": CRITICAL, "urgency": "within_hours", "worker": person(tag)},
+        {"site_id": site.site_id, "reason": CRITICAL, "urgency": "within_hours", "worker": worker},
     )
     return uuid.UUID(answer["referral_id"]), answer
 
@@ -187,3 +188,29 @@ def test_the_referral_of_a_manager_needs_a_signed_in_manager_of_the_site(running
         limited = manager.post(f"{p.url('intake')}/referrals/manager", json=body)
         assert limited.status_code == 429 and "try again later" in limited.json()["message"]
         assert limited.headers["Retry-After"]
+
+
+def test_a_worker_the_directory_does_not_know_is_not_matched_blind(running_platform, site):
+    """No staff reference (the form allows it), or one in no directory: seniority and the
+    reporting line cannot be checked, so only the most senior grade may be offered (here:
+    nobody, and the coordinator is paged at once), and the explanation says so."""
+    p = running_platform
+    for who in (person("unknown-none"), person("unknown-typo", "st-nosuchperson")):
+        answer = post(
+            p,
+            "/referrals",
+            {"site_id": site.site_id, "reason": CRITICAL, "urgency": "within_hours", "worker": who},
+        )
+        referral_id = uuid.UUID(answer["referral_id"])
+        with p.coordinator(site) as coordinator:
+            explained = wait_for(
+                lambda: (
+                    (r := coordinator.get(f"{p.url('matching')}/proposals/{referral_id}")).status_code == 200
+                    and r.json()
+                ),
+                what="the decision",
+            )
+        assert explained["worker_checks"] == "not in the directory: seniority and reporting line unchecked"
+        assert explained["candidates"] == []  # no student, no junior: the site has no grade-6 supporter
+        page = wait_for_page(p, referral_id, 0)
+        assert page["recipient_role"] == "coordinator"

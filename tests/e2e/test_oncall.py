@@ -469,9 +469,17 @@ def test_a_supporter_steps_away_and_back_themself(running_platform, site):
         away = supporter.put(f"{oncall(p)}/me/availability", json={"available": False})
         assert away.status_code == 200, away.text
         wait_for(
-            lambda: p.sql("SELECT paused FROM matching.supporter WHERE staff_ref = %s", me) == [(True,)],
+            lambda: p.sql("SELECT self_paused FROM matching.supporter WHERE staff_ref = %s", me) == [(True,)],
             what="matching to stop proposing the supporter",
         )
+        # the authority re-imports its roster (paused defaults to false there): the
+        # supporter's own step away stands, since the two have their own columns
+        with p.admin() as admin:
+            admin.put(f"{p.url('matching')}/supporters/{me}", json={}).raise_for_status()
+        with p.coordinator(site) as coordinator:
+            roster = coordinator.get(f"{p.url('matching')}/sites/{site.site_id}/supporters").json()
+        mine = next(s for s in roster["supporters"] if s["staff_ref"] == me)
+        assert mine["paused"] and mine["paused_by_self"] and not mine["paused_by_authority"]
         referral_id = submit(p, self_referral(site, ref(site, "rn2")))
         decided = wait_for(
             lambda: events(p, topics.PROPOSALS, "matching.match.proposed.v1", referral_id=str(referral_id)),
@@ -481,7 +489,7 @@ def test_a_supporter_steps_away_and_back_themself(running_platform, site):
         back = supporter.put(f"{oncall(p)}/me/availability", json={"available": True})
         assert back.json()["version"] == away.json()["version"] + 1
     wait_for(
-        lambda: p.sql("SELECT paused FROM matching.supporter WHERE staff_ref = %s", me) == [(False,)],
+        lambda: p.sql("SELECT self_paused FROM matching.supporter WHERE staff_ref = %s", me) == [(False,)],
         what="matching to propose the supporter again",
     )
 

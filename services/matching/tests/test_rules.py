@@ -43,8 +43,15 @@ class TestSeniority:
     def test_someone_more_senior_may_support(self):
         assert not breaks_seniority(case(), candidate(seniority=5), Policy())
 
-    def test_an_anonymous_worker_has_no_seniority_to_protect(self):
+    def test_a_group_case_names_nobody_and_has_no_seniority_to_protect(self):
         assert not breaks_seniority(case(worker=None), candidate(seniority=1), Policy())
+
+    def test_a_worker_the_directory_does_not_know_is_treated_as_the_most_senior(self):
+        unknown = case(worker=None, worker_unchecked=True)
+        for level in range(1, 6):  # a student was proposed for such a worker before
+            assert breaks_seniority(unknown, candidate(seniority=level), Policy())
+        assert not breaks_seniority(unknown, candidate(seniority=6), Policy())
+        assert decide(unknown, [candidate(seniority=1), candidate("st-c2", seniority=4)], Policy(), limit=5).ranked == []
 
 
 class TestNonEvaluator:

@@ -15,7 +15,7 @@ from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.imports import ImportBatch, ImportReport, Rejected, validate_rows
 
 from matching import handlers
-from matching.rules import GRADE_LADDER, PoolScope, Preference, Setting
+from matching.rules import GRADE_LADDER, UNCHECKED_WORKER, PoolScope, Preference, Setting
 
 router = APIRouter()
 Admin = Annotated[Principal, Depends(requires(Role.AUTHORITY_ADMIN))]
@@ -227,6 +227,8 @@ async def get_proposal(referral_id: uuid.UUID, request: Request, principal: Coor
         "eligible_by_pool": row.eligible_by_pool,
         "candidates": row.candidates,
         "excluded_by_rule": row.excluded,
+        # said plainly, so the coordinator knows the protections could not all be checked
+        "worker_checks": UNCHECKED_WORKER if row.worker_unchecked else "seniority and reporting line checked",
         "tie_break": "equal scores: least recently deployed first, then the staff reference",
         "decided_at": row.decided_at,
         "overrides": [

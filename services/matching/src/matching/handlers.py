@@ -105,6 +105,8 @@ async def _case(session: AsyncSession, site_id: str, request: dict[str, Any]) ->
     return Case(
         site_id=where.site_id,
         worker=facts.worker,
+        # a group case names nobody by design; any other case without a known worker is unchecked
+        worker_unchecked=facts.worker is None and not request.get("group_size"),
         evaluators=facts.evaluators,
         crisis=bool(request.get("crisis")),
         excluded_by_worker=frozenset(request.get("excluded_supporters") or ()),
@@ -166,7 +168,9 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
         request = event.model_dump(mode="json", include=set(_REQUEST_FIELDS))
         now = datetime.now(UTC)
         decision, team, case = await decide_for(uow.session, config, event.site_id, request, now)
-        await _record(uow, event.site_id, event.referral_id, request, team, decision, now)
+        await _record(
+            uow, event.site_id, event.referral_id, request, team, decision, now, case.worker_unchecked
+        )
         # only this first decision carries it, so that metrics counts each referral once
         group = profession_group(case.worker.profession if case.worker else None)
         if decision.matched:
@@ -217,6 +221,7 @@ async def _record(
     team: int,
     decision: Decision,
     now: datetime,
+    worker_unchecked: bool,
 ) -> None:
     await uow.session.execute(
         insert(t.proposal)
@@ -231,6 +236,7 @@ async def _record(
             eligible_by_pool={scope.value: n for scope, n in decision.eligible_by_pool.items()},
             request=request,
             team_size=team,
+            worker_unchecked=worker_unchecked,
         )
         .on_conflict_do_nothing()
     )
@@ -381,7 +387,7 @@ async def on_availability_changed(event: SupporterAvailabilityChanged, uow: Unit
     await uow.session.execute(
         sa.update(t.supporter)
         .where(t.supporter.c.staff_ref == event.supporter, t.supporter.c.availability_version < event.version)
-        .values(paused=not event.available, availability_version=event.version)
+        .values(self_paused=not event.available, availability_version=event.version)
     )
 
 
@@ -507,7 +513,9 @@ async def site_supporters(
         await uow.session.execute(
             sa.select(
                 t.supporter.c.staff_ref,
-                t.supporter.c.paused,
+                (t.supporter.c.paused | t.supporter.c.self_paused).label("paused"),
+                t.supporter.c.paused.label("paused_by_authority"),
+                t.supporter.c.self_paused.label("paused_by_self"),
                 t.supporter.c.serves,
                 t.supporter.c.mental_health_professional,
                 t.eligibility.c.eligible,
@@ -524,6 +532,8 @@ async def site_supporters(
         {
             "staff_ref": r.staff_ref,
             "paused": r.paused,
+            "paused_by_authority": r.paused_by_authority,
+            "paused_by_self": r.paused_by_self,
             "serves": r.serves,
             "mental_health_professional": r.mental_health_professional,
             "eligible": bool(r.eligible),

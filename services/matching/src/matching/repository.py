@@ -175,7 +175,8 @@ def _candidate_query(*, named: bool, reach: Reach, regional: bool) -> sa.Select[
     query = _with_site(
         sa.select(
             *_PERSON,
-            t.supporter.c.paused,
+            # paused by the authority's roster or by the supporter themself: either one counts
+            (t.supporter.c.paused | t.supporter.c.self_paused).label("paused"),
             t.supporter.c.mental_health_professional,
             _as_sent(t.supporter.c.dual_relationships),
             t.supporter.c.serves,

@@ -135,6 +135,10 @@ class Case:
     site_id: str
     worker: Person | None
     evaluators: frozenset[str] = frozenset()  # everyone who evaluates the worker
+    # one worker's case whose worker the directory does not know (or who gave no staff
+    # reference): nobody can say who is senior to them or in their reporting line, so only
+    # supporters who would pass for the most senior grade are offered (see breaks_seniority)
+    worker_unchecked: bool = False
     crisis: bool = False
     excluded_by_worker: frozenset[str] = frozenset()
     involved: frozenset[str] = frozenset()
@@ -175,7 +179,15 @@ def breaks_role(case: Case, c: Candidate, _p: Policy) -> bool:
     return case.crisis and not c.mental_health_professional
 
 
+MOST_SENIOR = max(GRADE_LADDER.values())
+UNCHECKED_WORKER = "not in the directory: seniority and reporting line unchecked"
+
+
 def breaks_seniority(case: Case, c: Candidate, _p: Policy) -> bool:
+    if case.worker_unchecked:
+        # the safe reading of an unknown worker: as senior as anyone can be. At most sites
+        # nobody passes, and the coordinator is paged at once to decide (a person, not a guess)
+        return c.person.seniority < MOST_SENIOR
     return case.worker is not None and c.person.seniority < case.worker.seniority
 
 

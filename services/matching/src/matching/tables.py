@@ -43,7 +43,10 @@ supporter = sa.Table(
     "supporter",
     metadata,
     sa.Column("staff_ref", sa.Text, primary_key=True),
+    # two writers, two columns: the authority's roster (``paused``) and the supporter's own
+    # step away (``self_paused``, from oncall's events); either one pauses them
     sa.Column("paused", sa.Boolean, nullable=False),
+    sa.Column("self_paused", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("mental_health_professional", sa.Boolean, nullable=False),
     sa.Column("dual_relationships", ARRAY(sa.Text), nullable=False),
     # how far they will go: site | region | authority
@@ -101,6 +104,8 @@ proposal = sa.Table(
     # the referral's matching facts (ids and categories, as on Kafka), to re-check later
     sa.Column("request", JSONB, nullable=False, server_default="{}"),
     sa.Column("team_size", sa.SmallInteger, nullable=False, server_default="1"),
+    # the worker was not in the directory: decided as if they were the most senior
+    sa.Column("worker_unchecked", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # every coordinator override of a proposal: who, when, to whom, why (a reason code)
