@@ -202,14 +202,14 @@ def test_a_worker_the_directory_does_not_know_is_not_matched_blind(running_platf
             {"site_id": site.site_id, "reason": CRITICAL, "urgency": "within_hours", "worker": who},
         )
         referral_id = uuid.UUID(answer["referral_id"])
+        url = f"{p.url('matching')}/proposals/{referral_id}"
         with p.coordinator(site) as coordinator:
-            explained = wait_for(
-                lambda: (
-                    (r := coordinator.get(f"{p.url('matching')}/proposals/{referral_id}")).status_code == 200
-                    and r.json()
-                ),
-                what="the decision",
-            )
+
+            def decided(client=coordinator, url=url):  # type: ignore[no-untyped-def]
+                response = client.get(url)
+                return response.status_code == 200 and response.json()
+
+            explained = wait_for(decided, what="the decision")
         assert explained["worker_checks"] == "not in the directory: seniority and reporting line unchecked"
         assert explained["candidates"] == []  # no student, no junior: the site has no grade-6 supporter
         page = wait_for_page(p, referral_id, 0)

@@ -51,7 +51,8 @@ class TestSeniority:
         for level in range(1, 6):  # a student was proposed for such a worker before
             assert breaks_seniority(unknown, candidate(seniority=level), Policy())
         assert not breaks_seniority(unknown, candidate(seniority=6), Policy())
-        assert decide(unknown, [candidate(seniority=1), candidate("st-c2", seniority=4)], Policy(), limit=5).ranked == []
+        juniors = [candidate(seniority=1), candidate("st-c2", seniority=4)]
+        assert decide(unknown, juniors, Policy(), limit=5).ranked == []
 
 
 class TestNonEvaluator:
