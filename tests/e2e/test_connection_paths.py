@@ -74,7 +74,12 @@ def test_a_worker_who_withdraws_stops_the_paging(running_platform, site):
     answer = post(
         p,
         "/referrals",
-        {"site_id": site.site_id, "reason": CRITICAL, "urgency": "within_hours", "worker": person("w")},
+        {
+            "site_id": site.site_id,
+            "reason": CRITICAL,
+            "urgency": "within_hours",
+            "worker": person("w", ref(site, "rn1")),
+        },
     )
     referral_id = uuid.UUID(answer["referral_id"])
     wait_for_page(p, referral_id, 0)
@@ -417,7 +422,12 @@ def test_the_case_lifecycle_ends_in_a_minimal_structured_closing_record(running_
     answer = post(
         p,
         "/referrals",
-        {"site_id": site.site_id, "reason": CRITICAL, "urgency": "within_hours", "worker": person("life")},
+        {
+            "site_id": site.site_id,
+            "reason": CRITICAL,
+            "urgency": "within_hours",
+            "worker": person("life", ref(site, "rn1")),
+        },
     )
     referral_id = uuid.UUID(answer["referral_id"])
     acknowledge(p, wait_for_page(p, referral_id, 0))

@@ -344,16 +344,20 @@ def test_the_directory_imports_from_csv_and_reports_each_rejected_row(running_pl
         f"st-{tag}cn,t-{tag},nursing,wizard,,9,2,en,,ed\n"  # line 3: unknown grade
         f"st-{tag}rn,t-{tag},nursing,registered_nurse,,3,2,en,st-{tag}boss,ed\n"
         f"st-{tag}rn,t-{tag},nursing,charge_nurse,,4,2,en fr,st-{tag}boss,ed\n"  # line 5 replaces line 4
-        f"nobody,t-{tag},nursing,,3,1,2,en,,ed\n",  # line 6: not a staff reference
+        f"nobody,t-{tag},nursing,,3,1,2,en,,ed\n"  # line 6: not a staff reference
+        f"st-{tag}ph,t-{tag}-typo,nursing,,3,1,2,en,,ed\n",  # line 7: a site nobody declared
     )
     token = p.issuer.token("importer", ["authority_admin"])
+    with p.admin() as admin:
+        admin.put(f"{p.url('matching')}/directory/sites/t-{tag}", json={}).raise_for_status()
     report = import_directory(people, "people", matching_url=p.url("matching"), token=token, batch_size=2)
-    assert report.rows == 5 and report.imported == 2
-    assert [line for line, _ in report.rejected] == [3, 4, 6]
+    assert report.rows == 6 and report.imported == 2
+    assert [line for line, _ in report.rejected] == [3, 4, 6, 7]
     problems = dict(report.rejected)
     assert problems[3].startswith("unknown grade 'wizard'")
     assert "line 5" in problems[4]
     assert problems[6].startswith("staff_ref: ")
+    assert problems[7] == f"site_id: t-{tag}-typo is not a site of this authority"
     stored = p.sql(
         "SELECT staff_ref, seniority, languages FROM matching.person WHERE staff_ref LIKE %s ORDER BY 1",
         f"st-{tag}%",

@@ -402,7 +402,11 @@ def test_monthly_debriefs_record_attendance_and_the_roster_shows_it_for_the_own_
         )
         ahead = coordinator.post(
             f"{training}/sites/{site.site_id}/debriefs",
-            json={"held_on": "2999-01-01", "minutes": 60, "attendees": attendees},
+            json={
+                "held_on": str(datetime.now(UTC).date() + timedelta(days=30)),
+                "minutes": 60,
+                "attendees": attendees,
+            },
         )
         assert ahead.status_code == 422 and "a debrief cannot be in the future" in ahead.json()["message"]
         month = coordinator.get(f"{training}/sites/{site.site_id}/debriefs").json()

@@ -167,3 +167,18 @@ def test_values_at_the_edges_of_the_calendar_and_of_integers_are_refused_with_a_
         assert response.json()["message"], response.request.url
     assert "given twice" in checks[8].json()["message"]
     assert "no-such-site" in checks[9].json()["message"]
+    # one unit definition: the directory refuses what a group activation would refuse
+    with p.admin() as admin:
+        unit = admin.put(
+            f"{p.url('matching')}/directory/people",
+            json=[
+                {
+                    "staff_ref": "st-unit7",
+                    "site_id": site.site_id,
+                    "profession": "nursing",
+                    "seniority": 3,
+                    "unit": "icu_7",
+                }
+            ],
+        )
+    assert unit.status_code == 422 and "unit" in unit.json()["message"]

@@ -20,9 +20,10 @@ StaffRef = Annotated[str, StringConstraints(pattern=r"^st-[0-9a-z]{2,40}$")]
 CourseCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 # ISO 639-1 language, e.g. "fr".
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
-# a unit or team of a site, e.g. "icu-4" or "icu_7": a place, never a person. The one
-# definition: the directory (matching) and group activations (intake) accept the same units
-UnitCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,39}$")]
+# a unit or team of a site, e.g. "icu-4": a place, never a person. The one definition: the
+# directory (matching) and group activations (intake) accept the same units ("icu_7" is
+# refused by both; widening the pattern would break consumers of the published schema)
+UnitCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 
 # The moments and days a person may give: 1900 to 2199. Far wider than any shift, course or
 # consent, and narrow enough that no arithmetic on them (a shift, a month, a time zone's
