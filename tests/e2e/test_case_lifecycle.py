@@ -7,8 +7,8 @@ import time
 import uuid
 
 from contracts import topics
-from contracts.events import ReferralClosed
-from contracts.types import CaseOutcome
+from contracts.events import Candidate, MatchProposed, ReferralClosed
+from contracts.types import CaseOutcome, Urgency
 from pss_cli.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
 
 from .helpers import as_worker, pages_sent, person, post, ref, wait_for_page
@@ -123,25 +123,12 @@ def test_a_case_closed_before_its_proposal_arrives_pages_nobody(running_platform
     ).envelope(site_id=site.site_id, producer="intake")
     p.kafka.publish(topics.REFERRALS, ending.model_dump_json().encode(), key=site.site_id.encode())
     wait_for(lambda: _episode(p, referral_id) == "closed", what="oncall to record the ended case")
-    proposed = {
-        "type": "matching.match.proposed.v1",
-        "payload": {
-            "referral_id": str(referral_id),
-            "site_id": site.site_id,
-            "urgency": "within_hours",
-            "candidates": [{"supporter": site.primary, "rank": 1, "score": 1.0}],
-        },
-    }
-    from contracts import Envelope
-
-    late = Envelope(
-        id=uuid.uuid4(),
-        type=proposed["type"],
-        occurred_at=ending.occurred_at,
+    late = MatchProposed(
+        referral_id=referral_id,
         site_id=site.site_id,
-        producer="matching",
-        payload=proposed["payload"],
-    )
+        urgency=Urgency.WITHIN_HOURS,
+        candidates=[Candidate(supporter=site.primary, rank=1, score=1.0)],
+    ).envelope(site_id=site.site_id, producer="matching")
     p.kafka.publish(topics.PROPOSALS, late.model_dump_json().encode(), key=site.site_id.encode())
     wait_for(
         lambda: p.sql("SELECT 1 FROM oncall.inbox WHERE event_id = %s", late.id),
@@ -149,19 +136,6 @@ def test_a_case_closed_before_its_proposal_arrives_pages_nobody(running_platform
     )
     assert pages_sent(p, referral_id) == []
     assert _live_timers(p, referral_id) == 0
-
-
-def test_a_worker_who_withdraws_after_a_page_went_unanswered_gets_no_more_pages(running_platform, site):
-    """The tester's case: the coordinator was paged again and again for closed cases."""
-    p = running_platform
-    referral_id, answer = _open_case(p, site, "withdraw-late")
-    wait_for_page(p, referral_id, 1, timeout=TEST_ACK_TIMEOUT_SECONDS * 4)  # escalated to the backup
-    as_worker(p, answer["worker_token"], "withdraw")
-    wait_for(lambda: _episode(p, referral_id) == "withdrawn", what="oncall to end the episode")
-    steps = len(pages_sent(p, referral_id))
-    time.sleep(TEST_ACK_TIMEOUT_SECONDS * 2 + 1.5)
-    assert len(pages_sent(p, referral_id)) == steps
-    assert _live_timers(p, referral_id) == 0 and _unsent_messages(p, referral_id) == 0
 
 
 def test_the_referral_of_a_manager_needs_a_signed_in_manager_of_the_site(running_platform, site, other_site):
