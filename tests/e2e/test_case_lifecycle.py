@@ -188,3 +188,7 @@ def test_a_worker_the_directory_does_not_know_is_not_matched_blind(running_platf
         assert explained["candidates"] == []  # no student, no junior: the site has no grade-6 supporter
         page = wait_for_page(p, referral_id, 0)
         assert page["recipient_role"] == "coordinator"
+        # and the coordinator's queue says it too (oncall's episode carries the flag)
+        with p.coordinator(site) as coordinator:
+            episodes = coordinator.get(f"{p.url('oncall')}/sites/{site.site_id}/episodes").json()
+        assert next(e for e in episodes if e["referral_id"] == str(referral_id))["worker_unchecked"] is True

@@ -4,7 +4,7 @@ id is refused exactly as an unknown one is, and the refusal tells nothing about 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .helpers import ref
 
@@ -182,3 +182,131 @@ def test_values_at_the_edges_of_the_calendar_and_of_integers_are_refused_with_a_
             ],
         )
     assert unit.status_code == 422 and "unit" in unit.json()["message"]
+
+
+def test_oncall_refuses_duty_rotations_and_overrides_naming_someone_not_of_the_site(
+    running_platform, site, other_site
+):
+    """Oncall knows who exists where from matching's and training's events: an unknown
+    staff reference, or another site's supporter, is refused with 422 naming them, in the
+    same words (so a refusal is no look-up), and nothing is stored."""
+    p = running_platform
+    oncall = p.url("oncall")
+    theirs = ref(other_site, "sup1")
+    start = datetime.now(UTC).replace(microsecond=0).isoformat()
+    with p.coordinator(site) as coordinator:
+        duty = {
+            who: coordinator.put(f"{oncall}/sites/{site.site_id}/duty", json={"primary": who})
+            for who in (theirs, "st-nobody9")
+        }
+        coordinator_layer = coordinator.put(
+            f"{oncall}/sites/{site.site_id}/duty", json={"coordinator": theirs}
+        )
+        rotation = coordinator.put(
+            f"{oncall}/sites/{site.site_id}/schedule",
+            json={
+                "time_zone": "America/Toronto",
+                "rotations": [
+                    {
+                        "layer": "primary",
+                        "members": [ref(site, "sup1"), "st-ghost42"],
+                        "starts_local": start[:19],
+                        "every": "daily",
+                    }
+                ],
+            },
+        )
+        assert rotation.status_code == 422, rotation.text
+        assert rotation.json()["message"] == "not supporters of this site: st-ghost42"
+        made = coordinator.put(
+            f"{oncall}/sites/{site.site_id}/schedule",
+            json={
+                "time_zone": "America/Toronto",
+                "rotations": [
+                    {
+                        "layer": "primary",
+                        "members": [ref(site, "sup1")],
+                        "starts_local": start[:19],
+                        "every": "daily",
+                    }
+                ],
+            },
+        )
+        assert made.status_code == 204, made.text
+        override = coordinator.post(
+            f"{oncall}/sites/{site.site_id}/overrides",
+            json={
+                "layer": "backup",
+                "supporter": theirs,
+                "starts_at": start,
+                "ends_at": (datetime.fromisoformat(start) + timedelta(days=1)).isoformat(),
+            },
+        )
+    for response in (*duty.values(), coordinator_layer, override):
+        assert response.status_code == 422, response.text
+    assert duty[theirs].json()["message"].replace(theirs, "X") == duty["st-nobody9"].json()[
+        "message"
+    ].replace("st-nobody9", "X")
+    assert other_site.site_id not in override.json()["message"] and theirs in override.json()["message"]
+    assert p.sql(
+        "SELECT staff_ref FROM oncall.duty WHERE site_id = %s AND layer = 'primary'", site.site_id
+    ) == [(site.primary,)]
+    assert p.sql("SELECT count(*) FROM oncall.duty_override WHERE site_id = %s", site.site_id) == [(0,)]
+
+
+def test_duty_supporters_and_candidates_at_a_site_nobody_declared_are_refused(running_platform):
+    p = running_platform
+    phantom = f"t-typo{uuid.uuid4().hex[:6]}"
+    with p.admin() as admin:
+        duty = admin.put(f"{p.url('oncall')}/sites/{phantom}/duty", json={"primary": None})
+        supporter = admin.put(
+            f"{p.url('training')}/supporters/st-typo1", json={"home_site": phantom, "tier": 2}
+        )
+        candidate = admin.post(
+            f"{p.url('training')}/candidates", json={"staff_ref": "st-typo2", "home_site": phantom}
+        )
+    for response in (duty, supporter, candidate):
+        assert response.status_code == 422, (response.request.url, response.text)
+        assert phantom in response.json()["message"] and "declare it" in response.json()["message"]
+    assert p.sql("SELECT count(*) FROM training.supporter WHERE home_site = %s", phantom) == [(0,)]
+    assert p.sql("SELECT count(*) FROM oncall.duty WHERE site_id = %s", phantom) == [(0,)]
+
+
+def test_a_scheduled_member_who_cannot_serve_shows_as_a_gap(running_platform, site):
+    """Coverage never reports someone who will not answer: a supporter who paused themself
+    or whose certification lapsed holds the shift on paper, and the coordinator sees a gap
+    saying why."""
+    from .helpers import wait_for
+
+    p = running_platform
+    oncall = p.url("oncall")
+    start = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()[:19]
+    primary, backup = ref(site, "sup1"), ref(site, "sup2")
+    schedule = {
+        "time_zone": "UTC",
+        "rotations": [
+            {"layer": "primary", "members": [primary], "starts_local": start, "every": "daily"},
+            {"layer": "backup", "members": [backup], "starts_local": start, "every": "daily"},
+        ],
+    }
+    with p.coordinator(site) as coordinator:
+        assert coordinator.put(f"{oncall}/sites/{site.site_id}/schedule", json=schedule).status_code == 204
+        before = coordinator.get(f"{oncall}/sites/{site.site_id}/coverage").json()["gaps"]
+        assert before == []
+        with p.supporter(primary) as supporter:
+            assert supporter.put(f"{oncall}/me/availability", json={"available": False}).status_code == 200
+        with p.admin() as admin:
+            # the backup's registration ends: training publishes them ineligible
+            admin.put(
+                f"{p.url('training')}/supporters/{backup}",
+                json={"home_site": site.site_id, "tier": 2, "active": False},
+            ).raise_for_status()
+
+        def both_layers() -> list[dict[str, str]] | None:
+            found = coordinator.get(f"{oncall}/sites/{site.site_id}/coverage").json()["gaps"]
+            return found if {g["layer"] for g in found} == {"primary", "backup"} else None
+
+        gaps = wait_for(both_layers, what="oncall to learn the backup is no longer eligible")
+    why = {g["layer"]: (g["supporter"], g["why"]) for g in gaps}
+    assert why["primary"] == (primary, "paused (stepped away)")
+    assert why["backup"] == (backup, "not eligible (training)")

@@ -68,6 +68,13 @@ def test_a_referral_matching_has_not_answered_for_long_is_called_out():
     assert flagged == {"1": ["awaiting_match"], "2": []}
 
 
+def test_a_case_whose_worker_the_directory_does_not_know_says_so_in_the_queue():
+    rows = build_queue([referral(1, 2), referral(2, 3)], [episode(1, worker_unchecked=True), episode(2)], NOW)
+    flagged = {r.referral_id[-1]: r.attention for r in rows}
+    assert flagged == {"1": ["unchecked"], "2": []}
+    assert rows[0].referral_id.endswith("1")  # it needs the coordinator: above the quiet rows
+
+
 def test_a_session_cookie_cannot_be_read_changed_or_kept_past_its_time():
     sealer = Sealer(Fernet.generate_key().decode())
     session = Session("u", "U", ["site_coordinator"], ["a"], "token-xyz", time.time() + 60)

@@ -141,6 +141,16 @@ def test_an_override_fills_a_gap_and_the_first_rotation_that_covers_wins() -> No
     assert on_duty(alone, DutyLayer.BACKUP, at_noon) == (None, Source.GAP)
 
 
+def test_a_member_who_cannot_serve_is_a_gap_and_the_others_are_not() -> None:
+    rotation = Rotation(PRIMARY, ("st-a", "st-b"), datetime(2026, 6, 1, 8), 24)
+    schedule = Schedule(TORONTO, (rotation,))
+    start, end = local(TORONTO, 2026, 6, 1, 8), local(TORONTO, 2026, 6, 5, 8)
+    assert gaps(schedule, start, end, [PRIMARY]) == []
+    found = gaps(schedule, start, end, [PRIMARY], cannot_serve={"st-b"})
+    assert [g.staff_ref for g in found] == ["st-b", "st-b"]
+    assert [g.starts_at for g in found] == [local(TORONTO, 2026, 6, 2, 8), local(TORONTO, 2026, 6, 4, 8)]
+
+
 def test_a_swap_trades_two_shifts_and_nothing_else() -> None:
     rotation = Rotation(PRIMARY, ("st-a", "st-b"), datetime(2026, 6, 1, 8), 24)
     schedule = Schedule(TORONTO, (rotation,))

@@ -215,6 +215,11 @@ class MatchProposed(Event):
         default=None,
         description="On the referral's first decision only (so metrics counts each referral once).",
     )
+    worker_unchecked: bool = Field(
+        default=False,
+        description="The worker is not in the directory: seniority and reporting line unchecked "
+        "(matched as the most senior grade); the coordinator's queue says so.",
+    )
 
 
 class MatchUnmatched(Event):
@@ -230,6 +235,11 @@ class MatchUnmatched(Event):
     worker_profession_group: ProfessionGroup | None = Field(
         default=None,
         description="On the referral's first decision only (so metrics counts each referral once).",
+    )
+    worker_unchecked: bool = Field(
+        default=False,
+        description="The worker is not in the directory: seniority and reporting line unchecked "
+        "(matched as the most senior grade); the coordinator's queue says so.",
     )
 
 
@@ -386,6 +396,29 @@ class SupporterAvailabilityChanged(Event):
     version: NonNegativeInt = Field(description="Monotonic per supporter: a consumer ignores an older one.")
 
 
+class SiteDeclared(Event):
+    """A site of the authority, declared in matching's directory: the other services refuse
+    duty, supporters and candidates at a site nobody declared (a typo makes no phantom site).
+    Published on every declaration, so declaring again heals a rebuilt projection."""
+
+    TYPE: ClassVar[str] = "matching.site.declared.v1"
+    TOPIC: ClassVar[str] = topics.DIRECTORY
+
+    site_id: SiteId
+
+
+class PersonListed(Event):
+    """A person of the directory and their site: the opaque reference only, so oncall can
+    refuse a duty row naming nobody. Published for every row of an import."""
+
+    TYPE: ClassVar[str] = "matching.person.listed.v1"
+    TOPIC: ClassVar[str] = topics.DIRECTORY
+
+    person: StaffRef
+    site_id: SiteId
+    version: NonNegativeInt = Field(description="Monotonic per person: a consumer ignores an older one.")
+
+
 # --- training -----------------------------------------------------------------------
 
 
@@ -461,6 +494,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MatchProposed,
         MatchUnmatched,
         MatchOverridden,
+        SiteDeclared,
+        PersonListed,
         PageSent,
         PageAcknowledged,
         PageDeclined,

@@ -9,13 +9,15 @@ from typing import Final
 
 REFERRALS: Final = "pss.intake.referrals.v1"
 PROPOSALS: Final = "pss.matching.proposals.v1"
+# who exists where: the sites an authority declared and the people of its directory (ids only)
+DIRECTORY: Final = "pss.matching.directory.v1"
 PAGES: Final = "pss.oncall.pages.v1"
 DUTY: Final = "pss.oncall.duty.v1"
 CERTIFICATIONS: Final = "pss.training.certifications.v1"
 ELIGIBILITY: Final = "pss.training.eligibility.v1"
 SUPPORTER_CARE: Final = "pss.training.supporter-care.v1"
 
-ALL: Final = (REFERRALS, PROPOSALS, PAGES, DUTY, CERTIFICATIONS, ELIGIBILITY, SUPPORTER_CARE)
+ALL: Final = (REFERRALS, PROPOSALS, DIRECTORY, PAGES, DUTY, CERTIFICATIONS, ELIGIBILITY, SUPPORTER_CARE)
 
 
 def dead_letter(topic: str) -> str:

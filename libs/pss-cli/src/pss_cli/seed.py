@@ -6,6 +6,9 @@ they never share state.
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -123,6 +126,19 @@ def _check(response: httpx.Response) -> None:
         )
 
 
+def settled(send: Callable[[], httpx.Response], *, within: float = 60.0) -> httpx.Response:
+    """Send a request that rests on what another service learns from events (training and
+    oncall learn the sites and the people from matching's directory, oncall the supporters
+    from training): while it answers 422, the event may still be on its way; try again."""
+    deadline = time.monotonic() + within
+    while True:
+        response = send()
+        if response.status_code != 422 or time.monotonic() > deadline:
+            _check(response)
+            return response
+        time.sleep(0.2)
+
+
 def seed_courses(client: httpx.Client, training_url: str) -> None:
     for code, title, validity, required in AUTHORITY_COURSES:
         _check(
@@ -186,12 +202,9 @@ def seed_site(client: httpx.Client, urls: dict[str, str], site: Site, *, today: 
                 json={"mental_health_professional": p.mental_health_professional, "serves": p.serves},
             )
         )
-        _check(
-            client.put(
-                f"{urls['training']}/supporters/{p.ref}",
-                json={"home_site": site.site_id, "tier": 3 if p.mental_health_professional else 2},
-            )
-        )
+        registration = {"home_site": site.site_id, "tier": 3 if p.mental_health_professional else 2}
+        url = f"{urls['training']}/supporters/{p.ref}"
+        settled(functools.partial(client.put, url, json=registration))
         if p.certified:
             for course in REQUIRED:
                 _check(
@@ -200,8 +213,8 @@ def seed_site(client: httpx.Client, urls: dict[str, str], site: Site, *, today: 
                         json={"course": course, "completed_on": str(today - timedelta(days=100))},
                     )
                 )
-    _check(
-        client.put(
+    settled(
+        lambda: client.put(
             f"{urls['oncall']}/sites/{site.site_id}/duty",
             json={"primary": site.primary, "backup": site.backup, "coordinator": site.coordinator},
         )
@@ -220,8 +233,10 @@ def seed_authority(urls: dict[str, str], admin_token: str, sites: list[Site] = D
             # the authority's directory in metrics: small sites are also published by region
             entry = {"region": site.region, "staff_count": DEMO_STAFF.get(site.site_id)}
             _check(client.put(f"{urls['metrics']}/sites/{site.site_id}", json=entry))
-        _check(
-            client.put(f"{urls['oncall']}/sites/{sites[0].site_id}/schedule", json=demo_schedule(sites[0]))
+        settled(
+            lambda: client.put(
+                f"{urls['oncall']}/sites/{sites[0].site_id}/schedule", json=demo_schedule(sites[0])
+            )
         )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from frontend.gateway import as_time
 
 # most pressing first: a crisis, then a clock missed, then nobody to page, ...
-SEVERITY = ("crisis", "missed", "unmatched", "escalated", "awaiting_match")
+SEVERITY = ("crisis", "missed", "unmatched", "escalated", "unchecked", "awaiting_match")
 # a referral with no proposal after this long is called out: matching should take seconds
 MATCH_EXPECTED_SECONDS = 120
 
@@ -44,6 +44,8 @@ class QueueRow:
     unmatched: bool
     awaiting_match: bool
     clocks: list[Clock] = field(default_factory=list)
+    # the worker is not in the directory: matched as the most senior grade, unchecked
+    unchecked: bool = False
 
     @property
     def attention(self) -> list[str]:
@@ -57,6 +59,8 @@ class QueueRow:
             flags.append("unmatched")
         if self.escalated:
             flags.append("escalated")
+        if self.unchecked:
+            flags.append("unchecked")
         if self.awaiting_match:
             flags.append("awaiting_match")
         return flags
@@ -98,6 +102,7 @@ def build_queue(
                 and r["status"] == "submitted"
                 and (now - submitted).total_seconds() > MATCH_EXPECTED_SECONDS,
                 clocks=clocks,
+                unchecked=bool(episode and episode.get("worker_unchecked")),
             )
         )
     far = datetime.max.replace(tzinfo=now.tzinfo)

@@ -18,10 +18,12 @@ from contracts.events import (
     MatchProposed,
     MatchUnmatched,
     PageAcknowledged,
+    PersonListed,
     ReferralClosed,
     ReferralDeclined,
     ReferralSubmitted,
     ReferralWithdrawn,
+    SiteDeclared,
     SupporterAvailabilityChanged,
     SupporterEligibilityChanged,
 )
@@ -193,6 +195,7 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
                     excluded_by_rule=decision.excluded,
                     team_size=team,
                     worker_profession_group=group,
+                    worker_unchecked=case.worker_unchecked,
                 ),
                 site_id=event.site_id,
             )
@@ -206,6 +209,7 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
                     crisis=event.crisis,
                     excluded_by_rule=decision.excluded,
                     worker_profession_group=group,
+                    worker_unchecked=case.worker_unchecked,
                 ),
                 site_id=event.site_id,
             )
@@ -454,14 +458,28 @@ async def upsert_people(uow: UnitOfWork, people: list[dict[str, Any]]) -> int:
                 },
             )
         )
+        # oncall refuses a duty row naming nobody: it learns who exists where from these
+        # (every row, so importing again heals a projection rebuilt after the retention)
+        version = _version_now()
+        for person in people:
+            await uow.emit(
+                PersonListed(person=person["staff_ref"], site_id=person["site_id"], version=version),
+                site_id=person["site_id"],
+            )
     await refresh_reach(uow)
     await uow.commit()
     return len(people)
 
 
+def _version_now() -> int:
+    """Microseconds since the epoch: later imports outrank earlier ones, across replicas."""
+    return int(datetime.now(UTC).timestamp() * 1_000_000)
+
+
 async def upsert_site(uow: UnitOfWork, site_id: str, values: dict[str, Any]) -> None:
     stmt = insert(t.site).values(site_id=site_id, **values)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["site_id"], set_=values))
+    await uow.emit(SiteDeclared(site_id=site_id), site_id=site_id)
     await refresh_reach(uow)
     await uow.commit()
 

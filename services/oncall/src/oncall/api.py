@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from servicekit.auth import Principal, Role, ensure_site, requires
 from servicekit.database import UnitOfWorkFactory
 
-from oncall import handlers, rostering
+from oncall import directory, handlers, rostering
 from oncall.links import LinkRefused
 
 router = APIRouter()
@@ -74,6 +74,12 @@ async def put_duty(
 ) -> None:
     ensure_site(principal, site_id)
     async with _uow(request)() as uow:
+        try:
+            await directory.require_site(uow, site_id)
+            await directory.require_supporters(uow, site_id, [body.primary, body.backup])
+            await directory.require_people(uow, site_id, [body.coordinator])
+        except directory.NotOfSite as exc:
+            raise HTTPException(422, str(exc)) from None
         await handlers.set_duty(uow, site_id, body.model_dump(exclude_unset=True))
 
 
@@ -200,7 +206,10 @@ async def put_schedule(site_id: SiteId, body: ScheduleIn, request: Request, prin
         for r in body.rotations
     ]
     async with _uow(request)() as uow:
-        await rostering.put_schedule(uow, site_id, body.time_zone, rotations)
+        try:
+            await rostering.put_schedule(uow, site_id, body.time_zone, rotations)
+        except directory.NotOfSite as exc:
+            raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/sites/{site_id}/schedule", tags=["schedules"])
@@ -252,6 +261,8 @@ async def post_override(
             )
         except rostering.ScheduleNotFound:
             raise HTTPException(404, "this site has no schedule yet; PUT one first") from None
+        except directory.NotOfSite as exc:
+            raise HTTPException(422, str(exc)) from None
     return {"override_id": override_id}
 
 

@@ -6,15 +6,18 @@ from contracts.events import (
     MatchOverridden,
     MatchProposed,
     MatchUnmatched,
+    PersonListed,
     ReferralClosed,
     ReferralContacted,
     ReferralDeclined,
     ReferralMet,
     ReferralWithdrawn,
+    SiteDeclared,
+    SupporterEligibilityChanged,
 )
 from servicekit.consumer import Subscriptions
 
-from oncall import handlers
+from oncall import directory, handlers
 
 
 def make_subscriptions(policy: handlers.PagingPolicy) -> Subscriptions:
@@ -32,4 +35,8 @@ def make_subscriptions(policy: handlers.PagingPolicy) -> Subscriptions:
     # training's reminders ahead of an expiry are sent like any other message
     subscriptions.on(CertificationExpiring)(handlers.on_certification_expiring)
     subscriptions.on(DebriefPrompted)(handlers.on_debrief_prompted)
+    # who exists where: a schedule names only the site's own supporters and people
+    subscriptions.on(SiteDeclared)(directory.on_site_declared)
+    subscriptions.on(PersonListed)(directory.on_person_listed)
+    subscriptions.on(SupporterEligibilityChanged)(directory.on_eligibility_changed)
     return subscriptions

@@ -109,6 +109,7 @@ def on_match_proposed(policy: PagingPolicy):  # type: ignore[no-untyped-def]
             event.team_size,
             policy,
             event.urgency,
+            worker_unchecked=event.worker_unchecked,
         )
 
     return handle
@@ -120,7 +121,15 @@ def on_match_unmatched(policy: PagingPolicy):  # type: ignore[no-untyped-def]
 
     async def handle(event: MatchUnmatched, uow: UnitOfWork, _envelope: Envelope) -> None:
         await _start_episode(
-            uow, event.referral_id, event.site_id, [], event.crisis, 1, policy, event.urgency
+            uow,
+            event.referral_id,
+            event.site_id,
+            [],
+            event.crisis,
+            1,
+            policy,
+            event.urgency,
+            worker_unchecked=event.worker_unchecked,
         )
 
     return handle
@@ -135,6 +144,8 @@ async def _start_episode(
     team_size: int,
     policy: PagingPolicy,
     urgency: Urgency | None,
+    *,
+    worker_unchecked: bool = False,
 ) -> None:
     exists = await uow.session.scalar(
         sa.select(t.episode.c.referral_id).where(t.episode.c.referral_id == referral_id)
@@ -163,6 +174,7 @@ async def _start_episode(
             traceparent=current_traceparent(),
             started_at=now,
             urgency=urgency.value if urgency else None,
+            worker_unchecked=worker_unchecked,
         )
     )
     # the case's service-level clocks run from now, whoever answers
@@ -1014,6 +1026,8 @@ async def site_episodes(uow: UnitOfWork, site_id: str, now: datetime) -> list[di
                 "escalated": escalated(pages.get(e.referral_id, [])),
                 "paging_role": chain[e.step].role.value if paging else None,
                 "reopened": e.reopened,
+                # the worker is not in the directory: no seniority or reporting-line check
+                "worker_unchecked": e.worker_unchecked,
                 "clocks": clocks,
             }
         )

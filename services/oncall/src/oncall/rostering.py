@@ -16,9 +16,20 @@ from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.vault import PersonalDataVault
 from sqlalchemy.dialects.postgresql import insert
 
+from oncall import directory
 from oncall import tables as t
 from oncall.handlers import notify
-from oncall.schedule import Override, Restriction, Rotation, Schedule, Segment, gaps, swap, timeline
+from oncall.schedule import (
+    Override,
+    Restriction,
+    Rotation,
+    Schedule,
+    Segment,
+    gaps,
+    members,
+    swap,
+    timeline,
+)
 
 LAYERS = (DutyLayer.PRIMARY, DutyLayer.BACKUP)
 FORECAST = timedelta(days=28)
@@ -78,7 +89,10 @@ async def load_schedule(uow: UnitOfWork, site_id: str) -> Schedule | None:
 
 
 async def put_schedule(uow: UnitOfWork, site_id: str, time_zone: str, rotations: list[RotationIn]) -> None:
-    """Replace the site's rotations. Overrides and swaps stay: they are about dates."""
+    """Replace the site's rotations. Overrides and swaps stay: they are about dates. Every
+    member is a supporter of the site (directory.NotOfSite names those who are not)."""
+    await directory.require_site(uow, site_id)
+    await directory.require_supporters(uow, site_id, [m for r in rotations for m in r.members])
     await uow.session.execute(
         insert(t.schedule)
         .values(site_id=site_id, time_zone=time_zone)
@@ -118,6 +132,7 @@ async def add_override(
     principal: Principal,
 ) -> int:
     await _require(uow, site_id)
+    await directory.require_supporters(uow, site_id, [staff_ref])
     override_id = await uow.session.scalar(
         sa.insert(t.duty_override)
         .values(
@@ -184,19 +199,32 @@ async def add_swap(
     }
 
 
-def _segment(s: Segment) -> dict[str, Any]:
-    return {
+def _segment(s: Segment, unable: dict[str, str]) -> dict[str, Any]:
+    segment = {
         "layer": s.layer.value,
         "starts_at": s.starts_at,
         "ends_at": s.ends_at,
         "supporter": s.staff_ref,
         "source": s.source.value,
     }
+    if s.staff_ref is None:
+        segment["why"] = "nobody scheduled"
+    elif s.staff_ref in unable:
+        # held on paper by someone who will not answer: a gap all the same
+        segment["why"] = unable[s.staff_ref]
+    return segment
+
+
+async def _unable(uow: UnitOfWork, site_id: str, schedule: Schedule) -> dict[str, str]:
+    return await directory.cannot_serve(uow, site_id, members(schedule))
 
 
 async def calendar(uow: UnitOfWork, site_id: str, start: datetime, end: datetime) -> dict[str, Any]:
     schedule = await _require(uow, site_id)
-    layers = {layer.value: [_segment(s) for s in timeline(schedule, layer, start, end)] for layer in LAYERS}
+    unable = await _unable(uow, site_id, schedule)
+    layers = {
+        layer.value: [_segment(s, unable) for s in timeline(schedule, layer, start, end)] for layer in LAYERS
+    }
     overrides = (
         await uow.session.execute(
             sa.select(t.duty_override)
@@ -215,7 +243,7 @@ async def calendar(uow: UnitOfWork, site_id: str, start: datetime, end: datetime
         "from": start,
         "to": end,
         "layers": layers,
-        "gaps": [_segment(g) for g in gaps(schedule, start, end, LAYERS)],
+        "gaps": [_segment(g, unable) for g in gaps(schedule, start, end, LAYERS, unable)],
         "overrides": [
             {
                 "override_id": o.override_id,
@@ -287,7 +315,7 @@ async def forecast_gaps(uow: UnitOfWork, now: datetime | None = None, horizon: t
     for site_id in await _scheduled_sites(uow):
         schedule = await load_schedule(uow, site_id)
         assert schedule is not None
-        found = gaps(schedule, now, now + horizon, LAYERS)
+        found = gaps(schedule, now, now + horizon, LAYERS, await _unable(uow, site_id, schedule))
         known = (
             await uow.session.execute(
                 sa.select(t.coverage_gap).where(

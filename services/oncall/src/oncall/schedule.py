@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
@@ -191,9 +191,26 @@ def timeline(schedule: Schedule, layer: DutyLayer, start: datetime, end: datetim
     return segments
 
 
-def gaps(schedule: Schedule, start: datetime, end: datetime, layers: Iterable[DutyLayer]) -> list[Segment]:
-    """Where nobody holds a layer in [start, end): what a coordinator must fill."""
-    return [s for layer in layers for s in timeline(schedule, layer, start, end) if s.is_gap]
+def gaps(
+    schedule: Schedule,
+    start: datetime,
+    end: datetime,
+    layers: Iterable[DutyLayer],
+    cannot_serve: Collection[str] = frozenset(),
+) -> list[Segment]:
+    """Where nobody holds a layer in [start, end), or only someone who cannot serve (not
+    eligible, paused, not of the site): what a coordinator must fill."""
+    return [
+        s
+        for layer in layers
+        for s in timeline(schedule, layer, start, end)
+        if s.is_gap or s.staff_ref in cannot_serve
+    ]
+
+
+def members(schedule: Schedule) -> set[str]:
+    """Everyone the schedule names, in a rotation or an override."""
+    return {m for r in schedule.rotations for m in r.members} | {o.staff_ref for o in schedule.overrides}
 
 
 def swap(

@@ -33,6 +33,7 @@ episode = sa.Table(
     sa.Column("contacted_at", sa.DateTime(timezone=True)),
     sa.Column("met_at", sa.DateTime(timezone=True)),
     sa.Column("reopened", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("worker_unchecked", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 page = sa.Table(
@@ -175,4 +176,31 @@ site_service_levels = sa.Table(
     sa.Column("site_id", sa.Text, primary_key=True),
     sa.Column("callback_within_seconds", sa.Float, nullable=False),
     sa.Column("meet_within_seconds", sa.Float, nullable=False),
+)
+
+# who exists where, projected from matching's directory and training's eligibility events
+# (never read from their tables): a duty row, a rotation member or an override must name
+# someone of the site, and a member who cannot serve shows as a gap
+known_site = sa.Table(
+    "known_site",
+    metadata,
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("declared_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+known_person = sa.Table(
+    "known_person",
+    metadata,
+    sa.Column("staff_ref", sa.Text, primary_key=True),
+    sa.Column("site_id", sa.Text, nullable=False, index=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
+
+known_supporter = sa.Table(
+    "known_supporter",
+    metadata,
+    sa.Column("staff_ref", sa.Text, primary_key=True),
+    sa.Column("home_site", sa.Text, nullable=False, index=True),
+    sa.Column("eligible", sa.Boolean, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
 )

@@ -58,17 +58,26 @@ async def _may_read_supporter(uow: UnitOfWork, principal: Principal, staff_ref: 
     if home is None or (
         principal.staff_ref != staff_ref and not principal.has(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN)
     ):
-        raise HTTPException(404, f"no supporter {staff_ref} among the sites you act for")
+        raise HTTPException(404, NOT_YOURS)
     if principal.staff_ref != staff_ref:
-        ensure_site(principal, home)
+        _in_sites(principal, home)
     return home
+
+
+# one refusal for a person nobody has and for another site's: it tells nothing of them
+NOT_YOURS = "no such supporter or candidate among the sites you act for"
+
+
+def _in_sites(principal: Principal, site_id: str) -> None:
+    if not principal.acts_for(site_id):
+        raise HTTPException(404, NOT_YOURS)
 
 
 async def _acts_for_home_of(uow: UnitOfWork, principal: Principal, staff_ref: str) -> str:
     home = await handlers.home_site_of(uow, staff_ref)
     if home is None:
-        raise HTTPException(404, f"no supporter or candidate {staff_ref} among the sites you act for")
-    ensure_site(principal, home)
+        raise HTTPException(404, NOT_YOURS)
+    _in_sites(principal, home)
     return home
 
 
@@ -132,6 +141,8 @@ async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request
     async with _uow(request)() as uow:
         try:
             await handlers.upsert_supporter(uow, staff_ref, body.home_site, body.active, body.tier)
+        except handlers.UnknownSite as exc:
+            raise HTTPException(422, str(exc)) from None
         except handlers.Conflict as exc:
             raise HTTPException(409, str(exc)) from None
 
@@ -246,6 +257,8 @@ async def post_candidate(body: InterestIn, request: Request, principal: Coordina
             await handlers.express_interest(
                 uow, body.staff_ref, body.home_site, principal.subject, principal.acts_for
             )
+        except handlers.UnknownSite as exc:
+            raise HTTPException(422, str(exc)) from None
         except handlers.Conflict as exc:
             raise HTTPException(409, str(exc)) from None
     async with _uow(request)() as uow:

@@ -1,7 +1,7 @@
 """The events training reacts to: who took a referral, and its close, to offer the
 supporter a debrief after the encounter."""
 
-from contracts.events import PageAcknowledged, ReferralClosed
+from contracts.events import PageAcknowledged, ReferralClosed, SiteDeclared
 from servicekit.consumer import Subscriptions
 
 from training import handlers
@@ -11,4 +11,6 @@ def make_subscriptions() -> Subscriptions:
     subscriptions = Subscriptions()
     subscriptions.on(PageAcknowledged)(handlers.on_page_acknowledged)
     subscriptions.on(ReferralClosed)(handlers.on_referral_closed)
+    # the sites of the authority: nobody is registered at one nobody declared
+    subscriptions.on(SiteDeclared)(handlers.on_site_declared)
     return subscriptions

@@ -18,6 +18,7 @@ from contracts.events import (
     DebriefPrompted,
     PageAcknowledged,
     ReferralClosed,
+    SiteDeclared,
     SupporterEligibilityChanged,
 )
 from contracts.types import RecipientRole, SupportTier
@@ -63,7 +64,32 @@ async def courses(uow: UnitOfWork) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows.all()]
 
 
+class UnknownSite(ValueError):
+    """The site is not one matching's directory declared."""
+
+
+async def on_site_declared(event: SiteDeclared, uow: UnitOfWork, _e: Envelope) -> None:
+    await uow.session.execute(
+        insert(t.known_site)
+        .values(site_id=event.site_id, declared_at=datetime.now(UTC))
+        .on_conflict_do_nothing()
+    )
+
+
+async def require_site(uow: UnitOfWork, site_id: str) -> None:
+    """A typo makes no phantom site: the person would vanish from the real roster."""
+    if (
+        await uow.session.scalar(sa.select(t.known_site.c.site_id).where(t.known_site.c.site_id == site_id))
+        is None
+    ):
+        raise UnknownSite(
+            f"{site_id} is not a site of this authority (or its declaration has not reached "
+            "training yet): declare it in the directory first"
+        )
+
+
 async def upsert_supporter(uow: UnitOfWork, staff_ref: str, home_site: str, active: bool, tier: int) -> None:
+    await require_site(uow, home_site)
     if active:
         # someone being recruited becomes a supporter by recruitment's own steps (references,
         # interviews, agreement, training), never by being registered as one
@@ -78,10 +104,14 @@ async def upsert_supporter(uow: UnitOfWork, staff_ref: str, home_site: str, acti
                 f"'{staff_ref}' is being recruited (at '{stage}'): they become active through"
                 " recruitment's activation, once every step is done"
             )
+    moved = await uow.session.scalar(
+        sa.select(t.supporter.c.home_site != home_site).where(t.supporter.c.staff_ref == staff_ref)
+    )
     values = {"home_site": home_site, "active": active, "tier": tier}
     stmt = insert(t.supporter).values(staff_ref=staff_ref, **values)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["staff_ref"], set_=values))
-    await refresh_eligibility(uow, staff_ref, now=datetime.now(UTC))
+    # a move is news to oncall (whose schedule it may join) even when eligibility is unchanged
+    await refresh_eligibility(uow, staff_ref, now=datetime.now(UTC), moved=bool(moved))
     await uow.commit()
 
 
@@ -222,8 +252,9 @@ async def import_completions(
     return imported, again, rejected
 
 
-async def refresh_eligibility(uow: UnitOfWork, staff_ref: str, *, now: datetime) -> None:
-    """Recompute a supporter's eligibility; publish it when it changed (or was never said)."""
+async def refresh_eligibility(uow: UnitOfWork, staff_ref: str, *, now: datetime, moved: bool = False) -> None:
+    """Recompute a supporter's eligibility; publish it when it changed (or was never said),
+    or when they moved to another site."""
     s = (
         await uow.session.execute(
             sa.select(t.supporter).where(t.supporter.c.staff_ref == staff_ref).with_for_update()
@@ -231,7 +262,7 @@ async def refresh_eligibility(uow: UnitOfWork, staff_ref: str, *, now: datetime)
     ).one()
     standing = await _standing(uow, staff_ref, now)
     result = Verdict(eligible=s.active and standing.eligible, missing=standing.missing)
-    if s.eligible is result.eligible:
+    if s.eligible is result.eligible and not moved:
         return
     version = s.eligibility_version + 1
     await uow.session.execute(
@@ -323,6 +354,7 @@ async def express_interest(
     training (inactive, so never eligible) so that their courses can be recorded as they go.
     Someone registered at a site the caller does not act for is not moved, and the refusal
     says nothing of them (their stage, or whether they are active)."""
+    await require_site(uow, home_site)
     now = datetime.now(UTC)
     existing = (
         await uow.session.execute(

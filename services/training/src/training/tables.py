@@ -154,3 +154,12 @@ debrief_prompt = sa.Table(
     sa.Column("answered_at", sa.DateTime(timezone=True)),
     sa.Column("outcome", sa.Text),  # debriefed | not_needed
 )
+
+# the sites matching's directory declared (from its SiteDeclared events): a supporter or a
+# candidate at a site nobody declared is refused, so a typo makes no phantom site
+known_site = sa.Table(
+    "known_site",
+    metadata,
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("declared_at", sa.DateTime(timezone=True), nullable=False),
+)
