@@ -28,10 +28,11 @@ from contracts.types import CaseOutcome, ConnectionPath, OfferEnd, OverrideReaso
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
-from oncall import handlers
 from oncall import tables as t
 from oncall.consumers import make_subscriptions
 from oncall.escalation import ENDED, EpisodeStatus
+from oncall.paging import answers, timers
+from oncall.paging.policy import PageClosed, PageNotFound, PagingPolicy
 from servicekit.auth import Principal, Role
 from servicekit.consumer import EventConsumer
 from servicekit.database import Database, UnitOfWorkFactory
@@ -42,7 +43,7 @@ pytestmark = pytest.mark.integration
 SITE = "t-lifecycle"
 SUPPORTERS = ("st-lifea", "st-lifeb", "st-lifec")
 COORDINATOR = "st-lifecoord"
-POLICY = handlers.PagingPolicy(
+POLICY = PagingPolicy(
     ack_timeout=timedelta(minutes=5), crisis_ack_timeout=timedelta(minutes=2), supporters_in_chain=2
 )
 
@@ -200,10 +201,10 @@ class Lifecycle(RuleBasedStateMachine):
             async with self.world.uow() as uow:
                 try:
                     if accept:
-                        await handlers.acknowledge(uow, page_id, principal)
+                        await answers.acknowledge(uow, page_id, principal)
                     else:
-                        await handlers.decline(uow, page_id, principal, POLICY)
-                except (handlers.PageClosed, handlers.PageNotFound):
+                        await answers.decline(uow, page_id, principal, POLICY)
+                except (PageClosed, PageNotFound):
                     pass
 
         self.world.run(answer())
@@ -221,7 +222,7 @@ class Lifecycle(RuleBasedStateMachine):
                 )
                 await uow.commit()
             async with self.world.uow() as uow:
-                await handlers.fire_due_timers(uow, POLICY)
+                await timers.fire_due_timers(uow, POLICY)
 
         self.world.run(fire())
 

@@ -9,9 +9,9 @@ from servicekit.mail import Mailer, SmtpMailer
 from servicekit.service import Service, build_service, repeat
 from servicekit.vault import PersonalDataVault
 
-from intake import handlers
 from intake.api import router
 from intake.consumers import make_subscriptions
+from intake.retention import handlers as retention
 from intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def build(settings: IntakeSettings | None = None, mailer: Mailer | None = None) 
     service.loops.append(
         partial(
             repeat,
-            partial(handlers.housekeeping_once, service.uow, timedelta(days=settings.purge_after_days)),
+            partial(retention.housekeeping_once, service.uow, timedelta(days=settings.purge_after_days)),
             interval=settings.housekeeping_poll_seconds,
             name="intake.housekeeping",
         )
@@ -45,7 +45,7 @@ def build(settings: IntakeSettings | None = None, mailer: Mailer | None = None) 
         service.loops.append(
             partial(
                 repeat,
-                partial(handlers.deliver_messages_once, service.uow, mailer, vault),
+                partial(retention.deliver_messages_once, service.uow, mailer, vault),
                 interval=settings.mail_poll_seconds,
                 name="intake.mail",
             )

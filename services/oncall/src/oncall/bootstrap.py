@@ -11,7 +11,7 @@ from servicekit.mail import SmtpMailer
 from servicekit.service import Service, build_service, repeat
 from servicekit.vault import PersonalDataVault
 
-from oncall import delivery, handlers, rostering
+from oncall import delivery
 from oncall.api import router
 from oncall.consumers import make_subscriptions
 from oncall.eligibility import AskMatching, EligibleNow, trust_the_snapshot
@@ -25,6 +25,9 @@ from oncall.notifiers import (
     WebhookAllowList,
     WebhookNotifier,
 )
+from oncall.paging import timers
+from oncall.paging.policy import PagingPolicy
+from oncall.schedules import handlers as schedules
 from oncall.settings import OncallSettings
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,7 @@ def build(
     eligible_now: EligibleNow = trust_the_snapshot
     if settings.matching_url and settings.service_token:
         eligible_now = AskMatching(settings.matching_url, settings.service_token)
-    policy = handlers.PagingPolicy(
+    policy = PagingPolicy(
         ack_timeout=timedelta(seconds=settings.ack_timeout_seconds),
         crisis_ack_timeout=timedelta(seconds=settings.crisis_ack_timeout_seconds),
         supporters_in_chain=settings.supporters_in_chain,
@@ -89,7 +92,7 @@ def build(
     service.loops += [
         partial(
             repeat,
-            partial(handlers.fire_due_timers_once, service.uow, policy),
+            partial(timers.fire_due_timers_once, service.uow, policy),
             interval=settings.timer_poll_seconds,
             name="oncall.timers",
         ),
@@ -101,13 +104,13 @@ def build(
         ),
         partial(
             repeat,
-            partial(rostering.publish_duty_once, service.uow),
+            partial(schedules.publish_duty_once, service.uow),
             interval=settings.duty_poll_seconds,
             name="oncall.duty",
         ),
         partial(
             repeat,
-            partial(rostering.forecast_gaps_once, service.uow),
+            partial(schedules.forecast_gaps_once, service.uow),
             interval=settings.coverage_poll_seconds,
             name="oncall.coverage",
         ),

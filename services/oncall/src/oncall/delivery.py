@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.vault import PersonalDataVault
 
-from oncall import rostering
 from oncall import tables as t
 from oncall.links import LinkSigner
+from oncall.me import handlers as own
 from oncall.messages import compose
 from oncall.notifiers import Channel, DeliveryFailed, Message, Notifier
 
@@ -48,7 +48,7 @@ class Delivery:
 
 
 async def routes_of(uow: UnitOfWork, delivery: Delivery, staff_ref: str) -> list[Route]:
-    found = await rostering.routes(uow, delivery.vault, staff_ref) if delivery.vault is not None else []
+    found = await own.routes(uow, delivery.vault, staff_ref) if delivery.vault is not None else []
     if not found:
         return [Route(Channel.RECORDING, "")] if delivery.record_unrouted else []
     return [Route(Channel(channel), address) for channel, address in found]

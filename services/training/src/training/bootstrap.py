@@ -5,10 +5,12 @@ from functools import partial
 
 from servicekit.service import Service, build_service, repeat
 
-from training import handlers
+from training import common
 from training.api import router
+from training.certification import handlers as certification
 from training.consumers import make_subscriptions
 from training.settings import TrainingSettings
+from training.supporter_care import handlers as supporter_care
 
 
 def build(settings: TrainingSettings | None = None) -> Service:
@@ -21,14 +23,14 @@ def build(settings: TrainingSettings | None = None) -> Service:
         description="Certifications, renewals, expiries at their moment, reminders and eligibility.",
     )
     service.api.state.uow = service.uow
-    service.api.state.policy = handlers.TrainingPolicy(
+    service.api.state.policy = common.TrainingPolicy(
         time_zone=settings.authority_time_zone, reminder_days=tuple(settings.reminder_days)
     )
     service.api.include_router(router)
     service.loops.append(
         partial(
             repeat,
-            partial(handlers.fire_due_timers_once, service.uow),
+            partial(certification.fire_due_timers_once, service.uow),
             interval=settings.timer_poll_seconds,
             name="training.timers",
         )
@@ -37,7 +39,7 @@ def build(settings: TrainingSettings | None = None) -> Service:
     async def forget_closures() -> int:
         kept = timedelta(hours=settings.closure_kept_hours)
         async with service.uow() as uow:
-            return await handlers.forget_closures(uow, older_than=datetime.now(UTC) - kept)
+            return await supporter_care.forget_closures(uow, older_than=datetime.now(UTC) - kept)
 
     service.loops.append(partial(repeat, forget_closures, interval=3600, name="training.closures"))
     return service

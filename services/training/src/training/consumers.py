@@ -4,13 +4,14 @@ supporter a debrief after the encounter."""
 from contracts.events import PageAcknowledged, ReferralClosed, SiteDeclared
 from servicekit.consumer import Subscriptions
 
-from training import handlers
+from training import sites
+from training.supporter_care import handlers as supporter_care
 
 
 def make_subscriptions() -> Subscriptions:
     subscriptions = Subscriptions()
-    subscriptions.on(PageAcknowledged)(handlers.on_page_acknowledged)
-    subscriptions.on(ReferralClosed)(handlers.on_referral_closed)
+    subscriptions.on(PageAcknowledged)(supporter_care.on_page_acknowledged)
+    subscriptions.on(ReferralClosed)(supporter_care.on_referral_closed)
     # the sites of the authority: nobody is registered at one nobody declared
-    subscriptions.on(SiteDeclared)(handlers.on_site_declared)
+    subscriptions.on(SiteDeclared)(sites.on_site_declared)
     return subscriptions

@@ -1,5 +1,5 @@
-"""Schedules, duty, coverage, availability and contact routes: use cases as plain
-functions over a unit of work. The rules themselves are in schedule.py."""
+"""Schedules, duty and coverage: use cases as plain functions over a unit of work. The rules
+themselves are in oncall.schedule."""
 
 from __future__ import annotations
 
@@ -9,16 +9,15 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from contracts.events import CoverageGapForecast, DutyChanged, SupporterAvailabilityChanged
+from contracts.events import CoverageGapForecast, DutyChanged
 from contracts.types import DutyLayer
 from servicekit.auth import Principal
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
-from servicekit.vault import PersonalDataVault
 from sqlalchemy.dialects.postgresql import insert
 
 from oncall import directory
 from oncall import tables as t
-from oncall.handlers import notify
+from oncall.paging.chain import notify
 from oncall.schedule import (
     Override,
     Restriction,
@@ -383,51 +382,6 @@ async def forecast_gaps(uow: UnitOfWork, now: datetime | None = None, horizon: t
             warned += 1
     await uow.commit()
     return warned
-
-
-async def set_availability(uow: UnitOfWork, staff_ref: str, available: bool) -> int:
-    """A supporter steps away or comes back, themself; matching follows the event."""
-    now = datetime.now(UTC)
-    version = await uow.session.scalar(
-        insert(t.availability)
-        .values(staff_ref=staff_ref, available=available, version=1, changed_at=now)
-        .on_conflict_do_update(
-            index_elements=["staff_ref"],
-            set_={"available": available, "version": t.availability.c.version + 1, "changed_at": now},
-        )
-        .returning(t.availability.c.version)
-    )
-    await uow.emit(
-        SupporterAvailabilityChanged(supporter=staff_ref, available=available, version=int(version or 1)),
-        site_id="authority",
-    )
-    await uow.commit()
-    return int(version or 1)
-
-
-async def put_routes(
-    uow: UnitOfWork, vault: PersonalDataVault, staff_ref: str, routes: list[tuple[str, str]]
-) -> None:
-    await uow.session.execute(sa.delete(t.contact_route).where(t.contact_route.c.staff_ref == staff_ref))
-    for position, (channel, address) in enumerate(routes):
-        await uow.session.execute(
-            sa.insert(t.contact_route).values(
-                staff_ref=staff_ref, position=position, channel=channel, address=vault.seal(address)
-            )
-        )
-    await uow.commit()
-
-
-async def routes(uow: UnitOfWork, vault: PersonalDataVault, staff_ref: str) -> list[tuple[str, str]]:
-    """A person's contact routes in order, as (channel, address), opened."""
-    rows = (
-        await uow.session.execute(
-            sa.select(t.contact_route)
-            .where(t.contact_route.c.staff_ref == staff_ref)
-            .order_by(t.contact_route.c.position)
-        )
-    ).all()
-    return [(r.channel, vault.open(r.address) or "") for r in rows]
 
 
 async def publish_duty_once(uow: UnitOfWorkFactory) -> int:

@@ -1,0 +1,33 @@
+"""A site's public data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from servicekit.database import UnitOfWork
+from sqlalchemy.dialects.postgresql import insert
+
+from intake import tables
+from intake.domain import (
+    ReferralRejected,
+)
+
+# --- sites ------------------------------------------------------------------------------
+
+
+async def upsert_site(uow: UnitOfWork, site_id: str, values: dict[str, Any]) -> None:
+    stmt = insert(tables.site).values(site_id=site_id, **values)
+    await uow.session.execute(stmt.on_conflict_do_update(index_elements=["site_id"], set_=values))
+    await uow.commit()
+
+
+async def site(uow: UnitOfWork, site_id: str) -> Any:
+    return (await uow.session.execute(sa.select(tables.site).where(tables.site.c.site_id == site_id))).first()
+
+
+async def known_site(uow: UnitOfWork, site_id: str) -> Any:
+    row = await site(uow, site_id)
+    if row is None:
+        raise ReferralRejected(f"site_id '{site_id}' is not a site of this authority")
+    return row

@@ -1,0 +1,59 @@
+"""A supporter's own settings: availability (matching follows the event) and contact routes,
+sealed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from contracts.events import SupporterAvailabilityChanged
+from servicekit.database import UnitOfWork
+from servicekit.vault import PersonalDataVault
+from sqlalchemy.dialects.postgresql import insert
+
+from oncall import tables as t
+
+
+async def set_availability(uow: UnitOfWork, staff_ref: str, available: bool) -> int:
+    """A supporter steps away or comes back, themself; matching follows the event."""
+    now = datetime.now(UTC)
+    version = await uow.session.scalar(
+        insert(t.availability)
+        .values(staff_ref=staff_ref, available=available, version=1, changed_at=now)
+        .on_conflict_do_update(
+            index_elements=["staff_ref"],
+            set_={"available": available, "version": t.availability.c.version + 1, "changed_at": now},
+        )
+        .returning(t.availability.c.version)
+    )
+    await uow.emit(
+        SupporterAvailabilityChanged(supporter=staff_ref, available=available, version=int(version or 1)),
+        site_id="authority",
+    )
+    await uow.commit()
+    return int(version or 1)
+
+
+async def put_routes(
+    uow: UnitOfWork, vault: PersonalDataVault, staff_ref: str, routes: list[tuple[str, str]]
+) -> None:
+    await uow.session.execute(sa.delete(t.contact_route).where(t.contact_route.c.staff_ref == staff_ref))
+    for position, (channel, address) in enumerate(routes):
+        await uow.session.execute(
+            sa.insert(t.contact_route).values(
+                staff_ref=staff_ref, position=position, channel=channel, address=vault.seal(address)
+            )
+        )
+    await uow.commit()
+
+
+async def routes(uow: UnitOfWork, vault: PersonalDataVault, staff_ref: str) -> list[tuple[str, str]]:
+    """A person's contact routes in order, as (channel, address), opened."""
+    rows = (
+        await uow.session.execute(
+            sa.select(t.contact_route)
+            .where(t.contact_route.c.staff_ref == staff_ref)
+            .order_by(t.contact_route.c.position)
+        )
+    ).all()
+    return [(r.channel, vault.open(r.address) or "") for r in rows]

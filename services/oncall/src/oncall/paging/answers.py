@@ -1,0 +1,274 @@
+"""A page answered: taken (acknowledged) or declined, signed in or from the link in a message."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from contracts.events import (
+    PageAcknowledged,
+    PageDeclined,
+)
+from contracts.types import EscalationReason, RecipientRole
+from servicekit.auth import Principal, Role
+from servicekit.database import UnitOfWork
+from servicekit.telemetry import continue_trace
+from sqlalchemy.dialects.postgresql import insert
+
+from oncall import tables as t
+from oncall.escalation import (
+    EpisodeStatus,
+    PageStatus,
+    may_answer,
+    team_complete,
+)
+from oncall.links import AnswerLink
+from oncall.paging.chain import chain_of, escalate, notify
+from oncall.paging.policy import (
+    ACKNOWLEDGE,
+    PageClosed,
+    PageNotFound,
+    PagingPolicy,
+    time_to_acknowledge,
+    tracer,
+)
+
+
+async def locked_episode(uow: UnitOfWork, referral_id: uuid.UUID) -> Any:
+    return (
+        await uow.session.execute(
+            sa.select(t.episode).where(t.episode.c.referral_id == referral_id).with_for_update()
+        )
+    ).first()
+
+
+async def _answerable_page(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal) -> tuple[Any, Any]:
+    page = (
+        await uow.session.execute(sa.select(t.page).where(t.page.c.page_id == page_id).with_for_update())
+    ).first()
+    if page is None or page.recipient != principal.staff_ref:
+        raise PageNotFound(page_id)  # a page is answered by the person it was sent to
+    episode = await locked_episode(uow, page.referral_id)
+    if not may_answer(EpisodeStatus(episode.status), PageStatus(page.status)):
+        raise PageClosed(f"this page is closed: the case is {episode.status}")
+    return page, episode
+
+
+async def _pages_in(
+    uow: UnitOfWork, referral_id: uuid.UUID, status: PageStatus, *, supporters_only: bool = True
+) -> int:
+    """How many of the referral's pages (its supporters', or everyone's) are in ``status``."""
+    by_role = [t.page.c.recipient_role == RecipientRole.SUPPORTER.value] if supporters_only else []
+    return int(
+        await uow.session.scalar(
+            sa.select(sa.func.count()).where(
+                t.page.c.referral_id == referral_id, t.page.c.status == status.value, *by_role
+            )
+        )
+        or 0
+    )
+
+
+async def _deployment_of_month(uow: UnitOfWork, supporter: str, site_id: str, now: datetime) -> int:
+    """This acknowledgement is the supporter's n-th at the site this month (UTC), this one
+    included. Metrics derives deployments per supporter from n alone, keeping nobody's ref;
+    a lock per supporter keeps two acknowledgements at once from both counting n."""
+    await uow.session.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended("deployments:" + supporter, 0)))
+    )
+    month_start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return int(
+        await uow.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(t.page.join(t.episode, t.episode.c.referral_id == t.page.c.referral_id))
+            .where(
+                t.page.c.recipient == supporter,
+                t.page.c.recipient_role == RecipientRole.SUPPORTER.value,
+                t.page.c.status == PageStatus.ACKNOWLEDGED.value,
+                t.page.c.answered_at >= month_start,
+                t.episode.c.site_id == site_id,
+            )
+        )
+        or 0
+    )
+
+
+async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal) -> None:
+    """The recipient takes the case. Once the case is staffed (one person, or the whole
+    team of a group case), every pending page, timer and notification is cancelled."""
+    page, episode = await _answerable_page(uow, page_id, principal)
+    now = datetime.now(UTC)
+    # the episode is locked: of two acknowledgements at once, one sees the other
+    first = not await _pages_in(uow, page.referral_id, PageStatus.ACKNOWLEDGED, supporters_only=False)
+    with (
+        continue_trace(episode.traceparent),
+        tracer.start_as_current_span(
+            "page acknowledged", attributes={"pss.referral_id": str(page.referral_id), "pss.step": page.step}
+        ),
+    ):
+        await uow.session.execute(
+            sa.update(t.page)
+            .where(t.page.c.page_id == page_id)
+            .values(status=PageStatus.ACKNOWLEDGED.value, answered_at=now)
+        )
+        staffed = True
+        if episode.team_size > 1 and page.recipient_role == RecipientRole.SUPPORTER.value:
+            taken = await _pages_in(uow, page.referral_id, PageStatus.ACKNOWLEDGED)
+            staffed = team_complete(taken, episode.team_size)
+        if staffed:
+            others = (
+                await uow.session.execute(
+                    sa.update(t.page)
+                    .where(
+                        t.page.c.referral_id == page.referral_id,
+                        t.page.c.page_id != page_id,
+                        t.page.c.status.in_([PageStatus.SENT.value, PageStatus.EXPIRED.value]),
+                    )
+                    .values(status=PageStatus.CANCELLED.value)
+                    .returning(t.page.c.recipient, t.page.c.recipient_role)
+                )
+            ).all()
+            await uow.session.execute(
+                sa.update(t.episode)
+                .where(t.episode.c.referral_id == page.referral_id)
+                .values(status=EpisodeStatus.ACKNOWLEDGED.value, closed_at=now, acknowledged_at=now)
+            )
+            await cancel_pending(uow, page.referral_id, now)
+            if episode.team_size > 1:
+                # a broadcast: everyone still asked is told the team is filled
+                for other in dict.fromkeys(
+                    r.recipient for r in others if r.recipient_role == RecipientRole.SUPPORTER.value
+                ):
+                    await notify(uow, "filled", other, site_id=episode.site_id, referral_id=page.referral_id)
+        deployment = None
+        if page.recipient_role == RecipientRole.SUPPORTER.value:
+            deployment = await _deployment_of_month(uow, page.recipient, episode.site_id, now)
+        await uow.emit(
+            PageAcknowledged(
+                page_id=page_id,
+                referral_id=page.referral_id,
+                site_id=episode.site_id,
+                recipient=page.recipient,
+                recipient_role=RecipientRole(page.recipient_role),
+                step=page.step,
+                seconds_to_acknowledge=max(0, int((now - page.sent_at).total_seconds())),
+                deployment_of_month=deployment,
+                referral_seconds_to_acknowledge=(
+                    max(0, int((now - episode.started_at).total_seconds())) if first else None
+                ),
+            ),
+            site_id=episode.site_id,
+        )
+    await uow.commit()
+    if first:
+        time_to_acknowledge.record(max(0.0, (now - episode.started_at).total_seconds()))
+
+
+async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, policy: PagingPolicy) -> None:
+    """The recipient cannot take it: the next person is paged at once."""
+    page, episode = await _answerable_page(uow, page_id, principal)
+    now = datetime.now(UTC)
+    with (
+        continue_trace(episode.traceparent),
+        tracer.start_as_current_span(
+            "page declined", attributes={"pss.referral_id": str(page.referral_id), "pss.step": page.step}
+        ),
+    ):
+        await uow.session.execute(
+            sa.update(t.page)
+            .where(t.page.c.page_id == page_id)
+            .values(status=PageStatus.DECLINED.value, answered_at=now)
+        )
+        await uow.emit(
+            PageDeclined(
+                page_id=page_id,
+                referral_id=page.referral_id,
+                site_id=episode.site_id,
+                recipient=page.recipient,
+                step=page.step,
+            ),
+            site_id=episode.site_id,
+        )
+        if episode.team_size > 1 and page.recipient_role == RecipientRole.SUPPORTER.value:
+            # a broadcast escalates early only when every supporter paged has answered no
+            # or let it lapse, and the coordinator has not been paged yet
+            still_open = await _pages_in(uow, page.referral_id, PageStatus.SENT)
+            chain = chain_of(episode.chain)
+            must_escalate = still_open == 0 and chain[episode.step].role is RecipientRole.SUPPORTER
+        else:
+            must_escalate = page.step == episode.step
+        if must_escalate:
+            await uow.session.execute(
+                sa.update(t.timer)
+                .where(
+                    t.timer.c.referral_id == page.referral_id,
+                    t.timer.c.step == episode.step,
+                    t.timer.c.kind == ACKNOWLEDGE,
+                    t.timer.c.fired_at.is_(None),
+                )
+                .values(cancelled_at=now)
+            )
+            await escalate(uow, episode, EscalationReason.DECLINED, policy, now)
+    await uow.commit()
+
+
+async def close_open_pages(uow: UnitOfWork, referral_id: uuid.UUID) -> None:
+    """Pages nobody answered (still out, or lapsed) can no longer be taken."""
+    await uow.session.execute(
+        sa.update(t.page)
+        .where(
+            t.page.c.referral_id == referral_id,
+            t.page.c.status.in_([PageStatus.SENT.value, PageStatus.EXPIRED.value]),
+        )
+        .values(status=PageStatus.CANCELLED.value)
+    )
+
+
+async def cancel_pending(
+    uow: UnitOfWork, referral_id: uuid.UUID, now: datetime, *, ended: bool = False
+) -> None:
+    """Stop every acknowledgement timer and every page not yet delivered. When the case
+    ``ended``, its service-level clocks stop too and no message about it goes out any more;
+    otherwise the clocks keep running (someone took the case, and must still call back)."""
+    timers = [
+        t.timer.c.referral_id == referral_id,
+        t.timer.c.fired_at.is_(None),
+        t.timer.c.cancelled_at.is_(None),
+    ]
+    if not ended:
+        timers.append(t.timer.c.kind == ACKNOWLEDGE)
+    await uow.session.execute(sa.update(t.timer).where(*timers).values(cancelled_at=now))
+    # a message being sent now is cancelled too: a failed try is then not retried
+    messages = [
+        t.notification.c.referral_id == referral_id,
+        t.notification.c.status.in_(["pending", "sending"]),
+    ]
+    if not ended:
+        messages.append(t.notification.c.kind == "page")
+    await uow.session.execute(sa.update(t.notification).where(*messages).values(status="cancelled"))
+
+
+class LinkUsed(RuntimeError):
+    """A single-use answer link came back a second time."""
+
+
+async def answer_by_link(uow: UnitOfWork, link: AnswerLink, accept: bool, policy: PagingPolicy) -> None:
+    """Answer a page from the link in its message, as the person it was sent to. The link's
+    nonce is kept in the same transaction as the answer, so it works once."""
+    used = await uow.session.scalar(
+        insert(t.used_link)
+        .values(nonce=link.nonce, used_at=datetime.now(UTC))
+        .on_conflict_do_nothing()
+        .returning(t.used_link.c.nonce)
+    )
+    if used is None:
+        raise LinkUsed("this link was already used; sign in to see where the case stands")
+    principal = Principal(
+        subject=f"link:{link.recipient}", roles=frozenset({Role.PEER_SUPPORTER}), staff_ref=link.recipient
+    )
+    if accept:
+        await acknowledge(uow, link.page_id, principal)
+    else:
+        await decline(uow, link.page_id, principal, policy)

@@ -1,0 +1,176 @@
+"""Paging the chain: one link after the other, escalating when an answer is late."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from contracts.events import (
+    PageEscalated,
+    PageExhausted,
+    PageSent,
+)
+from contracts.types import EscalationReason, RecipientRole, Urgency
+from servicekit.database import UnitOfWork
+
+from oncall import tables as t
+from oncall.escalation import (
+    EpisodeStatus,
+    Link,
+    PageStatus,
+    next_step,
+)
+from oncall.paging.policy import ACKNOWLEDGE, PagingPolicy
+
+
+async def send_page(
+    uow: UnitOfWork,
+    referral_id: uuid.UUID,
+    site_id: str,
+    chain: list[Link],
+    step: int,
+    crisis: bool,
+    policy: PagingPolicy,
+    now: datetime,
+    *,
+    timer: bool = True,
+    urgency: Urgency | str | None = None,
+) -> None:
+    link = chain[step]
+    page_id = uuid.uuid4()
+    urgency = Urgency(urgency) if urgency else None
+    due = now + policy.timeout(crisis, urgency)
+    await uow.session.execute(
+        sa.insert(t.page).values(
+            page_id=page_id,
+            referral_id=referral_id,
+            step=step,
+            recipient=link.recipient,
+            recipient_role=link.role.value,
+            status=PageStatus.SENT.value,
+            sent_at=now,
+            acknowledge_by=due,
+        )
+    )
+    if timer:
+        await uow.session.execute(
+            sa.insert(t.timer).values(referral_id=referral_id, step=step, kind=ACKNOWLEDGE, due_at=due)
+        )
+    await notify(
+        uow,
+        "page",
+        link.recipient,
+        site_id=site_id,
+        referral_id=referral_id,
+        page_id=page_id,
+        detail={
+            "crisis": crisis,
+            "role": link.role.value,
+            "acknowledge_by": due.strftime("%Y-%m-%d %H:%M"),
+        },
+    )
+    await uow.emit(
+        PageSent(
+            page_id=page_id,
+            referral_id=referral_id,
+            site_id=site_id,
+            recipient=link.recipient,
+            recipient_role=link.role,
+            step=step,
+            crisis=crisis,
+            acknowledge_by=due,
+        ),
+        site_id=site_id,
+    )
+
+
+def chain_of(raw: list[dict[str, str]]) -> list[Link]:
+    return [Link(item["recipient"], RecipientRole(item["role"])) for item in raw]
+
+
+async def escalate(
+    uow: UnitOfWork, episode: Any, reason: EscalationReason, policy: PagingPolicy, now: datetime
+) -> None:
+    chain = chain_of(episode.chain)
+    following = next_step(chain, episode.step)
+    if following is not None and chain[following].role is RecipientRole.SUPPORTER:
+        # a supporter who lapsed, paused or reached the cap since the proposal is passed over
+        eligible = await policy.eligible_now(episode.referral_id)
+        while (
+            eligible is not None
+            and following is not None
+            and chain[following].role is RecipientRole.SUPPORTER
+            and chain[following].recipient not in eligible
+        ):
+            following = next_step(chain, following)
+    if following is None:
+        await uow.session.execute(
+            sa.update(t.episode)
+            .where(t.episode.c.referral_id == episode.referral_id)
+            .values(status=EpisodeStatus.EXHAUSTED.value, closed_at=now)
+        )
+        await uow.emit(
+            PageExhausted(referral_id=episode.referral_id, site_id=episode.site_id, steps=len(chain)),
+            site_id=episode.site_id,
+        )
+        return
+    await uow.session.execute(
+        sa.update(t.episode).where(t.episode.c.referral_id == episode.referral_id).values(step=following)
+    )
+    await uow.emit(
+        PageEscalated(
+            referral_id=episode.referral_id,
+            site_id=episode.site_id,
+            from_step=episode.step,
+            to_step=following,
+            to_role=chain[following].role,
+            reason=reason,
+        ),
+        site_id=episode.site_id,
+    )
+    await page_episode(uow, episode, chain, following, policy, now)
+
+
+async def page_episode(
+    uow: UnitOfWork, episode: Any, chain: list[Link], step: int, policy: PagingPolicy, now: datetime
+) -> None:
+    """Page the person at ``step`` of a running episode's chain."""
+    await send_page(
+        uow,
+        episode.referral_id,
+        episode.site_id,
+        chain,
+        step,
+        episode.crisis,
+        policy,
+        now,
+        urgency=episode.urgency,
+    )
+
+
+async def notify(
+    uow: UnitOfWork,
+    kind: str,
+    recipient: str,
+    *,
+    site_id: str,
+    referral_id: uuid.UUID | None = None,
+    page_id: uuid.UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Queue a message to a person, in the transaction that decided it: delivery
+    (delivery.py) sends it through their contact routes after the commit."""
+    await uow.session.execute(
+        sa.insert(t.notification).values(
+            kind=kind,
+            page_id=page_id,
+            referral_id=referral_id,
+            site_id=site_id,
+            recipient=recipient,
+            channel="pending",
+            status="pending",
+            detail={"site_id": site_id, **(detail or {})},
+        )
+    )

@@ -1,0 +1,200 @@
+"""An episode starts from matching's proposal (or its absence) and a coordinator's override."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from contracts import Envelope
+from contracts.events import (
+    MatchOverridden,
+    MatchProposed,
+    MatchUnmatched,
+    PageExhausted,
+)
+from contracts.types import RecipientRole, Urgency
+from servicekit.database import UnitOfWork
+from servicekit.telemetry import current_traceparent
+
+from oncall import tables as t
+from oncall.duty import coordinator_of
+from oncall.escalation import (
+    ENDED,
+    EpisodeStatus,
+    Link,
+    broadcast_steps,
+    build_chain,
+)
+from oncall.paging.answers import cancel_pending, close_open_pages, locked_episode
+from oncall.paging.chain import chain_of, send_page
+from oncall.paging.policy import PagingPolicy
+from oncall.service_levels.handlers import service_levels
+
+
+def on_match_proposed(policy: PagingPolicy):  # type: ignore[no-untyped-def]
+    async def handle(event: MatchProposed, uow: UnitOfWork, _envelope: Envelope) -> None:
+        ranked = [c.supporter for c in sorted(event.candidates, key=lambda c: c.rank)]
+        await _start_episode(
+            uow,
+            event.referral_id,
+            event.site_id,
+            ranked,
+            event.crisis,
+            event.team_size,
+            policy,
+            event.urgency,
+            worker_unchecked=event.worker_unchecked,
+        )
+
+    return handle
+
+
+def on_match_unmatched(policy: PagingPolicy):  # type: ignore[no-untyped-def]
+    """Nobody could be proposed: a person must still hear of it, so the coordinator is
+    paged at once (a crisis with no professional available cannot wait for office hours)."""
+
+    async def handle(event: MatchUnmatched, uow: UnitOfWork, _envelope: Envelope) -> None:
+        await _start_episode(
+            uow,
+            event.referral_id,
+            event.site_id,
+            [],
+            event.crisis,
+            1,
+            policy,
+            event.urgency,
+            worker_unchecked=event.worker_unchecked,
+        )
+
+    return handle
+
+
+async def _start_episode(
+    uow: UnitOfWork,
+    referral_id: uuid.UUID,
+    site_id: str,
+    ranked: list[str],
+    crisis: bool,
+    team_size: int,
+    policy: PagingPolicy,
+    urgency: Urgency | None,
+    *,
+    worker_unchecked: bool = False,
+) -> None:
+    exists = await uow.session.scalar(
+        sa.select(t.episode.c.referral_id).where(t.episode.c.referral_id == referral_id)
+    )
+    if exists is not None:
+        return  # redelivered, or the worker withdrew before the proposal arrived
+    coordinator = await coordinator_of(uow, site_id)
+    chain = build_chain(
+        ranked,
+        coordinator=coordinator,
+        fallback=policy.fallback,
+        supporters=len(ranked) if team_size > 1 else policy.supporters_in_chain,
+        rounds=policy.rounds,
+    )
+    now = datetime.now(UTC)
+    at_once = broadcast_steps(chain, team_size)
+    await uow.session.execute(
+        sa.insert(t.episode).values(
+            referral_id=referral_id,
+            site_id=site_id,
+            chain=[{"recipient": link.recipient, "role": link.role.value} for link in chain],
+            crisis=crisis,
+            step=at_once - 1,
+            status=EpisodeStatus.PAGING.value,
+            team_size=team_size,
+            traceparent=current_traceparent(),
+            started_at=now,
+            urgency=urgency.value if urgency else None,
+            worker_unchecked=worker_unchecked,
+        )
+    )
+    # the case's service-level clocks run from now, whoever answers
+    levels = await service_levels(uow, site_id, policy)
+    for level, due in levels.clocks(now, urgency, crisis).items():
+        await uow.session.execute(
+            sa.insert(t.timer).values(referral_id=referral_id, step=0, kind=level.value, due_at=due)
+        )
+    if not chain:
+        await uow.session.execute(
+            sa.update(t.episode)
+            .where(t.episode.c.referral_id == referral_id)
+            .values(status=EpisodeStatus.EXHAUSTED.value, closed_at=now)
+        )
+        await uow.emit(PageExhausted(referral_id=referral_id, site_id=site_id, steps=1), site_id=site_id)
+        return
+    for step in range(at_once):
+        # one acknowledgement timer for the whole broadcast: on the last page sent
+        await send_page(
+            uow,
+            referral_id,
+            site_id,
+            chain,
+            step,
+            crisis,
+            policy,
+            now,
+            timer=step == at_once - 1,
+            urgency=urgency,
+        )
+
+
+def on_match_overridden(policy: PagingPolicy):  # type: ignore[no-untyped-def]
+    """A coordinator chose the supporter: every pending page of the episode is cancelled
+    and the chosen supporter is paged, with the coordinator behind them. The chain grows
+    (steps stay unique), so the page history keeps what happened before the override."""
+
+    async def handle(event: MatchOverridden, uow: UnitOfWork, _envelope: Envelope) -> None:
+        episode = await locked_episode(uow, event.referral_id)
+        if episode is None:
+            await _start_episode(
+                uow,
+                event.referral_id,
+                event.site_id,
+                [event.supporter],
+                event.crisis,
+                1,
+                policy,
+                event.urgency,
+            )
+            return
+        if EpisodeStatus(episode.status) in ENDED:
+            return  # the case ended; an override restarts nothing (matching refuses it too)
+        chain = chain_of(episode.chain)
+        now = datetime.now(UTC)
+        await close_open_pages(uow, event.referral_id)
+        await cancel_pending(uow, event.referral_id, now)
+        coordinator = await coordinator_of(uow, event.site_id)
+        # the case was re-assigned, so whoever took it before no longer holds it
+        grown = [*chain, Link(event.supporter, RecipientRole.SUPPORTER)]
+        if coordinator:
+            grown.append(Link(coordinator, RecipientRole.COORDINATOR))
+        step = len(chain)
+        await uow.session.execute(
+            sa.update(t.episode)
+            .where(t.episode.c.referral_id == event.referral_id)
+            .values(
+                chain=[{"recipient": link.recipient, "role": link.role.value} for link in grown],
+                step=step,
+                status=EpisodeStatus.PAGING.value,
+                team_size=1,
+                closed_at=None,
+                acknowledged_at=None,
+            )
+        )
+        await send_page(
+            uow,
+            event.referral_id,
+            event.site_id,
+            grown,
+            step,
+            episode.crisis,
+            policy,
+            now,
+            urgency=event.urgency,
+        )
+
+    return handle

@@ -1,0 +1,95 @@
+"""Recruitment, step by step: an expression of interest, the stages, the references."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.types import SiteId, StaffRef
+from fastapi import APIRouter, HTTPException, Request
+from servicekit.auth import ensure_site
+
+from training import common, sites
+from training.candidates import handlers as candidates
+from training.recruitment import ReferenceKind, Stage, TransitionRefused
+from training.web import Coordinator, Strict, acts_for_home_of, unit_of_work
+
+router = APIRouter()
+
+
+class InterestIn(Strict):
+    staff_ref: StaffRef
+    home_site: SiteId
+
+
+class StepIn(Strict):
+    stage: Stage
+
+
+class ReferenceIn(Strict):
+    referee: StaffRef
+    kind: ReferenceKind
+
+
+@router.post("/candidates", status_code=201, tags=["recruitment"])
+async def post_candidate(body: InterestIn, request: Request, principal: Coordinator) -> dict[str, Any]:
+    """An expression of interest: the first step to becoming a peer supporter."""
+    ensure_site(principal, body.home_site)
+    async with unit_of_work(request)() as uow:
+        try:
+            await candidates.express_interest(
+                uow, body.staff_ref, body.home_site, principal.subject, principal.acts_for
+            )
+        except sites.UnknownSite as exc:
+            raise HTTPException(422, str(exc)) from None
+        except common.Conflict as exc:
+            raise HTTPException(409, str(exc)) from None
+    async with unit_of_work(request)() as uow:
+        return await candidates.candidacy_view(uow, body.staff_ref)
+
+
+@router.get("/candidates/{staff_ref}", tags=["recruitment"])
+async def get_candidate(staff_ref: StaffRef, request: Request, principal: Coordinator) -> dict[str, Any]:
+    async with unit_of_work(request)() as uow:
+        await acts_for_home_of(uow, principal, staff_ref)
+        try:
+            return await candidates.candidacy_view(uow, staff_ref)
+        except common.UnknownRecord as exc:
+            raise HTTPException(404, str(exc)) from None
+
+
+@router.post("/candidates/{staff_ref}/stage", tags=["recruitment"])
+async def post_stage(
+    staff_ref: StaffRef, body: StepIn, request: Request, principal: Coordinator
+) -> dict[str, Any]:
+    """The next step (or withdrawn, or declined). A step that cannot be taken now answers
+    409 with what is needed first."""
+    async with unit_of_work(request)() as uow:
+        await acts_for_home_of(uow, principal, staff_ref)
+        try:
+            await candidates.advance_candidacy(uow, staff_ref, body.stage, principal.subject)
+        except common.UnknownRecord as exc:
+            raise HTTPException(404, str(exc)) from None
+        except TransitionRefused as exc:
+            raise HTTPException(409, str(exc)) from None
+    async with unit_of_work(request)() as uow:
+        return await candidates.candidacy_view(uow, staff_ref)
+
+
+@router.post("/candidates/{staff_ref}/references", tags=["recruitment"])
+async def post_reference(
+    staff_ref: StaffRef, body: ReferenceIn, request: Request, principal: Coordinator
+) -> dict[str, Any]:
+    """That a reference was received and from whom. Its content stays with the program,
+    on paper: nothing a referee says about a colleague is stored here."""
+    async with unit_of_work(request)() as uow:
+        await acts_for_home_of(uow, principal, staff_ref)
+        try:
+            await candidates.add_reference(uow, staff_ref, body.referee, body.kind)
+        except common.UnknownRecord as exc:
+            raise HTTPException(404, str(exc)) from None
+        except common.Conflict as exc:
+            raise HTTPException(409, str(exc)) from None
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+    async with unit_of_work(request)() as uow:
+        return await candidates.candidacy_view(uow, staff_ref)
