@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from frontend import views
+from frontend import views, web
 from frontend.gateway import Refused, Unavailable
 from frontend.session import Sealer
 from frontend.settings import FrontendSettings
@@ -56,31 +56,31 @@ def build(settings: FrontendSettings | None = None) -> FastAPI:
 
 
 def _error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
-    return views.render(request, "error.html", status_code=status_code, message=message)
+    return web.render(request, "error.html", status_code=status_code, message=message)
 
 
 def _error_pages(app: FastAPI) -> None:
     """Errors a person can act on, in their language; a 404 for anything of another site."""
 
-    @app.exception_handler(views.SignInNeeded)
+    @app.exception_handler(web.SignInNeeded)
     async def sign_in_needed(request: Request, _exc: Exception) -> Response:
         back = request.url.path if request.method == "GET" else "/"
         if request.url.path.endswith("/queue/rows"):
             back = back.removesuffix("/rows")
         return RedirectResponse(f"/signin?next={back}", 303)
 
-    @app.exception_handler(views.PageNotFound)
+    @app.exception_handler(web.PageNotFound)
     async def not_found(request: Request, _exc: Exception) -> Response:
-        return _error_page(request, 404, views.translator(request)("error.not_found"))
+        return _error_page(request, 404, web.translator(request)("error.not_found"))
 
-    @app.exception_handler(views.FormExpired)
+    @app.exception_handler(web.FormExpired)
     async def form_expired(request: Request, _exc: Exception) -> Response:
-        return _error_page(request, 403, views.translator(request)("error.form_token"))
+        return _error_page(request, 403, web.translator(request)("error.form_token"))
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refused)
-        t = views.translator(request)
+        t = web.translator(request)
         if exc.status == 401:  # the token expired or was revoked: sign in again
             return RedirectResponse("/signin?next=/", 303)
         if exc.status in (403, 404):
@@ -90,27 +90,27 @@ def _error_pages(app: FastAPI) -> None:
     @app.exception_handler(Unavailable)
     async def unavailable(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Unavailable)
-        return _error_page(request, 503, views.translator(request)("error.unavailable", service=exc.service))
+        return _error_page(request, 503, web.translator(request)("error.unavailable", service=exc.service))
 
     @app.exception_handler(SignInFailed)
     async def sign_in_failed(request: Request, exc: Exception) -> Response:
-        return views.render(request, "signed_out.html", status_code=400, failure=str(exc))
+        return web.render(request, "signed_out.html", status_code=400, failure=str(exc))
 
     @app.exception_handler(httpx.HTTPError)
     async def provider_unreachable(request: Request, _exc: Exception) -> Response:
-        return _error_page(request, 503, views.translator(request)("error.unavailable", service="sign-in"))
+        return _error_page(request, 503, web.translator(request)("error.unavailable", service="sign-in"))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         if any(e["loc"] and e["loc"][0] == "path" for e in exc.errors()):
-            return _error_page(request, 404, views.translator(request)("error.not_found"))
+            return _error_page(request, 404, web.translator(request)("error.not_found"))
         fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) or "request" for e in exc.errors())
-        return _error_page(request, 422, views.translator(request)("form.error", message=fields))
+        return _error_page(request, 422, web.translator(request)("form.error", message=fields))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
-            return _error_page(request, 404, views.translator(request)("error.not_found"))
+            return _error_page(request, 404, web.translator(request)("error.not_found"))
         return _error_page(request, exc.status_code, str(exc.detail))

@@ -14,7 +14,8 @@ from servicekit.auth import Principal, Role, ensure_site, requires
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.imports import ImportBatch, ImportReport, Rejected, validate_rows
 
-from matching import handlers
+from matching.directory import handlers as directory
+from matching.proposals import handlers as proposals
 from matching.rules import GRADE_LADDER, UNCHECKED_WORKER, PoolScope, Preference, Setting
 
 router = APIRouter()
@@ -87,7 +88,7 @@ def _uow(request: Request) -> UnitOfWorkFactory:
     return request.app.state.uow  # type: ignore[no-any-return]
 
 
-def _config(request: Request) -> handlers.MatchingConfig:
+def _config(request: Request) -> proposals.MatchingConfig:
     return request.app.state.matching  # type: ignore[no-any-return]
 
 
@@ -98,7 +99,7 @@ def _config(request: Request) -> handlers.MatchingConfig:
 async def put_site(site_id: SiteId, body: SiteIn, request: Request, _a: Admin) -> None:
     values = body.model_dump(mode="json")
     async with _uow(request)() as uow:
-        await handlers.upsert_site(uow, site_id, values)
+        await directory.upsert_site(uow, site_id, values)
 
 
 def _once_each(keys: list[str], what: str) -> None:
@@ -115,7 +116,7 @@ def _once_each(keys: list[str], what: str) -> None:
 async def _declared_sites(uow: UnitOfWork, people: list[PersonIn]) -> None:
     """A person at a site nobody declared would vanish from the real roster (a typo makes a
     phantom site): refused, naming the sites."""
-    unknown = await handlers.undeclared_sites(uow, {p.site_id for p in people})
+    unknown = await directory.undeclared_sites(uow, {p.site_id for p in people})
     if unknown:
         raise HTTPException(
             422,
@@ -129,20 +130,20 @@ async def put_people(body: list[PersonIn], request: Request, _a: Admin) -> dict[
     _once_each([p.staff_ref for p in body], "staff_ref")
     async with _uow(request)() as uow:
         await _declared_sites(uow, body)
-        return {"upserted": await handlers.upsert_people(uow, [p.model_dump(mode="json") for p in body])}
+        return {"upserted": await directory.upsert_people(uow, [p.model_dump(mode="json") for p in body])}
 
 
 @router.put("/directory/evaluators", tags=["directory"])
 async def put_evaluators(body: list[EvaluatorIn], request: Request, _a: Admin) -> dict[str, int]:
     _once_each([f"{e.evaluator_ref} evaluates {e.evaluatee_ref}" for e in body], "the relation")
     async with _uow(request)() as uow:
-        return {"upserted": await handlers.upsert_evaluators(uow, [e.model_dump() for e in body])}
+        return {"upserted": await directory.upsert_evaluators(uow, [e.model_dump() for e in body])}
 
 
 @router.put("/supporters/{staff_ref}", status_code=204, tags=["roster"])
 async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request, _a: Admin) -> None:
     async with _uow(request)() as uow:
-        await handlers.upsert_supporters(uow, [{"staff_ref": staff_ref, **body.model_dump(mode="json")}])
+        await directory.upsert_supporters(uow, [{"staff_ref": staff_ref, **body.model_dump(mode="json")}])
 
 
 @router.get("/sites/{site_id}/supporters", tags=["roster"])
@@ -155,7 +156,7 @@ async def get_site_supporters(
     """The site's supporters for its coordinators: paused, eligible, deployments lately."""
     ensure_site(principal, site_id)
     async with _uow(request)() as uow:
-        supporters = await handlers.site_supporters(uow, site_id, window_days=days, now=datetime.now(UTC))
+        supporters = await directory.site_supporters(uow, site_id, window_days=days, now=datetime.now(UTC))
     return {"site_id": site_id, "days": days, "supporters": supporters}
 
 
@@ -167,14 +168,14 @@ Upsert = Callable[[UnitOfWork, list[dict[str, Any]]], Awaitable[int]]
 
 IMPORTS: dict[str, tuple[type[BaseModel], Callable[[BaseModel], str], tuple[str, ...], Upsert]] = {
     # kind: row model, the key a later row replaces, list columns, how to store
-    "people": (PersonIn, lambda m: m.staff_ref, ("languages",), handlers.upsert_people),  # type: ignore[attr-defined]
+    "people": (PersonIn, lambda m: m.staff_ref, ("languages",), directory.upsert_people),  # type: ignore[attr-defined]
     "evaluators": (
         EvaluatorIn,
         lambda m: f"{m.evaluator_ref}>{m.evaluatee_ref}",  # type: ignore[attr-defined]
         (),
-        handlers.upsert_evaluators,
+        directory.upsert_evaluators,
     ),
-    "supporters": (SupporterRow, lambda m: m.staff_ref, ("dual_relationships",), handlers.upsert_supporters),  # type: ignore[attr-defined]
+    "supporters": (SupporterRow, lambda m: m.staff_ref, ("dual_relationships",), directory.upsert_supporters),  # type: ignore[attr-defined]
 }
 
 
@@ -188,7 +189,7 @@ async def import_rows(kind: str, body: ImportBatch, request: Request, _a: Admin)
     accepted, rejected = validate_rows(body.rows, model, key_of, lists)
     async with _uow(request)() as uow:
         if kind == "people":
-            unknown = set(await handlers.undeclared_sites(uow, {m.site_id for _, m in accepted}))  # type: ignore[attr-defined]
+            unknown = set(await directory.undeclared_sites(uow, {m.site_id for _, m in accepted}))  # type: ignore[attr-defined]
             rejected += [
                 Rejected(line=line, problem=f"site_id: {m.site_id} is not a site of this authority")  # type: ignore[attr-defined]
                 for line, m in accepted
@@ -203,7 +204,7 @@ async def import_rows(kind: str, body: ImportBatch, request: Request, _a: Admin)
 
 
 async def _proposal_or_404(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> Any:
-    row = await handlers.proposal(uow, referral_id)
+    row = await proposals.proposal(uow, referral_id)
     if row is None:
         raise HTTPException(404, "no proposal for this referral yet")
     ensure_site(principal, row.site_id)
@@ -217,7 +218,7 @@ async def get_proposal(referral_id: uuid.UUID, request: Request, principal: Coor
     nor any evaluator relationship."""
     async with _uow(request)() as uow:
         row = await _proposal_or_404(uow, referral_id, principal)
-        overrides = await handlers.overrides_of(uow, referral_id)
+        overrides = await proposals.overrides_of(uow, referral_id)
     return {
         "referral_id": row.referral_id,
         "site_id": row.site_id,
@@ -252,8 +253,8 @@ async def eligible_now(
         if not principal.has(Role.SERVICE):
             await _proposal_or_404(uow, referral_id, principal)
         try:
-            return await handlers.recheck(uow, _config(request), referral_id)
-        except handlers.ProposalNotFound:
+            return await proposals.recheck(uow, _config(request), referral_id)
+        except proposals.ProposalNotFound:
             raise HTTPException(404, "no proposal for this referral yet") from None
 
 
@@ -269,14 +270,14 @@ async def override_proposal(
     """The coordinator assigns this supporter instead; oncall pages them. Audited."""
     async with _uow(request)() as uow:
         try:
-            return await handlers.override(
+            return await proposals.override(
                 uow, _config(request), referral_id, body.supporter, body.reason, principal
             )
-        except handlers.ProposalNotFound:
+        except proposals.ProposalNotFound:
             raise HTTPException(404, "no proposal for this referral yet") from None
-        except handlers.OverrideRefused as exc:
+        except proposals.OverrideRefused as exc:
             raise HTTPException(409, f"override refused: {exc}") from None
-        except handlers.CaseEnded as exc:
+        except proposals.CaseEnded as exc:
             raise HTTPException(409, str(exc)) from None
 
 
@@ -287,4 +288,4 @@ async def get_overrides(
     """The audit of overrides: who chose whom instead of the proposal, when and why."""
     async with _uow(request)() as uow:
         await _proposal_or_404(uow, referral_id, principal)
-        return await handlers.overrides_of(uow, referral_id)
+        return await proposals.overrides_of(uow, referral_id)

@@ -4,7 +4,7 @@ from servicekit.service import Service, build_service
 
 from matching.api import router
 from matching.consumers import make_subscriptions
-from matching.handlers import MatchingConfig
+from matching.proposals.handlers import MatchingConfig
 from matching.settings import MatchingSettings
 
 

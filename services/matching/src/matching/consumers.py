@@ -12,17 +12,18 @@ from contracts.events import (
 )
 from servicekit.consumer import Subscriptions
 
-from matching import handlers
+from matching import projections
+from matching.proposals import handlers as proposals
 
 
-def make_subscriptions(config: handlers.MatchingConfig) -> Subscriptions:
+def make_subscriptions(config: proposals.MatchingConfig) -> Subscriptions:
     subscriptions = Subscriptions()
-    subscriptions.on(ReferralSubmitted)(handlers.on_referral_submitted(config))
+    subscriptions.on(ReferralSubmitted)(proposals.on_referral_submitted(config))
     # a case that ended takes no override
     for ended in (ReferralClosed, ReferralWithdrawn, ReferralDeclined):
-        subscriptions.on(ended)(handlers.on_referral_ended)
-    subscriptions.on(SupporterEligibilityChanged)(handlers.on_eligibility_changed)
-    subscriptions.on(DutyChanged)(handlers.on_duty_changed)
-    subscriptions.on(PageAcknowledged)(handlers.on_page_acknowledged)
-    subscriptions.on(SupporterAvailabilityChanged)(handlers.on_availability_changed)
+        subscriptions.on(ended)(proposals.on_referral_ended)
+    subscriptions.on(SupporterEligibilityChanged)(projections.on_eligibility_changed)
+    subscriptions.on(DutyChanged)(projections.on_duty_changed)
+    subscriptions.on(PageAcknowledged)(projections.on_page_acknowledged)
+    subscriptions.on(SupporterAvailabilityChanged)(projections.on_availability_changed)
     return subscriptions
