@@ -4,7 +4,7 @@ supporters, on a real PostgreSQL (issue 3: p99 under 20 ms).
 Three figures, from the same run and the same referrals:
 - floor: one bare query for the pool's supporter rows (what any decision must at least read);
 - rules: the pure rules and ranking alone, over a pool already in memory;
-- decision: what matching's handler does for a referral (``handlers.decide_for``): the
+- decision: what matching's handler does for a referral (``proposals.handlers.decide_for``): the
   worker, their evaluators, the site, the pool with eligibility, duty and recent load,
   then the rules, widening when the site has nobody.
 The machines are noisy: medians and p99 are reported, and the decision as a ratio to the
@@ -26,7 +26,8 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
-from matching import handlers, repository
+from matching import repository
+from matching.proposals import handlers
 from matching.rules import GRADE_LADDER, decide_widening, team_size
 from pss_cli.local.postgres import PostgresServer
 from pss_cli.provision import migrate_all, provision, with_database
@@ -184,7 +185,7 @@ async def measure(url: str, cases: list[tuple[str, dict[str, Any]]], warmup: int
             whole = time.perf_counter() - started
 
             # the rules alone, over the same pool, already loaded
-            case = await handlers._case(session, site_id, request)
+            case = await handlers.case_of(session, site_id, request)
             where = repository.SiteFacts(site_id, case.region)
             pool = await repository.candidates(session, where, now=now, window_days=30)
             team = team_size(request.get("group_size"), config.policy)

@@ -96,7 +96,7 @@ _REQUEST_FIELDS = (
 )
 
 
-async def _case(session: AsyncSession, site_id: str, request: dict[str, Any]) -> Case:
+async def case_of(session: AsyncSession, site_id: str, request: dict[str, Any]) -> Case:
     facts = await repository.case_facts(session, site_id, request.get("worker"))
     where = facts.where
     return Case(
@@ -139,7 +139,7 @@ async def decide_for(
     """The decision for a referral as of ``now``: the facts from the directory and the
     projections, then the pure rules. Returns it with the team size it looked for and the
     case it decided."""
-    case = await _case(session, site_id, request)
+    case = await case_of(session, site_id, request)
     where = repository.SiteFacts(site_id, case.region)
     team = team_size(request.get("group_size"), config.policy)
     # a group case proposes every eligible supporter (up to a bound), best first: oncall
@@ -287,7 +287,7 @@ async def override(
         # decided before proposals kept the referral's facts: the hard rules cannot be checked
         raise OverrideRefused("this proposal predates overrides; ask the authority to re-submit the case")
     session = uow.session
-    case = await _case(session, row.site_id, row.request)
+    case = await case_of(session, row.site_id, row.request)
     now = datetime.now(UTC)
     found = await repository.candidates(
         session,
