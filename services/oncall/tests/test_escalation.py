@@ -68,3 +68,22 @@ def test_paging_escalated_once_a_page_lapsed_or_was_declined_or_reached_the_coor
     assert escalated([(PageStatus.EXPIRED, supporter), (PageStatus.SENT, supporter)])
     assert escalated([(PageStatus.DECLINED, supporter)])
     assert escalated([(PageStatus.SENT, coordinator)])
+
+
+def test_a_supporter_no_longer_eligible_is_passed_over_but_never_the_coordinator():
+    from oncall.escalation import next_answerable_step
+
+    chain = [
+        Link("st-a", RecipientRole.SUPPORTER),
+        Link("st-b", RecipientRole.SUPPORTER),
+        Link("st-c", RecipientRole.SUPPORTER),
+        Link("st-coord", RecipientRole.COORDINATOR),
+    ]
+    # st-b paused since the proposal: from st-a the chain goes to st-c
+    assert next_answerable_step(chain, 0, frozenset({"st-a", "st-c"})) == 2
+    # nobody eligible any more: straight to the coordinator, who is never passed over
+    assert next_answerable_step(chain, 0, frozenset()) == 3
+    # matching did not answer: the chain is paged as snapshotted
+    assert next_answerable_step(chain, 0, None) == 1
+    # past the coordinator: nothing left
+    assert next_answerable_step(chain, 3, frozenset()) is None

@@ -78,6 +78,21 @@ def next_step(chain: list[Link], current: int) -> int | None:
     return current + 1 if current + 1 < len(chain) else None
 
 
+def next_answerable_step(chain: list[Link], current: int, eligible: frozenset[str] | None) -> int | None:
+    """The next step worth paging: a supporter who lapsed, paused or reached the cap since the
+    proposal (not in ``eligible``) is passed over; the coordinator and the authority's fallback
+    never are. ``eligible`` None: nobody could tell, so the chain is paged as snapshotted."""
+    following = next_step(chain, current)
+    while (
+        eligible is not None
+        and following is not None
+        and chain[following].role is RecipientRole.SUPPORTER
+        and chain[following].recipient not in eligible
+    ):
+        following = next_step(chain, following)
+    return following
+
+
 def may_answer(status: EpisodeStatus, page: PageStatus) -> bool:
     """A page can be answered while the episode still looks for someone. A late
     acknowledgement of an expired page still counts: a human took the case."""

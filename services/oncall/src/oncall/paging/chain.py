@@ -20,6 +20,7 @@ from oncall.escalation import (
     EpisodeStatus,
     Link,
     PageStatus,
+    next_answerable_step,
     next_step,
 )
 from oncall.paging.policy import ACKNOWLEDGE, PagingPolicy
@@ -96,15 +97,9 @@ async def escalate(
     chain = chain_of(episode.chain)
     following = next_step(chain, episode.step)
     if following is not None and chain[following].role is RecipientRole.SUPPORTER:
-        # a supporter who lapsed, paused or reached the cap since the proposal is passed over
+        # matching is asked only when a supporter is next (it may not answer: None)
         eligible = await policy.eligible_now(episode.referral_id)
-        while (
-            eligible is not None
-            and following is not None
-            and chain[following].role is RecipientRole.SUPPORTER
-            and chain[following].recipient not in eligible
-        ):
-            following = next_step(chain, following)
+        following = next_answerable_step(chain, episode.step, eligible)
     if following is None:
         await uow.session.execute(
             sa.update(t.episode)
