@@ -18,7 +18,7 @@ from pss_cli.main import app
 from pss_cli.seed import REQUIRED, Person, Site, sample_site
 from pss_cli.testing import seed_and_wait, wait_for
 from servicekit.database import Database, UnitOfWork
-from training import handlers
+from training.supporter_care import handlers as supporter_care
 from typer.testing import CliRunner
 
 from .helpers import acknowledge, proposal, ref, self_referral, submit, wait_for_page
@@ -319,7 +319,7 @@ async def _forget_closures(database_url: str, *, older_than: datetime) -> int:
     database = Database(database_url, schema="training", pool_size=1)
     try:
         async with UnitOfWork(database, producer="training") as uow:
-            return await handlers.forget_closures(uow, older_than=older_than)
+            return await supporter_care.forget_closures(uow, older_than=older_than)
     finally:
         await database.dispose()
 
