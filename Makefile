@@ -21,6 +21,10 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || { echo "cannot install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
+	@test -f $(PSS_AXE) || { \
+	  echo "installing axe-core $(AXE_VERSION) from npm for the accessibility checks"; \
+	  npm install --silent --no-audit --no-fund --prefix $(TOOLS)/axe-$(AXE_VERSION) axe-core@$(AXE_VERSION) \
+	  || { echo "cannot install axe-core: npm and its registry are needed"; exit 1; }; }
 
 # the deploy artefacts' validators, none of which needs a Docker engine or a cluster: helm
 # (built once with Go, from the Go module proxy) and docker-compose 1.29's `config`
@@ -29,6 +33,9 @@ HELM_VERSION := v3.16.4
 TOOLS := $(HOME)/.cache/pss/tools
 export PSS_HELM := $(TOOLS)/helm-$(HELM_VERSION)/helm
 export PSS_DOCKER_COMPOSE := $(TOOLS)/compose-1.29.2/bin/docker-compose
+# axe-core, injected into each page by the browser tests (the npm package, pinned)
+AXE_VERSION := 4.14.1
+export PSS_AXE := $(TOOLS)/axe-$(AXE_VERSION)/node_modules/axe-core/axe.min.js
 deploy-tools: setup
 	@test -x $(PSS_HELM) || { echo "building helm $(HELM_VERSION) with Go (once, about 3 minutes)"; \
 	  GOBIN=$(dir $(PSS_HELM)) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); }

@@ -20,7 +20,7 @@ def test_every_language_has_the_same_phrases_and_none_is_empty():
 
 def test_every_phrase_a_template_or_view_asks_for_is_in_the_catalogue():
     asked = set()
-    for path in [*TEMPLATES.glob("*.html"), *SOURCES.glob("*.py")]:
+    for path in [*TEMPLATES.glob("*.html"), *SOURCES.rglob("*.py")]:
         asked |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", path.read_text()))
     assert len(asked) > 100  # the pattern really finds them
     assert asked <= set(catalogue("en")), asked - set(catalogue("en"))

@@ -159,3 +159,10 @@ def test_every_text_colour_meets_wcag_aa_on_its_background():
     for ink, background in pairs:
         light, dark = sorted((_luminance(colours[ink]), _luminance(colours[background])), reverse=True)
         assert (light + 0.05) / (dark + 0.05) >= 4.5, (ink, background)
+
+
+def test_the_focus_outline_shows_at_3_to_1_or_more_on_the_page():
+    css = (Path(__file__).parents[1] / "src" / "frontend" / "static" / "app.css").read_text()
+    colours = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-f]{6})", css))
+    light, dark = sorted((_luminance(colours["focus"]), _luminance(colours["paper"])), reverse=True)
+    assert (light + 0.05) / (dark + 0.05) >= 3

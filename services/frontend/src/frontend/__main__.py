@@ -21,8 +21,11 @@ def main(argv: list[str] | None = None) -> None:
     settings = FrontendSettings()
     setup_telemetry("frontend", log_level=settings.log_level, log_json=settings.log_json)
     app = build(settings)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,static/.*")
-    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None)
+    # a worker's private link carries the key to their case: never in a trace or a log line
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,static/.*,my-case/k/.*")
+    config = uvicorn.Config(
+        app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
+    )
     try:
         asyncio.run(uvicorn.Server(config).serve())
     finally:

@@ -47,7 +47,9 @@ class PlatformServices:
     token: str
 
     async def _call(self, service: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}"}
+        # the worker's pages call intake's public ways in: no token, nothing to sign in with
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers.update(kwargs.pop("headers", {}))
         inject(headers)
         base = getattr(self.settings, f"{service}_url")
         try:
@@ -119,6 +121,22 @@ class PlatformServices:
             json={"supporter": supporter, "reason": reason},
         )
         return answer.json()  # type: ignore[no-any-return]
+
+    # --- the worker's own pages: public, by the private key to their case ---------------
+
+    async def site_resources(self, site_id: str) -> dict[str, Any]:
+        return await self._json("intake", f"/sites/{site_id}/resources")  # type: ignore[no-any-return]
+
+    async def ask_for_support(self, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """The worker's request; ``key`` makes a re-sent form the same request (one case)."""
+        answer = await self._call("intake", "POST", "/referrals", json=body, headers={"Idempotency-Key": key})
+        return answer.json()  # type: ignore[no-any-return]
+
+    async def my_case(self, worker_token: str, step: str | None = None) -> dict[str, Any]:
+        headers = {"Worker-Token": worker_token}
+        if step is None:
+            return (await self._call("intake", "GET", "/my-case", headers=headers)).json()  # type: ignore[no-any-return]
+        return (await self._call("intake", "POST", f"/my-case/{step}", headers=headers)).json()  # type: ignore[no-any-return]
 
     # --- roster, schedule, metrics ------------------------------------------------------
 

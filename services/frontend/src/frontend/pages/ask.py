@@ -1,0 +1,244 @@
+"""The worker's own pages, with no account: "Ask for peer support" for a site, and their
+case by its private key (status; accept, decline or withdraw). Plain HTML forms that work
+on a phone and without JavaScript; every POST redirects, so a reload re-sends nothing.
+
+The form carries a sealed token (its site, when it was drawn, a random key): a form from
+nowhere is refused, and the key is the request's Idempotency-Key, so sending the same form
+twice makes one case. What a worker typed is sent to intake and never shown to anyone else;
+the pages show only what the worker chose from lists, their own case's status and the site's
+published resources."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections import deque
+from typing import Annotated, Any
+
+from contracts.types import REASON_KINDS, Modality, ReasonCategory, SiteId, StaffRef, Urgency
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import TypeAdapter, ValidationError
+
+from frontend.gateway import PlatformServices, Refused
+from frontend.web import PageNotFound, render, translator
+
+router = APIRouter()
+
+FORM_SECONDS = 2 * 3600  # a form left open longer is drawn again (nothing is lost: it says so)
+CASE_COOKIE = "pss_case"  # the sealed key to the worker's case, for this browser only
+CASE_COOKIE_SECONDS = 3600
+HR_KINDS = ("job_action", "performance", "discipline")
+# a burst from one address is refused at the door (per replica: intake's own checks stay)
+REQUESTS_PER_WINDOW, WINDOW_SECONDS = 5, 600
+
+
+PHONE = re.compile(r"\+?[0-9 ()-]{7,20}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_STAFF_REF = TypeAdapter(StaffRef)
+
+
+def _staff_ref_ok(value: str) -> bool:
+    try:
+        _STAFF_REF.validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+class _Burst:
+    def __init__(self) -> None:
+        self._seen: dict[str, deque[float]] = {}
+
+    def allow(self, who: str, now: float) -> bool:
+        times = self._seen.setdefault(who, deque())
+        while times and now - times[0] > WINDOW_SECONDS:
+            times.popleft()
+        if len(times) >= REQUESTS_PER_WINDOW:
+            return False
+        times.append(now)
+        return True
+
+
+BURST = _Burst()
+
+
+def _public(request: Request) -> PlatformServices:
+    return PlatformServices(request.app.state.http, request.app.state.settings, "")
+
+
+def reasons() -> list[tuple[str, list[str]]]:
+    """The taxonomy as the form lists it: each category with its kinds, then HR matters."""
+    listed = [(c.value, sorted(k.value for k in REASON_KINDS[c])) for c in ReasonCategory]
+    return [*listed, ("hr_matter", list(HR_KINDS))]
+
+
+async def _site(request: Request, site_id: str) -> dict[str, Any]:
+    try:
+        return await _public(request).site_resources(site_id)
+    except Refused as exc:
+        if exc.status == 404:
+            raise PageNotFound from None
+        raise
+
+
+def _form(request: Request, site: dict[str, Any], *, problem: str | None = None, values: Any = None) -> Any:
+    token = request.app.state.sealer.seal(
+        {"site": site["site_id"], "key": secrets.token_urlsafe(16), "at": time.time()}
+    )
+    return render(
+        request,
+        "help.html",
+        public=True,
+        status_code=422 if problem else 200,
+        site_info=site,
+        reasons=reasons(),
+        urgencies=[u.value for u in Urgency],
+        modalities=[m.value for m in Modality],
+        form_token=token,
+        problem=problem,
+        values=values or {},
+    )
+
+
+@router.get("/help/{site_id}", response_class=HTMLResponse)
+async def ask_form(site_id: SiteId, request: Request) -> HTMLResponse:
+    return _form(request, await _site(request, site_id))  # type: ignore[no-any-return]
+
+
+@router.post("/help/{site_id}", response_model=None)
+async def ask(
+    site_id: SiteId,
+    request: Request,
+    form_token: Annotated[str, Form()],
+    danger: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    urgency: Annotated[str, Form()] = "",
+    modality: Annotated[str, Form()] = "either",
+    name: Annotated[str, Form(max_length=120)] = "",
+    phone: Annotated[str, Form(max_length=30)] = "",
+    email: Annotated[str, Form(max_length=254)] = "",
+    staff_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    t = translator(request)
+    site = await _site(request, site_id)
+    sealed = request.app.state.sealer.open(form_token, max_age=FORM_SECONDS)
+    values = {"danger": danger, "reason": reason, "urgency": urgency, "modality": modality}
+    if sealed is None or sealed.get("site") != site_id:
+        return _form(request, site, problem=t("help.form_expired"), values=values)  # type: ignore[no-any-return]
+    client = request.client.host if request.client else "unknown"
+    if not BURST.allow(client, time.monotonic()):
+        page = _form(request, site, problem=t("help.too_many"), values=values)
+        page.status_code = 429
+        page.headers["Retry-After"] = str(WINDOW_SECONDS)
+        return page  # type: ignore[no-any-return]
+    category, _, kind = reason.partition(":")
+    # the directory's reference is "st-" and the number on the worker's badge
+    staff_id = staff_id.strip().lower()
+    if staff_id and not staff_id.startswith("st-"):
+        staff_id = f"st-{staff_id}"
+    problems = [
+        t(f"help.missing.{field}")
+        for field, ok in (
+            ("danger", danger in ("yes", "no")),
+            ("reason", (category, kind) in {(c, k) for c, ks in reasons() for k in ks}),
+            ("urgency", urgency in {u.value for u in Urgency}),
+            ("name", bool(name.strip())),
+            ("contact", bool(phone.strip() or email.strip())),
+            # intake checks these too, in English: said here first, in the worker's language
+            ("phone", not phone.strip() or PHONE.fullmatch(phone.strip()) is not None),
+            ("email", not email.strip() or EMAIL.fullmatch(email.strip()) is not None),
+            ("staff_id", not staff_id.strip() or _staff_ref_ok(staff_id.strip())),
+        )
+        if not ok
+    ]
+    if problems:
+        return _form(request, site, problem=" ".join(problems), values=values)  # type: ignore[no-any-return]
+    worker: dict[str, Any] = {"name": name.strip()}
+    if phone.strip():
+        worker["phone"] = phone.strip()
+    if email.strip():
+        worker["email"] = email.strip()
+    if staff_id.strip():
+        worker["staff_ref"] = staff_id.strip()
+    body = {
+        "site_id": site_id,
+        "reason": {"category": category, "kind": kind},
+        "urgency": urgency,
+        "modality": modality if modality in {m.value for m in Modality} else "either",
+        "worker": worker,
+        "imminent_risk": danger == "yes",
+    }
+    try:
+        answer = await _public(request).ask_for_support(body, str(sealed["key"]))
+    except Refused as exc:
+        # intake's words name the field to correct; the form is drawn again with a new key
+        return _form(request, site, problem=t("help.refused", message=exc.message), values=values)  # type: ignore[no-any-return]
+    if not answer.get("case_created"):
+        return render(
+            request, "help_elsewhere.html", public=True, site_info=site, resources=answer.get("resources", [])
+        )
+    response = RedirectResponse(f"/my-case?sent={'crisis' if danger == 'yes' else 'yes'}", status_code=303)
+    _keep(request, response, str(answer["worker_token"]))
+    return response
+
+
+def _keep(request: Request, response: Response, worker_token: str) -> None:
+    response.set_cookie(
+        CASE_COOKIE,
+        request.app.state.sealer.seal({"token": worker_token}),
+        max_age=CASE_COOKIE_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/my-case",
+    )
+
+
+def _kept(request: Request) -> str | None:
+    sealed = request.app.state.sealer.open(request.cookies.get(CASE_COOKIE), max_age=CASE_COOKIE_SECONDS)
+    return str(sealed["token"]) if sealed else None
+
+
+@router.get("/my-case/k/{worker_token}", response_model=None)
+async def open_by_link(worker_token: str, request: Request) -> Response:
+    """The private link: the key goes into this browser's cookie and out of the address bar."""
+    response = RedirectResponse("/my-case", status_code=303)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    _keep(request, response, worker_token[:100])
+    return response
+
+
+@router.post("/my-case/open", response_model=None)
+async def open_by_key(request: Request, key: Annotated[str, Form(max_length=100)] = "") -> Response:
+    response = RedirectResponse("/my-case", status_code=303)
+    _keep(request, response, key.strip())
+    return response
+
+
+@router.get("/my-case", response_class=HTMLResponse)
+async def my_case(request: Request, sent: str = "") -> HTMLResponse:
+    token = _kept(request)
+    case = None
+    if token:
+        try:
+            case = await _public(request).my_case(token)
+        except Refused:
+            case = None  # a wrong or forgotten key: the page asks for it again, says no more
+    link = f"{request.app.state.settings.public_base_url}/my-case/k/{token}" if case and sent else None
+    page = render(request, "my_case.html", public=True, case=case, sent=sent, link=link, asked=bool(token))
+    page.headers["Referrer-Policy"] = "no-referrer"
+    return page
+
+
+@router.post("/my-case/{step}", response_model=None)
+async def my_case_step(step: str, request: Request) -> Response:
+    token = _kept(request)
+    if step not in ("accept", "decline", "withdraw") or token is None:
+        raise PageNotFound
+    try:
+        await _public(request).my_case(token, step)
+    except Refused:
+        pass  # already ended, or not offered any more: the page shows the case as it is
+    return RedirectResponse(f"/my-case?done={step}", status_code=303)
