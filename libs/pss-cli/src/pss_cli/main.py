@@ -152,6 +152,7 @@ def _print_welcome(urls: dict[str, str], issuer: DevTokenIssuer, infrastructure:
         "demo-coordinator", [Role.SITE_COORDINATOR], [site.site_id], staff_ref=site.coordinator
     )
     typer.echo("\nThe platform is up.")
+    typer.echo(f"\nA worker asks for help (no account): {urls['frontend']}/help/{site.site_id}")
     typer.echo(
         f"\nFront-end for site coordinators: {urls['frontend']}\n"
         f"  sign in as coordinator@{site.site_id} (development sign-in, no password; also\n"
