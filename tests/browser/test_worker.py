@@ -78,6 +78,14 @@ def _cases(p: RunningPlatform, site_id: str) -> int:
     return int(p.sql("SELECT count(*) FROM intake.referral WHERE site_id = %s", site_id)[0][0])
 
 
+def test_axe_finds_a_violation_where_there_is_one(phone: BrowserContext):
+    """The check itself works: an image with no text and a field with no label are found."""
+    page = phone.new_page()
+    page.set_content('<html lang="en"><title>x</title><main><img src="x.png"><input></main></html>')
+    found = " ".join(axe_violations(page))
+    assert "image-alt" in found and "label" in found
+
+
 def test_a_worker_asks_for_help_on_a_phone_and_follows_their_case(
     running_platform: RunningPlatform, site, phone: BrowserContext
 ):
