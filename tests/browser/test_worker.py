@@ -78,8 +78,9 @@ def _cases(p: RunningPlatform, site_id: str) -> int:
     return int(p.sql("SELECT count(*) FROM intake.referral WHERE site_id = %s", site_id)[0][0])
 
 
-def test_axe_finds_a_violation_where_there_is_one(phone: BrowserContext):
-    """The check itself works: an image with no text and a field with no label are found."""
+def test_axe_finds_a_violation_where_there_is_one(running_platform: RunningPlatform, phone: BrowserContext):
+    """The check itself works: an image with no text and a field with no label are found.
+    (The platform first: Playwright's sync API holds an event loop the launcher cannot share.)"""
     page = phone.new_page()
     page.set_content('<html lang="en"><title>x</title><main><img src="x.png"><input></main></html>')
     found = " ".join(axe_violations(page))
