@@ -122,6 +122,14 @@ class PlatformServices:
         )
         return answer.json()  # type: ignore[no-any-return]
 
+    async def record(self, referral_id: uuid.UUID, step: str, body: dict[str, Any] | None = None) -> None:
+        """A step of the case in intake: contacted, encounters, close or withdraw."""
+        await self._call("intake", "POST", f"/referrals/{referral_id}/{step}", json=body)
+
+    async def answer_page(self, page_id: uuid.UUID, accept: bool) -> None:
+        """The signed-in person answers a page sent to them (oncall checks it is theirs)."""
+        await self._call("oncall", "POST", f"/pages/{page_id}/{'acknowledge' if accept else 'decline'}")
+
     # --- the worker's own pages: public, by the private key to their case ---------------
 
     async def site_resources(self, site_id: str) -> dict[str, Any]:
