@@ -139,8 +139,16 @@ def demo_accounts() -> list[Account]:
         for s in DEMO_AUTHORITY
     ]
     north = [s.site_id for s in DEMO_AUTHORITY if s.region == "north"]
+    # the supporters of every demo site, to answer their pages at /me
+    supporters = [
+        Account(f"supporter@{p.ref}", f"Supporter {p.ref}", [Role.PEER_SUPPORTER.value], [s.site_id], p.ref)
+        for s in DEMO_AUTHORITY
+        for p in s.people
+        if p.supporter
+    ]
     return [
         *coordinators,
+        *supporters,
         Account("coordinator@north", "Coordinator of the north region", [Role.SITE_COORDINATOR.value], north),
         Account("admin", "Authority administrator", [Role.AUTHORITY_ADMIN.value], []),
     ]
@@ -157,6 +165,7 @@ def _print_welcome(urls: dict[str, str], issuer: DevTokenIssuer, infrastructure:
         f"\nFront-end for site coordinators: {urls['frontend']}\n"
         f"  sign in as coordinator@{site.site_id} (development sign-in, no password; also\n"
         "  coordinator@lakeside, coordinator@st-marys, coordinator@north for two sites)\n"
+        f"  a supporter sees the pages waiting for them as supporter@{site.primary}\n"
     )
     for name, url in urls.items():
         if name in ("frontend", "identity"):

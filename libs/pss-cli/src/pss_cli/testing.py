@@ -323,6 +323,17 @@ class RunningPlatform:
         add_account(self.platform.accounts_file, account)
         return username
 
+    def supporter_account(self, site: Site, staff_ref: str) -> str:
+        """An account of the development sign-in for one of the site's supporters."""
+        from pss_cli.local.identity import Account, add_account
+
+        username = f"supporter@{staff_ref}"
+        account = Account(
+            username, f"Supporter {staff_ref}", [Role.PEER_SUPPORTER.value], [site.site_id], staff_ref
+        )
+        add_account(self.platform.accounts_file, account)
+        return username
+
     def frontend_client(self, site: Site | str) -> httpx.Client:
         """An HTTP client signed in to the front-end as the site's coordinator, through the
         development provider's sign-in form (as a browser would, without one)."""

@@ -126,6 +126,10 @@ class PlatformServices:
         """A step of the case in intake: contacted, encounters, close or withdraw."""
         await self._call("intake", "POST", f"/referrals/{referral_id}/{step}", json=body)
 
+    async def my_pages(self) -> list[dict[str, Any]]:
+        """The pages waiting for the signed-in person's answer."""
+        return await self._json("oncall", "/me/pages")  # type: ignore[no-any-return]
+
     async def answer_page(self, page_id: uuid.UUID, accept: bool) -> None:
         """The signed-in person answers a page sent to them (oncall checks it is theirs)."""
         await self._call("oncall", "POST", f"/pages/{page_id}/{'acknowledge' if accept else 'decline'}")

@@ -135,3 +135,33 @@ async def site_episodes(uow: UnitOfWork, site_id: str, now: datetime) -> list[di
             }
         )
     return out
+
+
+async def my_pages(uow: UnitOfWork, staff_ref: str) -> list[dict[str, Any]]:
+    """The pages waiting for this person's answer, newest first, with what they need to
+    decide at 3 a.m.: the site, whether it is a crisis, how urgent, and until when."""
+    rows = (
+        await uow.session.execute(
+            sa.select(
+                t.page.c.page_id,
+                t.page.c.referral_id,
+                t.page.c.step,
+                t.page.c.recipient_role,
+                t.page.c.sent_at,
+                t.page.c.acknowledge_by,
+                t.episode.c.site_id,
+                t.episode.c.crisis,
+                t.episode.c.urgency,
+                t.episode.c.team_size,
+            )
+            .join(t.episode, t.episode.c.referral_id == t.page.c.referral_id)
+            .where(
+                t.page.c.recipient == staff_ref,
+                t.page.c.status == PageStatus.SENT.value,
+                t.episode.c.status == EpisodeStatus.PAGING.value,
+            )
+            .order_by(t.page.c.sent_at.desc())
+            .limit(50)
+        )
+    ).all()
+    return [dict(r._mapping) for r in rows]

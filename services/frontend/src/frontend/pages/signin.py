@@ -95,4 +95,6 @@ async def choose_language(language: str, next: str = "/") -> RedirectResponse:
 async def home(request: Request, session: SignedIn) -> RedirectResponse | HTMLResponse:
     if session.may_coordinate and len(session.sites) == 1:
         return RedirectResponse(f"/sites/{session.sites[0]}/queue", 303)
+    if not session.may_coordinate and session.staff_ref:
+        return RedirectResponse("/me", 303)  # a supporter: the pages waiting for them
     return render(request, "home.html", sites=session.sites if session.may_coordinate else [])

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from servicekit.auth import Principal, Role, requires
 
+from oncall import views
 from oncall.me import handlers as own
 from oncall.web import Supporter, unit_of_work
 
@@ -44,6 +45,13 @@ def _me(principal: Principal) -> str:
     if principal.staff_ref is None:
         raise HTTPException(403, "your sign-in carries no staff reference")
     return principal.staff_ref
+
+
+@router.get("/me/pages", tags=["me"])
+async def get_my_pages(request: Request, principal: Supporter) -> list[dict[str, Any]]:
+    """The pages waiting for my answer: site, crisis, urgency and the time to answer by."""
+    async with unit_of_work(request)() as uow:
+        return await views.my_pages(uow, _me(principal))
 
 
 @router.put("/me/availability", tags=["me"])
