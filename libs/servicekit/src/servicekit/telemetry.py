@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -23,8 +23,8 @@ from opentelemetry import metrics, trace
 from opentelemetry.propagate import inject
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _configured: dict[str, Any] = {}
@@ -42,12 +42,54 @@ def setup_telemetry(service: str, *, log_level: str = "INFO", log_json: bool = T
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        tracer_provider.add_span_processor(BatchSpanProcessor(AddressesLeftOut(OTLPSpanExporter())))
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
     _configured.update(service=service, tracer_provider=tracer_provider)
     _setup_logging(service, log_level, log_json)
+
+
+# the address a client asked for, as it asked: a path or a query may hold anything a caller
+# typed (a name, a phone number, a private key). The route template (http.route) says which
+# operation it was, and is kept.
+ADDRESSES = frozenset({"http.target", "http.url", "url.full", "url.path", "url.query"})
+
+
+class AddressesLeftOut(SpanExporter):
+    """Exports every span without the raw addresses of its request."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self._inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._inner.export([without_addresses(s) for s in spans])
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+def without_addresses(span: ReadableSpan) -> ReadableSpan:
+    attributes = span.attributes or {}
+    if not ADDRESSES & set(attributes):
+        return span
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes={k: v for k, v in attributes.items() if k not in ADDRESSES},
+        events=span.events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
 
 
 def shutdown_telemetry() -> None:
