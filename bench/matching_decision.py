@@ -28,7 +28,8 @@ import psycopg
 import sqlalchemy as sa
 from matching import repository
 from matching.proposals import handlers
-from matching.rules import GRADE_LADDER, decide_widening, team_size
+from matching.ranking import decide_widening
+from matching.rules import GRADE_LADDER, team_size
 from pss_cli.local.postgres import PostgresServer
 from pss_cli.provision import migrate_all, provision, with_database
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine

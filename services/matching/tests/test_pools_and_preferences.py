@@ -6,6 +6,7 @@ import pytest
 from contracts.types import DutyLayer
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from matching.ranking import decide, decide_widening, reasons
 from matching.rules import (
     DEFAULT_WEIGHTS,
     Candidate,
@@ -15,11 +16,8 @@ from matching.rules import (
     PoolScope,
     Preference,
     Setting,
-    decide,
-    decide_widening,
     first_broken_rule,
     in_pool,
-    reasons,
 )
 
 WORKER = Person("st-worker", "north", "nursing", 3, years_experience=6, licence_level=2, region="east")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contracts.types import DutyLayer, MatchRule, ProfessionGroup
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from matching.ranking import decide, profession_group
 from matching.rules import (
     Candidate,
     Case,
@@ -13,10 +14,8 @@ from matching.rules import (
     breaks_non_evaluator,
     breaks_role,
     breaks_seniority,
-    decide,
     evaluators_of,
     first_broken_rule,
-    profession_group,
 )
 
 WORKER = Person("st-worker", "north", "nursing", seniority=3, years_experience=6)

@@ -16,15 +16,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import tables as t
-from matching.rules import (
-    DEFAULT_WEIGHTS,
-    Candidate,
-    Person,
-    PoolScope,
-    Preference,
-    Setting,
-    evaluators_of,
-)
+from matching.rules import DEFAULT_WEIGHTS, Candidate, Person, PoolScope, Preference, Setting, evaluators_of
 
 
 @dataclass(frozen=True)

@@ -30,18 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import repository
 from matching import tables as t
-from matching.rules import (
-    RELATIONSHIP_RULES,
-    Case,
-    Decision,
-    Policy,
-    PoolScope,
-    Ranked,
-    decide_widening,
-    first_broken_rule,
-    profession_group,
-    team_size,
-)
+from matching.ranking import Decision, Ranked, decide_widening, profession_group
+from matching.rules import RELATIONSHIP_RULES, Case, Policy, PoolScope, first_broken_rule, team_size
 
 
 class MatchingConfig:
