@@ -31,7 +31,9 @@ CASE_COOKIE = "pss_case"  # the sealed key to the worker's case, for this browse
 CASE_COOKIE_SECONDS = 3600
 HR_KINDS = ("job_action", "performance", "discipline")
 # a burst from one address is refused at the door (per replica: intake's own checks stay)
-REQUESTS_PER_WINDOW, WINDOW_SECONDS = 5, 600
+# (generous: a hospital's workers may share one address behind its gateway)
+REQUESTS_PER_WINDOW, WINDOW_SECONDS = 20, 600
+ADDRESSES_KEPT = 10_000  # past this many addresses, those quiet for a window are forgotten
 
 
 PHONE = re.compile(r"\+?[0-9 ()-]{7,20}")
@@ -52,6 +54,9 @@ class _Burst:
         self._seen: dict[str, deque[float]] = {}
 
     def allow(self, who: str, now: float) -> bool:
+        if len(self._seen) > ADDRESSES_KEPT:
+            # a flood of addresses must not grow this without end
+            self._seen = {k: v for k, v in self._seen.items() if v and now - v[-1] <= WINDOW_SECONDS}
         times = self._seen.setdefault(who, deque())
         while times and now - times[0] > WINDOW_SECONDS:
             times.popleft()
@@ -176,8 +181,15 @@ async def ask(
         # intake's words name the field to correct; the form is drawn again with a new key
         return _form(request, site, problem=t("help.refused", message=exc.message), values=values)  # type: ignore[no-any-return]
     if not answer.get("case_created"):
+        # someone in danger who chose an HR matter still sees the crisis lines first
+        crisis = site.get("crisis_resources", []) if danger == "yes" else []
         return render(
-            request, "help_elsewhere.html", public=True, site_info=site, resources=answer.get("resources", [])
+            request,
+            "help_elsewhere.html",
+            public=True,
+            site_info=site,
+            resources=answer.get("resources", []),
+            crisis=crisis,
         )
     response = RedirectResponse(f"/my-case?sent={'crisis' if danger == 'yes' else 'yes'}", status_code=303)
     _keep(request, response, str(answer["worker_token"]))
