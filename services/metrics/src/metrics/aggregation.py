@@ -43,6 +43,11 @@ MAGNITUDES: dict[str, str] = {"volunteer_minutes": "timed_encounters"}
 # from each acknowledgement's rank in the month: the n-th moves one supporter up a bucket
 DEPLOYMENT_BUCKETS = ((1, "1"), (2, "2"), (3, "3_4"), (5, "5_plus"))
 
+# measures once counted apart that were the same events as another cell (deployments are
+# the pages supporters acknowledged; group activations the referrals by path `group`):
+# published twice, they were an identity an attacker could use. Older counts are ignored
+RETIRED = frozenset({"deployments", "group_activations"})
+
 # measures kept as changes and published as a level at the end of each month
 GAUGES: dict[str, str] = {"supporters_eligible_change": "supporters_eligible"}
 
@@ -117,11 +122,8 @@ def increments(event: Event) -> list[Increment]:
             Increment("referrals_by_path", event.path.value),
             Increment("referrals_by_tier", str(event.tier.value)),
         ]
-        if event.path is ConnectionPath.GROUP:
-            counted += [
-                Increment("group_activations", TOTAL),
-                Increment("people_reached", TOTAL, event.group_size or 0),
-            ]
+        if event.path is ConnectionPath.GROUP:  # its activations are referrals by path `group`
+            counted.append(Increment("people_reached", TOTAL, event.group_size or 0))
         return counted
     if isinstance(event, ReferralOffered):
         return [Increment("offers", event.source.value)]
@@ -157,8 +159,7 @@ def increments(event: Event) -> list[Increment]:
         return [Increment("escalations", event.reason.value)]
     if isinstance(event, PageAcknowledged):
         counted = [Increment("acknowledged_pages", event.recipient_role.value)]
-        if event.recipient_role is RecipientRole.SUPPORTER:
-            counted.append(Increment("deployments", TOTAL))
+        if event.recipient_role is RecipientRole.SUPPORTER:  # a deployment
             counted += _deployment_bucket(event.deployment_of_month)
         return counted
     if isinstance(event, PageExhausted):

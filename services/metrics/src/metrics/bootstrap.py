@@ -18,7 +18,6 @@ def publication_policy(settings: MetricsSettings) -> handlers.PublicationPolicy:
 
     return handlers.PublicationPolicy(
         grace=timedelta(hours=settings.month_closes_after_hours),
-        k=settings.suppress_below,
         threshold=threshold,
     )
 

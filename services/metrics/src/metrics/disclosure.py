@@ -11,7 +11,10 @@ total minus the rest. So:
    smallest non-zero cell left in it;
 3. **verified**: what any linear combination of all published sums can pin down is
    computed exactly (elimination over a prime field), and every cell it pins gets a
-   further partner, until nothing is pinned.
+   further partner, until nothing is pinned;
+4. **audited**: with non-negativity and the bounds of the counting rules, an attacker's
+   linear programs narrow cells that no equation pins (metrics.audit): a small cell told
+   from zero or narrowed below k values gets a partner with room, until none is.
 
 Cells published before (a closed month, say) are ``frozen``: they stay published and
 protection is found among the others; cells withheld before are ``kept`` withheld. So a
@@ -24,6 +27,8 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from metrics.audit import Bound, equations_of, weak
 
 C = TypeVar("C", bound=Hashable)  # a cell: anything that names one published count
 _PRIME = 2_147_483_647  # a field large enough that ranks over it equal ranks over the rationals here
@@ -52,12 +57,18 @@ def protect(
     *,
     frozen: Iterable[C] = (),
     kept: Iterable[C] = (),
+    bounds: Sequence[Bound[C]] = (),
+    audit: bool = True,
 ) -> set[C]:
-    """The cells to withhold."""
+    """The cells to withhold. ``bounds``: what the counting rules imply beyond the sums.
+    ``audit=False`` stops after the exact check over the sums (what this engine did before
+    the interval audit; kept to show in the tests what that let an attacker narrow)."""
     threshold: Callable[[C], int] = k if callable(k) else (lambda _cell: k)
     # cells become small integers: a quarter of 300 sites is some 20,000 cells and the
     # checks below touch them millions of times
-    cells = sorted({*values, *(c for s in sums for c in s.cells)}, key=repr)
+    cells = sorted(
+        {*values, *(c for s in sums for c in s.cells), *(c for b in bounds for c in b.cells)}, key=repr
+    )
     index = {c: i for i, c in enumerate(cells)}
     count = [values.get(c, 0) for c in cells]
     small = [0 < n < threshold(c) for c, n in zip(cells, count, strict=True)]
@@ -71,8 +82,13 @@ def protect(
     for r, row in enumerate(rows):
         for i in row:
             touching[i].append(r)
+    bound_rows = [tuple(index[c] for c in b.cells) for b in bounds]
+    bounded: list[list[int]] = [[] for _ in cells]
+    for r, row in enumerate(bound_rows):
+        for i in row:
+            bounded[i].append(r)
 
-    known = {index[c] for c in frozen}  # published, or worked out anyway: never withheld
+    known = {index[c] for c in frozen}  # published before: never withheld
     before = {index[c] for c in kept}
     withheld: set[int] = set()
     hidden = [0] * len(rows)  # withheld cells per sum
@@ -84,47 +100,111 @@ def protect(
             hidden[r] += 1
             (alone.add if hidden[r] == 1 else alone.discard)(r)
 
-    def publish(i: int) -> None:
+    def release(i: int) -> None:
         withheld.discard(i)
-        known.add(i)
         for r in touching[i]:
             hidden[r] -= 1
             (alone.add if hidden[r] == 1 else alone.discard)(r)
 
+    def free(i: int) -> bool:
+        return i not in withheld and i not in known
+
     def partner(candidates: Iterable[int]) -> int | None:
-        return min(
-            (i for i in candidates if i not in withheld and i not in known),
-            key=preference.__getitem__,
-            default=None,
-        )
+        return min((i for i in candidates if free(i)), key=preference.__getitem__, default=None)
+
+    def line_rule() -> None:  # no sum with a single withheld cell
+        while alone:
+            r = alone.pop()
+            if (extra := partner(rows[r])) is not None:
+                withhold(extra)
 
     for i in sorted(before | {i for i, is_small in enumerate(small) if is_small and i not in known}):
         withhold(i)
     while True:
-        while alone:  # the line rule: no sum with a single withheld cell
-            r = alone.pop()
-            if (extra := partner(rows[r])) is not None:
-                withhold(extra)
+        line_rule()
         pinned = _pinned(rows, withheld)
         if not pinned:
-            return {cells[i] for i in withheld}
+            break
         # a cell withheld in an earlier publication cannot be published now, so it is
         # protected like a small one even when it was only a partner then
         given_away = sorted(i for i in pinned if small[i] or i in before)
         if not given_away:
             # only this publication's complementary cells can be worked out: they protect
-            # nothing, so they are published (that tells nothing new), and their sums get
-            # other partners
+            # nothing and are published (that tells nothing new). With the audit to come,
+            # at its end: withheld till then, they still count for the room the others need
+            if audit:
+                break
             for i in pinned:
-                publish(i)
+                release(i)
             continue
+        progressed = False
         for i in given_away:
             extra = partner(j for r in touching[i] for j in rows[r]) or partner(
                 _nearest(i, rows, touching, withheld, known)
             )
-            if extra is None:
-                raise CannotProtect(f"{cells[i]!r} can be worked out and nothing beside it can be withheld")
-            withhold(extra)
+            if extra is not None:
+                withhold(extra)
+                progressed = True
+        if not progressed:
+            if audit:
+                break  # the audit looks further, through the bounds too
+            raise CannotProtect(
+                f"{cells[given_away[0]]!r} can be worked out and nothing beside it can be withheld"
+            )
+    if not audit:
+        return {cells[i] for i in withheld}
+
+    # the interval audit: sums, bounds and non-negativity together, as an attacker uses them
+    equations = equations_of(sums)
+
+    def protected_as_small(cell: C) -> int | None:
+        i = index[cell]
+        # a partner withheld before (not small) must not be pinned: it is not published now
+        return threshold(cell) if small[i] else None
+
+    def roomy(i: int, need: int) -> Callable[[int], tuple[int, ...]]:
+        # a partner must be able to take the cell's place: the smallest with room enough,
+        # else the largest there is
+        return lambda j: (count[j] == 0, count[j] < need, count[j] if count[j] >= need else -count[j], j)
+
+    # sums and bounds alike tie a cell to the cells that can give it room
+    every_row = [*rows, *bound_rows]
+    ties = [[*touching[i], *(len(rows) + r for r in bounded[i])] for i in range(len(cells))]
+    widest: set[C] = set()  # narrow by what they count, with nothing left to withhold
+    while found := {
+        c: why
+        for c, why in weak(
+            values, equations, bounds, {cells[i] for i in withheld}, protected_as_small
+        ).items()
+        if c not in widest
+    }:
+        exposed = [c for c in found if small[index[c]] or index[c] in before]
+        if not exposed:
+            # what is left are partners an attacker works out anyway: published, they tell
+            # nothing more (the same values stay feasible), and the audit runs again to see
+            for cell in found:
+                release(index[cell])
+            continue
+        stuck = []
+        for cell in exposed:
+            i = index[cell]
+            near = [j for r in ties[i] for j in every_row[r]]
+            open_ = [j for j in near if free(j)] or [
+                j for j in _nearest(i, every_row, ties, withheld, known) if free(j)
+            ]
+            if open_:
+                withhold(min(open_, key=roomy(i, threshold(cell))))
+            else:
+                stuck.append(cell)  # another's partner this round may be its room too
+        if len(stuck) == len(exposed):
+            for cell in stuck:
+                if found[cell] != "narrow":
+                    raise CannotProtect(f"{cell!r} can be narrowed and nothing beside it can be withheld")
+                # a bound of the counting rules themselves (n supporters deployed twice
+                # are 2n deployments, and those are published): as wide as it can be
+                widest.add(cell)
+        line_rule()
+    return {cells[i] for i in withheld}
 
 
 def _nearest(

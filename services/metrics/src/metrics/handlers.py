@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import tables as t
-from metrics.aggregation import GAUGES, TOTAL, Tally
+from metrics.aggregation import GAUGES, RETIRED, TOTAL, Tally
 from metrics.publication import (
     AUTHORITY,
     Cell,
@@ -84,8 +84,8 @@ def _batches(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
 @dataclass(frozen=True)
 class PublicationPolicy:
     grace: timedelta  # a month closes this long after it ends
-    k: int
-    threshold: Callable[[Cell], int]  # k, or stricter for some measures
+    # k, or stricter for some measures: one threshold for counts, gauges and statistics
+    threshold: Callable[[Cell], int]
 
 
 async def publish_next_month(uow: UnitOfWork, policy: PublicationPolicy, now: datetime) -> int:
@@ -148,7 +148,7 @@ async def _publish_month(
         .from_select(
             columns,
             sa.select(*(t.aggregate.c[c] for c in columns)).where(
-                t.aggregate.c.period == month, t.aggregate.c.measure.not_in(list(GAUGES))
+                t.aggregate.c.period == month, t.aggregate.c.measure.not_in([*GAUGES, *RETIRED])
             ),
         )
         .on_conflict_do_nothing()
@@ -168,11 +168,17 @@ async def _publish_month(
         regions=regions,
     )
     cells: Published = {c: (n, c in stage.withheld) for c, n in stage.values.items()}
+
+    def shown(cell: Cell) -> bool:
+        return cell in stage.values and cell not in stage.withheld
+
     changes = await _changes(session, month)  # the quarter's level is its last month's
     last_of_quarter = month == months[-1]
     for period, of_months in [(month, [month]), *([(quarter, months)] if last_of_quarter else [])]:
-        cells |= statistics(await _distributions(session, of_months), period, policy.k, regions)
-        cells |= gauges(changes, period, policy.k, regions)
+        cells |= statistics(
+            await _distributions(session, of_months), period, policy.threshold, regions, shown=shown
+        )
+        cells |= gauges(changes, period, policy.threshold, regions)
     rows = [
         {"scope": s, "measure": m, "dimension": d, "period": p, "value": n, "withheld": w}
         for (s, m, d, p), (n, w) in cells.items()

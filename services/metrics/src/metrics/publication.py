@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from metrics.aggregation import GAUGES, MAGNITUDES, TOTAL, quantile
+from metrics.aggregation import GAUGES, MAGNITUDES, RETIRED, TOTAL, quantile
 from metrics.aggregation import period as month_of
+from metrics.audit import Bound
 from metrics.disclosure import Sum, protect
 
 AUTHORITY = "authority"  # the roll-up of every site
@@ -19,13 +20,33 @@ REGION = "region:"  # a region's scope is this and its id: a site id holds no co
 Regions = Mapping[str, str]  # site -> its region, as the directory stood when the quarter began
 
 # breakdowns of one population share its total: referrals by reason, path and tier all
-# add up to the referrals of the site and month, published once. By profession has its
-# own: it is counted when matching first decides, which can fall in the next month
-SHARED_TOTAL: Mapping[str, str] = {
-    "referrals_by_reason": "referrals",
-    "referrals_by_path": "referrals",
-    "referrals_by_tier": "referrals",
+# add up to the referrals of the site and month, published once; meetings within 12 hours
+# or not add up to the first encounters (the same events, so never a total of their own:
+# two cells that must be equal are one cell an attacker gets twice). By profession has
+# its own: it is counted when matching first decides, which can fall in the next month
+SHARED_TOTAL: Mapping[str, tuple[str, str]] = {
+    "referrals_by_reason": ("referrals", TOTAL),
+    "referrals_by_path": ("referrals", TOTAL),
+    "referrals_by_tier": ("referrals", TOTAL),
+    "met_within_12_hours": ("encounters", "first"),
 }
+
+# a statistic is published only where the counts it is over are: then it tells nothing
+# they do not (a median of call backs tells on which side of 30 minutes the split lies)
+STATISTIC_OVER: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "minutes_to_callback": tuple(("callback_within_30_minutes", d) for d in ("yes", "no", TOTAL)),
+    "seconds_to_acknowledge": (("acknowledged_pages", TOTAL),),
+}
+
+# supporters by deployments in the month, and the least and most deployments each bucket
+# stands for (None: no most): they bound the deployments, the pages supporters acknowledged
+BUCKET_DEPLOYMENTS: Mapping[str, tuple[int, int | None]] = {
+    "1": (1, 1),
+    "2": (2, 2),
+    "3_4": (3, 4),
+    "5_plus": (5, None),
+}
+DEPLOYMENTS: tuple[str, str] = ("acknowledged_pages", "supporter")
 
 Cell = tuple[str, str, str, str]  # scope (a site or the authority), measure, dimension, period
 
@@ -125,7 +146,7 @@ def layout(
     months = list(whole if months is None else months)
     complete = months == whole
     periods = [*months, quarter] if complete else months
-    in_quarter = {key: n for key, n in counts.items() if key[3] in months}
+    in_quarter = {key: n for key, n in counts.items() if key[3] in months and key[1] not in RETIRED}
     sites = sorted({site for site, *_ in in_quarter})
     groups = grouped(regions or {})
     scopes_of = _scopes(groups)
@@ -133,7 +154,11 @@ def layout(
     dimensions: dict[str, set[str]] = defaultdict(set)  # measure -> its dimensions, total aside
     totals = set()  # measures with a published total
     for _site, measure, dimension, _month in in_quarter:
-        totals.add(SHARED_TOTAL.get(measure, measure))
+        shared, shared_dimension = SHARED_TOTAL.get(measure, (measure, TOTAL))
+        if shared_dimension == TOTAL:
+            totals.add(shared)
+        else:
+            dimensions[shared].add(shared_dimension)
         if dimension != TOTAL:
             dimensions[measure].add(dimension)
     values: dict[Cell, int] = {}
@@ -145,7 +170,7 @@ def layout(
             for measure in totals:
                 values[(scope, measure, TOTAL, period)] = 0
     for (site, measure, dimension, month), n in in_quarter.items():
-        own_total = SHARED_TOTAL.get(measure, measure) == measure
+        own_total = measure not in SHARED_TOTAL
         targets = [dimension] if dimension == TOTAL else [dimension, TOTAL] if own_total else [dimension]
         for scope in scopes_of(site):
             for period in (month, quarter) if complete else (month,):
@@ -155,7 +180,7 @@ def layout(
     for scope in scopes:
         for measure, dims in sorted(dimensions.items()):
             ordered = sorted(dims)
-            total = (scope, SHARED_TOTAL.get(measure, measure), TOTAL)
+            total = (scope, *SHARED_TOTAL.get(measure, (measure, TOTAL)))
             for period in periods:  # the dimensions of a measure add up to its total
                 sums.append(Sum((*total, period), tuple((scope, measure, d, period) for d in ordered)))
         cells_by_measure = [(m, d) for m, dims in dimensions.items() for d in dims] + [
@@ -175,6 +200,27 @@ def layout(
     return values, sums
 
 
+def implied(values: Mapping[Cell, int]) -> list[Bound[Cell]]:
+    """What the counting rules imply beyond the sums: each bucket of supporters by
+    deployments stands for at least so many deployments (the pages supporters
+    acknowledged), which bounds both.
+
+    Not modelled, on purpose: with nobody in the open bucket, the buckets also bound the
+    deployments from above, which says that some supporter was deployed whenever
+    deployments were. That follows from what a deployment is, tells nothing about anyone,
+    and no suppression can hide it short of hiding the deployments themselves."""
+    out = []
+    for scope, measure, dimension, period in values:
+        if measure != "supporters_by_deployments" or dimension != TOTAL:
+            continue
+        deployments = (scope, *DEPLOYMENTS, period)
+        buckets = [(scope, measure, b, period) for b in BUCKET_DEPLOYMENTS]
+        if deployments in values and any(c in values for c in buckets):
+            least = tuple((c, BUCKET_DEPLOYMENTS[c[2]][0]) for c in buckets if c in values)
+            out.append(Bound((*least, (deployments, -1))))
+    return out
+
+
 def publish(
     counts: Mapping[tuple[str, str, str, str], int],
     quarter: str,
@@ -184,9 +230,11 @@ def publish(
     frozen: Iterable[Cell] = (),
     kept: Iterable[Cell] = (),
     regions: Regions | None = None,
+    audit: bool = True,
 ) -> Publication:
     values, sums = layout(counts, quarter, months, regions)
-    return Publication(values, protect(values, sums, k, frozen=frozen, kept=kept), dict(regions or {}))
+    withheld = protect(values, sums, k, frozen=frozen, kept=kept, bounds=implied(values), audit=audit)
+    return Publication(values, withheld, dict(regions or {}))
 
 
 def publish_month(
@@ -196,6 +244,7 @@ def publish_month(
     *,
     earlier: Mapping[Cell, bool] | None = None,
     regions: Regions | None = None,
+    audit: bool = True,
 ) -> Publication:
     """The cells of a month that just closed, and of its quarter when it is the quarter's
     last. ``counts`` hold the earlier months of the quarter as they were when they closed;
@@ -209,7 +258,7 @@ def publish_month(
     )
     before = {c for c in values if c[3] != month and c[3] != quarter}
     kept = {c for c in before if (earlier or {}).get(c, False)}
-    withheld = protect(values, sums, k, frozen=before - kept, kept=kept)
+    withheld = protect(values, sums, k, frozen=before - kept, kept=kept, bounds=implied(values), audit=audit)
     new = {c: v for c, v in values.items() if c not in before}
     groups = grouped(regions or {})
     magnitudes = _magnitudes(counts, month, quarter if months == months_of(quarter) else None, groups)
@@ -242,11 +291,18 @@ Published = dict[Cell, tuple[int, bool]]  # cell -> (value, withheld)
 
 
 def statistics(
-    distributions: Mapping[tuple[str, str, int], int], period: str, k: int, regions: Regions | None = None
+    distributions: Mapping[tuple[str, str, int], int],
+    period: str,
+    k: int | Callable[[Cell], int],
+    regions: Regions | None = None,
+    *,
+    shown: Callable[[Cell], bool] = lambda _cell: True,
 ) -> Published:
     """Median and 90th percentile of each distribution, per site, region and for the
     authority. ``distributions``: (site, measure, value) -> how many times it was seen. A
-    statistic of fewer than k values is withheld: the 90th percentile of three is one person's."""
+    statistic of fewer than k values is withheld: the 90th percentile of three is one
+    person's; so is one whose counts (STATISTIC_OVER) are not all ``shown``."""
+    threshold: Callable[[Cell], int] = k if callable(k) else (lambda _cell: k)
     scopes_of = _scopes(grouped(regions or {}))
     by_scope: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
     for (site, measure, value), n in distributions.items():
@@ -254,14 +310,18 @@ def statistics(
             by_scope[(scope, measure)][value] += n
     out: Published = {}
     for (scope, measure), counts in by_scope.items():
-        few = sum(counts.values()) < k
+        hidden = not all(shown((scope, m, d, period)) for m, d in STATISTIC_OVER.get(measure, ()))
         for name, q in STATISTICS.items():
-            out[(scope, measure, name, period)] = (quantile(counts, q) or 0, few)
+            cell = (scope, measure, name, period)
+            out[cell] = (quantile(counts, q) or 0, hidden or sum(counts.values()) < threshold(cell))
     return out
 
 
 def gauges(
-    changes: Mapping[tuple[str, str], int], period: str, k: int, regions: Regions | None = None
+    changes: Mapping[tuple[str, str], int],
+    period: str,
+    k: int | Callable[[Cell], int],
+    regions: Regions | None = None,
 ) -> Published:
     """Levels at the end of ``period`` from every change up to it: (site, change measure)
     -> sum. Below k is withheld like any count, and the sites add up to their region and

@@ -1,0 +1,274 @@
+"""The interval audit: how far an attacker can narrow each withheld cell (issue 24): pure.
+
+The attacker knows every published number, every sum between them, every identity and
+bound the open counting rules create, and that no count is negative. For a withheld cell
+the smallest and largest values consistent with all of that are two linear programs
+(τ-ARGUS and sdcTable audit this way). They are solved with SciPy's HiGHS: an exact,
+maintained simplex and interior-point solver that ships as a wheel, with nothing to
+license or build (OR-Tools would add a large native package for the same LPs).
+
+What a withheld cell must keep (``weak`` names the cells that do not):
+- a **small** one (0 < n < k, or withheld in an earlier publication): the attacker cannot
+  tell it from zero (its least value is 0) nor narrow it below k possible values (its
+  largest is k - 1 or more);
+- any other: it is not pinned to one whole number (then withholding it protects nothing).
+
+Two programs over the whole table usually settle every cell at once: one pushes the small
+cells down as far as they go together, one pushes every cell up towards what it must
+reach. Only the cells they leave undecided get programs of their own, over the cells tied
+to them and nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix, csr_matrix, hstack, identity, vstack
+
+C = TypeVar("C", bound=Hashable)
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Bound(Generic[C]):
+    """Σ coefficient * cell ≤ limit: what a counting rule implies beyond the sums (the
+    supporters in each deployment bucket, say, bound the deployments)."""
+
+    terms: tuple[tuple[C, int], ...]
+    limit: int = 0
+
+    @property
+    def cells(self) -> tuple[C, ...]:
+        return tuple(c for c, _ in self.terms)
+
+
+@dataclass(frozen=True)
+class Equation(Generic[C]):
+    """Σ coefficient * cell = constant: a sum, with the total on the left as -1."""
+
+    terms: tuple[tuple[C, int], ...]
+    constant: int = 0
+
+
+@dataclass
+class _System:
+    """The withheld cells as variables 0..n-1, published ones folded into the constants."""
+
+    cells: Sequence[Hashable]
+    eq: list[tuple[dict[int, int], int]]
+    ub: list[tuple[dict[int, int], int]]
+
+    def matrices(self, rows: Sequence[tuple[dict[int, int], int]], columns: Sequence[int]) -> tuple:
+        where = {c: j for j, c in enumerate(columns)}
+        r, c, v = [], [], []
+        for i, (coefficients, _) in enumerate(rows):
+            for cell, a in coefficients.items():
+                r.append(i)
+                c.append(where[cell])
+                v.append(a)
+        matrix = coo_matrix((v, (r, c)), shape=(len(rows), len(columns))).tocsr()
+        return matrix, np.array([b for _, b in rows], dtype=float)
+
+
+def _system(
+    values: Mapping[C, int], equations: Iterable[Equation[C]], bounds: Iterable[Bound[C]], withheld: set[C]
+) -> _System:
+    cells = sorted(withheld, key=repr)
+    index = {c: i for i, c in enumerate(cells)}
+
+    def fold(terms: tuple[tuple[C, int], ...], constant: int) -> tuple[dict[int, int], int]:
+        row: dict[int, int] = defaultdict(int)
+        for cell, a in terms:
+            if cell in index:
+                row[index[cell]] += a
+            else:
+                constant -= a * values.get(cell, 0)
+        return {i: a for i, a in row.items() if a}, constant
+
+    eq = [r for e in equations if (r := fold(e.terms, e.constant))[0]]
+    ub = [r for b in bounds if (r := fold(b.terms, b.limit))[0]]
+    return _System(cells, eq, ub)
+
+
+def equations_of(sums: Iterable[object]) -> list[Equation]:  # type: ignore[type-arg]
+    """A sum (``total``, ``parts``) as the equation parts - total = 0."""
+    return [Equation(((s.total, -1), *((p, 1) for p in s.parts))) for s in sums]  # type: ignore[attr-defined]
+
+
+def weak(
+    values: Mapping[C, int],
+    equations: Sequence[Equation[C]],
+    bounds: Sequence[Bound[C]],
+    withheld: set[C],
+    small: Callable[[C], int | None],
+) -> dict[C, str]:
+    """The withheld cells an attacker narrows too far, each with why: ``pinned``, ``not
+    zero`` or ``narrow``. ``small(cell)``: k for a cell to protect as small, else None."""
+    if not withheld:
+        return {}
+    system = _system(values, equations, bounds, withheld)
+    n = len(system.cells)
+    need = [small(c) for c in system.cells]  # type: ignore[arg-type]
+    sensitive = np.array([k is not None for k in need])
+    everything = list(range(n))
+    a_eq, b_eq = system.matrices(system.eq, everything)
+    a_ub, b_ub = system.matrices(system.ub, everything)
+    # 1. the small cells as low as they go together
+    low = _solve(sensitive.astype(float), a_eq, b_eq, a_ub, b_ub, n)
+    # 2. every cell up towards what it must reach: y_i <= x_i, y_i <= cap_i, maximise Σ y
+    cap = np.array(
+        [(k - 1) if k is not None else math.ceil(low[i] - _EPS) + 1 for i, k in enumerate(need)], dtype=float
+    )
+    high = _solve_capped(cap, a_eq, b_eq, a_ub, b_ub, n)
+
+    def settled(i: int) -> bool:
+        if sensitive[i]:
+            return bool(low[i] <= _EPS and high[i] >= cap[i] - _EPS)
+        return bool(high[i] >= math.ceil(low[i] - _EPS) + 1 - _EPS)
+
+    undecided = [i for i in range(n) if not settled(i)]
+    # a few more programs over the whole table, each aimed at the cells still undecided:
+    # every solution is a point the attacker cannot rule out, so each cell keeps the lowest
+    # and highest value seen; far cheaper than two programs a cell on a large table
+    for _ in range(3):
+        if not undecided:
+            break
+        down = np.zeros(n)
+        down[[i for i in undecided if sensitive[i] and low[i] > _EPS]] = 1.0
+        if down.any():
+            low = np.minimum(low, _solve(down, a_eq, b_eq, a_ub, b_ub, n))
+        aim = np.zeros(n)
+        aim[undecided] = cap[undecided]
+        high = np.maximum(high, _solve_capped(aim, a_eq, b_eq, a_ub, b_ub, n))
+        before = len(undecided)
+        undecided = [i for i in undecided if not settled(i)]
+        if len(undecided) == before:
+            break
+    out: dict[C, str] = {}
+    for component, rows in _components(system, undecided):
+        eq_rows = [system.eq[r] for r in rows["eq"]]
+        ub_rows = [system.ub[r] for r in rows["ub"]]
+        ae, be = system.matrices(eq_rows, component)
+        au, bu = system.matrices(ub_rows, component)
+        where = {c: j for j, c in enumerate(component)}
+        for i in sorted(set(undecided) & set(component)):
+            lo, hi = _interval(where[i], ae, be, au, bu, len(component), cap[i] if sensitive[i] else "next")
+            if sensitive[i]:
+                if lo > _EPS:
+                    out[system.cells[i]] = "not zero"  # type: ignore[index]
+                elif hi < cap[i] - _EPS:
+                    out[system.cells[i]] = "pinned" if hi < 1 - _EPS else "narrow"  # type: ignore[index]
+            elif math.floor(hi + _EPS) <= math.ceil(lo - _EPS):
+                out[system.cells[i]] = "pinned"  # type: ignore[index]
+    return out
+
+
+def intervals(
+    values: Mapping[C, int], equations: Sequence[Equation[C]], bounds: Sequence[Bound[C]], withheld: set[C]
+) -> dict[C, tuple[float, float]]:
+    """Each withheld cell's least and largest value (inf when nothing bounds it): the audit
+    as τ-ARGUS prints it, one pair of programs a cell."""
+    system = _system(values, equations, bounds, withheld)
+    out: dict[C, tuple[float, float]] = {}
+    everything = list(range(len(system.cells)))
+    for component, rows in _components(system, everything):
+        ae, be = system.matrices([system.eq[r] for r in rows["eq"]], component)
+        au, bu = system.matrices([system.ub[r] for r in rows["ub"]], component)
+        for j, i in enumerate(component):
+            out[system.cells[i]] = _interval(j, ae, be, au, bu, len(component), None)  # type: ignore[index]
+    return out
+
+
+def _components(system: _System, wanted: Sequence[int]) -> list[tuple[list[int], dict[str, list[int]]]]:
+    """The variables tied to each wanted one through any row, and those rows."""
+    parent = list(range(len(system.cells)))
+
+    def find(c: int) -> int:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for coefficients, _ in (*system.eq, *system.ub):
+        first, *rest = coefficients
+        for c in rest:
+            parent[find(c)] = find(first)
+    roots = {find(i) for i in wanted}
+    members: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(system.cells)):
+        if (root := find(i)) in roots:
+            members[root].append(i)
+    rows: dict[int, dict[str, list[int]]] = defaultdict(lambda: {"eq": [], "ub": []})
+    for kind, table in (("eq", system.eq), ("ub", system.ub)):
+        for r, (coefficients, _) in enumerate(table):
+            if (root := find(next(iter(coefficients)))) in roots:
+                rows[root][kind].append(r)
+    return [(members[root], rows[root]) for root in sorted(roots)]
+
+
+def _solve(objective, a_eq, b_eq, a_ub, b_ub, n: int):  # type: ignore[no-untyped-def]
+    result = linprog(
+        objective,
+        A_eq=a_eq if a_eq.shape[0] else None,
+        b_eq=b_eq if a_eq.shape[0] else None,
+        A_ub=a_ub if a_ub.shape[0] else None,
+        b_ub=b_ub if a_ub.shape[0] else None,
+        bounds=(0, None),
+        method="highs",
+    )
+    if result.status != 0:  # the published figures are true, so the system has a solution
+        raise ArithmeticError(f"the audit's program failed: {result.message}")
+    return result.x
+
+
+def _solve_capped(cap, a_eq, b_eq, a_ub, b_ub, n: int):  # type: ignore[no-untyped-def]
+    """Maximise Σ min(x_i, cap_i): x then y, with y - x <= 0 and 0 <= y <= cap."""
+    zeros = csr_matrix((a_eq.shape[0], n))
+    big_eq = hstack([a_eq, zeros]).tocsr()
+    big_ub = vstack(
+        [hstack([a_ub, csr_matrix((a_ub.shape[0], n))]), hstack([-identity(n), identity(n)])]
+    ).tocsr()
+    b_big_ub = np.concatenate([b_ub, np.zeros(n)])
+    result = linprog(
+        np.concatenate([np.zeros(n), -np.ones(n)]),
+        A_eq=big_eq if big_eq.shape[0] else None,
+        b_eq=b_eq if big_eq.shape[0] else None,
+        A_ub=big_ub,
+        b_ub=b_big_ub,
+        bounds=[(0, None)] * n + [(0, c) for c in cap],
+        method="highs",
+    )
+    if result.status != 0:
+        raise ArithmeticError(f"the audit's program failed: {result.message}")
+    return result.x[:n]
+
+
+def _interval(j: int, a_eq, b_eq, a_ub, b_ub, n: int, cap: float | str | None) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """``cap``: how high to look (None: as high as it goes; "next": to the whole number
+    after the least, enough to tell pinned from not)."""
+    objective = np.zeros(n)
+    objective[j] = 1.0
+    lo = float(_solve(objective, a_eq, b_eq, a_ub, b_ub, n)[j])
+    top = math.ceil(lo - _EPS) + 1 if cap == "next" else cap
+    bounds: list[tuple[float, float | str | None]] = [(0, None)] * n
+    bounds[j] = (0, top)  # how high is only asked up to what the cell must reach
+    result = linprog(
+        -objective,
+        A_eq=a_eq if a_eq.shape[0] else None,
+        b_eq=b_eq if a_eq.shape[0] else None,
+        A_ub=a_ub if a_ub.shape[0] else None,
+        b_ub=b_ub if a_ub.shape[0] else None,
+        bounds=bounds,
+        method="highs",
+    )
+    if result.status == 3:  # unbounded: nothing caps this cell
+        return lo, math.inf
+    if result.status != 0:
+        raise ArithmeticError(f"the audit's program failed: {result.message}")
+    return lo, float(result.x[j])
