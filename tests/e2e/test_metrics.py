@@ -406,8 +406,10 @@ def test_closed_months_are_published_with_every_small_cell_withheld_and_the_rest
                 published += 1
             elif truth >= K:
                 complementary += 1  # withheld so that a small cell beside it cannot be worked out
-        # small sites: many cells are small, but suppression must not swallow the table
-        assert published >= considered // 5 and complementary
+        # small sites: many cells are small, but suppression must not swallow the table. The
+        # interval audit (issue 24) withholds more than exact elimination did: 20 of 149
+        # site cells were published in one month of this quarter, against a fifth before
+        assert published >= considered // 10 and complementary
         # volunteer minutes are shown exactly where the count of timed encounters is
         withheld = {(c["scope"], c["measure"]): c["withheld"] for c in cells if c["dimension"] == "total"}
         timed = [site for site in generated.sites if (site, "volunteer_minutes") in withheld]
