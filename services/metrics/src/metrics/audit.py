@@ -169,22 +169,6 @@ def weak(
     return out
 
 
-def intervals(
-    values: Mapping[C, int], equations: Sequence[Equation[C]], bounds: Sequence[Bound[C]], withheld: set[C]
-) -> dict[C, tuple[float, float]]:
-    """Each withheld cell's least and largest value (inf when nothing bounds it): the audit
-    as τ-ARGUS prints it, one pair of programs a cell."""
-    system = _system(values, equations, bounds, withheld)
-    out: dict[C, tuple[float, float]] = {}
-    everything = list(range(len(system.cells)))
-    for component, rows in _components(system, everything):
-        ae, be = system.matrices([system.eq[r] for r in rows["eq"]], component)
-        au, bu = system.matrices([system.ub[r] for r in rows["ub"]], component)
-        for j, i in enumerate(component):
-            out[system.cells[i]] = _interval(j, ae, be, au, bu, len(component), None)  # type: ignore[index]
-    return out
-
-
 def _components(system: _System, wanted: Sequence[int]) -> list[tuple[list[int], dict[str, list[int]]]]:
     """The variables tied to each wanted one through any row, and those rows."""
     parent = list(range(len(system.cells)))

@@ -38,14 +38,9 @@ STATISTIC_OVER: Mapping[str, tuple[tuple[str, str], ...]] = {
     "seconds_to_acknowledge": (("acknowledged_pages", TOTAL),),
 }
 
-# supporters by deployments in the month, and the least and most deployments each bucket
-# stands for (None: no most): they bound the deployments, the pages supporters acknowledged
-BUCKET_DEPLOYMENTS: Mapping[str, tuple[int, int | None]] = {
-    "1": (1, 1),
-    "2": (2, 2),
-    "3_4": (3, 4),
-    "5_plus": (5, None),
-}
+# supporters by deployments in the month, and the least deployments each bucket stands
+# for: they bound the deployments, the pages supporters acknowledged
+BUCKET_DEPLOYMENTS: Mapping[str, int] = {"1": 1, "2": 2, "3_4": 3, "5_plus": 5}
 DEPLOYMENTS: tuple[str, str] = ("acknowledged_pages", "supporter")
 
 Cell = tuple[str, str, str, str]  # scope (a site or the authority), measure, dimension, period
@@ -216,7 +211,7 @@ def implied(values: Mapping[Cell, int]) -> list[Bound[Cell]]:
         deployments = (scope, *DEPLOYMENTS, period)
         buckets = [(scope, measure, b, period) for b in BUCKET_DEPLOYMENTS]
         if deployments in values and any(c in values for c in buckets):
-            least = tuple((c, BUCKET_DEPLOYMENTS[c[2]][0]) for c in buckets if c in values)
+            least = tuple((c, BUCKET_DEPLOYMENTS[c[2]]) for c in buckets if c in values)
             out.append(Bound((*least, (deployments, -1))))
     return out
 
