@@ -52,6 +52,10 @@ class OutboxWriter:
         )
 
 
+class RelayBusy(Exception):
+    """Another replica of the service is publishing its outbox right now."""
+
+
 def kafka_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
     """The idempotent producer: retries never duplicate or reorder within a partition."""
     return AIOKafkaProducer(
@@ -63,9 +67,14 @@ def kafka_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
     )
 
 
+# while another replica holds the relay, look again this soon (its batch may not hold ours)
+BUSY_RETRY_SECONDS = 0.05
+
+
 class OutboxRelay:
-    """Publishes committed outbox rows. One loop per service replica; rows are claimed with
-    FOR UPDATE SKIP LOCKED so replicas never publish the same batch concurrently."""
+    """Publishes committed outbox rows. One loop per service replica, but one replica at a
+    time publishes (a transaction-scoped advisory lock per service): two replicas claiming
+    rows with SKIP LOCKED would publish one site's later events before its earlier ones."""
 
     def __init__(
         self,
@@ -118,6 +127,11 @@ class OutboxRelay:
             await self._producer.stop()
 
     @property
+    def lock_name(self) -> str:
+        # per service (each has its own outbox, several may share one database server)
+        return f"pss.outbox.{self.service}"
+
+    @property
     def producer(self) -> AIOKafkaProducer:
         assert self._producer is not None, "OutboxRelay.start() first"
         return self._producer
@@ -128,6 +142,9 @@ class OutboxRelay:
                 if time.monotonic() - self._backlog_checked >= BACKLOG_REFRESH_SECONDS:
                     await self.refresh_backlog()
                 published = await self.publish_batch()
+            except RelayBusy:
+                await asyncio.sleep(BUSY_RETRY_SECONDS)
+                continue
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -142,14 +159,20 @@ class OutboxRelay:
                     pass
 
     async def publish_batch(self) -> int:
+        """Publish the oldest unpublished rows in order; RelayBusy while another replica's
+        relay is publishing (it takes the rows in order; ours wait for it)."""
         async with self.sessions() as session, session.begin():
+            held = await session.scalar(
+                sa.select(sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(self.lock_name, 0)))
+            )
+            if not held:
+                raise RelayBusy(self.service)
             rows = (
                 await session.execute(
                     sa.select(OUTBOX.c.seq, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.envelope)
                     .where(OUTBOX.c.published_at.is_(None))
                     .order_by(OUTBOX.c.seq)
                     .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
                 )
             ).all()
             if not rows:

@@ -58,6 +58,26 @@ async def repeat(step: Callable[[], Coroutine[Any, Any, int]], *, interval: floa
         await asyncio.sleep(interval)
 
 
+def single_flight(
+    database: Database, name: str, step: Callable[[], Coroutine[Any, Any, int]]
+) -> Callable[[], Coroutine[Any, Any, int]]:
+    """``step`` run by one replica at a time: the others skip it (0, nothing done) while one
+    runs it. For loops whose step is not idempotent across replicas (two replicas forecasting
+    the same gap would warn the coordinator twice). The lock lives in a transaction of its own
+    connection, so a replica that dies mid-step releases it with its connection."""
+
+    async def guarded() -> int:
+        async with database.engine.connect() as connection:
+            held = await connection.scalar(
+                sa.select(sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(name, 0)))
+            )
+            if not held:
+                return 0
+            return await step()
+
+    return guarded
+
+
 def build_service(
     name: str,
     settings: ServiceSettings,

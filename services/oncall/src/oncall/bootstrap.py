@@ -8,7 +8,7 @@ from functools import partial
 
 from contracts.types import Urgency
 from servicekit.mail import SmtpMailer
-from servicekit.service import Service, build_service, repeat
+from servicekit.service import Service, build_service, repeat, single_flight
 from servicekit.vault import PersonalDataVault
 
 from oncall import delivery
@@ -104,13 +104,15 @@ def build(
         ),
         partial(
             repeat,
-            partial(schedules.publish_duty_once, service.uow),
+            single_flight(service.database, "oncall.duty", partial(schedules.publish_duty_once, service.uow)),
             interval=settings.duty_poll_seconds,
             name="oncall.duty",
         ),
         partial(
             repeat,
-            partial(schedules.forecast_gaps_once, service.uow),
+            single_flight(
+                service.database, "oncall.coverage", partial(schedules.forecast_gaps_once, service.uow)
+            ),
             interval=settings.coverage_poll_seconds,
             name="oncall.coverage",
         ),

@@ -1,0 +1,130 @@
+"""Two replicas of one service on a real PostgreSQL server and Kafka broker: the outbox relay
+keeps each site's order, and a single-flight loop step runs in one replica at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from servicekit.database import Database
+from servicekit.outbox import OutboxRelay, RelayBusy
+from servicekit.service import single_flight
+from servicekit.tables import OUTBOX, PLUMBING
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def scratch_database(infrastructure):
+    schema = f"scratch_{uuid.uuid4().hex[:8]}"
+    url = infrastructure.admin_url.replace("postgresql://", "postgresql+asyncpg://")
+    database = Database(url, schema=schema)
+    async with database.engine.begin() as conn:
+        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        await conn.run_sync(PLUMBING.create_all)
+    yield database
+    await database.dispose()
+
+
+def relay(database: Database, bootstrap: str, service: str) -> OutboxRelay:
+    return OutboxRelay(
+        database.sessions, bootstrap, wake=asyncio.Event(), poll_seconds=0.1, batch_size=2, service=service
+    )
+
+
+async def read_topic(bootstrap: str, topic: str, expected: int) -> list[int]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[int] = []
+    try:
+        for _ in range(40):
+            batches = await consumer.getmany(timeout_ms=250)
+            found += [json.loads(r.value)["payload"]["n"] for rs in batches.values() for r in rs]
+            if len(found) >= expected:
+                break
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_a_second_replica_publishes_nothing_while_the_first_holds_a_batch(
+    scratch_database, infrastructure
+):
+    """Replica A has taken rows 1-2 and is still publishing them; replica B must not publish
+    rows 3-4 of the same site meanwhile, or the site's events reach Kafka out of order."""
+    topic = f"test.replicas.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=infrastructure.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+    service = f"svc-{uuid.uuid4().hex[:8]}"
+    async with scratch_database.sessions() as session, session.begin():
+        for n in range(1, 5):
+            event_id = uuid.uuid4()
+            await session.execute(
+                sa.insert(OUTBOX).values(
+                    event_id=event_id,
+                    topic=topic,
+                    key="site-1",
+                    event_type="test.numbered.v1",
+                    envelope={"id": str(event_id), "type": "test.numbered.v1", "payload": {"n": n}},
+                )
+            )
+    first = relay(scratch_database, infrastructure.kafka_bootstrap, service)
+    second = relay(scratch_database, infrastructure.kafka_bootstrap, service)
+    await first.start()
+    await second.start()
+    try:
+        sending, release = asyncio.Event(), asyncio.Event()
+        send = first._send
+
+        async def slow_send(*args, **kwargs):
+            sending.set()
+            await release.wait()  # replica A is mid-batch, its transaction open
+            return await send(*args, **kwargs)
+
+        first._send = slow_send  # type: ignore[method-assign]
+        batch = asyncio.create_task(first.publish_batch())
+        await asyncio.wait_for(sending.wait(), 10)
+        with pytest.raises(RelayBusy):
+            await second.publish_batch()
+        release.set()
+        assert await batch == 2
+        # once A's batch is done, B takes the next rows, in order
+        assert await second.publish_batch() == 2
+        assert await read_topic(infrastructure.kafka_bootstrap, topic, 4) == [1, 2, 3, 4]
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_a_single_flight_step_runs_in_one_replica_at_a_time(scratch_database):
+    running, release = asyncio.Event(), asyncio.Event()
+    ran: list[str] = []
+
+    def step(replica: str):
+        async def run() -> int:
+            ran.append(replica)
+            running.set()
+            await release.wait()
+            return 1
+
+        return run
+
+    name = f"test.loop.{uuid.uuid4().hex[:8]}"
+    first = asyncio.create_task(single_flight(scratch_database, name, step("a"))())
+    await asyncio.wait_for(running.wait(), 10)
+    # replica B skips the step while A runs it ...
+    assert await single_flight(scratch_database, name, step("b"))() == 0
+    release.set()
+    assert await first == 1
+    # ... and runs it once A has finished (or died: the lock goes with A's connection)
+    assert await single_flight(scratch_database, name, step("b"))() == 1
+    assert ran == ["a", "b"]
