@@ -7,7 +7,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_LINK_MODE := copy
 
-.PHONY: run test setup browser deploy-tools lint typecheck unit e2e drills schemas bench-matching bench-metrics bench-flow clean
+.PHONY: run test setup browser observability deploy-tools lint typecheck unit e2e drills schemas bench-matching bench-metrics bench-flow clean
 
 setup:
 	@command -v java >/dev/null || { echo "Java 17+ is needed for Kafka: apt-get install openjdk-17-jre-headless"; exit 1; }
@@ -26,6 +26,14 @@ browser:
 	  npm install --silent --no-audit --no-fund --prefix $(TOOLS)/axe-$(AXE_VERSION) axe-core@$(AXE_VERSION) \
 	  || { echo "cannot install axe-core: npm and its registry are needed"; exit 1; }; }
 
+# the local metrics store: Debian's Prometheus (Zipkin, the trace store and UI, is a jar the
+# launcher fetches with Maven on first use, as it does Kafka's)
+observability:
+	@command -v prometheus >/dev/null || { \
+	  echo "installing Debian's prometheus for the local metrics store"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; } \
+	  || { echo "cannot install prometheus: run 'apt-get install prometheus' as root"; exit 1; }; }
+
 # the deploy artefacts' validators, none of which needs a Docker engine or a cluster: helm
 # (built once with Go, from the Go module proxy) and docker-compose 1.29's `config`
 # (Python; its PyYAML pin is lifted so it installs on Python 3.11)
@@ -43,10 +51,10 @@ deploy-tools: setup
 	  $(UV) venv -q -p 3.11 $(TOOLS)/compose-1.29.2 && echo "pyyaml>=6" > $(TOOLS)/compose-overrides.txt && \
 	  VIRTUAL_ENV=$(TOOLS)/compose-1.29.2 $(UV) pip install -q docker-compose==1.29.2 --override $(TOOLS)/compose-overrides.txt; }
 
-run: setup
+run: setup observability
 	$(UV) run pss dev
 
-test: setup browser deploy-tools lint typecheck
+test: setup browser observability deploy-tools lint typecheck
 	$(UV) run pytest
 
 lint: setup
@@ -59,7 +67,7 @@ typecheck: setup
 unit: setup
 	$(UV) run pytest libs services
 
-e2e: setup browser
+e2e: setup browser observability
 	$(UV) run pytest tests
 
 # the fault drills: SIGKILL each service, the Kafka broker, crash PostgreSQL, all under load,

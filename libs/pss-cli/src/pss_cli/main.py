@@ -16,6 +16,7 @@ from servicekit.auth import DevTokenIssuer, Role
 from pss_cli.local import LauncherError, repo_root
 from pss_cli.local.identity import Account, add_account
 from pss_cli.local.mailbox import Mailbox
+from pss_cli.local.observability import Observability
 from pss_cli.platform import Infrastructure, Platform
 from pss_cli.seed import DEMO_AUTHORITY, seed_authority
 
@@ -34,6 +35,9 @@ DEV_PORTS = {
 }
 # the development sign-in provider: its address is the name of the issuer of every token
 DEV_ISSUER = "http://127.0.0.1:8109"
+# Zipkin's and Prometheus's own usual ports
+ZIPKIN_PORT = 9411
+PROMETHEUS_PORT = 9090
 
 
 def _workdir() -> Path:
@@ -89,7 +93,12 @@ def dev(
     platform = None
     # mail to workers (offers of support) lands in .run/mail/ instead of anyone's inbox
     mailbox = Mailbox(workdir / "mail").start()
+    # traces to Zipkin's UI, metrics to Prometheus (with the production alert rules)
+    observability = Observability.create(
+        workdir / "observability", zipkin_port=ZIPKIN_PORT, prometheus_port=PROMETHEUS_PORT
+    )
     try:
+        observability.start_zipkin()
         platform = Platform.prepare(
             infrastructure,
             workdir,
@@ -99,7 +108,10 @@ def dev(
             personal_data_keys=_personal_data_key(workdir),
             ports=DEV_PORTS,
             extra_env={"intake": {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port)}},
+            telemetry_env=observability.service_env(),
         )
+        observability.start_prometheus(platform.scrape_targets())
+        observability.wait_ready()
         platform.start()
         urls = {name: platform.url(name) for name in platform.services}
         admin = issuer.token("demo-admin", [Role.AUTHORITY_ADMIN])
@@ -107,7 +119,7 @@ def dev(
             seed_authority(urls, admin)
         for account in demo_accounts():
             add_account(platform.accounts_file, account)
-        _print_welcome(urls, issuer, infrastructure)
+        _print_welcome(urls, issuer, infrastructure, observability)
         stop = {"now": False}
 
         def _stop(*_: object) -> None:
@@ -121,6 +133,7 @@ def dev(
         typer.echo("stopping...")
         if platform:
             platform.stop()
+        observability.stop()
         mailbox.stop()
         infrastructure.stop()
 
@@ -154,7 +167,9 @@ def demo_accounts() -> list[Account]:
     ]
 
 
-def _print_welcome(urls: dict[str, str], issuer: DevTokenIssuer, infrastructure: Infrastructure) -> None:
+def _print_welcome(
+    urls: dict[str, str], issuer: DevTokenIssuer, infrastructure: Infrastructure, observability: Observability
+) -> None:
     site = DEMO_AUTHORITY[0]
     coordinator = issuer.token(
         "demo-coordinator", [Role.SITE_COORDINATOR], [site.site_id], staff_ref=site.coordinator
@@ -173,6 +188,10 @@ def _print_welcome(urls: dict[str, str], issuer: DevTokenIssuer, infrastructure:
         typer.echo(f"  {name:<9} {url}/docs")
     typer.echo(f"  kafka     {infrastructure.kafka_bootstrap}")
     typer.echo(f"  postgres  {infrastructure.admin_url.rsplit('/', 1)[0]}/pss")
+    typer.echo(
+        f"\nTraces (one per referral, every service): {observability.zipkin_url}/zipkin/\n"
+        f"Metrics and the production alert rules: {observability.prometheus_url}/alerts"
+    )
     typer.echo(f"\nDemo sites: {', '.join(s.site_id for s in DEMO_AUTHORITY)}")
     typer.echo(f"Coordinator token for {site.site_id} (pss token --help for others):\n  {coordinator}")
     typer.echo(

@@ -138,9 +138,11 @@ class Platform:
         personal_data_keys: str,
         ports: dict[str, int] | None = None,
         extra_env: dict[str, dict[str, str]] | None = None,
+        telemetry_env: dict[str, str] | None = None,
     ) -> Platform:
         """Provision and migrate the database; build (not start) the service processes.
-        The issuer's name is the address of the development sign-in provider."""
+        The issuer's name is the address of the development sign-in provider;
+        ``telemetry_env`` (where spans and metrics go) is given to every process."""
         urls = provision(infrastructure.admin_url, database)
         migrate_all(urls)
         logs = workdir / "logs"
@@ -175,9 +177,12 @@ class Platform:
                 env["RECORD_UNROUTED"] = "true"
                 env["DUTY_POLL_SECONDS"] = "2"
                 env["COVERAGE_POLL_SECONDS"] = "30"
+            env.update(telemetry_env or {})
             env.update((extra_env or {}).get(name, {}))
             platform.services[name] = ServiceProcess(name, port, env, logs / f"{name}.log")
-        platform._add_web(chosen[FRONTEND], logs, (extra_env or {}).get(FRONTEND, {}))
+        platform._add_web(
+            chosen[FRONTEND], logs, {**(telemetry_env or {}), **(extra_env or {}).get(FRONTEND, {})}
+        )
         return platform
 
     def _add_web(self, frontend_port: int, logs: Path, extra: dict[str, str]) -> None:
@@ -237,3 +242,7 @@ class Platform:
 
     def url(self, service: str) -> str:
         return self.services[service].url
+
+    def scrape_targets(self) -> dict[str, str]:
+        """Where a Prometheus server reads each service's metrics."""
+        return {name: f"127.0.0.1:{self.services[name].port}" for name in SERVICES}

@@ -26,6 +26,7 @@ from servicekit.vault import PersonalDataVault
 
 from pss_cli.local import free_port
 from pss_cli.local.mailbox import Mailbox
+from pss_cli.local.observability import Observability
 from pss_cli.platform import Infrastructure, Platform
 from pss_cli.seed import Site, sample_site, seed_courses, seed_site
 
@@ -289,6 +290,7 @@ class RunningPlatform:
     telemetry: TelemetryCollector
     database: str
     mailbox: Mailbox
+    observability: Observability | None = None  # Zipkin and Prometheus, when started
 
     def url(self, service: str) -> str:
         return self.platform.url(service)
@@ -393,16 +395,27 @@ def running_platform(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningPlatform]:
     workdir = Path(tmp_path_factory.mktemp("platform"))
-    running = launch_platform(infrastructure, telemetry_collector, mailbox, workdir)
-    yield running
-    running.platform.stop()
+    observability = Observability.create(workdir / "observability")
+    observability.start_zipkin()
+    try:
+        running = launch_platform(infrastructure, telemetry_collector, mailbox, workdir, observability)
+        running.observability = observability
+        yield running
+        running.platform.stop()
+    finally:
+        observability.stop()
     print(f"\nservice logs: {workdir / 'logs'}")
 
 
 def launch_platform(
-    infrastructure: Infrastructure, telemetry_collector: TelemetryCollector, mailbox: Mailbox, workdir: Path
+    infrastructure: Infrastructure,
+    telemetry_collector: TelemetryCollector,
+    mailbox: Mailbox,
+    workdir: Path,
+    observability: Observability | None = None,
 ) -> RunningPlatform:
-    """A fresh database and the services, with the tests' short timers, started and ready."""
+    """A fresh database and the services, with the tests' short timers, started and ready;
+    with ``observability``, they export to its Zipkin and Prometheus too, as on `make run`."""
     # the development sign-in provider's address names the issuer of every token
     issuer, public_pem = DevTokenIssuer.generate(issuer=f"http://127.0.0.1:{free_port()}")
     database = f"pss_test_{uuid.uuid4().hex[:8]}"
@@ -452,7 +465,11 @@ def launch_platform(
                 "frontend": {"QUEUE_REFRESH_SECONDS": "1"},
             }.items()
         },
+        telemetry_env=observability.service_env() if observability else None,
     )
+    if observability is not None:
+        observability.start_prometheus(platform.scrape_targets())
+        observability.wait_ready()
     platform.start()
     running = RunningPlatform(
         platform, issuer, KafkaReader(infrastructure.kafka_bootstrap), telemetry_collector, database, mailbox

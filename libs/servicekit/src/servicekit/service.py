@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -24,7 +24,7 @@ from servicekit.consumer import EventConsumer, Subscriptions
 from servicekit.database import Database, UnitOfWorkFactory
 from servicekit.outbox import OutboxRelay
 from servicekit.settings import ServiceSettings
-from servicekit.telemetry import setup_telemetry, shutdown_telemetry
+from servicekit.telemetry import prometheus_scraped, setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,15 @@ def build_service(
     )
     install_error_handlers(api)
 
+    if prometheus_scraped():
+        # the metrics carry no site and no id (telemetry.event_attributes), so serving them
+        # to the scraper beside the API tells nothing about a referral
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        @api.get("/metrics", tags=["health"], include_in_schema=False)
+        async def prometheus_metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     @api.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:
         return {"status": "ok"}
@@ -172,7 +181,7 @@ def run(make: Callable[[], Service]) -> None:
     service_name = make.__module__.split(".")[0]
     setup_telemetry(service_name, log_level=probe.log_level, log_json=probe.log_json)
     service = make()
-    FastAPIInstrumentor.instrument_app(service.api, excluded_urls="health/.*")
+    FastAPIInstrumentor.instrument_app(service.api, excluded_urls="health/.*,metrics")
     SQLAlchemyInstrumentor().instrument(engine=service.database.engine.sync_engine)
     config = uvicorn.Config(
         service.api,

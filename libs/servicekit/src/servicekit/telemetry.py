@@ -1,8 +1,12 @@
 """OpenTelemetry for every service: traces, metrics and structured logs.
 
-Spans and logs carry ids and categories only; never names, contacts or free text. OTLP
-export is on when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (the SDK reads the standard
-OTEL_* variables); without it the providers still run so trace ids reach the logs.
+Spans and logs carry ids and categories only; never names, contacts or free text. Export
+follows the standard OTEL_* variables, each optional:
+- ``OTEL_EXPORTER_OTLP_ENDPOINT``: spans and metrics over OTLP (to a collector, production);
+- ``OTEL_EXPORTER_ZIPKIN_ENDPOINT``: spans to a Zipkin server too (the local trace UI);
+- ``OTEL_METRICS_EXPORTER`` naming ``prometheus``: metrics served at ``/metrics`` for a
+  Prometheus server to scrape (the local metrics store).
+Without any, the providers still run so trace ids reach the logs.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.propagate import inject
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -36,7 +41,7 @@ def setup_telemetry(service: str, *, log_level: str = "INFO", log_json: bool = T
         return
     resource = Resource.create({"service.name": service, "service.namespace": "pss"})
     tracer_provider = TracerProvider(resource=resource)
-    readers = []
+    readers: list[MetricReader] = []
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -44,10 +49,24 @@ def setup_telemetry(service: str, *, log_level: str = "INFO", log_json: bool = T
 
         tracer_provider.add_span_processor(BatchSpanProcessor(AddressesLeftOut(OTLPSpanExporter())))
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+    if os.environ.get("OTEL_EXPORTER_ZIPKIN_ENDPOINT"):
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+
+        tracer_provider.add_span_processor(BatchSpanProcessor(AddressesLeftOut(ZipkinExporter())))
+    if prometheus_scraped():
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+        readers.append(PrometheusMetricReader())
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
     _configured.update(service=service, tracer_provider=tracer_provider)
     _setup_logging(service, log_level, log_json)
+
+
+def prometheus_scraped() -> bool:
+    """Whether this process serves its metrics at ``/metrics`` (OTEL_METRICS_EXPORTER)."""
+    exporters = os.environ.get("OTEL_METRICS_EXPORTER", "")
+    return "prometheus" in {name.strip() for name in exporters.split(",")}
 
 
 # the address a client asked for, as it asked: a path or a query may hold anything a caller
