@@ -70,8 +70,10 @@ unit: setup
 e2e: setup browser observability
 	$(UV) run pytest tests
 
-# the fault drills: SIGKILL each service, the Kafka broker, crash PostgreSQL, all under load,
-# then check every referral's history (a few minutes, on a broker and server of their own)
+# the fault drills: SIGKILL each service, the Kafka broker, crash PostgreSQL, all under load;
+# two replicas of each service with one of each pair killed; then check every referral's
+# history and each site's event order (about 9 minutes, on brokers and servers of their own;
+# CI runs them after `make test`)
 drills: setup
 	$(UV) run pytest tests/drills -v -rP
 

@@ -14,6 +14,16 @@ from pss_cli.testing import RunningPlatform, TelemetryCollector, launch_platform
 
 @pytest.fixture(scope="module")
 def drill_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    yield from _drill_platform(tmp_path_factory, replicas=1)
+
+
+@pytest.fixture(scope="module")
+def replica_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """Two replicas of every service, as an authority runs them."""
+    yield from _drill_platform(tmp_path_factory, replicas=2)
+
+
+def _drill_platform(tmp_path_factory: pytest.TempPathFactory, *, replicas: int) -> Iterator[RunningPlatform]:
     workdir = Path(tmp_path_factory.mktemp("drill"))
     infrastructure = Infrastructure.start(workdir / "infra")
     if infrastructure.kafka is None or infrastructure.postgres is None:
@@ -25,7 +35,7 @@ def drill_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
     telemetry = TelemetryCollector()
     mailbox = Mailbox().start()
     try:
-        running = launch_platform(infrastructure, telemetry, mailbox, workdir)
+        running = launch_platform(infrastructure, telemetry, mailbox, workdir, replicas=replicas)
         try:
             yield running
         finally:

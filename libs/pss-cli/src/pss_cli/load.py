@@ -90,6 +90,8 @@ class Submitter:
 
     intake_url: str
     concurrency: int = 32
+    # more replicas of intake, tried in turn with the first (as a load balancer would)
+    other_intakes: tuple[str, ...] = ()
     give_up_after: float = 180.0
     accepted: list[Accepted] = field(default_factory=list)
     retries: int = 0
@@ -102,8 +104,10 @@ class Submitter:
         while True:
             attempts += 1
             try:
+                intakes = (self.intake_url, *self.other_intakes)
+                intake = intakes[attempts % len(intakes)]
                 response = await client.post(
-                    f"{self.intake_url}/referrals", json=body, headers={"Idempotency-Key": key}
+                    f"{intake}/referrals", json=body, headers={"Idempotency-Key": key}
                 )
                 if response.status_code == 202:
                     done = Accepted(

@@ -139,10 +139,13 @@ class Platform:
         ports: dict[str, int] | None = None,
         extra_env: dict[str, dict[str, str]] | None = None,
         telemetry_env: dict[str, str] | None = None,
+        replicas: int = 1,
     ) -> Platform:
         """Provision and migrate the database; build (not start) the service processes.
         The issuer's name is the address of the development sign-in provider;
-        ``telemetry_env`` (where spans and metrics go) is given to every process."""
+        ``telemetry_env`` (where spans and metrics go) is given to every process. With
+        ``replicas`` above 1, each service gets more processes on the same database and
+        consumer groups, named ``intake-2`` and so on, as an authority runs them."""
         urls = provision(infrastructure.admin_url, database)
         migrate_all(urls)
         logs = workdir / "logs"
@@ -180,6 +183,15 @@ class Platform:
             env.update(telemetry_env or {})
             env.update((extra_env or {}).get(name, {}))
             platform.services[name] = ServiceProcess(name, port, env, logs / f"{name}.log")
+            for n in range(2, replicas + 1):
+                other = free_port()
+                platform.services[f"{name}-{n}"] = ServiceProcess(
+                    f"{name}-{n}",
+                    other,
+                    {**env, "HTTP_PORT": str(other)},
+                    logs / f"{name}-{n}.log",
+                    module=name,
+                )
         platform._add_web(
             chosen[FRONTEND], logs, {**(telemetry_env or {}), **(extra_env or {}).get(FRONTEND, {})}
         )

@@ -413,6 +413,8 @@ def launch_platform(
     mailbox: Mailbox,
     workdir: Path,
     observability: Observability | None = None,
+    *,
+    replicas: int = 1,
 ) -> RunningPlatform:
     """A fresh database and the services, with the tests' short timers, started and ready;
     with ``observability``, they export to its Zipkin and Prometheus too, as on `make run`."""
@@ -466,6 +468,7 @@ def launch_platform(
             }.items()
         },
         telemetry_env=observability.service_env() if observability else None,
+        replicas=replicas,
     )
     if observability is not None:
         observability.start_prometheus(platform.scrape_targets())
