@@ -60,6 +60,13 @@ class Infrastructure:
         asyncio.run(ensure_topics(bootstrap, load_plan()))
         return cls(bootstrap, admin_url, kafka, postgres)
 
+    @classmethod
+    def existing(cls, kafka_bootstrap: str, admin_url: str) -> Infrastructure:
+        """A broker and a server started elsewhere (containers, an authority's own): only
+        the topics are made sure of; stop() leaves both running."""
+        asyncio.run(ensure_topics(kafka_bootstrap, load_plan()))
+        return cls(kafka_bootstrap, admin_url)
+
     def stop(self) -> None:
         if self.kafka:
             self.kafka.stop()

@@ -368,9 +368,14 @@ class RunningPlatform:
 
 @pytest.fixture(scope="session")
 def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
-    infra = Infrastructure.start(Path(tmp_path_factory.mktemp("infra")))
-    yield infra
-    infra.stop()
+    """Kafka and PostgreSQL for the session: the local launcher's, or testcontainers' where
+    a Docker engine answers (pss_cli.test_infra says which and why)."""
+    import os
+
+    from pss_cli.test_infra import test_infrastructure
+
+    with test_infrastructure(Path(tmp_path_factory.mktemp("infra")), os.environ) as infra:
+        yield infra
 
 
 @pytest.fixture(scope="session")
