@@ -90,7 +90,3 @@ def check_transition(candidacy: Candidacy, to: Stage) -> None:
             "trained means every required course is completed and current; still missing: "
             + ", ".join(sorted(candidacy.missing_courses))
         )
-
-
-def may_take_references(stage: Stage) -> bool:
-    return stage is Stage.APPLIED
