@@ -99,6 +99,16 @@ def _bounds(
     return out
 
 
+def solve(objective: Any, problem: dict[str, Any]) -> Any:
+    """One LP, to optimality or unboundedness; HiGHS's dual simplex and interior point are
+    tried when its default stops short (it did, once, on a generated quarter)."""
+    for method in ("highs", "highs-ds", "highs-ipm"):
+        result = linprog(objective, **{**problem, "method": method})
+        if result.status in (0, 3):
+            return result
+    raise AssertionError(f"no method solved the attacker's program: {result.message}")
+
+
 def attack(
     cells: dict[Cell, int | None], stats: dict[Cell, int | None], regions: dict[str, str]
 ) -> dict[Cell, tuple[float, float]]:
@@ -140,9 +150,8 @@ def attack(
     for j, cell in enumerate(hidden):
         objective = np.zeros(len(hidden))
         objective[j] = 1
-        low = linprog(objective, **problem)
-        high = linprog(-objective, **problem)
-        assert low.status == 0, low.message
+        low = solve(objective, problem)
+        high = solve(-objective, problem)
         out[cell] = (low.fun, math.inf if high.status == 3 else -high.fun)
     return out
 

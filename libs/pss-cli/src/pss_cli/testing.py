@@ -369,12 +369,12 @@ class RunningPlatform:
 @pytest.fixture(scope="session")
 def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
     """Kafka and PostgreSQL for the session: the local launcher's, or testcontainers' where
-    a Docker engine answers (pss_cli.test_infra says which and why)."""
+    a Docker engine answers (pss_cli.infra_choice says which and why)."""
     import os
 
-    from pss_cli.test_infra import test_infrastructure
+    from pss_cli.infra_choice import session_infrastructure
 
-    with test_infrastructure(Path(tmp_path_factory.mktemp("infra")), os.environ) as infra:
+    with session_infrastructure(Path(tmp_path_factory.mktemp("infra")), os.environ) as infra:
         yield infra
 
 

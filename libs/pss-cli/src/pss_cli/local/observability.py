@@ -110,13 +110,14 @@ class Observability:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.workdir / "zipkin.log", "ab")
         self.processes["zipkin"] = subprocess.Popen(
-            # a small heap and the quick compiler: it holds one laptop's traces in memory
-            ["java", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", str(jar)],
+            # the quick compiler and a bounded heap: it keeps the newest MEM_MAX_SPANS in memory
+            # (a whole test session exports more; 384 MB ran out of heap under it)
+            ["java", "-Xmx1g", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", str(jar)],
             env={
                 **os.environ,
                 "QUERY_PORT": str(self.zipkin_port),
                 "STORAGE_TYPE": "mem",
-                "MEM_MAX_SPANS": "500000",
+                "MEM_MAX_SPANS": "150000",
             },
             stdout=log,
             stderr=subprocess.STDOUT,

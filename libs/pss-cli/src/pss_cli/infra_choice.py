@@ -62,7 +62,7 @@ def docker_engine_answers() -> bool:
 
 
 @contextmanager
-def test_infrastructure(workdir: Path, env: Mapping[str, str]) -> Iterator[Infrastructure]:
+def session_infrastructure(workdir: Path, env: Mapping[str, str]) -> Iterator[Infrastructure]:
     choice = choose(env, docker_engine_answers)
     log.warning("test infrastructure: %s (%s)", choice.path, choice.why)
     if choice.path == CONTAINERS:
