@@ -196,8 +196,18 @@ def _components(system: _System, wanted: Sequence[int]) -> list[tuple[list[int],
     return [(members[root], rows[root]) for root in sorted(roots)]
 
 
+def _linprog(objective, **problem):  # type: ignore[no-untyped-def]
+    """HiGHS, asked again without presolve when presolve calls the program infeasible: the
+    published figures are true, so it is feasible, and presolve was seen to call an unbounded
+    maximisation infeasible."""
+    result = linprog(objective, **problem)
+    if result.status == 2:
+        result = linprog(objective, **problem, options={"presolve": False})
+    return result
+
+
 def _solve(objective, a_eq, b_eq, a_ub, b_ub, n: int):  # type: ignore[no-untyped-def]
-    result = linprog(
+    result = _linprog(
         objective,
         A_eq=a_eq if a_eq.shape[0] else None,
         b_eq=b_eq if a_eq.shape[0] else None,
@@ -219,7 +229,7 @@ def _solve_capped(cap, a_eq, b_eq, a_ub, b_ub, n: int):  # type: ignore[no-untyp
         [hstack([a_ub, csr_matrix((a_ub.shape[0], n))]), hstack([-identity(n), identity(n)])]
     ).tocsr()
     b_big_ub = np.concatenate([b_ub, np.zeros(n)])
-    result = linprog(
+    result = _linprog(
         np.concatenate([np.zeros(n), -np.ones(n)]),
         A_eq=big_eq if big_eq.shape[0] else None,
         b_eq=b_eq if big_eq.shape[0] else None,
@@ -242,7 +252,7 @@ def _interval(j: int, a_eq, b_eq, a_ub, b_ub, n: int, cap: float | str | None) -
     top = math.ceil(lo - _EPS) + 1 if cap == "next" else cap
     bounds: list[tuple[float, float | str | None]] = [(0, None)] * n
     bounds[j] = (0, top)  # how high is only asked up to what the cell must reach
-    result = linprog(
+    result = _linprog(
         -objective,
         A_eq=a_eq if a_eq.shape[0] else None,
         b_eq=b_eq if a_eq.shape[0] else None,
