@@ -1,7 +1,18 @@
 """The escalation chain as pure rules."""
 
-from contracts.types import RecipientRole
-from oncall.escalation import EpisodeStatus, Link, PageStatus, build_chain, may_answer, next_step
+from datetime import timedelta
+
+from contracts.types import RecipientRole, Urgency
+from oncall.escalation import (
+    EpisodeStatus,
+    Link,
+    PageStatus,
+    acknowledge_timeout,
+    build_chain,
+    escalates_on_decline,
+    may_answer,
+    next_step,
+)
 
 
 def test_the_chain_is_the_matched_supporters_then_the_coordinator_then_the_fallback():
@@ -87,3 +98,52 @@ def test_a_supporter_no_longer_eligible_is_passed_over_but_never_the_coordinator
     assert next_answerable_step(chain, 0, None) == 1
     # past the coordinator: nothing left
     assert next_answerable_step(chain, 3, frozenset()) is None
+
+
+# --- which timeout a page waits, and when a decline moves the chain ------------------------
+
+TIMEOUTS = {
+    "default": timedelta(minutes=10),
+    "crisis_timeout": timedelta(minutes=2),
+    "by_urgency": {Urgency.WITHIN_DAYS: timedelta(hours=1)},
+}
+
+
+def test_a_crisis_waits_the_crisis_timeout_whatever_its_urgency():
+    assert acknowledge_timeout(True, Urgency.WITHIN_DAYS, **TIMEOUTS) == timedelta(minutes=2)
+    assert acknowledge_timeout(True, None, **TIMEOUTS) == timedelta(minutes=2)
+
+
+def test_a_calmer_request_waits_its_urgencys_timeout_and_the_rest_the_default():
+    assert acknowledge_timeout(False, Urgency.WITHIN_DAYS, **TIMEOUTS) == timedelta(hours=1)
+    assert acknowledge_timeout(False, Urgency.WITHIN_HOURS, **TIMEOUTS) == timedelta(minutes=10)
+    assert acknowledge_timeout(False, None, **TIMEOUTS) == timedelta(minutes=10)
+
+
+SUPPORTER, COORDINATOR = RecipientRole.SUPPORTER, RecipientRole.COORDINATOR
+
+
+def test_one_at_a_time_only_the_current_steps_decline_moves_the_chain():
+    common = {"team_size": 1, "declined_role": SUPPORTER, "current_role": SUPPORTER, "pages_still_out": 0}
+    assert escalates_on_decline(declined_step=1, current_step=1, **common)
+    # an older page, already escalated past, declined late: the chain stays where it is
+    assert not escalates_on_decline(declined_step=0, current_step=1, **common)
+
+
+def test_a_broadcast_escalates_early_only_when_no_supporter_paged_can_still_answer():
+    group = {"team_size": 3, "declined_role": SUPPORTER, "declined_step": 0, "current_step": 0}
+    assert not escalates_on_decline(current_role=SUPPORTER, pages_still_out=2, **group)
+    assert escalates_on_decline(current_role=SUPPORTER, pages_still_out=0, **group)
+    # the coordinator is already paged: a supporter's late no changes nothing
+    assert not escalates_on_decline(current_role=COORDINATOR, pages_still_out=0, **group)
+
+
+def test_a_coordinators_decline_of_a_group_case_moves_the_chain_as_one_page_would():
+    assert escalates_on_decline(
+        team_size=3,
+        declined_role=COORDINATOR,
+        declined_step=4,
+        current_step=4,
+        current_role=COORDINATOR,
+        pages_still_out=1,
+    )

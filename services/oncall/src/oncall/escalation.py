@@ -8,9 +8,12 @@ moves to the next step; the end of the chain exhausts the episode.
 from __future__ import annotations
 
 import math
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, Protocol
 
 from contracts.types import RecipientRole, ServiceLevel, Urgency
 
@@ -39,6 +42,71 @@ class PageStatus(StrEnum):
 class Link:
     recipient: str
     role: RecipientRole
+
+
+class Episode(Protocol):
+    """What the paging rules read of a running episode (a row of oncall.episode)."""
+
+    @property
+    def referral_id(self) -> uuid.UUID: ...
+    @property
+    def site_id(self) -> str: ...
+    @property
+    def chain(self) -> list[dict[str, Any]]: ...  # the Links, as stored
+    @property
+    def step(self) -> int: ...
+    @property
+    def crisis(self) -> bool: ...
+    @property
+    def urgency(self) -> str | None: ...
+    @property
+    def team_size(self) -> int: ...
+    @property
+    def traceparent(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...  # an EpisodeStatus value
+    @property
+    def acknowledged_at(self) -> datetime | None: ...
+    @property
+    def contacted_at(self) -> datetime | None: ...
+    @property
+    def met_at(self) -> datetime | None: ...
+    @property
+    def reopened(self) -> int: ...
+
+
+def acknowledge_timeout(
+    crisis: bool,
+    urgency: Urgency | None,
+    *,
+    default: timedelta,
+    crisis_timeout: timedelta,
+    by_urgency: Mapping[Urgency, timedelta],
+) -> timedelta:
+    """How long a page waits for an answer: a crisis has its own (short) timeout whatever its
+    urgency; otherwise the urgency's own, if the authority set one, else the default."""
+    if crisis:
+        return crisis_timeout
+    return by_urgency.get(urgency, default) if urgency else default
+
+
+def escalates_on_decline(
+    *,
+    team_size: int,
+    declined_step: int,
+    declined_role: RecipientRole,
+    current_step: int,
+    current_role: RecipientRole,
+    pages_still_out: int,
+) -> bool:
+    """Whether a decline pages the next person now. One person at a time: only the page of
+    the current step moves the chain (an older, already escalated page declined late does
+    not). A broadcast to a group's supporters: only when every supporter paged has answered
+    no or let it lapse, and while the chain is still at its supporters (once the coordinator
+    is paged, a supporter's late no changes nothing)."""
+    if team_size > 1 and declined_role is RecipientRole.SUPPORTER:
+        return pages_still_out == 0 and current_role is RecipientRole.SUPPORTER
+    return declined_step == current_step
 
 
 def build_chain(

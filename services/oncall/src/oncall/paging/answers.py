@@ -21,6 +21,7 @@ from oncall import tables as t
 from oncall.escalation import (
     EpisodeStatus,
     PageStatus,
+    escalates_on_decline,
     may_answer,
     team_complete,
 )
@@ -191,15 +192,16 @@ async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, pol
             ),
             site_id=episode.site_id,
         )
-        if episode.team_size > 1 and page.recipient_role == RecipientRole.SUPPORTER.value:
-            # a broadcast escalates early only when every supporter paged has answered no
-            # or let it lapse, and the coordinator has not been paged yet
-            still_open = await _pages_in(uow, page.referral_id, PageStatus.SENT)
-            chain = chain_of(episode.chain)
-            must_escalate = still_open == 0 and chain[episode.step].role is RecipientRole.SUPPORTER
-        else:
-            must_escalate = page.step == episode.step
-        if must_escalate:
+        broadcast = episode.team_size > 1 and page.recipient_role == RecipientRole.SUPPORTER.value
+        if escalates_on_decline(
+            team_size=episode.team_size,
+            declined_step=page.step,
+            declined_role=RecipientRole(page.recipient_role),
+            current_step=episode.step,
+            current_role=chain_of(episode.chain)[episode.step].role,
+            # only a broadcast needs to know how many of its pages are still out
+            pages_still_out=await _pages_in(uow, page.referral_id, PageStatus.SENT) if broadcast else 0,
+        ):
             await uow.session.execute(
                 sa.update(t.timer)
                 .where(

@@ -17,6 +17,7 @@ from servicekit.database import UnitOfWork
 
 from oncall import tables as t
 from oncall.escalation import (
+    Episode,
     EpisodeStatus,
     Link,
     PageStatus,
@@ -92,7 +93,7 @@ def chain_of(raw: list[dict[str, str]]) -> list[Link]:
 
 
 async def escalate(
-    uow: UnitOfWork, episode: Any, reason: EscalationReason, policy: PagingPolicy, now: datetime
+    uow: UnitOfWork, episode: Episode, reason: EscalationReason, policy: PagingPolicy, now: datetime
 ) -> None:
     chain = chain_of(episode.chain)
     following = next_step(chain, episode.step)
@@ -129,7 +130,7 @@ async def escalate(
 
 
 async def page_episode(
-    uow: UnitOfWork, episode: Any, chain: list[Link], step: int, policy: PagingPolicy, now: datetime
+    uow: UnitOfWork, episode: Episode, chain: list[Link], step: int, policy: PagingPolicy, now: datetime
 ) -> None:
     """Page the person at ``step`` of a running episode's chain."""
     await send_page(

@@ -10,9 +10,7 @@ from contracts.types import Urgency
 from opentelemetry import metrics, trace
 
 from oncall.eligibility import EligibleNow, trust_the_snapshot
-from oncall.escalation import (
-    ServiceLevels,
-)
+from oncall.escalation import ServiceLevels, acknowledge_timeout
 
 tracer = trace.get_tracer("oncall")
 # operations: how long a referral waits until someone takes it (its first acknowledgement);
@@ -41,9 +39,13 @@ class PagingPolicy:
     levels: ServiceLevels = field(default_factory=ServiceLevels)
 
     def timeout(self, crisis: bool, urgency: Urgency | None = None) -> timedelta:
-        if crisis:
-            return self.crisis_ack_timeout
-        return self.ack_timeout_by_urgency.get(urgency, self.ack_timeout) if urgency else self.ack_timeout
+        return acknowledge_timeout(
+            crisis,
+            urgency,
+            default=self.ack_timeout,
+            crisis_timeout=self.crisis_ack_timeout,
+            by_urgency=self.ack_timeout_by_urgency,
+        )
 
 
 class PageNotFound(LookupError):

@@ -24,6 +24,7 @@ from oncall import tables as t
 from oncall.duty import coordinator_of
 from oncall.escalation import (
     ENDED,
+    Episode,
     EpisodeStatus,
     ServiceLevels,
     reopen_step,
@@ -65,7 +66,7 @@ async def set_service_levels(
 
 
 async def service_level_due(
-    uow: UnitOfWork, episode: Any, level: ServiceLevel, policy: PagingPolicy, now: datetime
+    uow: UnitOfWork, episode: Episode, level: ServiceLevel, policy: PagingPolicy, now: datetime
 ) -> None:
     """A clock ran out. If the worker was not called back (or met) in time, the event goes
     out and the coordinator is alerted; a case someone took but never called back is
@@ -115,7 +116,7 @@ async def service_level_due(
 
 
 async def _reopen(
-    uow: UnitOfWork, episode: Any, policy: PagingPolicy, levels: ServiceLevels, now: datetime
+    uow: UnitOfWork, episode: Episode, policy: PagingPolicy, levels: ServiceLevels, now: datetime
 ) -> bool:
     chain = chain_of(episode.chain)
     following = reopen_step(chain, episode.step, episode.reopened, levels)
