@@ -30,8 +30,8 @@ from matching import repository
 from matching.proposals import handlers
 from matching.ranking import decide_widening
 from matching.rules import GRADE_LADDER, team_size
-from pss_cli.local.postgres import PostgresServer
 from pss_cli.provision import migrate_all, provision, with_database
+from pss_dev.local.postgres import PostgresServer
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 PROFESSIONS = ["nursing", "medicine", "pharmacy", "respiratory", "social_work", "paramedic", "clerical"]

@@ -39,8 +39,8 @@ from metrics.bootstrap import publication_policy
 from metrics.publication import publish_month
 from metrics.rebuild import TOPICS, Rebuilt, read_history, write_rebuilt
 from metrics.settings import MetricsSettings
-from pss_cli.platform import Infrastructure
 from pss_cli.provision import migrate_all, provision
+from pss_dev.platform import Infrastructure
 from servicekit.database import Database, UnitOfWork
 
 PATHS = ["self", "self", "self", "manager", "colleague", "eap", "proactive"]

@@ -39,11 +39,11 @@ import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from contracts import topics
-from pss_cli.load import PageWatch, Submitter, load_site, referral_body, seed_sites
-from pss_cli.local import free_port
-from pss_cli.platform import Infrastructure, Platform
 from pss_cli.provision import SERVICES, with_database
-from pss_cli.seed import seed_courses
+from pss_dev.local import free_port
+from pss_dev.platform import Infrastructure, Platform
+from pss_dev.seed import seed_courses
+from pss_testkit.load import PageWatch, Submitter, load_site, referral_body, seed_sites
 from servicekit.auth import DevTokenIssuer, Role
 from servicekit.vault import PersonalDataVault
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
-from pss_cli.testing import RunningPlatform
+from pss_testkit.testing import RunningPlatform
 
 CHROMIUM = "/usr/bin/chromium"
 # without these Chromium reaches out to Google's services, which this network refuses

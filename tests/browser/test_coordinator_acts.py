@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 
 from playwright.sync_api import Page, expect
-from pss_cli.testing import RunningPlatform, submit, wait_for
+from pss_testkit.testing import RunningPlatform, submit, wait_for
 
 from tests.browser.conftest import frontend, sign_in
 from tests.browser.test_worker import axe_violations

@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 
 from playwright.sync_api import Page
-from pss_cli.seed import sample_site
-from pss_cli.testing import RunningPlatform, ref, seed_and_wait, self_referral, submit, wait_for
+from pss_dev.seed import sample_site
+from pss_testkit.testing import RunningPlatform, ref, seed_and_wait, self_referral, submit, wait_for
 
 from tests.browser.conftest import frontend, sign_in
 
@@ -120,7 +120,7 @@ def test_an_admin_sees_a_case_only_under_its_own_sites_address(
 ):
     """The services let an authority admin read every site, so only the front-end's own
     check keeps one site's case from being shown under another site's address."""
-    from pss_cli.local.identity import Account, add_account
+    from pss_dev.local.identity import Account, add_account
 
     p = running_platform
     referral_id = submit(p, self_referral(site, ref(site, "rn1")))

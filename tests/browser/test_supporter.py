@@ -5,7 +5,7 @@ answered page leaves the list, and the page passes axe-core at 390 px."""
 from __future__ import annotations
 
 from playwright.sync_api import Browser, expect
-from pss_cli.testing import RunningPlatform, ref, self_referral, submit, wait_for
+from pss_testkit.testing import RunningPlatform, ref, self_referral, submit, wait_for
 
 from tests.browser.conftest import frontend, sign_in
 from tests.browser.test_worker import PHONE, axe_violations, no_sideways_scroll

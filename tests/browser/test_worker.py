@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from pss_cli.testing import RunningPlatform
+from pss_testkit.testing import RunningPlatform
 
 from tests.browser.conftest import frontend
 

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from contracts import EVENT_TYPES, topics
 from pss_cli.kafka_plan import AclBinding, PlanError, load_plan, parse_plan
-from pss_cli.testing import subscribed_topics
+from pss_testkit.testing import subscribed_topics
 
 from .conftest import DEPLOY, ROOT, WITH_DATABASE
 

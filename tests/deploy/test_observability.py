@@ -9,7 +9,7 @@ import promql_parser
 import pytest
 import yaml
 from contracts import EVENT_TYPES
-from pss_cli.dashboards import (
+from pss_testkit.dashboards import (
     FROM_THE_COLLECTOR,
     alert_rules,
     dashboards,

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pss_cli.local.mailbox import Mailbox
-from pss_cli.platform import Infrastructure
-from pss_cli.testing import RunningPlatform, TelemetryCollector, launch_platform
+from pss_dev.local.mailbox import Mailbox
+from pss_dev.platform import Infrastructure
+from pss_testkit.testing import RunningPlatform, TelemetryCollector, launch_platform
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts import topics
-from pss_cli.load import Submitter, referral_body
-from pss_cli.testing import RunningPlatform, wait_for
+from pss_testkit.load import Submitter, referral_body
+from pss_testkit.testing import RunningPlatform, wait_for
 
 PER_SECOND = 2.0
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pss_cli.load import load_site, seed_sites
 from pss_cli.provision import SERVICES
-from pss_cli.testing import RunningPlatform
+from pss_testkit.load import load_site, seed_sites
+from pss_testkit.testing import RunningPlatform
 from servicekit.auth import Role
 
 from .history import History, Load, in_causal_order, settle_and_check

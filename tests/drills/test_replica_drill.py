@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from pss_cli.load import load_site, seed_sites
 from pss_cli.provision import SERVICES
+from pss_testkit.load import load_site, seed_sites
 from servicekit.auth import Role
 
 from .history import Load, settle_and_check

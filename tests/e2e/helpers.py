@@ -1,5 +1,5 @@
 """Small helpers shared by the end-to-end tests (the most common, ``ref``, ``self_referral``
-and ``submit``, live in ``pss_cli.testing`` so the browser tests share them too)."""
+and ``submit``, live in ``pss_testkit.testing`` so the browser tests share them too)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from contracts import topics
-from pss_cli.testing import RunningPlatform, ref, self_referral, submit, wait_for
+from pss_testkit.testing import RunningPlatform, ref, self_referral, submit, wait_for
 
 __all__ = ["ref", "self_referral", "submit"]  # shared with the browser tests
 

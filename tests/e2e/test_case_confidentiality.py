@@ -8,8 +8,8 @@ import re
 import uuid
 
 from contracts import topics
-from pss_cli.seed import sample_site, seed_site
-from pss_cli.testing import wait_for
+from pss_dev.seed import sample_site, seed_site
+from pss_testkit.testing import wait_for
 
 from .helpers import acknowledge, as_worker, intake_events, offer_token, person, post, ref, wait_for_page
 

@@ -9,7 +9,7 @@ import uuid
 from contracts import topics
 from contracts.events import Candidate, MatchProposed, ReferralClosed
 from contracts.types import CaseOutcome, Urgency
-from pss_cli.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
+from pss_testkit.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
 
 from .helpers import as_worker, pages_sent, person, post, ref, wait_for_page
 

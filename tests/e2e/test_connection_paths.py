@@ -7,7 +7,7 @@ import time
 import uuid
 
 from contracts import topics
-from pss_cli.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
+from pss_testkit.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
 
 from .helpers import (
     acknowledge,

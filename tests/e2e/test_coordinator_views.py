@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pss_cli.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
+from pss_testkit.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
 
 from tests.e2e.helpers import acknowledge, ref, self_referral, submit, wait_for_page
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from contracts import topics
 from pss_cli.imports import import_directory
 from pss_cli.main import app
-from pss_cli.seed import Person, Site, sample_site
-from pss_cli.testing import RunningPlatform, seed_and_wait, wait_for
+from pss_dev.seed import Person, Site, sample_site
+from pss_testkit.testing import RunningPlatform, seed_and_wait, wait_for
 from typer.testing import CliRunner
 
 from .helpers import (

@@ -34,7 +34,7 @@ from contracts.events import (
     ReferralSubmitted,
     SupporterEligibilityChanged,
 )
-from pss_cli.testing import RunningPlatform, wait_for
+from pss_testkit.testing import RunningPlatform, wait_for
 from servicekit.auth import Role
 
 K = 5

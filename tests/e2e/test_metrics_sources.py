@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from contracts import topics
-from pss_cli.testing import wait_for
+from pss_testkit.testing import wait_for
 
 from .helpers import acknowledge, distinct, proposal, ref, self_referral, submit, wait_for_page
 

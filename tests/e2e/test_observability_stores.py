@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 import httpx
-from pss_cli.testing import wait_for
+from pss_testkit.testing import wait_for
 
 from .helpers import ref, self_referral, submit, wait_for_page
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from contracts import topics
-from pss_cli.seed import Person, Site
-from pss_cli.testing import RunningPlatform, seed_and_wait, wait_for
+from pss_dev.seed import Person, Site
+from pss_testkit.testing import RunningPlatform, seed_and_wait, wait_for
 
 from .helpers import acknowledge, pages_sent, person, post, ref, self_referral, submit, wait_for_page
 

@@ -9,9 +9,9 @@ import promql_parser
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from contracts import EVENT_TYPES, topics
-from pss_cli.dashboards import FROM_THE_COLLECTOR, grouping_labels, queries, referenced_metrics
 from pss_cli.kafka_plan import load_plan
-from pss_cli.testing import TEST_ACK_TIMEOUT_SECONDS, prometheus_names, wait_for
+from pss_testkit.dashboards import FROM_THE_COLLECTOR, grouping_labels, queries, referenced_metrics
+from pss_testkit.testing import TEST_ACK_TIMEOUT_SECONDS, prometheus_names, wait_for
 
 from .helpers import acknowledge, ref, self_referral, submit, wait_for_page
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from contracts import topics
 from pss_cli.provision import SERVICES
-from pss_cli.testing import TEST_ACK_TIMEOUT_SECONDS, subscribed_topics, wait_for
+from pss_testkit.testing import TEST_ACK_TIMEOUT_SECONDS, subscribed_topics, wait_for
 
 from .helpers import distinct, pages_sent, ref, self_referral, submit, wait_for_page
 

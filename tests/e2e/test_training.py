@@ -15,8 +15,8 @@ from pathlib import Path
 from contracts import topics
 from pss_cli.imports import import_completions
 from pss_cli.main import app
-from pss_cli.seed import REQUIRED, Person, Site, sample_site
-from pss_cli.testing import seed_and_wait, wait_for
+from pss_dev.seed import REQUIRED, Person, Site, sample_site
+from pss_testkit.testing import seed_and_wait, wait_for
 from servicekit.database import Database, UnitOfWork
 from training.supporter_care import handlers as supporter_care
 from typer.testing import CliRunner

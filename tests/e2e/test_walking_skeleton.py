@@ -6,7 +6,7 @@ import os
 import time
 
 from contracts import topics
-from pss_cli.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
+from pss_testkit.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
 
 from .helpers import distinct, pages_sent, ref, self_referral, submit, wait_for_page
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from pss_cli.local import repo_root
+from pss_cli.paths import repo_root
 
 DAY_MS = 24 * 3600 * 1000
 

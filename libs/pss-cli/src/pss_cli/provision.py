@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 from servicekit.migrations import upgrade
 
-from pss_cli.local import repo_root
+from pss_cli.paths import repo_root
 
 SERVICES = ("intake", "matching", "oncall", "training", "metrics")
 

@@ -21,14 +21,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+from pss_dev.local import free_port
+from pss_dev.local.mailbox import Mailbox
+from pss_dev.local.observability import Observability
+from pss_dev.platform import Infrastructure, Platform
+from pss_dev.seed import Site, sample_site, seed_courses, seed_site
 from servicekit.auth import DevTokenIssuer, Role
 from servicekit.vault import PersonalDataVault
-
-from pss_cli.local import free_port
-from pss_cli.local.mailbox import Mailbox
-from pss_cli.local.observability import Observability
-from pss_cli.platform import Infrastructure, Platform
-from pss_cli.seed import Site, sample_site, seed_courses, seed_site
 
 T = TypeVar("T")
 
@@ -315,7 +314,7 @@ class RunningPlatform:
 
     def coordinator_account(self, site: Site | str) -> str:
         """An account of the development sign-in for the site's coordinator; its username."""
-        from pss_cli.local.identity import Account, add_account
+        from pss_dev.local.identity import Account, add_account
 
         site_id, staff_ref = (site, None) if isinstance(site, str) else (site.site_id, site.coordinator)
         username = f"coordinator@{site_id}"
@@ -327,7 +326,7 @@ class RunningPlatform:
 
     def supporter_account(self, site: Site, staff_ref: str) -> str:
         """An account of the development sign-in for one of the site's supporters."""
-        from pss_cli.local.identity import Account, add_account
+        from pss_dev.local.identity import Account, add_account
 
         username = f"supporter@{staff_ref}"
         account = Account(
@@ -359,7 +358,6 @@ class RunningPlatform:
     def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
         """Direct reads for assertions (as the admin, never from a service)."""
         import psycopg
-
         from pss_cli.provision import with_database
 
         with psycopg.connect(with_database(self.platform.infrastructure.admin_url, self.database)) as conn:
@@ -369,10 +367,10 @@ class RunningPlatform:
 @pytest.fixture(scope="session")
 def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
     """Kafka and PostgreSQL for the session: the local launcher's, or testcontainers' where
-    a Docker engine answers (pss_cli.infra_choice says which and why)."""
+    a Docker engine answers (pss_testkit.infra_choice says which and why)."""
     import os
 
-    from pss_cli.infra_choice import session_infrastructure
+    from pss_testkit.infra_choice import session_infrastructure
 
     with session_infrastructure(Path(tmp_path_factory.mktemp("infra")), os.environ) as infra:
         yield infra

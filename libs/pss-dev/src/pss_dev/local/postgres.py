@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pss_cli.local import LauncherError, free_port
+from pss_dev.local import LauncherError, free_port
 
 SERVER_USER = "pss-postgres"
 

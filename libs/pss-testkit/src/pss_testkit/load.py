@@ -20,8 +20,7 @@ from typing import Any
 
 import httpx
 from contracts import topics
-
-from pss_cli.seed import Site, sample_site, seed_site
+from pss_dev.seed import Site, sample_site, seed_site
 
 SQL = Callable[..., list[tuple[Any, ...]]]
 PAGE_SENT = "oncall.page.sent.v1"

@@ -1,19 +1,14 @@
 """Local infrastructure: Apache Kafka (KRaft, Apache's own jars) and PostgreSQL (embedded)."""
 
 import subprocess
-from pathlib import Path
+
+from pss_cli.paths import repo_root
+
+__all__ = ["LauncherError", "free_port", "repo_root", "stop_process_group"]
 
 
 class LauncherError(RuntimeError):
     """Something the person running the launcher must fix; the message says what."""
-
-
-def repo_root() -> Path:
-    """The checkout this package was installed from (an editable workspace member)."""
-    for candidate in (Path.cwd(), *Path.cwd().parents, *Path(__file__).resolve().parents):
-        if (candidate / "deploy" / "local" / "kafka" / "pom.xml").is_file():
-            return candidate
-    raise LauncherError("cannot find deploy/local/kafka/pom.xml: run pss from the repository")
 
 
 def free_port() -> int:

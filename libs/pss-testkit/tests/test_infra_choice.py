@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pss_cli.infra_choice import CONTAINERS, LOCAL, choose
+from pss_testkit.infra_choice import CONTAINERS, LOCAL, choose
 
 
 def never_asked() -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from pss_cli.local import free_port
+from pss_dev.local import free_port
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from pss_cli.kafka_plan import load_plan
+from pss_cli.provision import SERVICES, migrate_all, provision
 from servicekit.auth import DevTokenIssuer, Role
 
-from pss_cli.kafka_plan import load_plan
-from pss_cli.local import free_port, stop_process_group
-from pss_cli.local.kafka import KafkaBroker, ensure_topics
-from pss_cli.local.postgres import PostgresServer
-from pss_cli.provision import SERVICES, migrate_all, provision
+from pss_dev.local import free_port, stop_process_group
+from pss_dev.local.kafka import KafkaBroker, ensure_topics
+from pss_dev.local.postgres import PostgresServer
 
 
 @dataclass
@@ -228,7 +228,7 @@ class Platform:
                 ),
             },
             logs / f"{IDENTITY}.log",
-            module="pss_cli.local.identity",
+            module="pss_dev.local.identity",
         )
         self.services[FRONTEND] = ServiceProcess(
             FRONTEND,

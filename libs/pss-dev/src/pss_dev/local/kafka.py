@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pss_cli.kafka_plan import KafkaPlan
-from pss_cli.local import LauncherError, free_port, repo_root, stop_process_group
+
+from pss_dev.local import LauncherError, free_port, repo_root, stop_process_group
 
 CACHE = Path(os.environ.get("PSS_CACHE_DIR", Path.home() / ".cache" / "pss"))
 

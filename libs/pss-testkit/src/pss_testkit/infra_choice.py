@@ -20,7 +20,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pss_cli.platform import Infrastructure
+from pss_dev.platform import Infrastructure
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,7 @@ from typing import Any
 
 import promql_parser
 import yaml
-
-from pss_cli.local import repo_root
+from pss_cli.paths import repo_root
 
 # the series the OpenTelemetry Collector adds itself: Kafka's lag (kafkametrics receiver)
 # and one target_info per reporting service (prometheus exporter)

@@ -24,8 +24,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from pss_cli.local import LauncherError, free_port, repo_root, stop_process_group
-from pss_cli.local.kafka import CACHE, java_major_version
+from pss_dev.local import LauncherError, free_port, repo_root, stop_process_group
+from pss_dev.local.kafka import CACHE, java_major_version
 
 ZIPKIN_VERSION = "3.6.1"
 # local scrapes are frequent so a test (or a person trying it) sees a page counted in seconds

@@ -1,0 +1,1 @@
+"""The local development environment of the peer support platform."""
