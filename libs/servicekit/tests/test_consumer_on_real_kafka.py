@@ -12,22 +12,10 @@ from contracts import topics
 from contracts.events import ReferralClosed, ReferralWithdrawn
 from faststream.kafka import KafkaBroker
 from servicekit.consumer import EventConsumer, Subscriptions
-from servicekit.database import Database, UnitOfWorkFactory
-from servicekit.tables import INBOX, PLUMBING
+from servicekit.database import UnitOfWorkFactory
+from servicekit.tables import INBOX
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def scratch_database(infrastructure):
-    schema = f"scratch_{uuid.uuid4().hex[:8]}"
-    url = infrastructure.admin_url.replace("postgresql://", "postgresql+asyncpg://")
-    database = Database(url, schema=schema)
-    async with database.engine.begin() as conn:
-        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        await conn.run_sync(PLUMBING.create_all)
-    yield database
-    await database.dispose()
 
 
 async def _dead_letters(bootstrap: str, site_id: str, expected: int) -> list:

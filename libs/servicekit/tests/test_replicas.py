@@ -14,21 +14,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from servicekit.database import Database
 from servicekit.outbox import OutboxRelay, RelayBusy
 from servicekit.service import single_flight
-from servicekit.tables import OUTBOX, PLUMBING
+from servicekit.tables import OUTBOX
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def scratch_database(infrastructure):
-    schema = f"scratch_{uuid.uuid4().hex[:8]}"
-    url = infrastructure.admin_url.replace("postgresql://", "postgresql+asyncpg://")
-    database = Database(url, schema=schema)
-    async with database.engine.begin() as conn:
-        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        await conn.run_sync(PLUMBING.create_all)
-    yield database
-    await database.dispose()
 
 
 def relay(database: Database, bootstrap: str, service: str) -> OutboxRelay:

@@ -3,11 +3,8 @@ every stored value still opens."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import sqlalchemy as sa
-from servicekit.database import Database
 from servicekit.vault import PersonalDataVault, reseal
 
 pytestmark = pytest.mark.integration
@@ -23,19 +20,9 @@ routes = sa.Table(
 )
 
 
-@pytest.fixture
-async def scratch_database(infrastructure):
-    schema = f"scratch_{uuid.uuid4().hex[:8]}"
-    url = infrastructure.admin_url.replace("postgresql://", "postgresql+asyncpg://")
-    database = Database(url, schema=schema)
-    async with database.engine.begin() as conn:
-        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        await conn.run_sync(metadata.create_all)
-    yield database
-    await database.dispose()
-
-
 async def test_after_a_reseal_the_old_key_can_go(scratch_database):
+    async with scratch_database.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
     old_key, new_key = PersonalDataVault.new_key(), PersonalDataVault.new_key()
     before = PersonalDataVault(old_key)
     # more rows than one batch, a composite key, and a column that is sometimes empty

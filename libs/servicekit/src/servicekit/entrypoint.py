@@ -4,13 +4,25 @@ and any operator command of the service's own (``pss-metrics rebuild``)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
+
+import sqlalchemy as sa
 
 from servicekit.migrations import upgrade
 from servicekit.service import Service, run
 from servicekit.settings import ServiceSettings
+
+
+class SealingSettings(Protocol):
+    @property
+    def database_url(self) -> str: ...
+    @property
+    def personal_data_keys(self) -> str: ...
 
 
 def service_main(
@@ -34,3 +46,29 @@ def service_main(
             run(make)
 
     return main
+
+
+def reseal_command(
+    schema: str, sealed: Sequence[tuple[sa.Table, Sequence[str]]], settings: Callable[[], SealingSettings]
+) -> Callable[[], int]:
+    """``<service> reseal``: re-seal the service's personal data under the newest key
+    (servicekit.vault.reseal), table by table; prints the rows seen per table as JSON."""
+
+    def command() -> int:
+        from servicekit.database import Database
+        from servicekit.vault import PersonalDataVault, reseal
+
+        current = settings()
+
+        async def run() -> dict[str, int]:
+            database = Database(current.database_url, schema=schema, pool_size=1)
+            vault = PersonalDataVault(current.personal_data_keys)
+            try:
+                return {t.name: await reseal(database.sessions, vault, t, columns) for t, columns in sealed}
+            finally:
+                await database.dispose()
+
+        print(json.dumps({"resealed": asyncio.run(run())}))
+        return 0
+
+    return command
