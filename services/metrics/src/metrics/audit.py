@@ -25,7 +25,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from scipy.optimize import linprog
@@ -157,8 +157,18 @@ def weak(
         ae, be = system.matrices(eq_rows, component)
         au, bu = system.matrices(ub_rows, component)
         where = {c: j for j, c in enumerate(component)}
+        members = np.array(component)
         for i in sorted(set(undecided) & set(component)):
-            lo, hi = _interval(where[i], ae, be, au, bu, len(component), cap[i] if sensitive[i] else "next")
+            if settled(i):  # a neighbour's programs already found points wide enough apart
+                continue
+            lo, hi, points = _interval(
+                where[i], ae, be, au, bu, len(component), cap[i] if sensitive[i] else "next"
+            )
+            # every solution is a point the attacker cannot rule out, for every cell of the
+            # component: it may settle the cells still to come, sparing their programs
+            for x in points:
+                low[members] = np.minimum(low[members], x)
+                high[members] = np.maximum(high[members], x)
             if sensitive[i]:
                 if lo > _EPS:
                     out[system.cells[i]] = "not zero"  # type: ignore[index]
@@ -243,12 +253,16 @@ def _solve_capped(cap, a_eq, b_eq, a_ub, b_ub, n: int):  # type: ignore[no-untyp
     return result.x[:n]
 
 
-def _interval(j: int, a_eq, b_eq, a_ub, b_ub, n: int, cap: float | str | None) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """``cap``: how high to look (None: as high as it goes; "next": to the whole number
-    after the least, enough to tell pinned from not)."""
+def _interval(  # type: ignore[no-untyped-def]
+    j: int, a_eq, b_eq, a_ub, b_ub, n: int, cap: float | str | None
+) -> tuple[float, float, list[Any]]:
+    """The least and largest value of cell ``j``, and the solutions found on the way.
+    ``cap``: how high to look (None: as high as it goes; "next": to the whole number after
+    the least, enough to tell pinned from not)."""
     objective = np.zeros(n)
     objective[j] = 1.0
-    lo = float(_solve(objective, a_eq, b_eq, a_ub, b_ub, n)[j])
+    least = _solve(objective, a_eq, b_eq, a_ub, b_ub, n)
+    lo = float(least[j])
     top = math.ceil(lo - _EPS) + 1 if cap == "next" else cap
     bounds: list[tuple[float, float | str | None]] = [(0, None)] * n
     bounds[j] = (0, top)  # how high is only asked up to what the cell must reach
@@ -262,7 +276,7 @@ def _interval(j: int, a_eq, b_eq, a_ub, b_ub, n: int, cap: float | str | None) -
         method="highs",
     )
     if result.status == 3:  # unbounded: nothing caps this cell
-        return lo, math.inf
+        return lo, math.inf, [least]
     if result.status != 0:
         raise ArithmeticError(f"the audit's program failed: {result.message}")
-    return lo, float(result.x[j])
+    return lo, float(result.x[j]), [least, result.x]
