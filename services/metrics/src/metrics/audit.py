@@ -107,9 +107,13 @@ def weak(
     bounds: Sequence[Bound[C]],
     withheld: set[C],
     small: Callable[[C], int | None],
+    memo: dict[Hashable, dict[C, str]] | None = None,
 ) -> dict[C, str]:
     """The withheld cells an attacker narrows too far, each with why: ``pinned``, ``not
-    zero`` or ``narrow``. ``small(cell)``: k for a cell to protect as small, else None."""
+    zero`` or ``narrow``. ``small(cell)``: k for a cell to protect as small, else None.
+    ``memo``, kept by the caller across rounds: what each component was found to give away,
+    by the component's cells, rows and needs; a component no new partner touched is not
+    solved again (its answer depends on nothing else)."""
     if not withheld:
         return {}
     system = _system(values, equations, bounds, withheld)
@@ -154,6 +158,11 @@ def weak(
     for component, rows in _components(system, undecided):
         eq_rows = [system.eq[r] for r in rows["eq"]]
         ub_rows = [system.ub[r] for r in rows["ub"]]
+        key = _signature(system, component, need, eq_rows, ub_rows) if memo is not None else None
+        if memo is not None and key in memo:
+            out |= memo[key]
+            continue
+        found: dict[C, str] = {}
         ae, be = system.matrices(eq_rows, component)
         au, bu = system.matrices(ub_rows, component)
         where = {c: j for j, c in enumerate(component)}
@@ -171,12 +180,37 @@ def weak(
                 high[members] = np.maximum(high[members], x)
             if sensitive[i]:
                 if lo > _EPS:
-                    out[system.cells[i]] = "not zero"  # type: ignore[index]
+                    found[system.cells[i]] = "not zero"  # type: ignore[index]
                 elif hi < cap[i] - _EPS:
-                    out[system.cells[i]] = "pinned" if hi < 1 - _EPS else "narrow"  # type: ignore[index]
+                    found[system.cells[i]] = "pinned" if hi < 1 - _EPS else "narrow"  # type: ignore[index]
             elif math.floor(hi + _EPS) <= math.ceil(lo - _EPS):
-                out[system.cells[i]] = "pinned"  # type: ignore[index]
+                found[system.cells[i]] = "pinned"  # type: ignore[index]
+        out |= found
+        if memo is not None:
+            memo[key] = found
     return out
+
+
+def _signature(
+    system: _System,
+    component: Sequence[int],
+    need: Sequence[int | None],
+    eq_rows: Sequence[tuple[dict[int, int], int]],
+    ub_rows: Sequence[tuple[dict[int, int], int]],
+) -> Hashable:
+    """A component by what decides its answer, in the cells' own names (indices change
+    from round to round): its cells with their needs, and its rows."""
+
+    def named(rows: Sequence[tuple[dict[int, int], int]]) -> frozenset[Hashable]:
+        return frozenset(
+            (frozenset((system.cells[c], a) for c, a in coefficients.items()), b) for coefficients, b in rows
+        )
+
+    return (
+        frozenset((system.cells[i], need[i]) for i in component),
+        named(eq_rows),
+        named(ub_rows),
+    )
 
 
 def _components(system: _System, wanted: Sequence[int]) -> list[tuple[list[int], dict[str, list[int]]]]:

@@ -171,10 +171,11 @@ def protect(
     every_row = [*rows, *bound_rows]
     ties = [[*touching[i], *(len(rows) + r for r in bounded[i])] for i in range(len(cells))]
     widest: set[C] = set()  # narrow by what they count, with nothing left to withhold
+    answered: dict[Hashable, dict[C, str]] = {}  # components solved in earlier rounds
     while found := {
         c: why
         for c, why in weak(
-            values, equations, bounds, {cells[i] for i in withheld}, protected_as_small
+            values, equations, bounds, {cells[i] for i in withheld}, protected_as_small, answered
         ).items()
         if c not in widest
     }:
