@@ -39,7 +39,7 @@ def test_a_referral_is_one_trace_in_zipkin_with_every_service(running_platform, 
     assert {"intake", "matching", "oncall", "metrics", "training"} <= set(listed)
     # no span in Zipkin carries the worker's details (the same spans as in the collector)
     text = httpx.get(f"{p.observability.zipkin_url}/api/v2/trace/{trace_id}", timeout=10).text
-    assert "555 0199" not in text and "Alex Example" not in text
+    assert "555 0199" not in text and "Alex Example" not in text and "alex@example.org" not in text
 
 
 def test_prometheus_counts_pages_sent_and_holds_the_production_alert_rules(running_platform, site):
