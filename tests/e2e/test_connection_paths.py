@@ -386,6 +386,29 @@ def test_an_hr_matter_is_answered_kindly_and_creates_no_case(running_platform, s
     assert p.sql("SELECT count(*) FROM intake.referral WHERE site_id = %s", site.site_id) == [(0,)]
 
 
+def test_someone_at_imminent_risk_gets_the_crisis_path_even_when_they_name_an_hr_matter(
+    running_platform, site
+):
+    p = running_platform
+    answer = post(
+        p,
+        "/referrals",
+        {
+            "site_id": site.site_id,
+            "reason": {"category": "hr_matter", "kind": "discipline"},
+            "urgency": "as_soon_as_possible",
+            "worker": person("hr-crisis"),
+            "imminent_risk": True,
+        },
+    )
+    assert answer["case_created"] is True and answer["resources"][0]["phone"] == "911"
+    referral_id = uuid.UUID(answer["referral_id"])
+    submitted = intake_events(p, "intake.referral.submitted.v1", referral_id)[0]["payload"]
+    # the crisis is what is answered; the HR matter is written down nowhere
+    assert submitted["crisis"] is True and "discipline" not in str(submitted)
+    assert wait_for_page(p, referral_id, 0)["crisis"] is True
+
+
 def test_the_crisis_path_shows_resources_pages_a_professional_and_records_the_exception(
     running_platform, site
 ):

@@ -9,6 +9,7 @@ version table lives in that schema too.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -52,6 +53,29 @@ def run_env() -> None:
         await engine.dispose()
 
     asyncio.run(main())
+
+
+def baseline(sql: Path) -> tuple[Callable[[], None], Callable[[], None]]:
+    """``upgrade`` and ``downgrade`` of a service's baseline revision: the plumbing tables,
+    then the schema in ``sql``.
+
+    The SQL is ``pg_dump --schema-only`` of a database migrated through the revisions the
+    baseline folds in, without the plumbing tables, ``SET`` lines, comments and the schema's
+    name (migrations run with ``search_path`` set). The baseline keeps the id of the last
+    revision it replaces, so a database already there has nothing to do; a change of schema
+    is a new revision after it. tests/deploy/test_migrations.py holds the result to
+    ``tables.py``. Statements end a line with ``;`` (no function bodies)."""
+
+    def upgrade() -> None:
+        create_plumbing_tables()
+        for statement in sql.read_text().split(";\n"):
+            if statement.strip():
+                op.execute(statement)
+
+    def downgrade() -> None:
+        raise NotImplementedError("a baseline is not undone; restore the database from a backup")
+
+    return upgrade, downgrade
 
 
 def create_plumbing_tables() -> None:

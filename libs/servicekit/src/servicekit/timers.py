@@ -13,6 +13,34 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+_RUNNING = "fired_at IS NULL AND cancelled_at IS NULL"
+
+
+def timer_table(name: str, metadata: sa.MetaData, *columns: sa.Column[Any]) -> sa.Table:
+    """A service's timer table: its own ``columns`` (what the timer is about, its kind)
+    between the id and the clock every timer has, with the index the claim walks."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("timer_id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+        *columns,
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("fired_at", sa.DateTime(timezone=True)),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True)),
+        sa.Index(f"ix_{name}_due", "due_at", postgresql_where=sa.text(_RUNNING)),
+    )
+
+
+async def cancel(
+    session: AsyncSession, timers: sa.Table, now: datetime, *where: sa.ColumnElement[bool]
+) -> None:
+    """Stop the timers of ``timers`` matching ``where`` that have neither fired nor stopped."""
+    await session.execute(
+        sa.update(timers)
+        .where(*where, timers.c.fired_at.is_(None), timers.c.cancelled_at.is_(None))
+        .values(cancelled_at=now)
+    )
+
 
 async def claim_due(
     session: AsyncSession, timers: sa.Table, now: datetime, *, limit: int = 50

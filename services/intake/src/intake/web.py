@@ -62,7 +62,8 @@ class Strict(BaseModel):
 class Reason(Strict):
     category: ReasonCategory | Literal["hr_matter"] = Field(
         description="Why the worker comes (001 Box 4.1). 'hr_matter' is not peer support: it is "
-        "answered with where to go instead, and creates no case."
+        "answered with where to go instead, and creates no case, unless the worker is at "
+        "imminent risk: then the crisis is answered and a case is made."
     )
     kind: ReasonKind | HrMatter
 

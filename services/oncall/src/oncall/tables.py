@@ -1,6 +1,7 @@
 """oncall's tables: duty, episodes, pages, timers and the notification queue."""
 
 import sqlalchemy as sa
+from servicekit.timers import timer_table
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = sa.MetaData()
@@ -52,17 +53,12 @@ page = sa.Table(
 )
 
 # durable timers: a restart loses none; the row is marked fired in the transaction that acts
-timer = sa.Table(
+timer = timer_table(
     "timer",
     metadata,
-    sa.Column("timer_id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
     sa.Column("referral_id", UUID(as_uuid=True), nullable=False, index=True),
     sa.Column("step", sa.SmallInteger, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("fired_at", sa.DateTime(timezone=True)),
-    sa.Column("cancelled_at", sa.DateTime(timezone=True)),
-    sa.Index("ix_timer_due", "due_at", postgresql_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL")),
 )
 
 # one message to one person: a page, a "the team is filled", a service-level breach or a

@@ -1,6 +1,7 @@
 """training's tables: the course catalogue, supporters and their certifications."""
 
 import sqlalchemy as sa
+from servicekit.timers import timer_table
 
 metadata = sa.MetaData()
 
@@ -39,19 +40,14 @@ certification = sa.Table(
 
 # the lapse of a certification and the reminders ahead of it; marked fired in the
 # transaction that publishes, so a restart loses none and sends none twice
-timer = sa.Table(
+timer = timer_table(
     "timer",
     metadata,
-    sa.Column("timer_id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
     sa.Column(
         "certification_id", sa.BigInteger, sa.ForeignKey("certification.certification_id"), nullable=False
     ),
     sa.Column("kind", sa.Text, nullable=False),  # expiry | reminder
     sa.Column("days_before", sa.Float),
-    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("fired_at", sa.DateTime(timezone=True)),
-    sa.Column("cancelled_at", sa.DateTime(timezone=True)),
-    sa.Index("ix_timer_due", "due_at", postgresql_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL")),
 )
 
 # --- recruitment: expression of interest to active (training.recruitment) -------------

@@ -14,6 +14,7 @@ from contracts.types import (
     Modality,
     OfferSource,
     ReasonCategory,
+    ReasonKind,
     Urgency,
 )
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
@@ -81,15 +82,47 @@ def new_referral(
         raise unprocessable(str(exc)) from None
 
 
-async def _hr_answer(request: Request, reason: Reason, site_id: str, response: Response) -> Answer | None:
-    """HR matters are answered kindly with where to go instead, and create no case."""
-    if reason.category != "hr_matter":
-        return None
-    if not isinstance(reason.kind, HrMatter):
-        raise unprocessable(f"reason.kind of an hr_matter is one of: {', '.join(h.value for h in HrMatter)}")
-    resources = await site_resources(request, site_id)
-    response.status_code = status.HTTP_200_OK
-    return Answer(case_created=False, message=HR_ANSWER, resources=resources.hr_resources)
+# what a case records when someone at imminent risk named an HR matter: the crisis is what
+# the program answers, and the HR matter is not written down anywhere
+CRISIS_OVER_HR = Reason(category=ReasonCategory.WORK_STRESS, kind=ReasonKind.CUMULATIVE_STRESS)
+
+
+async def _referral_or_hr_answer(
+    request: Request,
+    response: Response,
+    body: SelfReferral | ColleagueConcern | EapReferral | ManagerReferral,
+    path: ConnectionPath,
+    *,
+    worker: str | None,
+    crisis: bool = False,
+) -> Referral | Answer:
+    """The referral a way in makes, or, for an HR matter, the kind answer with where to go
+    instead and no case. Someone at imminent risk gets a case whatever the reason."""
+    reason = body.reason
+    if reason.category == "hr_matter":
+        if not isinstance(reason.kind, HrMatter):
+            raise unprocessable(
+                f"reason.kind of an hr_matter is one of: {', '.join(h.value for h in HrMatter)}"
+            )
+        if not crisis:
+            resources = await site_resources(request, body.site_id)
+            response.status_code = status.HTTP_200_OK
+            return Answer(case_created=False, message=HR_ANSWER, resources=resources.hr_resources)
+        reason = CRISIS_OVER_HR
+    return new_referral(
+        body.site_id,
+        path,
+        reason,
+        body.urgency,
+        body.modality,
+        worker=worker,
+        preferences=getattr(body, "preferences", None),
+        **(
+            {"imminent_risk": body.imminent_risk, "excluded_supporters": body.excluded_supporters}
+            if isinstance(body, SelfReferral)
+            else {}
+        ),
+    )
 
 
 async def _submit(
@@ -146,19 +179,11 @@ async def post_self_referral(
 ) -> Answer:
     """A worker asks for support: the web form, or the phone-line and pager integrations.
     Nothing is stored unless the whole request is valid."""
-    if hr := await _hr_answer(request, body.reason, body.site_id, response):
-        return hr
-    referral = new_referral(
-        body.site_id,
-        ConnectionPath.SELF,
-        body.reason,
-        body.urgency,
-        body.modality,
-        worker=body.worker.staff_ref,
-        preferences=body.preferences,
-        imminent_risk=body.imminent_risk,
-        excluded_supporters=body.excluded_supporters,
+    referral = await _referral_or_hr_answer(
+        request, response, body, ConnectionPath.SELF, worker=body.worker.staff_ref, crisis=body.imminent_risk
     )
+    if isinstance(referral, Answer):
+        return referral
     result = await _submit(
         request,
         referral,
@@ -220,16 +245,11 @@ async def post_manager_referral(
     and the manager is told how the worker can reach the program themself. Offers are
     limited per requester (a mail goes to an address they typed)."""
     ensure_site(principal, body.site_id)
-    if hr := await _hr_answer(request, body.reason, body.site_id, response):
-        return hr
-    referral = new_referral(
-        body.site_id,
-        ConnectionPath.MANAGER,
-        body.reason,
-        body.urgency,
-        body.modality,
-        worker=body.worker.staff_ref,
+    referral = await _referral_or_hr_answer(
+        request, response, body, ConnectionPath.MANAGER, worker=body.worker.staff_ref
     )
+    if isinstance(referral, Answer):
+        return referral
     settings = request.app.state.settings
     requester = principal.staff_ref or principal.subject
     try:
@@ -281,17 +301,11 @@ async def post_colleague_concern(
 ) -> Answer:
     """A worker worried about a colleague. The program supports the caller; nobody reaches
     out to the colleague without their consent."""
-    if hr := await _hr_answer(request, body.reason, body.site_id, response):
-        return hr
-    referral = new_referral(
-        body.site_id,
-        ConnectionPath.COLLEAGUE,
-        body.reason,
-        body.urgency,
-        body.modality,
-        worker=body.caller.staff_ref,
-        preferences=body.preferences,
+    referral = await _referral_or_hr_answer(
+        request, response, body, ConnectionPath.COLLEAGUE, worker=body.caller.staff_ref
     )
+    if isinstance(referral, Answer):
+        return referral
     result = await _submit(
         request, referral, body.caller.contact(), new_cases.CaseDetails(channel="web_form"), idempotency
     )
@@ -315,19 +329,13 @@ async def post_eap_referral(
     idempotency: IdempotencyKey,
 ) -> Answer:
     """An EAP or occupational-health referral, only with the worker's recorded consent."""
-    if hr := await _hr_answer(request, body.reason, body.site_id, response):
-        return hr
+    referral = await _referral_or_hr_answer(
+        request, response, body, ConnectionPath.EAP, worker=body.worker.staff_ref
+    )
+    if isinstance(referral, Answer):
+        return referral
     if body.consent.given_at > datetime.now(UTC) + timedelta(minutes=5):
         raise unprocessable("consent.given_at is in the future; record when the worker actually consented")
-    referral = new_referral(
-        body.site_id,
-        ConnectionPath.EAP,
-        body.reason,
-        body.urgency,
-        body.modality,
-        worker=body.worker.staff_ref,
-        preferences=body.preferences,
-    )
     consent = {
         "method": body.consent.method,
         "given_at": body.consent.given_at,

@@ -12,6 +12,7 @@ from contracts.events import (
     PageDeclined,
 )
 from contracts.types import EscalationReason, RecipientRole
+from servicekit import timers
 from servicekit.auth import Principal, Role
 from servicekit.database import UnitOfWork
 from servicekit.telemetry import continue_trace
@@ -202,15 +203,13 @@ async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, pol
             # only a broadcast needs to know how many of its pages are still out
             pages_still_out=await _pages_in(uow, page.referral_id, PageStatus.SENT) if broadcast else 0,
         ):
-            await uow.session.execute(
-                sa.update(t.timer)
-                .where(
-                    t.timer.c.referral_id == page.referral_id,
-                    t.timer.c.step == episode.step,
-                    t.timer.c.kind == ACKNOWLEDGE,
-                    t.timer.c.fired_at.is_(None),
-                )
-                .values(cancelled_at=now)
+            await timers.cancel(
+                uow.session,
+                t.timer,
+                now,
+                t.timer.c.referral_id == page.referral_id,
+                t.timer.c.step == episode.step,
+                t.timer.c.kind == ACKNOWLEDGE,
             )
             await escalate(uow, episode, EscalationReason.DECLINED, policy, now)
     await uow.commit()
@@ -234,14 +233,10 @@ async def cancel_pending(
     """Stop every acknowledgement timer and every page not yet delivered. When the case
     ``ended``, its service-level clocks stop too and no message about it goes out any more;
     otherwise the clocks keep running (someone took the case, and must still call back)."""
-    timers = [
-        t.timer.c.referral_id == referral_id,
-        t.timer.c.fired_at.is_(None),
-        t.timer.c.cancelled_at.is_(None),
-    ]
+    which = [t.timer.c.referral_id == referral_id]
     if not ended:
-        timers.append(t.timer.c.kind == ACKNOWLEDGE)
-    await uow.session.execute(sa.update(t.timer).where(*timers).values(cancelled_at=now))
+        which.append(t.timer.c.kind == ACKNOWLEDGE)
+    await timers.cancel(uow.session, t.timer, now, *which)
     # a message being sent now is cancelled too: a failed try is then not retried
     messages = [
         t.notification.c.referral_id == referral_id,

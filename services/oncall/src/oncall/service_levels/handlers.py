@@ -16,6 +16,7 @@ from contracts.events import (
     ServiceLevelBreached,
 )
 from contracts.types import ReopenReason, ServiceLevel
+from servicekit import timers
 from servicekit.database import UnitOfWork
 from servicekit.telemetry import continue_trace
 from sqlalchemy.dialects.postgresql import insert
@@ -174,13 +175,10 @@ async def _clock_stopped(uow: UnitOfWork, referral_id: uuid.UUID, level: Service
     await uow.session.execute(
         sa.update(t.episode).where(t.episode.c.referral_id == referral_id).values(**values)
     )
-    await uow.session.execute(
-        sa.update(t.timer)
-        .where(
-            t.timer.c.referral_id == referral_id,
-            t.timer.c.kind.in_([s.value for s in stopped]),
-            t.timer.c.fired_at.is_(None),
-            t.timer.c.cancelled_at.is_(None),
-        )
-        .values(cancelled_at=now)
+    await timers.cancel(
+        uow.session,
+        t.timer,
+        now,
+        t.timer.c.referral_id == referral_id,
+        t.timer.c.kind.in_([s.value for s in stopped]),
     )

@@ -16,6 +16,7 @@ from contracts.events import (
     SupporterEligibilityChanged,
 )
 from contracts.types import SupportTier
+from servicekit import timers
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.timers import claim_due
 from sqlalchemy.dialects.postgresql import insert
@@ -137,15 +138,7 @@ async def _record_completion(
         others = sa.select(t.certification.c.certification_id).where(
             *same_course, t.certification.c.certification_id != certification_id
         )
-        await uow.session.execute(
-            sa.update(t.timer)
-            .where(
-                t.timer.c.certification_id.in_(others),
-                t.timer.c.fired_at.is_(None),
-                t.timer.c.cancelled_at.is_(None),
-            )
-            .values(cancelled_at=now)
-        )
+        await timers.cancel(uow.session, t.timer, now, t.timer.c.certification_id.in_(others))
         if expires_at is not None and expires_at > now:
             await uow.session.execute(
                 sa.insert(t.timer).values(certification_id=certification_id, kind="expiry", due_at=expires_at)

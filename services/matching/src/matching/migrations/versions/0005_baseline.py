@@ -1,0 +1,8 @@
+"""Revisions 0001 to 0005 of matching, folded into one (see servicekit.migrations.baseline)."""
+
+from pathlib import Path
+
+from servicekit.migrations import baseline
+
+revision, down_revision = "0005", None
+upgrade, downgrade = baseline(Path(__file__).with_suffix(".sql"))
