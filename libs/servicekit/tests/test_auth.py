@@ -61,6 +61,5 @@ def test_a_service_without_a_token_key_refuses_to_start():
         build_service(
             "intake",
             ServiceSettings(auth_public_key_pem=None, auth_jwks_url=None),
-            title="t",
             description="d",
         )

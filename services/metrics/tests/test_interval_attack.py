@@ -118,30 +118,26 @@ def attack(
     if not hidden:
         return {}
     col = {c: j for j, c in enumerate(hidden)}
-    a_eq, b_eq = [], []
-    for total, parts in _sums(set(cells), regions):
-        row, constant = np.zeros(len(hidden)), 0.0
-        for cell, sign in [(total, -1.0), *((p, 1.0) for p in parts)]:
-            if cells[cell] is None:
-                row[col[cell]] += sign
-            else:
-                constant -= sign * cells[cell]  # type: ignore[operator]
-        if row.any():
-            a_eq.append(row)
-            b_eq.append(constant)
-    a_ub, b_ub = [], []
-    for terms, limit in _bounds(cells, stats):
-        row, constant = np.zeros(len(hidden)), float(limit)
-        for cell, a in terms.items():
+
+    def row_of(terms: list[tuple[Any, float]], constant: float) -> tuple[Any, float] | None:
+        """A linear constraint over the hidden cells, the published ones moved to the constant."""
+        row = np.zeros(len(hidden))
+        for cell, a in terms:
             if cell not in cells:
                 continue
             if cells[cell] is None:
                 row[col[cell]] += a
             else:
                 constant -= a * cells[cell]  # type: ignore[operator]
-        if row.any():
-            a_ub.append(row)
-            b_ub.append(constant)
+        return (row, constant) if row.any() else None
+
+    equalities = [
+        row_of([(total, -1.0), *((p, 1.0) for p in parts)], 0.0)
+        for total, parts in _sums(set(cells), regions)
+    ]
+    inequalities = [row_of(list(terms.items()), float(limit)) for terms, limit in _bounds(cells, stats)]
+    a_eq, b_eq = [r for r, _ in filter(None, equalities)], [c for _, c in filter(None, equalities)]
+    a_ub, b_ub = [r for r, _ in filter(None, inequalities)], [c for _, c in filter(None, inequalities)]
     problem: dict[str, Any] = {"bounds": (0, None), "method": "highs"}
     if a_eq:
         problem |= {"A_eq": np.array(a_eq), "b_eq": np.array(b_eq)}

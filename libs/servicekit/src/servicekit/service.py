@@ -83,10 +83,10 @@ def build_service(
     settings: ServiceSettings,
     *,
     subscriptions: Subscriptions | None = None,
-    title: str,
     description: str,
 ) -> Service:
-    """Wire the plumbing of one service. Nothing connects until ``run`` starts it."""
+    """Wire the plumbing of one service. Nothing connects until ``run`` starts it. Routes
+    find the unit of work and the settings on ``app.state``."""
     database = Database(settings.database_url, schema=name)
     uow = UnitOfWorkFactory(database, producer=name)
     broker = KafkaBroker(
@@ -140,7 +140,9 @@ def build_service(
             await relay.stop()
             await database.dispose()
 
-    api = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    api = FastAPI(title=name, description=description, version="1", lifespan=lifespan)
+    api.state.uow = uow
+    api.state.settings = settings
     if not (settings.auth_public_key_pem or settings.auth_jwks_url):
         # refuse to start rather than serve an API that cannot tell who is calling
         raise ValueError(f"{name}: set AUTH_JWKS_URL (production) or AUTH_PUBLIC_KEY_PEM (local use)")

@@ -16,22 +16,16 @@ from intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)
 
+ABOUT = "Every way a worker reaches the program, and the case; the only holder of personal data."
+
 
 def build(settings: IntakeSettings | None = None, mailer: Mailer | None = None) -> Service:
     settings = settings or IntakeSettings()
-    service = build_service(
-        "intake",
-        settings,
-        subscriptions=make_subscriptions(),
-        title="intake",
-        description="Every way a worker reaches the program, and the case; the only holder of personal data.",
-    )
+    service = build_service("intake", settings, subscriptions=make_subscriptions(), description=ABOUT)
     vault = PersonalDataVault(settings.personal_data_keys)
     if mailer is None and settings.smtp_host:
         mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
-    service.api.state.uow = service.uow
     service.api.state.vault = vault
-    service.api.state.settings = settings
     service.api.include_router(router)
     service.loops.append(
         partial(

@@ -20,10 +20,8 @@ def build(settings: MatchingSettings | None = None) -> Service:
         "matching",
         settings,
         subscriptions=make_subscriptions(config),
-        title="matching",
         description="Hard rules, ranked and explained supporters for each referral.",
     )
-    service.api.state.uow = service.uow
     service.api.state.matching = config
     service.api.include_router(router)
     return service

@@ -22,17 +22,12 @@ def publication_policy(settings: MetricsSettings) -> handlers.PublicationPolicy:
     )
 
 
+ABOUT = "De-identified per-site aggregates."
+
+
 def build(settings: MetricsSettings | None = None) -> Service:
     settings = settings or MetricsSettings()
-    service = build_service(
-        "metrics",
-        settings,
-        subscriptions=make_subscriptions(),
-        title="metrics",
-        description="De-identified per-site aggregates.",
-    )
-    service.api.state.uow = service.uow
-    service.api.state.settings = settings
+    service = build_service("metrics", settings, subscriptions=make_subscriptions(), description=ABOUT)
     policy = publication_policy(settings)
 
     async def publish_next() -> int:

@@ -59,7 +59,6 @@ def build(
         "oncall",
         settings,
         subscriptions=make_subscriptions(policy),
-        title="oncall",
         description="Schedules, paging episodes with durable timers, service levels and notifications.",
     )
     secret = settings.page_link_secret
@@ -83,7 +82,6 @@ def build(
         backoff=timedelta(seconds=settings.notify_backoff_seconds),
         record_unrouted=settings.record_unrouted,
     )
-    service.api.state.uow = service.uow
     service.api.state.policy = policy
     service.api.state.signer = signer
     service.api.state.vault = vault

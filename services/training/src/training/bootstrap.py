@@ -12,17 +12,12 @@ from training.consumers import make_subscriptions
 from training.settings import TrainingSettings
 from training.supporter_care import handlers as supporter_care
 
+ABOUT = "Certifications, renewals, expiries at their moment, reminders and eligibility."
+
 
 def build(settings: TrainingSettings | None = None) -> Service:
     settings = settings or TrainingSettings()
-    service = build_service(
-        "training",
-        settings,
-        subscriptions=make_subscriptions(),
-        title="training",
-        description="Certifications, renewals, expiries at their moment, reminders and eligibility.",
-    )
-    service.api.state.uow = service.uow
+    service = build_service("training", settings, subscriptions=make_subscriptions(), description=ABOUT)
     service.api.state.policy = common.TrainingPolicy(
         time_zone=settings.authority_time_zone, reminder_days=tuple(settings.reminder_days)
     )

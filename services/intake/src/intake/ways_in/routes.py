@@ -169,11 +169,16 @@ SUBMITTED_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": Answer, "description": "Answered, and no case created (an HR matter; no outreach here)"},
     202: {"model": Answer, "description": "A case was created"},
 }
+# what every way in a case can be made through answers
+WAY_IN: dict[str, Any] = {
+    "status_code": 202,
+    "response_model": Answer,
+    "responses": SUBMITTED_RESPONSES,
+    "tags": ["ways in"],
+}
 
 
-@router.post(
-    "/referrals", status_code=202, response_model=Answer, responses=SUBMITTED_RESPONSES, tags=["ways in"]
-)
+@router.post("/referrals", **WAY_IN)
 async def post_self_referral(
     body: SelfReferral, request: Request, response: Response, idempotency: IdempotencyKey
 ) -> Answer:
@@ -225,13 +230,7 @@ async def _submitted(
     )
 
 
-@router.post(
-    "/referrals/manager",
-    status_code=202,
-    response_model=Answer,
-    responses=SUBMITTED_RESPONSES,
-    tags=["ways in"],
-)
+@router.post("/referrals/manager", **WAY_IN)
 async def post_manager_referral(
     body: ManagerReferral,
     request: Request,
@@ -289,13 +288,7 @@ async def post_manager_referral(
     )
 
 
-@router.post(
-    "/referrals/colleague",
-    status_code=202,
-    response_model=Answer,
-    responses=SUBMITTED_RESPONSES,
-    tags=["ways in"],
-)
+@router.post("/referrals/colleague", **WAY_IN)
 async def post_colleague_concern(
     body: ColleagueConcern, request: Request, response: Response, idempotency: IdempotencyKey
 ) -> Answer:
@@ -318,9 +311,7 @@ async def post_colleague_concern(
     )
 
 
-@router.post(
-    "/referrals/eap", status_code=202, response_model=Answer, responses=SUBMITTED_RESPONSES, tags=["ways in"]
-)
+@router.post("/referrals/eap", **WAY_IN)
 async def post_eap_referral(
     body: EapReferral,
     request: Request,
