@@ -149,7 +149,6 @@ class EventConsumer:
                     uow.session, consumer=self.name, event_id=envelope.id, event_type=envelope.type
                 ):
                     await handler(event, uow, envelope)
-                await uow.commit()
         except RejectEvent as exc:
             await self._dead_letter(topic, partition, offset, key, value, 1, f"rejected: {exc}")
             return

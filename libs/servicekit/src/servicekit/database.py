@@ -1,8 +1,12 @@
 """Engine, sessions and the unit of work.
 
 A unit of work is one database transaction. Everything a handler changes, the events it
-emits (outbox) and the event it consumed (inbox) commit together or not at all. Commit is
-explicit: leaving the block without ``commit()`` rolls back.
+emits (outbox) and the event it consumed (inbox) commit together or not at all.
+
+The entry point owns the transaction: a route, a consumer or a loop opens the unit of work
+with ``async with``, and the block ending normally commits it; an exception rolls it back.
+Handlers never commit. ``commit()`` remains for a loop that must make a claim durable before
+it acts outside the database (delivery claims a message, then sends it).
 """
 
 from __future__ import annotations
@@ -65,7 +69,10 @@ class UnitOfWork:
     ) -> None:
         try:
             if self.session.in_transaction():
-                await self.session.rollback()
+                if exc_type is None:
+                    await self.commit()
+                else:
+                    await self.session.rollback()
         finally:
             await asyncio.shield(self.session.close())
 

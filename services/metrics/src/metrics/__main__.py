@@ -37,7 +37,6 @@ def publish_command() -> int:
         try:
             async with UnitOfWork(database, producer="metrics") as uow:
                 months = await handlers.publish_closed_months(uow, policy, datetime.now(UTC))
-                await uow.commit()
                 return months
         finally:
             await database.dispose()

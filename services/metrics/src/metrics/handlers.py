@@ -92,7 +92,6 @@ async def publish_next_month(uow: UnitOfWork, policy: PublicationPolicy, now: da
     """Publish the oldest month that has closed and is not published yet (1), or nothing (0).
     Run by the background loop, one month per transaction."""
     published = await publish_closed_months(uow, policy, now, limit=1)
-    await uow.commit()
     return len(published)
 
 
@@ -332,7 +331,6 @@ async def put_site(
         .values(site_id=site_id, **entry)
         .on_conflict_do_update(index_elements=["site_id"], set_=entry)
     )
-    await uow.commit()
 
 
 async def sites(uow: UnitOfWork) -> list[dict[str, Any]]:

@@ -97,7 +97,6 @@ async def deliver_due(uow: UnitOfWorkFactory, delivery: Delivery, *, limit: int 
             .values(status=SENDING, next_attempt_at=now + delivery.lease)
         )
         routes = {r.recipient: await routes_of(unit, delivery, r.recipient) for r in claimed}
-        await unit.commit()
     outcomes = [(row, await _attempt(row, routes[row.recipient], delivery, now)) for row in claimed]
     async with uow() as unit:
         for row, values in outcomes:
@@ -111,7 +110,6 @@ async def deliver_due(uow: UnitOfWorkFactory, delivery: Delivery, *, limit: int 
                 )
                 .values(**values)
             )
-        await unit.commit()
     return len(claimed)
 
 

@@ -39,4 +39,3 @@ async def set_duty(uow: UnitOfWork, site_id: str, assignments: dict[str, str | N
                 DutyChanged(site_id=site_id, layer=DutyLayer(layer), supporter=staff_ref, starts_at=now),
                 site_id=site_id,
             )
-    await uow.commit()

@@ -127,7 +127,6 @@ async def read_contact(
             purpose=purpose,
         )
     )
-    await uow.commit()
     return Contact(
         name=vault.open(sealed.name_sealed) or "",
         phone=vault.open(sealed.phone_sealed),
@@ -160,7 +159,6 @@ async def record_contacted(uow: UnitOfWork, referral_id: uuid.UUID, principal: P
         ReferralContacted(referral_id=referral_id, site_id=row.site_id, minutes_to_callback=minutes),
         site_id=row.site_id,
     )
-    await uow.commit()
     return minutes
 
 
@@ -188,7 +186,6 @@ async def record_encounter(
         ),
         site_id=row.site_id,
     )
-    await uow.commit()
     return encounter
 
 
@@ -228,7 +225,6 @@ async def close_case(
         ),
         site_id=row.site_id,
     )
-    await uow.commit()
 
 
 async def record_exception(
@@ -252,7 +248,6 @@ async def record_exception(
             worker_informed=worker_informed,
         )
     )
-    await uow.commit()
 
 
 async def exceptions_of(

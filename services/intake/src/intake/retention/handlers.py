@@ -36,7 +36,6 @@ async def expire_offers(uow: UnitOfWork, *, at: datetime | None = None, limit: i
     ).all()
     for row in rows:
         await end_offer(uow, row, OfferEnd.EXPIRED, at)
-    await uow.commit()
     return len(rows)
 
 
@@ -73,7 +72,6 @@ async def purge_identifiers(uow: UnitOfWork, retention: timedelta, *, at: dateti
             purged_at=now(),
         )
     )
-    await uow.commit()
     return len(ids)
 
 
@@ -99,7 +97,6 @@ async def deliver_one_message(uow: UnitOfWork, mailer: Mailer, vault: PersonalDa
         .where(tables.worker_message.c.message_id == row.message_id)
         .values(status="sent", to_sealed=None, body_sealed=None, attempts=row.attempts + 1, sent_at=now())
     )
-    await uow.commit()
     return 1
 
 

@@ -19,7 +19,6 @@ from intake.domain import (
 async def upsert_site(uow: UnitOfWork, site_id: str, values: dict[str, Any]) -> None:
     stmt = insert(tables.site).values(site_id=site_id, **values)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["site_id"], set_=values))
-    await uow.commit()
 
 
 async def site(uow: UnitOfWork, site_id: str) -> Any:

@@ -194,7 +194,6 @@ async def submit_case(
         assert idempotency is not None
         return await _existing(uow, idempotency, vault)
     await uow.emit(referral.submitted_event(), site_id=referral.site_id)
-    await uow.commit()
     return Submission(referral.id, created=True, worker_token=token)
 
 
@@ -234,7 +233,6 @@ async def offer_case(
     portal_url: str,
     idempotency: Idempotency | None,
     requested_by: str | None = None,
-    commit: bool = True,
 ) -> Submission:
     """Support the worker did not ask for: the worker is asked privately and decides. Nobody
     is paged unless they accept."""
@@ -282,8 +280,6 @@ async def offer_case(
         ),
         site_id=referral.site_id,
     )
-    if commit:
-        await uow.commit()
     # the token reaches the worker only through the message, never the person who referred
     return Submission(referral.id, created=True)
 

@@ -47,7 +47,7 @@ def _outreach_referral(offer: OutreachOffer) -> Referral:
 
 
 async def _offer(
-    request: Request, uow: Any, offer: OutreachOffer, key: new_cases.Idempotency | None, commit: bool
+    request: Request, uow: Any, offer: OutreachOffer, key: new_cases.Idempotency | None
 ) -> new_cases.Submission:
     settings = request.app.state.settings
     return await new_cases.offer_case(
@@ -60,7 +60,6 @@ async def _offer(
         expires_after=timedelta(days=settings.offer_expires_after_days),
         portal_url=settings.worker_portal_url,
         idempotency=key,
-        commit=commit,
     )
 
 
@@ -79,7 +78,7 @@ async def post_outreach_offer(
         ensure_site(principal, body.site_id)
     try:
         async with unit_of_work(request)() as uow:
-            result = await _offer(request, uow, body, idempotency, True)
+            result = await _offer(request, uow, body, idempotency)
     except (ReferralRejected, new_cases.OutreachNotOffered, new_cases.IdempotencyMismatch) as exc:
         raise unprocessable(str(exc)) from None
     return Answer(
@@ -138,8 +137,7 @@ async def import_outreach_offers(
     try:
         async with unit_of_work(request)() as uow:
             for offer in offers:
-                ids.append((await _offer(request, uow, offer, None, False)).referral_id)
-            await uow.commit()
+                ids.append((await _offer(request, uow, offer, None)).referral_id)
     except (ReferralRejected, new_cases.OutreachNotOffered) as exc:
         raise unprocessable(f"nothing was imported. {exc}") from None
     return ImportResult(offered=len(ids), referral_ids=ids)

@@ -94,7 +94,6 @@ async def answer_offer(uow: UnitOfWork, token: str, *, accept: bool) -> CaseStat
         await uow.emit(_referral_of(row).submitted_event(), site_id=row.site_id)
     else:
         await end_offer(uow, row, OfferEnd.DECLINED, at)
-    await uow.commit()
     return to
 
 
@@ -130,4 +129,3 @@ async def _withdraw(uow: UnitOfWork, row: Any) -> None:
     await uow.emit(
         ReferralWithdrawn(referral_id=row.referral_id, site_id=row.site_id, stage=stage), site_id=row.site_id
     )
-    await uow.commit()

@@ -77,7 +77,6 @@ async def upsert_people(uow: UnitOfWork, people: list[dict[str, Any]]) -> int:
                 site_id=person["site_id"],
             )
     await refresh_reach(uow)
-    await uow.commit()
     return len(people)
 
 
@@ -91,7 +90,6 @@ async def upsert_site(uow: UnitOfWork, site_id: str, values: dict[str, Any]) -> 
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["site_id"], set_=values))
     await uow.emit(SiteDeclared(site_id=site_id), site_id=site_id)
     await refresh_reach(uow)
-    await uow.commit()
 
 
 async def upsert_evaluators(uow: UnitOfWork, relations: list[dict[str, Any]]) -> int:
@@ -102,7 +100,6 @@ async def upsert_evaluators(uow: UnitOfWork, relations: list[dict[str, Any]]) ->
                 index_elements=["evaluator_ref", "evaluatee_ref"], set_={"kind": stmt.excluded.kind}
             )
         )
-    await uow.commit()
     return len(relations)
 
 
@@ -116,7 +113,6 @@ async def upsert_supporters(uow: UnitOfWork, rows: list[dict[str, Any]]) -> int:
             )
         )
     await refresh_reach(uow)
-    await uow.commit()
     return len(rows)
 
 

@@ -317,7 +317,6 @@ async def override(
         ),
         site_id=row.site_id,
     )
-    await uow.commit()
     return {"referral_id": referral_id, "supporter": supporter, "reason": reason.value, "decided_at": now}
 
 

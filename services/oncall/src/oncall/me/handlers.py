@@ -30,7 +30,6 @@ async def set_availability(uow: UnitOfWork, staff_ref: str, available: bool) -> 
         SupporterAvailabilityChanged(supporter=staff_ref, available=available, version=int(version or 1)),
         site_id="authority",
     )
-    await uow.commit()
     return int(version or 1)
 
 
@@ -44,7 +43,6 @@ async def put_routes(
                 staff_ref=staff_ref, position=position, channel=channel, address=vault.seal(address)
             )
         )
-    await uow.commit()
 
 
 async def routes(uow: UnitOfWork, vault: PersonalDataVault, staff_ref: str) -> list[tuple[str, str]]:

@@ -163,7 +163,6 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
             ),
             site_id=episode.site_id,
         )
-    await uow.commit()
     if first:
         time_to_acknowledge.record(max(0.0, (now - episode.started_at).total_seconds()))
 
@@ -212,7 +211,6 @@ async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, pol
                 t.timer.c.kind == ACKNOWLEDGE,
             )
             await escalate(uow, episode, EscalationReason.DECLINED, policy, now)
-    await uow.commit()
 
 
 async def close_open_pages(uow: UnitOfWork, referral_id: uuid.UUID) -> None:

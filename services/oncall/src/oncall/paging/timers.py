@@ -53,7 +53,6 @@ async def fire_due_timers(uow: UnitOfWork, policy: PagingPolicy, *, limit: int =
                 .values(status=PageStatus.EXPIRED.value)
             )
             await escalate(uow, episode, EscalationReason.NOT_ACKNOWLEDGED, policy, now)
-    await uow.commit()
     return len(due)
 
 

@@ -111,7 +111,6 @@ async def put_schedule(uow: UnitOfWork, site_id: str, time_zone: str, rotations:
                 restrict_to=r.restrict_to,
             )
         )
-    await uow.commit()
 
 
 async def _require(uow: UnitOfWork, site_id: str) -> Schedule:
@@ -145,7 +144,6 @@ async def add_override(
         )
         .returning(t.duty_override.c.override_id)
     )
-    await uow.commit()
     return int(override_id or 0)
 
 
@@ -160,7 +158,6 @@ async def remove_override(uow: UnitOfWork, site_id: str, override_id: int) -> bo
         .values(removed_at=datetime.now(UTC))
         .returning(t.duty_override.c.override_id)
     )
-    await uow.commit()
     return removed is not None
 
 
@@ -189,7 +186,6 @@ async def add_swap(
                 created_at=now,
             )
         )
-    await uow.commit()
     return {
         "swap_id": swap_id,
         "shifts": [
@@ -302,7 +298,6 @@ async def publish_duty(uow: UnitOfWork, now: datetime | None = None) -> int:
                 site_id=site_id,
             )
             changed += 1
-    await uow.commit()
     return changed
 
 
@@ -380,7 +375,6 @@ async def forecast_gaps(uow: UnitOfWork, now: datetime | None = None, horizon: t
                     },
                 )
             warned += 1
-    await uow.commit()
     return warned
 
 

@@ -63,7 +63,6 @@ async def set_service_levels(
         .values(site_id=site_id, **values)
         .on_conflict_do_update(index_elements=["site_id"], set_=values)
     )
-    await uow.commit()
 
 
 async def service_level_due(

@@ -73,7 +73,6 @@ async def express_interest(
         )
     )
     await refresh_eligibility(uow, staff_ref, now=now)
-    await uow.commit()
 
 
 async def _latest_candidacy(uow: UnitOfWork, staff_ref: str) -> Any:
@@ -132,7 +131,6 @@ async def advance_candidacy(uow: UnitOfWork, staff_ref: str, to: Stage, by: str)
             .values(active=to is Stage.ACTIVE)
         )
         await refresh_eligibility(uow, staff_ref, now=now)
-    await uow.commit()
 
 
 async def add_reference(uow: UnitOfWork, staff_ref: str, referee: str, kind: ReferenceKind) -> None:
@@ -160,7 +158,6 @@ async def add_reference(uow: UnitOfWork, staff_ref: str, referee: str, kind: Ref
                 received_at=datetime.now(UTC),
             )
         )
-    await uow.commit()
 
 
 async def candidacy_view(uow: UnitOfWork, staff_ref: str) -> dict[str, Any]:

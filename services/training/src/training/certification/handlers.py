@@ -34,7 +34,6 @@ async def upsert_course(
     values = {"title": title, "validity_days": validity_days, "required": required}
     stmt = insert(t.course).values(code=code, **values)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=values))
-    await uow.commit()
 
 
 async def courses(uow: UnitOfWork) -> list[dict[str, Any]]:
@@ -68,7 +67,6 @@ async def upsert_supporter(uow: UnitOfWork, staff_ref: str, home_site: str, acti
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["staff_ref"], set_=values))
     # a move is news to oncall (whose schedule it may join) even when eligibility is unchanged
     await refresh_eligibility(uow, staff_ref, now=datetime.now(UTC), moved=bool(moved))
-    await uow.commit()
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,6 @@ async def record_completion(
     uow: UnitOfWork, staff_ref: str, course: str, completed_at: datetime, policy: TrainingPolicy
 ) -> Recorded:
     recorded = await _record_completion(uow, staff_ref, course, completed_at, policy, now=datetime.now(UTC))
-    await uow.commit()
     return recorded
 
 
@@ -196,7 +193,6 @@ async def import_completions(
             imported += 1
         else:
             again += 1
-    await uow.commit()
     return imported, again, rejected
 
 
@@ -273,7 +269,6 @@ async def fire_due_timers(uow: UnitOfWork, *, limit: int = 50) -> int:
                 ),
                 site_id=home,
             )
-    await uow.commit()
     return len(due)
 
 

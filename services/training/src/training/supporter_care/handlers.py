@@ -69,7 +69,6 @@ async def record_debrief(
         sa.insert(t.debrief_attendance),
         [{"debrief_id": debrief_id, "staff_ref": r} for r in sorted(attendees)],
     )
-    await uow.commit()
     return debrief_id
 
 
@@ -100,7 +99,6 @@ async def record_education(
             staff_ref=staff_ref, on=on, hours=hours, activity=activity, recorded_by=by
         )
     )
-    await uow.commit()
 
 
 async def _prompt_debrief(uow: UnitOfWork, staff_ref: str, now: datetime) -> None:
@@ -160,7 +158,6 @@ async def forget_closures(uow: UnitOfWork, *, older_than: datetime, batch: int =
         .with_for_update(skip_locked=True)
     )
     dropped = await uow.session.execute(sa.delete(t.closure).where(t.closure.c.referral_id.in_(oldest)))
-    await uow.commit()
     return int(dropped.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -200,4 +197,3 @@ async def answer_debrief_prompt(uow: UnitOfWork, prompt_id: uuid.UUID, staff_ref
         .where(t.debrief_prompt.c.prompt_id == prompt_id)
         .values(answered_at=datetime.now(UTC), outcome=outcome)
     )
-    await uow.commit()
