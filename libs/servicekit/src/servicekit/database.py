@@ -76,8 +76,13 @@ class UnitOfWork:
         finally:
             await asyncio.shield(self.session.close())
 
-    async def emit(self, event: Event, *, site_id: str) -> None:
-        await OutboxWriter(self.session, self._producer).add(event, site_id=site_id)
+    async def emit(self, event: Event, *, site_id: str | None = None) -> None:
+        """Queue ``event``, keyed by its site (``site_id``, else ``home_site``) so one site's
+        events keep their order; an event that names no site is given one."""
+        key = site_id or getattr(event, "site_id", None) or getattr(event, "home_site", None)
+        if not key:
+            raise TypeError(f"{type(event).__name__} names no site: emit it with site_id=")
+        await OutboxWriter(self.session, self._producer).add(event, site_id=key)
         self._emitted += 1
 
     async def commit(self) -> None:

@@ -36,6 +36,5 @@ async def set_duty(uow: UnitOfWork, site_id: str, assignments: dict[str, str | N
         )
         if layer in (DutyLayer.PRIMARY.value, DutyLayer.BACKUP.value) and previous != staff_ref:
             await uow.emit(
-                DutyChanged(site_id=site_id, layer=DutyLayer(layer), supporter=staff_ref, starts_at=now),
-                site_id=site_id,
+                DutyChanged(site_id=site_id, layer=DutyLayer(layer), supporter=staff_ref, starts_at=now)
             )

@@ -156,8 +156,7 @@ async def record_contacted(uow: UnitOfWork, referral_id: uuid.UUID, principal: P
     minutes = minutes_between(row.accepted_at, at)
     await set_case(uow, referral_id, status=CaseStatus.CONTACTED.value, contacted_at=at)
     await uow.emit(
-        ReferralContacted(referral_id=referral_id, site_id=row.site_id, minutes_to_callback=minutes),
-        site_id=row.site_id,
+        ReferralContacted(referral_id=referral_id, site_id=row.site_id, minutes_to_callback=minutes)
     )
     return minutes
 
@@ -183,8 +182,7 @@ async def record_encounter(
             encounter=encounter,
             minutes_since_referral=minutes_between(row.accepted_at, at),
             duration_minutes=duration_minutes,
-        ),
-        site_id=row.site_id,
+        )
     )
     return encounter
 
@@ -222,8 +220,7 @@ async def close_case(
             else None,
             encounters=row.encounters,
             outcome=outcome,
-        ),
-        site_id=row.site_id,
+        )
     )
 
 

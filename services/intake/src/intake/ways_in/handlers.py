@@ -277,8 +277,7 @@ async def offer_case(
             source=source,
             reason_category=referral.reason_category,
             reason_kind=referral.reason_kind,
-        ),
-        site_id=referral.site_id,
+        )
     )
     # the token reaches the worker only through the message, never the person who referred
     return Submission(referral.id, created=True)

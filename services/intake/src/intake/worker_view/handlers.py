@@ -104,8 +104,7 @@ async def end_offer(uow: UnitOfWork, row: Any, ended: OfferEnd, at: datetime) ->
     await uow.emit(
         ReferralDeclined(
             referral_id=row.referral_id, site_id=row.site_id, path=ConnectionPath(row.path), ended=ended
-        ),
-        site_id=row.site_id,
+        )
     )
 
 
@@ -126,6 +125,4 @@ async def _withdraw(uow: UnitOfWork, row: Any) -> None:
         raise LifecycleError("this is an offer: decline it instead")
     stage = withdrawal_stage(current)
     await set_case(uow, row.referral_id, status=CaseStatus.WITHDRAWN.value, ended_at=now())
-    await uow.emit(
-        ReferralWithdrawn(referral_id=row.referral_id, site_id=row.site_id, stage=stage), site_id=row.site_id
-    )
+    await uow.emit(ReferralWithdrawn(referral_id=row.referral_id, site_id=row.site_id, stage=stage))

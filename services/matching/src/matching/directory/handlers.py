@@ -73,8 +73,7 @@ async def upsert_people(uow: UnitOfWork, people: list[dict[str, Any]]) -> int:
         version = _version_now()
         for person in people:
             await uow.emit(
-                PersonListed(person=person["staff_ref"], site_id=person["site_id"], version=version),
-                site_id=person["site_id"],
+                PersonListed(person=person["staff_ref"], site_id=person["site_id"], version=version)
             )
     await refresh_reach(uow)
     return len(people)
@@ -88,7 +87,7 @@ def _version_now() -> int:
 async def upsert_site(uow: UnitOfWork, site_id: str, values: dict[str, Any]) -> None:
     stmt = insert(t.site).values(site_id=site_id, **values)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["site_id"], set_=values))
-    await uow.emit(SiteDeclared(site_id=site_id), site_id=site_id)
+    await uow.emit(SiteDeclared(site_id=site_id))
     await refresh_reach(uow)
 
 

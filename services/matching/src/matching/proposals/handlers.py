@@ -181,8 +181,7 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
                     team_size=team,
                     worker_profession_group=group,
                     worker_unchecked=case.worker_unchecked,
-                ),
-                site_id=event.site_id,
+                )
             )
         else:
             # nobody at the widest pool: oncall pages the coordinator, who brings in tier 3
@@ -195,8 +194,7 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
                     excluded_by_rule=decision.excluded,
                     worker_profession_group=group,
                     worker_unchecked=case.worker_unchecked,
-                ),
-                site_id=event.site_id,
+                )
             )
 
     return handle
@@ -314,8 +312,7 @@ async def override(
             reason=reason,
             urgency=Urgency(row.request["urgency"]),
             crisis=bool(row.request.get("crisis")),
-        ),
-        site_id=row.site_id,
+        )
     )
     return {"referral_id": referral_id, "supporter": supporter, "reason": reason.value, "decided_at": now}
 

@@ -160,8 +160,7 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
                 referral_seconds_to_acknowledge=(
                     max(0, int((now - episode.started_at).total_seconds())) if first else None
                 ),
-            ),
-            site_id=episode.site_id,
+            )
         )
     if first:
         time_to_acknowledge.record(max(0.0, (now - episode.started_at).total_seconds()))
@@ -189,8 +188,7 @@ async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, pol
                 site_id=episode.site_id,
                 recipient=page.recipient,
                 step=page.step,
-            ),
-            site_id=episode.site_id,
+            )
         )
         broadcast = episode.team_size > 1 and page.recipient_role == RecipientRole.SUPPORTER.value
         if escalates_on_decline(

@@ -83,8 +83,7 @@ async def send_page(
             step=step,
             crisis=crisis,
             acknowledge_by=due,
-        ),
-        site_id=site_id,
+        )
     )
 
 
@@ -108,8 +107,7 @@ async def escalate(
             .values(status=EpisodeStatus.EXHAUSTED.value, closed_at=now)
         )
         await uow.emit(
-            PageExhausted(referral_id=episode.referral_id, site_id=episode.site_id, steps=len(chain)),
-            site_id=episode.site_id,
+            PageExhausted(referral_id=episode.referral_id, site_id=episode.site_id, steps=len(chain))
         )
         return
     await uow.session.execute(
@@ -123,8 +121,7 @@ async def escalate(
             to_step=following,
             to_role=chain[following].role,
             reason=reason,
-        ),
-        site_id=episode.site_id,
+        )
     )
     await page_episode(uow, episode, chain, following, policy, now)
 

@@ -124,7 +124,7 @@ async def _start_episode(
             .where(t.episode.c.referral_id == referral_id)
             .values(status=EpisodeStatus.EXHAUSTED.value, closed_at=now)
         )
-        await uow.emit(PageExhausted(referral_id=referral_id, site_id=site_id, steps=1), site_id=site_id)
+        await uow.emit(PageExhausted(referral_id=referral_id, site_id=site_id, steps=1))
         return
     for step in range(at_once):
         # one acknowledgement timer for the whole broadcast: on the last page sent

@@ -294,8 +294,7 @@ async def publish_duty(uow: UnitOfWork, now: datetime | None = None) -> int:
                     supporter=current.staff_ref,
                     starts_at=starts_at,
                     ends_at=current.ends_at,
-                ),
-                site_id=site_id,
+                )
             )
             changed += 1
     return changed
@@ -357,8 +356,7 @@ async def forecast_gaps(uow: UnitOfWork, now: datetime | None = None, horizon: t
             await uow.emit(
                 CoverageGapForecast(
                     site_id=site_id, layer=gap.layer, starts_at=gap.starts_at, ends_at=gap.ends_at
-                ),
-                site_id=site_id,
+                )
             )
             if coordinator:
                 zone = schedule.zone

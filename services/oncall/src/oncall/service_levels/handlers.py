@@ -91,8 +91,7 @@ async def service_level_due(
                 level=level,
                 target_minutes=target,
                 acknowledged=acknowledged,
-            ),
-            site_id=episode.site_id,
+            )
         )
         reopened = False
         if level is ServiceLevel.CALLBACK and acknowledged:
@@ -139,8 +138,7 @@ async def _reopen(
             reason=ReopenReason.NO_CALLBACK,
             to_step=following,
             to_role=chain[following].role,
-        ),
-        site_id=episode.site_id,
+        )
     )
     await page_episode(uow, episode, chain, following, policy, now)
     # the next person gets a fresh callback clock of their own

@@ -222,8 +222,7 @@ async def refresh_eligibility(uow: UnitOfWork, staff_ref: str, *, now: datetime,
             tier=SupportTier(s.tier),
             missing_courses=list(result.missing),
             version=version,
-        ),
-        site_id=s.home_site,
+        )
     )
 
 
@@ -266,8 +265,7 @@ async def fire_due_timers(uow: UnitOfWork, *, limit: int = 50) -> int:
                     course=timer.course,
                     expires_at=timer.expires_at,
                     days_before=timer.days_before,
-                ),
-                site_id=home,
+                )
             )
     return len(due)
 

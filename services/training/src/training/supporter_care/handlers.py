@@ -109,7 +109,7 @@ async def _prompt_debrief(uow: UnitOfWork, staff_ref: str, now: datetime) -> Non
     await uow.session.execute(
         sa.insert(t.debrief_prompt).values(prompt_id=prompt_id, staff_ref=staff_ref, prompted_at=now)
     )
-    await uow.emit(DebriefPrompted(prompt_id=prompt_id, supporter=staff_ref, home_site=home), site_id=home)
+    await uow.emit(DebriefPrompted(prompt_id=prompt_id, supporter=staff_ref, home_site=home))
 
 
 async def on_page_acknowledged(event: PageAcknowledged, uow: UnitOfWork, _e: Envelope) -> None:

@@ -1,0 +1,42 @@
+"""The unit of work on a real PostgreSQL: the entry point's block commits, and an event is
+keyed by the site it names."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from contracts.events import CertificationExpired, ReferralWithdrawn, SupporterEligibilityChanged
+from servicekit.database import UnitOfWorkFactory
+from servicekit.tables import OUTBOX
+
+
+async def _keys(database) -> list[str]:
+    async with database.sessions() as session:
+        return list((await session.execute(sa.select(OUTBOX.c.key).order_by(OUTBOX.c.seq))).scalars())
+
+
+async def test_the_block_ending_normally_commits_and_an_exception_rolls_back(scratch_database):
+    uow = UnitOfWorkFactory(scratch_database, producer="test")
+    withdrawn = ReferralWithdrawn(referral_id=uuid.uuid4(), site_id="north", stage="submitted")
+    async with uow() as unit:
+        await unit.emit(withdrawn)
+    with pytest.raises(RuntimeError):
+        async with uow() as unit:
+            await unit.emit(withdrawn.model_copy(update={"site_id": "south"}))
+            raise RuntimeError("the handler failed")
+    assert await _keys(scratch_database) == ["north"]
+    assert uow.committed_events.is_set()  # the relay was woken by the commit
+
+
+async def test_an_event_is_keyed_by_its_site_or_home_site_and_one_naming_none_needs_one(scratch_database):
+    uow = UnitOfWorkFactory(scratch_database, producer="test")
+    eligibility = SupporterEligibilityChanged.model_construct(staff_ref="s1", home_site="east", eligible=True)
+    expired = CertificationExpired.model_construct(staff_ref="s1", course="basic-peer-support")
+    async with uow() as unit:
+        await unit.emit(eligibility)
+        with pytest.raises(TypeError, match="names no site"):
+            await unit.emit(expired)
+        await unit.emit(expired, site_id="west")
+    assert await _keys(scratch_database) == ["east", "west"]
