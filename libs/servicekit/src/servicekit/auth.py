@@ -120,9 +120,37 @@ def requires(*roles: Role) -> Callable[..., Awaitable[Principal]]:
 
 
 def ensure_site(principal: Principal, site_id: str) -> None:
+    """For an id the caller sent in a body; one in the path is checked by ``requires_at_site``."""
     if not principal.acts_for(site_id):
         # 404, not 403: a coordinator of another site learns nothing about this one
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such record for the sites you act for")
+
+
+def requires_at_site(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that admits a caller holding any of ``roles`` who acts for the route's
+    ``site_id`` (its path or query names one)."""
+    holds_role = requires(*roles)
+
+    # a default, not an annotation: annotations are strings here and cannot name a local
+    async def dependency(site_id: str, principal: Principal = Depends(holds_role)) -> Principal:
+        ensure_site(principal, site_id)
+        return principal
+
+    return dependency
+
+
+# Who may call a route, one meaning per name and the same in every service.
+Admin = Annotated[Principal, Depends(requires(Role.AUTHORITY_ADMIN))]
+Coordinator = Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))]
+# a coordinator of the site the route names (an authority admin acts for every site)
+SiteCoordinator = Annotated[Principal, Depends(requires_at_site(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))]
+PeerSupporter = Annotated[Principal, Depends(requires(Role.PEER_SUPPORTER))]
+# who is on call and keeps their own availability and contact routes
+OnCall = Annotated[Principal, Depends(requires(Role.PEER_SUPPORTER, Role.SITE_COORDINATOR))]
+# anyone in the program: supporters, coordinators and the authority (whom a page can reach)
+ProgramStaff = Annotated[
+    Principal, Depends(requires(Role.PEER_SUPPORTER, Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))
+]
 
 
 class DevTokenIssuer:

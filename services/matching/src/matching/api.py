@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from contracts.types import Gender, LanguageCode, OverrideReason, SiteId, StaffRef, UnitCode
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from servicekit.auth import Principal, Role, ensure_site, requires
+from servicekit.auth import Admin, Coordinator, Principal, Role, SiteCoordinator, ensure_site, requires
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.imports import ImportBatch, ImportReport, Rejected, validate_rows
 
@@ -19,8 +19,6 @@ from matching.proposals import handlers as proposals
 from matching.rules import GRADE_LADDER, UNCHECKED_WORKER, PoolScope, Preference, Setting
 
 router = APIRouter()
-Admin = Annotated[Principal, Depends(requires(Role.AUTHORITY_ADMIN))]
-Coordinator = Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))]
 Profession = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_-]{1,39}$")]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 
@@ -150,11 +148,10 @@ async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request
 async def get_site_supporters(
     site_id: SiteId,
     request: Request,
-    principal: Coordinator,
+    principal: SiteCoordinator,
     days: Annotated[int, Query(ge=1, le=365, description="Deployments counted over this many days")] = 30,
 ) -> dict[str, object]:
     """The site's supporters for its coordinators: paused, eligible, deployments lately."""
-    ensure_site(principal, site_id)
     async with _uow(request)() as uow:
         supporters = await directory.site_supporters(uow, site_id, window_days=days, now=datetime.now(UTC))
     return {"site_id": site_id, "days": days, "supporters": supporters}

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from contracts.types import SiteId
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from servicekit.auth import Principal, Role, ensure_site, requires
+from servicekit.auth import Admin, Coordinator, SiteCoordinator
 
 from metrics import handlers
 from metrics.publication import AUTHORITY, is_quarter, last_closed_month, months_of
@@ -29,8 +29,6 @@ Period = Annotated[
         description="A month (YYYY-MM) or a quarter (YYYY-Qn), once closed.",
     ),
 ]
-Reader = Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))]
-Authority = Annotated[Principal, Depends(requires(Role.AUTHORITY_ADMIN))]
 COLUMNS = ("scope", "period", "measure", "dimension", "value", "withheld")
 
 
@@ -77,7 +75,7 @@ def _strip(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @router.get("/periods", tags=["aggregates"])
-async def periods(request: Request, _: Reader) -> dict[str, list[str]]:
+async def periods(request: Request, _: Coordinator) -> dict[str, list[str]]:
     """The months and quarters published so far."""
     async with request.app.state.uow() as uow:
         return {"periods": await handlers.published_periods(uow)}
@@ -85,9 +83,8 @@ async def periods(request: Request, _: Reader) -> dict[str, list[str]]:
 
 @router.get("/sites/{site_id}/aggregates", tags=["aggregates"])
 async def site_aggregates(
-    site_id: SiteId, request: Request, principal: Reader, period: Period
+    site_id: SiteId, request: Request, principal: SiteCoordinator, period: Period
 ) -> dict[str, object]:
-    ensure_site(principal, site_id)
     async with request.app.state.uow() as uow:
         region = await handlers.region_of(uow, site_id, period)
     cells = await _cells(request, period, [site_id, *([region] if region else [])])
@@ -103,14 +100,13 @@ async def site_aggregates(
 
 @router.get("/sites/{site_id}/aggregates.csv", tags=["aggregates"], response_class=Response)
 async def site_aggregates_csv(
-    site_id: SiteId, request: Request, principal: Reader, period: Period
+    site_id: SiteId, request: Request, principal: SiteCoordinator, period: Period
 ) -> Response:
-    ensure_site(principal, site_id)
     return _csv(await _cells(request, period, [site_id]), period, f"peer-support-{site_id}")
 
 
 @router.get("/authority/aggregates", tags=["aggregates"])
-async def authority_aggregates(request: Request, _: Authority, period: Period) -> dict[str, object]:
+async def authority_aggregates(request: Request, _: Admin, period: Period) -> dict[str, object]:
     """Every site and the roll-up (scope ``authority``)."""
     cells = await _cells(request, period, None)
     return {
@@ -122,7 +118,7 @@ async def authority_aggregates(request: Request, _: Authority, period: Period) -
 
 
 @router.get("/authority/aggregates.csv", tags=["aggregates"], response_class=Response)
-async def authority_aggregates_csv(request: Request, _: Authority, period: Period) -> Response:
+async def authority_aggregates_csv(request: Request, _: Admin, period: Period) -> Response:
     return _csv(await _cells(request, period, None), period, "peer-support-authority")
 
 
@@ -146,7 +142,7 @@ class SiteEntry(BaseModel):
 
 
 @router.put("/sites/{site_id}", tags=["site directory"])
-async def put_site(site_id: SiteId, entry: SiteEntry, request: Request, _: Authority) -> dict[str, object]:
+async def put_site(site_id: SiteId, entry: SiteEntry, request: Request, _: Admin) -> dict[str, object]:
     """Takes effect from the next quarter: a quarter is grouped by the directory as it
     stood when its first month was published, so its months and its total agree."""
     async with request.app.state.uow() as uow:
@@ -155,6 +151,6 @@ async def put_site(site_id: SiteId, entry: SiteEntry, request: Request, _: Autho
 
 
 @router.get("/sites", tags=["site directory"])
-async def list_sites(request: Request, _: Authority) -> dict[str, list[dict[str, Any]]]:
+async def list_sites(request: Request, _: Admin) -> dict[str, list[dict[str, Any]]]:
     async with request.app.state.uow() as uow:
         return {"sites": await handlers.sites(uow)}

@@ -6,20 +6,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import HTTPException, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
-from servicekit.auth import Principal, Role, requires
+from servicekit.auth import Principal, Role
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 
 from training import common
 from training.candidates import handlers as candidates
 
-Admin = Annotated[Principal, Depends(requires(Role.AUTHORITY_ADMIN))]
-Coordinator = Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))]
-Anyone = Annotated[
-    Principal, Depends(requires(Role.PEER_SUPPORTER, Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))
-]
-Supporter = Annotated[Principal, Depends(requires(Role.PEER_SUPPORTER))]
 Activity = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 
 # a record dated more than a day ahead is a typo (a day of slack for time zones)

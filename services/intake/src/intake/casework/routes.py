@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import (
     BaseModel,
 )
-from servicekit.auth import Principal, ensure_site
+from servicekit.auth import Principal, SiteCoordinator
 
 from intake import common
 from intake.casework import handlers as casework
@@ -23,7 +23,6 @@ from intake.domain import (
 )
 from intake.web import (
     CASE_WORKER,
-    COORDINATOR,
     NOT_YOURS,
     Closing,
     Encounter,
@@ -151,10 +150,9 @@ async def get_exceptions(
 async def get_site_cases(
     site_id: SiteId,
     request: Request,
-    principal: Annotated[Principal, Depends(COORDINATOR)],
+    principal: SiteCoordinator,
     open_only: Annotated[bool, Query(alias="open")] = True,
 ) -> list[dict[str, Any]]:
     """The site's cases for its coordinators: categories and times, no personal data."""
-    ensure_site(principal, site_id)
     async with unit_of_work(request)() as uow:
         return await casework.site_cases(uow, site_id, open_only=open_only)

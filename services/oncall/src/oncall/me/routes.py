@@ -8,11 +8,11 @@ from contracts.types import StaffRef
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from servicekit.auth import Principal, Role, requires
+from servicekit.auth import OnCall, Principal, Role, requires
 
 from oncall import views
 from oncall.me import handlers as own
-from oncall.web import Supporter, unit_of_work
+from oncall.web import unit_of_work
 
 router = APIRouter()
 
@@ -48,14 +48,14 @@ def _me(principal: Principal) -> str:
 
 
 @router.get("/me/pages", tags=["me"])
-async def get_my_pages(request: Request, principal: Supporter) -> list[dict[str, Any]]:
+async def get_my_pages(request: Request, principal: OnCall) -> list[dict[str, Any]]:
     """The pages waiting for my answer: site, crisis, urgency and the time to answer by."""
     async with unit_of_work(request)() as uow:
         return await views.my_pages(uow, _me(principal))
 
 
 @router.put("/me/availability", tags=["me"])
-async def put_availability(body: AvailabilityIn, request: Request, principal: Supporter) -> dict[str, Any]:
+async def put_availability(body: AvailabilityIn, request: Request, principal: OnCall) -> dict[str, Any]:
     """Step away from supporting for now, or come back, at any time: no reason is asked."""
     async with unit_of_work(request)() as uow:
         version = await own.set_availability(uow, _me(principal), body.available)
@@ -83,7 +83,7 @@ def _allowed(request: Request, routes: list[RouteIn]) -> None:
 
 @router.put("/me/contact-routes", status_code=204, tags=["me"])
 async def put_my_routes(
-    body: Annotated[list[RouteIn], Body(min_length=1, max_length=5)], request: Request, principal: Supporter
+    body: Annotated[list[RouteIn], Body(min_length=1, max_length=5)], request: Request, principal: OnCall
 ) -> None:
     """How pages reach me, in order: each is retried, then the next is tried."""
     vault = _vault(request)
@@ -93,7 +93,7 @@ async def put_my_routes(
 
 
 @router.get("/me/contact-routes", tags=["me"])
-async def get_my_routes(request: Request, principal: Supporter) -> list[dict[str, str]]:
+async def get_my_routes(request: Request, principal: OnCall) -> list[dict[str, str]]:
     vault = _vault(request)
     async with unit_of_work(request)() as uow:
         found = await own.routes(uow, vault, _me(principal))

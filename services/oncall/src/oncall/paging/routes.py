@@ -11,13 +11,13 @@ from typing import Annotated
 from contracts.types import SiteId
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from servicekit.auth import Principal, Role, ensure_site, requires
+from servicekit.auth import Principal, ProgramStaff, Role, SiteCoordinator, ensure_site, requires
 
 from oncall import views
 from oncall.links import LinkRefused
 from oncall.paging import answers
 from oncall.paging.policy import PageClosed, PageNotFound
-from oncall.web import Answerer, unit_of_work
+from oncall.web import unit_of_work
 
 router = APIRouter()
 
@@ -37,13 +37,13 @@ async def _answer(request: Request, page_id: uuid.UUID, principal: Principal, ac
 
 
 @router.post("/pages/{page_id}/acknowledge", tags=["pages"])
-async def acknowledge(page_id: uuid.UUID, request: Request, principal: Answerer) -> dict[str, str]:
+async def acknowledge(page_id: uuid.UUID, request: Request, principal: ProgramStaff) -> dict[str, str]:
     """Take the case. Cancels every other pending page and timer of this referral."""
     return await _answer(request, page_id, principal, accept=True)
 
 
 @router.post("/pages/{page_id}/decline", tags=["pages"])
-async def decline(page_id: uuid.UUID, request: Request, principal: Answerer) -> dict[str, str]:
+async def decline(page_id: uuid.UUID, request: Request, principal: ProgramStaff) -> dict[str, str]:
     """Cannot take it now: the next person in the chain is paged at once."""
     return await _answer(request, page_id, principal, accept=False)
 
@@ -66,12 +66,11 @@ async def referral_pages(
 async def site_episodes(
     site_id: SiteId,
     request: Request,
-    principal: Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))],
+    principal: SiteCoordinator,
 ) -> list[dict[str, object]]:
     """The site's cases that still need something of oncall: who is being paged, whether
     paging escalated or found nobody to propose, and the two service-level clocks (due
     time and state: running, kept, missed or stopped). Ids and categories only."""
-    ensure_site(principal, site_id)
     async with unit_of_work(request)() as uow:
         return await views.site_episodes(uow, site_id, datetime.now(UTC))
 

@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contracts.types import DutyLayer, LocalMoment, Moment, SiteId, StaffRef
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from servicekit.auth import Principal, Role, ensure_site, requires
+from servicekit.auth import SiteCoordinator
 
 from oncall import directory, duty
 from oncall.schedules import handlers as schedules
-from oncall.web import Coordinator, unit_of_work
+from oncall.web import unit_of_work
 
 router = APIRouter()
 
@@ -32,9 +32,8 @@ async def put_duty(
     site_id: SiteId,
     body: DutyIn,
     request: Request,
-    principal: Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))],
+    principal: SiteCoordinator,
 ) -> None:
-    ensure_site(principal, site_id)
     async with unit_of_work(request)() as uow:
         try:
             await directory.require_site(uow, site_id)
@@ -120,10 +119,11 @@ def _utc(value: datetime) -> datetime:
 
 
 @router.put("/sites/{site_id}/schedule", status_code=204, tags=["schedules"])
-async def put_schedule(site_id: SiteId, body: ScheduleIn, request: Request, principal: Coordinator) -> None:
+async def put_schedule(
+    site_id: SiteId, body: ScheduleIn, request: Request, principal: SiteCoordinator
+) -> None:
     """The site's rotations per layer, tried in order (the first that covers an instant
     wins). Overrides and swaps already made stay."""
-    ensure_site(principal, site_id)
     rotations = [
         schedules.RotationIn(
             layer=r.layer,
@@ -146,13 +146,12 @@ async def put_schedule(site_id: SiteId, body: ScheduleIn, request: Request, prin
 async def get_schedule(
     site_id: SiteId,
     request: Request,
-    principal: Coordinator,
+    principal: SiteCoordinator,
     start: Annotated[Moment | None, Query(alias="from")] = None,
     end: Annotated[Moment | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """Who holds each layer from `from` to `to` (default: the next 7 days), with gaps and
     the overrides in force."""
-    ensure_site(principal, site_id)
     start = _utc(start) if start else datetime.now(UTC)
     end = _utc(end) if end else start + timedelta(days=7)
     if not timedelta(0) < end - start <= timedelta(days=35):
@@ -165,9 +164,8 @@ async def get_schedule(
 
 
 @router.get("/sites/{site_id}/coverage", tags=["schedules"])
-async def coverage(site_id: SiteId, request: Request, principal: Coordinator) -> dict[str, Any]:
+async def coverage(site_id: SiteId, request: Request, principal: SiteCoordinator) -> dict[str, Any]:
     """Gaps (no primary or no backup) in the next four weeks."""
-    ensure_site(principal, site_id)
     now = datetime.now(UTC)
     async with unit_of_work(request)() as uow:
         try:
@@ -179,11 +177,10 @@ async def coverage(site_id: SiteId, request: Request, principal: Coordinator) ->
 
 @router.post("/sites/{site_id}/overrides", status_code=201, tags=["schedules"])
 async def post_override(
-    site_id: SiteId, body: OverrideIn, request: Request, principal: Coordinator
+    site_id: SiteId, body: OverrideIn, request: Request, principal: SiteCoordinator
 ) -> dict[str, int]:
     """This supporter holds the layer from `starts_at` to `ends_at`, over any rotation and
     any earlier override."""
-    ensure_site(principal, site_id)
     async with unit_of_work(request)() as uow:
         try:
             override_id = await schedules.add_override(
@@ -201,9 +198,8 @@ async def delete_override(
     site_id: SiteId,
     override_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     request: Request,
-    principal: Coordinator,
+    principal: SiteCoordinator,
 ) -> None:
-    ensure_site(principal, site_id)
     async with unit_of_work(request)() as uow:
         if not await schedules.remove_override(uow, site_id, override_id):
             raise HTTPException(404, "no such override at this site (or it was already removed)")
@@ -211,10 +207,9 @@ async def delete_override(
 
 @router.post("/sites/{site_id}/swaps", status_code=201, tags=["schedules"])
 async def post_swap(
-    site_id: SiteId, body: SwapIn, request: Request, principal: Coordinator
+    site_id: SiteId, body: SwapIn, request: Request, principal: SiteCoordinator
 ) -> dict[str, Any]:
     """The supporters holding the shifts at `first` and at `second` trade them."""
-    ensure_site(principal, site_id)
     async with unit_of_work(request)() as uow:
         try:
             return await schedules.add_swap(

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from contracts.types import CourseCode, Day, Moment, SiteId, StaffRef
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import Field, model_validator
-from servicekit.auth import ensure_site
+from servicekit.auth import Admin, Coordinator, ProgramStaff, SiteCoordinator
 from servicekit.imports import ImportBatch, ImportReport, Rejected, validate_rows
 from servicekit.text import PRINTABLE_LINE
 
@@ -19,9 +19,6 @@ from training.certification import handlers as certification
 from training.supporter_care import handlers as supporter_care
 from training.web import (
     Activity,
-    Admin,
-    Anyone,
-    Coordinator,
     Strict,
     acts_for_home_of,
     may_read_supporter,
@@ -40,7 +37,7 @@ class CourseIn(Strict):
 
 
 @router.get("/courses", tags=["catalogue"])
-async def get_courses(request: Request, _p: Anyone) -> list[dict[str, Any]]:
+async def get_courses(request: Request, _p: ProgramStaff) -> list[dict[str, Any]]:
     async with unit_of_work(request)() as uow:
         return await certification.courses(uow)
 
@@ -94,7 +91,7 @@ async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request
 
 
 @router.get("/supporters/{staff_ref}", tags=["supporters"])
-async def get_supporter(staff_ref: StaffRef, request: Request, principal: Anyone) -> dict[str, Any]:
+async def get_supporter(staff_ref: StaffRef, request: Request, principal: ProgramStaff) -> dict[str, Any]:
     async with unit_of_work(request)() as uow:
         await may_read_supporter(uow, principal, staff_ref)
         (record,) = await roster.roster(uow, staff_ref=staff_ref)
@@ -102,10 +99,11 @@ async def get_supporter(staff_ref: StaffRef, request: Request, principal: Anyone
 
 
 @router.get("/sites/{site_id}/supporters", tags=["supporters"])
-async def get_site_roster(site_id: SiteId, request: Request, principal: Coordinator) -> list[dict[str, Any]]:
+async def get_site_roster(
+    site_id: SiteId, request: Request, principal: SiteCoordinator
+) -> list[dict[str, Any]]:
     """The site's supporters: eligible or not and why, upcoming expiries, continuing
     education and debriefs of the last twelve months."""
-    ensure_site(principal, site_id)
     async with unit_of_work(request)() as uow:
         return await roster.roster(uow, site_id=site_id)
 
@@ -167,7 +165,7 @@ class EducationIn(Strict):
 
 @router.post("/supporters/{staff_ref}/education", status_code=201, tags=["supporting the supporters"])
 async def post_education(
-    staff_ref: StaffRef, body: EducationIn, request: Request, principal: Anyone
+    staff_ref: StaffRef, body: EducationIn, request: Request, principal: ProgramStaff
 ) -> dict[str, Any]:
     """Continuing-education hours, entered by the supporter or their coordinator."""
     async with unit_of_work(request)() as uow:

@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from contracts.types import Day, SiteId, StaffRef
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import Field, StringConstraints, model_validator
-from servicekit.auth import Principal, ensure_site
+from servicekit.auth import PeerSupporter, Principal, SiteCoordinator
 
 from training import common
 from training.supporter_care import handlers as supporter_care
-from training.web import Coordinator, Strict, Supporter, not_ahead, unit_of_work
+from training.web import Strict, not_ahead, unit_of_work
 
 router = APIRouter()
 
@@ -52,10 +52,9 @@ Month = Annotated[str, StringConstraints(pattern=r"^(19|2[01])\d{2}-(0[1-9]|1[0-
 
 @router.post("/sites/{site_id}/debriefs", status_code=201, tags=["supporting the supporters"])
 async def post_debrief(
-    site_id: SiteId, body: DebriefIn, request: Request, principal: Coordinator
+    site_id: SiteId, body: DebriefIn, request: Request, principal: SiteCoordinator
 ) -> dict[str, Any]:
     """A debrief and who attended; nothing of what was said."""
-    ensure_site(principal, site_id)
     async with unit_of_work(request)() as uow:
         try:
             debrief_id = await supporter_care.record_debrief(
@@ -76,10 +75,9 @@ async def post_debrief(
 async def get_debriefs(
     site_id: SiteId,
     request: Request,
-    principal: Coordinator,
+    principal: SiteCoordinator,
     month: Annotated[Month | None, Query(description="YYYY-MM; this month if not given")] = None,
 ) -> list[dict[str, Any]]:
-    ensure_site(principal, site_id)
     start = date.fromisoformat(f"{month}-01") if month else datetime.now(UTC).date().replace(day=1)
     end = (start + timedelta(days=32)).replace(day=1)
     async with unit_of_work(request)() as uow:
@@ -87,9 +85,10 @@ async def get_debriefs(
 
 
 @router.get("/sites/{site_id}/debrief-prompts", tags=["supporting the supporters"])
-async def get_site_prompts(site_id: SiteId, request: Request, principal: Coordinator) -> list[dict[str, Any]]:
+async def get_site_prompts(
+    site_id: SiteId, request: Request, principal: SiteCoordinator
+) -> list[dict[str, Any]]:
     """Supporters of the site with a debrief offered and not yet answered."""
-    ensure_site(principal, site_id)
     async with unit_of_work(request)() as uow:
         return await supporter_care.debrief_prompts(uow, site_id=site_id)
 
@@ -101,14 +100,14 @@ def _own_ref(principal: Principal) -> str:
 
 
 @router.get("/me/debrief-prompts", tags=["supporting the supporters"])
-async def get_my_prompts(request: Request, principal: Supporter) -> list[dict[str, Any]]:
+async def get_my_prompts(request: Request, principal: PeerSupporter) -> list[dict[str, Any]]:
     async with unit_of_work(request)() as uow:
         return await supporter_care.debrief_prompts(uow, staff_ref=_own_ref(principal))
 
 
 @router.post("/me/debrief-prompts/{prompt_id}", tags=["supporting the supporters"])
 async def answer_my_prompt(
-    prompt_id: uuid.UUID, body: PromptAnswerIn, request: Request, principal: Supporter
+    prompt_id: uuid.UUID, body: PromptAnswerIn, request: Request, principal: PeerSupporter
 ) -> dict[str, Any]:
     async with unit_of_work(request)() as uow:
         try:
