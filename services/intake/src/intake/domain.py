@@ -82,6 +82,15 @@ class ReferralRejected(ValueError):
 # --- why people come ------------------------------------------------------------------
 
 
+class MessageStatus(StrEnum):
+    """A mail to the worker (an offer of support): its address and body are erased once it
+    is sent or cancelled."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
 class HrMatter(StrEnum):
     """Excluded from peer support (001 Box 4.1): answered kindly, with where to go instead."""
 

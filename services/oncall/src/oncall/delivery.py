@@ -21,7 +21,7 @@ from servicekit.vault import PersonalDataVault
 from oncall import tables as t
 from oncall.links import LinkSigner
 from oncall.me import handlers as own
-from oncall.messages import compose
+from oncall.messages import DeliveryStatus, MessageKind, compose
 from oncall.notifiers import Channel, DeliveryFailed, Message, Notifier
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ async def routes_of(uow: UnitOfWork, delivery: Delivery, staff_ref: str) -> list
 
 def _message(row: Any, delivery: Delivery, now: datetime) -> Message:
     links: dict[str, str] = {}
-    if row.kind == "page" and row.page_id is not None:
+    if row.kind == MessageKind.PAGE and row.page_id is not None:
         token = delivery.signer.sign(row.page_id, row.recipient, now)
         base = delivery.public_base_url.rstrip("/")
         links = {
@@ -67,21 +67,21 @@ def _message(row: Any, delivery: Delivery, now: datetime) -> Message:
     return Message(row.notification_id, row.kind, row.recipient, subject, body, links)
 
 
-SENDING = "sending"
+SENDING = DeliveryStatus.SENDING
 
 
-async def deliver_due(uow: UnitOfWorkFactory, delivery: Delivery, *, limit: int = 20) -> int:
+async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: int = 20) -> int:
     """Claim due notifications, send them outside any transaction, then record each
     outcome. A slow mail server or webhook never holds a lock an acknowledgement needs
     (it cancels pending notifications). A claim is a lease: if this process dies while
     sending, the rows come due again when it runs out (at-least-once)."""
     now = datetime.now(UTC)
-    async with uow() as unit:
+    async with units() as uow:
         claimed = (
-            await unit.session.execute(
+            await uow.session.execute(
                 sa.select(t.notification)
                 .where(
-                    t.notification.c.status.in_(["pending", SENDING]),
+                    t.notification.c.status.in_([DeliveryStatus.PENDING, SENDING]),
                     t.notification.c.next_attempt_at <= now,
                 )
                 .order_by(t.notification.c.next_attempt_at, t.notification.c.notification_id)
@@ -91,18 +91,22 @@ async def deliver_due(uow: UnitOfWorkFactory, delivery: Delivery, *, limit: int 
         ).all()
         if not claimed:
             return 0
-        await unit.session.execute(
+        await uow.session.execute(
             sa.update(t.notification)
             .where(t.notification.c.notification_id.in_([r.notification_id for r in claimed]))
             .values(status=SENDING, next_attempt_at=now + delivery.lease)
         )
-        routes = {r.recipient: await routes_of(unit, delivery, r.recipient) for r in claimed}
+        routes = {r.recipient: await routes_of(uow, delivery, r.recipient) for r in claimed}
     outcomes = [(row, await _attempt(row, routes[row.recipient], delivery, now)) for row in claimed]
-    async with uow() as unit:
+    async with units() as uow:
         for row, values in outcomes:
             # cancelled while it was being sent: a message that went out is still recorded
-            still = [SENDING, "cancelled"] if values["status"] == "delivered" else [SENDING]
-            await unit.session.execute(
+            still = (
+                [SENDING, DeliveryStatus.CANCELLED]
+                if values["status"] == DeliveryStatus.DELIVERED
+                else [SENDING]
+            )
+            await uow.session.execute(
                 sa.update(t.notification)
                 .where(
                     t.notification.c.notification_id == row.notification_id,
@@ -118,7 +122,7 @@ async def _attempt(row: Any, routes: list[Route], delivery: Delivery, now: datet
         log.warning(
             "nobody to deliver to: no contact route left", extra={"notification_id": row.notification_id}
         )
-        return {"status": "failed", "last_error": "no contact route"}
+        return {"status": DeliveryStatus.FAILED, "last_error": "no contact route"}
     route = routes[row.route]
     notifier = delivery.notifiers.get(route.channel)
     attempts = row.attempts + 1
@@ -134,7 +138,7 @@ async def _attempt(row: Any, routes: list[Route], delivery: Delivery, now: datet
         if attempts < delivery.attempts_per_route:
             wait = delivery.backoff * (2 ** (attempts - 1))
             return {
-                "status": "pending",
+                "status": DeliveryStatus.PENDING,
                 "attempts": attempts,
                 "last_error": str(exc),
                 "next_attempt_at": now + wait,
@@ -143,7 +147,7 @@ async def _attempt(row: Any, routes: list[Route], delivery: Delivery, now: datet
         if row.route + 1 < len(routes):
             # this route is not working: fall through to the next one at once
             return {
-                "status": "pending",
+                "status": DeliveryStatus.PENDING,
                 "attempts": 0,
                 "route": row.route + 1,
                 "last_error": str(exc),
@@ -151,8 +155,13 @@ async def _attempt(row: Any, routes: list[Route], delivery: Delivery, now: datet
             }
         return {
             "attempts": attempts,
-            "status": "failed",
+            "status": DeliveryStatus.FAILED,
             "last_error": str(exc),
             "channel": route.channel.value,
         }
-    return {"attempts": attempts, "status": "delivered", "channel": route.channel.value, "delivered_at": now}
+    return {
+        "attempts": attempts,
+        "status": DeliveryStatus.DELIVERED,
+        "channel": route.channel.value,
+        "delivered_at": now,
+    }

@@ -3,13 +3,31 @@ request, how urgent it is and what to do; never the worker, their unit or their 
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 
-def compose(kind: str, detail: dict[str, Any], links: dict[str, str]) -> tuple[str, str]:
+class MessageKind(StrEnum):
+    PAGE = "page"
+    FILLED = "filled"  # the group page is staffed: the others need not answer
+    BREACH = "breach"  # a service level was missed
+    GAP = "gap"  # a coming hole in the schedule
+    REMINDER = "reminder"  # a certification runs out soon
+    DEBRIEF = "debrief"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by one replica for a lease
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+def compose(kind: MessageKind | str, detail: dict[str, Any], links: dict[str, str]) -> tuple[str, str]:
     """(subject, body) of a notification of ``kind``."""
     site = detail.get("site_id", "your site")
-    if kind == "page":
+    if kind == MessageKind.PAGE:
         urgent = "URGENT (crisis) " if detail.get("crisis") else ""
         who = {
             "coordinator": "as the site coordinator",
@@ -26,13 +44,13 @@ def compose(kind: str, detail: dict[str, Any], links: dict[str, str]) -> tuple[s
             "how to reach them. Each link works once.",
         ]
         return f"{urgent}Peer support request at {site}", "\n".join(body)
-    if kind == "filled":
+    if kind == MessageKind.FILLED:
         return (
             f"Team complete at {site}",
             f"The support team for the group activation at {site} is complete."
             " Thank you; no action is needed.",
         )
-    if kind == "breach":
+    if kind == MessageKind.BREACH:
         what = {
             "callback": f"has not been called back within {detail.get('target_minutes')} minutes",
             "meeting": f"has not been met within {detail.get('target_minutes')} minutes",
@@ -46,21 +64,21 @@ def compose(kind: str, detail: dict[str, Any], links: dict[str, str]) -> tuple[s
             f"Service level missed at {site}",
             f"Referral {detail.get('referral_id')} at {site} {what}.{taken}\nPlease follow up in the queue.",
         )
-    if kind == "gap":
+    if kind == MessageKind.GAP:
         layer = detail.get("layer", "")
         return (
             f"Coverage gap ahead at {site}",
             f"Nobody is scheduled as {layer} at {site} from {detail.get('starts_local')} to"
             f" {detail.get('ends_local')} ({detail.get('time_zone')}).\nPlease add an override or a swap.",
         )
-    if kind == "reminder":
+    if kind == MessageKind.REMINDER:
         return (
             f"Certification renewal due: {detail.get('course')}",
             f"The {detail.get('course')} certification of {detail.get('supporter')} expires on"
             f" {detail.get('expires_on')}. Without a renewal they are not offered for peer support"
             " from that moment. Please book the renewal.",
         )
-    if kind == "debrief":
+    if kind == MessageKind.DEBRIEF:
         return (
             "A debrief is there for you",
             "Thank you for the support you just gave. Supporters carry a lot: a debrief with your"

@@ -10,6 +10,7 @@ from contracts.events import (
 from servicekit.database import UnitOfWork
 
 from oncall.duty import coordinator_of
+from oncall.messages import MessageKind
 from oncall.paging.chain import notify
 
 
@@ -24,15 +25,19 @@ async def on_certification_expiring(
         "days_before": event.days_before,
         "supporter": event.supporter,
     }
-    await notify(uow, "reminder", event.supporter, site_id=event.home_site, detail=detail)
+    await notify(uow, MessageKind.REMINDER, event.supporter, site_id=event.home_site, detail=detail)
     coordinator = await coordinator_of(uow, event.home_site)
     if coordinator and coordinator != event.supporter:
-        await notify(uow, "reminder", coordinator, site_id=event.home_site, detail=detail)
+        await notify(uow, MessageKind.REMINDER, coordinator, site_id=event.home_site, detail=detail)
 
 
 async def on_debrief_prompted(event: DebriefPrompted, uow: UnitOfWork, _envelope: Envelope) -> None:
     """After an encounter, training offers the supporter a debrief; the message goes to
     them alone, through their own routes."""
     await notify(
-        uow, "debrief", event.supporter, site_id=event.home_site, detail={"prompt_id": str(event.prompt_id)}
+        uow,
+        MessageKind.DEBRIEF,
+        event.supporter,
+        site_id=event.home_site,
+        detail={"prompt_id": str(event.prompt_id)},
     )

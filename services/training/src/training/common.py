@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 
@@ -19,6 +20,11 @@ class TrainingPolicy:
 
 
 NEVER = datetime.max.replace(tzinfo=UTC)  # the expiry of a course that does not expire
+
+
+class TimerKind(StrEnum):
+    EXPIRY = "expiry"  # the certification lapses
+    REMINDER = "reminder"  # some days before it does
 
 
 class UnknownRecord(LookupError):

@@ -46,7 +46,7 @@ timer = timer_table(
     sa.Column(
         "certification_id", sa.BigInteger, sa.ForeignKey("certification.certification_id"), nullable=False
     ),
-    sa.Column("kind", sa.Text, nullable=False),  # expiry | reminder
+    sa.Column("kind", sa.Text, nullable=False),  # common.TimerKind
     sa.Column("days_before", sa.Float),
 )
 

@@ -27,6 +27,7 @@ from intake.domain import (
     ConfidentialityException,
     Contact,
     LifecycleError,
+    MessageStatus,
     check_transition,
     minutes_between,
 )
@@ -266,7 +267,8 @@ async def cancel_messages(uow: UnitOfWork, referral_id: uuid.UUID) -> None:
     await uow.session.execute(
         sa.update(tables.worker_message)
         .where(
-            tables.worker_message.c.referral_id == referral_id, tables.worker_message.c.status == "pending"
+            tables.worker_message.c.referral_id == referral_id,
+            tables.worker_message.c.status == MessageStatus.PENDING,
         )
-        .values(status="cancelled", to_sealed=None, body_sealed=None)
+        .values(status=MessageStatus.CANCELLED, to_sealed=None, body_sealed=None)
     )

@@ -16,6 +16,7 @@ from intake import tables
 from intake.common import now
 from intake.domain import (
     CaseStatus,
+    MessageStatus,
 )
 from intake.worker_view.handlers import end_offer
 
@@ -81,7 +82,7 @@ async def deliver_one_message(uow: UnitOfWork, mailer: Mailer, vault: PersonalDa
     row = (
         await uow.session.execute(
             sa.select(tables.worker_message)
-            .where(tables.worker_message.c.status == "pending")
+            .where(tables.worker_message.c.status == MessageStatus.PENDING)
             .order_by(tables.worker_message.c.message_id)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -95,18 +96,24 @@ async def deliver_one_message(uow: UnitOfWork, mailer: Mailer, vault: PersonalDa
     await uow.session.execute(
         sa.update(tables.worker_message)
         .where(tables.worker_message.c.message_id == row.message_id)
-        .values(status="sent", to_sealed=None, body_sealed=None, attempts=row.attempts + 1, sent_at=now())
+        .values(
+            status=MessageStatus.SENT,
+            to_sealed=None,
+            body_sealed=None,
+            attempts=row.attempts + 1,
+            sent_at=now(),
+        )
     )
     return 1
 
 
-async def housekeeping_once(uow: UnitOfWorkFactory, retention: timedelta) -> int:
-    async with uow() as unit:
-        done = await expire_offers(unit)
-    async with uow() as unit:
-        return done + await purge_identifiers(unit, retention)
+async def housekeeping_once(units: UnitOfWorkFactory, retention: timedelta) -> int:
+    async with units() as uow:
+        done = await expire_offers(uow)
+    async with units() as uow:
+        return done + await purge_identifiers(uow, retention)
 
 
-async def deliver_messages_once(uow: UnitOfWorkFactory, mailer: Mailer, vault: PersonalDataVault) -> int:
-    async with uow() as unit:
-        return await deliver_one_message(unit, mailer, vault)
+async def deliver_messages_once(units: UnitOfWorkFactory, mailer: Mailer, vault: PersonalDataVault) -> int:
+    async with units() as uow:
+        return await deliver_one_message(uow, mailer, vault)

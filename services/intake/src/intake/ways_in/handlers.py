@@ -28,6 +28,7 @@ from intake.domain import (
     CaseStatus,
     ConfidentialityException,
     Contact,
+    MessageStatus,
     Referral,
     ReferralRejected,
     new_worker_token,
@@ -266,7 +267,7 @@ async def offer_case(
             to_sealed=vault.seal(contact.email),
             subject=mail.subject,
             body_sealed=vault.seal(mail.body),
-            status="pending",
+            status=MessageStatus.PENDING,
         )
     )
     await uow.emit(

@@ -27,6 +27,7 @@ from oncall.escalation import (
     team_complete,
 )
 from oncall.links import AnswerLink
+from oncall.messages import DeliveryStatus, MessageKind
 from oncall.paging.chain import chain_of, escalate, notify
 from oncall.paging.policy import (
     ACKNOWLEDGE,
@@ -143,7 +144,9 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
                 for other in dict.fromkeys(
                     r.recipient for r in others if r.recipient_role == RecipientRole.SUPPORTER.value
                 ):
-                    await notify(uow, "filled", other, site_id=episode.site_id, referral_id=page.referral_id)
+                    await notify(
+                        uow, MessageKind.FILLED, other, site_id=episode.site_id, referral_id=page.referral_id
+                    )
         deployment = None
         if page.recipient_role == RecipientRole.SUPPORTER.value:
             deployment = await _deployment_of_month(uow, page.recipient, episode.site_id, now)
@@ -236,11 +239,13 @@ async def cancel_pending(
     # a message being sent now is cancelled too: a failed try is then not retried
     messages = [
         t.notification.c.referral_id == referral_id,
-        t.notification.c.status.in_(["pending", "sending"]),
+        t.notification.c.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
     ]
     if not ended:
-        messages.append(t.notification.c.kind == "page")
-    await uow.session.execute(sa.update(t.notification).where(*messages).values(status="cancelled"))
+        messages.append(t.notification.c.kind == MessageKind.PAGE)
+    await uow.session.execute(
+        sa.update(t.notification).where(*messages).values(status=DeliveryStatus.CANCELLED)
+    )
 
 
 class LinkUsed(RuntimeError):

@@ -24,6 +24,7 @@ from oncall.escalation import (
     next_answerable_step,
     next_step,
 )
+from oncall.messages import DeliveryStatus, MessageKind
 from oncall.paging.policy import ACKNOWLEDGE, PagingPolicy
 
 
@@ -62,7 +63,7 @@ async def send_page(
         )
     await notify(
         uow,
-        "page",
+        MessageKind.PAGE,
         link.recipient,
         site_id=site_id,
         referral_id=referral_id,
@@ -145,7 +146,7 @@ async def page_episode(
 
 async def notify(
     uow: UnitOfWork,
-    kind: str,
+    kind: MessageKind,
     recipient: str,
     *,
     site_id: str,
@@ -163,7 +164,7 @@ async def notify(
             site_id=site_id,
             recipient=recipient,
             channel="pending",
-            status="pending",
+            status=DeliveryStatus.PENDING,
             detail={"site_id": site_id, **(detail or {})},
         )
     )

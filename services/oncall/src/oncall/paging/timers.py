@@ -56,6 +56,6 @@ async def fire_due_timers(uow: UnitOfWork, policy: PagingPolicy, *, limit: int =
     return len(due)
 
 
-async def fire_due_timers_once(uow: UnitOfWorkFactory, policy: PagingPolicy) -> int:
-    async with uow() as unit:
-        return await fire_due_timers(unit, policy)
+async def fire_due_timers_once(units: UnitOfWorkFactory, policy: PagingPolicy) -> int:
+    async with units() as uow:
+        return await fire_due_timers(uow, policy)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from oncall import directory
 from oncall import tables as t
+from oncall.messages import MessageKind
 from oncall.paging.chain import notify
 from oncall.schedule import (
     Override,
@@ -362,7 +363,7 @@ async def forecast_gaps(uow: UnitOfWork, now: datetime | None = None, horizon: t
                 zone = schedule.zone
                 await notify(
                     uow,
-                    "gap",
+                    MessageKind.GAP,
                     coordinator,
                     site_id=site_id,
                     detail={
@@ -376,11 +377,11 @@ async def forecast_gaps(uow: UnitOfWork, now: datetime | None = None, horizon: t
     return warned
 
 
-async def publish_duty_once(uow: UnitOfWorkFactory) -> int:
-    async with uow() as unit:
-        return await publish_duty(unit)
+async def publish_duty_once(units: UnitOfWorkFactory) -> int:
+    async with units() as uow:
+        return await publish_duty(uow)
 
 
-async def forecast_gaps_once(uow: UnitOfWorkFactory) -> int:
-    async with uow() as unit:
-        return await forecast_gaps(unit)
+async def forecast_gaps_once(units: UnitOfWorkFactory) -> int:
+    async with units() as uow:
+        return await forecast_gaps(uow)

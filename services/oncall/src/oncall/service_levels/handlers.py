@@ -30,6 +30,7 @@ from oncall.escalation import (
     ServiceLevels,
     reopen_step,
 )
+from oncall.messages import MessageKind
 from oncall.paging.chain import chain_of, notify, page_episode
 from oncall.paging.policy import PagingPolicy, tracer
 
@@ -100,7 +101,7 @@ async def service_level_due(
         if coordinator:
             await notify(
                 uow,
-                "breach",
+                MessageKind.BREACH,
                 coordinator,
                 site_id=episode.site_id,
                 referral_id=episode.referral_id,

@@ -22,7 +22,7 @@ from servicekit.timers import claim_due
 from sqlalchemy.dialects.postgresql import insert
 
 from training import tables as t
-from training.common import NEVER, Conflict, TrainingPolicy, UnknownRecord
+from training.common import NEVER, Conflict, TimerKind, TrainingPolicy, UnknownRecord
 from training.eligibility import Verdict, expiry, reminders_due, verdict
 from training.recruitment import CLOSED, Stage
 from training.sites import require_site
@@ -138,13 +138,15 @@ async def _record_completion(
         await timers.cancel(uow.session, t.timer, now, t.timer.c.certification_id.in_(others))
         if expires_at is not None and expires_at > now:
             await uow.session.execute(
-                sa.insert(t.timer).values(certification_id=certification_id, kind="expiry", due_at=expires_at)
+                sa.insert(t.timer).values(
+                    certification_id=certification_id, kind=TimerKind.EXPIRY, due_at=expires_at
+                )
             )
             for days_before, due in reminders_due(expires_at, policy.reminder_days, now):
                 await uow.session.execute(
                     sa.insert(t.timer).values(
                         certification_id=certification_id,
-                        kind="reminder",
+                        kind=TimerKind.REMINDER,
                         days_before=days_before,
                         due_at=due,
                     )
@@ -249,7 +251,7 @@ async def fire_due_timers(uow: UnitOfWork, *, limit: int = 50) -> int:
             )
         ).one()
         home = timer.home_site
-        if timer.kind == "expiry":
+        if timer.kind == TimerKind.EXPIRY:
             await uow.emit(
                 CertificationExpired(
                     supporter=timer.staff_ref, course=timer.course, expired_on=timer.expires_at.date()
@@ -270,9 +272,9 @@ async def fire_due_timers(uow: UnitOfWork, *, limit: int = 50) -> int:
     return len(due)
 
 
-async def fire_due_timers_once(uow: UnitOfWorkFactory) -> int:
-    async with uow() as unit:
-        return await fire_due_timers(unit)
+async def fire_due_timers_once(units: UnitOfWorkFactory) -> int:
+    async with units() as uow:
+        return await fire_due_timers(uow)
 
 
 async def standing_of(uow: UnitOfWork, staff_ref: str, now: datetime) -> Verdict:
