@@ -1,6 +1,9 @@
 """A peer supporter's night in the browser: signed in, they find the page waiting for them
 with its site, urgency and the time to answer by, and take the case with one button; an
-answered page leaves the list, and the page passes axe-core at 390 px."""
+answered page leaves the list, and the page passes axe-core at 390 px. The case they took is
+then theirs to work on the same phone: how to reach the worker (read for a purpose, audited
+once even when the page is reloaded), the call back, a meeting and its length, the close
+with its outcome, after which it is listed as ended."""
 
 from __future__ import annotations
 
@@ -40,5 +43,86 @@ def test_a_supporter_signs_in_finds_their_page_and_takes_the_case(
         expect(page.locator("#my-pages")).to_have_count(0)
         status = p.sql("SELECT status FROM oncall.page WHERE referral_id = %s AND step = 0", referral_id)
         assert status == [("acknowledged",)]
+    finally:
+        context.close()
+
+
+def test_a_supporter_works_their_case_from_the_call_back_to_the_close(
+    running_platform: RunningPlatform, site, browser: Browser
+):
+    p = running_platform
+    referral_id = submit(p, self_referral(site, ref(site, "rn2")))
+    wait_for(
+        lambda: p.sql("SELECT recipient FROM oncall.page WHERE referral_id = %s AND step = 0", referral_id),
+        what="the first page",
+    )
+    ((primary,),) = p.sql(
+        "SELECT recipient FROM oncall.page WHERE referral_id = %s AND step = 0", referral_id
+    )
+    context = browser.new_context(viewport=PHONE, locale="en-CA", timezone_id="America/Toronto")
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        sign_in(page, p, p.supporter_account(site, primary))
+        page.wait_for_url(f"{frontend(p)}/me")
+        page.locator("#my-pages li").first.get_by_role("button", name="Take this case").click()
+        page.wait_for_url(f"{frontend(p)}/me?done=take")
+
+        def listed() -> bool:
+            page.goto(f"{frontend(p)}/me")
+            return page.locator("#my-cases li").count() > 0
+
+        wait_for(listed, what="the taken case in the supporter's list")
+        case = page.locator("#my-cases li").first
+        expect(case).to_contain_text("Call the worker back")
+        assert axe_violations(page) == [] and no_sideways_scroll(page)
+        case.get_by_role("link").click()
+        case_url = f"{frontend(p)}/me/cases/{referral_id}"
+        page.wait_for_url(case_url)
+        assert axe_violations(page) == [] and no_sideways_scroll(page)
+
+        page.get_by_label("Purpose").select_option("call_back")
+        page.get_by_role("button", name="Reveal the contact").click()
+        page.wait_for_url(case_url)
+        expect(page.locator("#contact")).to_contain_text("+1 555 0199")
+        page.reload()  # a GET: nothing is read again, and the contact is gone from the page
+        expect(page.locator("#contact")).to_have_count(0)
+        reads = p.sql(
+            "SELECT actor_role, purpose FROM intake.personal_data_audit WHERE referral_id = %s", referral_id
+        )
+        assert reads == [("peer_supporter", "call_back")]
+
+        page.get_by_role("button", name="Record the call back").click()
+        page.wait_for_url(f"{case_url}?done=contacted")
+        expect(page.locator("#case-status")).to_have_text("Called back")
+        page.get_by_label("Meeting length in minutes (optional)").fill("45")
+        page.get_by_role("button", name="Record a meeting").click()
+        page.wait_for_url(f"{case_url}?done=encounters")
+        page.get_by_text("Yes", exact=True).click()
+        page.get_by_label("Outcome").select_option("referred_to_eap")
+        page.get_by_role("button", name="Close the case").click()
+        page.wait_for_url(f"{case_url}?done=close")
+        expect(page.locator("#case-status")).to_have_text("Closed")
+        page.goto(f"{frontend(p)}/me")
+        expect(page.locator("#ended-cases")).to_contain_text("Closed")
+        assert p.sql("SELECT status, outcome FROM intake.referral WHERE referral_id = %s", referral_id) == [
+            ("closed", "referred_to_eap")
+        ]
+    finally:
+        context.close()
+
+
+def test_a_supporter_cannot_open_a_case_they_did_not_take(
+    running_platform: RunningPlatform, site, browser: Browser
+):
+    p = running_platform
+    referral_id = submit(p, self_referral(site, ref(site, "rn3")))
+    context = browser.new_context(viewport=PHONE, locale="en-CA")
+    try:
+        page = context.new_page()
+        sign_in(page, p, p.supporter_account(site, site.backup))
+        answer = page.goto(f"{frontend(p)}/me/cases/{referral_id}")
+        assert answer is not None and answer.status == 404
+        expect(page.locator("body")).not_to_contain_text("Alex Example")
     finally:
         context.close()

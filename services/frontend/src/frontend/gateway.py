@@ -130,6 +130,10 @@ class PlatformServices:
         """The pages waiting for the signed-in person's answer."""
         return await self._json("oncall", "/me/pages")  # type: ignore[no-any-return]
 
+    async def my_cases(self) -> list[dict[str, Any]]:
+        """The cases the signed-in supporter took: open first, then those ended lately."""
+        return await self._json("intake", "/me/cases")  # type: ignore[no-any-return]
+
     async def answer_page(self, page_id: uuid.UUID, accept: bool) -> None:
         """The signed-in person answers a page sent to them (oncall checks it is theirs)."""
         await self._call("oncall", "POST", f"/pages/{page_id}/{'acknowledge' if accept else 'decline'}")

@@ -56,6 +56,8 @@ referral = sa.Table(
     sa.Column("purged_at", sa.DateTime(timezone=True)),
     # --- added in 0003: the request an Idempotency-Key was first sent with (a digest)
     sa.Column("request_digest", sa.Text),
+    # a supporter's own cases (GET /me/cases)
+    sa.Index("ix_referral_supporters", "supporters", postgresql_using="gin"),
     sa.Index(
         "ix_referral_requester",
         "activated_by",

@@ -191,7 +191,9 @@ async def ask(
             resources=answer.get("resources", []),
             crisis=crisis,
         )
-    response = RedirectResponse(f"/my-case?sent={'crisis' if danger == 'yes' else 'yes'}", status_code=303)
+    # in danger: the confirmation shows the site's crisis lines again, so the site goes along
+    sent = f"crisis&site={site_id}" if danger == "yes" else "yes"
+    response = RedirectResponse(f"/my-case?sent={sent}", status_code=303)
     _keep(request, response, str(answer["worker_token"]))
     return response
 
@@ -230,8 +232,14 @@ async def open_by_key(request: Request, key: Annotated[str, Form(max_length=100)
 
 
 @router.get("/my-case", response_class=HTMLResponse)
-async def my_case(request: Request, sent: str = "") -> HTMLResponse:
+async def my_case(request: Request, sent: str = "", site: str = "") -> HTMLResponse:
     token = _kept(request)
+    crisis: list[dict[str, Any]] = []
+    if sent == "crisis" and site:
+        try:
+            crisis = (await _site(request, site)).get("crisis_resources", [])
+        except (PageNotFound, Refused):
+            crisis = []  # a site that is not there: the message still says 911 and 988
     case = None
     if token:
         try:
@@ -239,7 +247,16 @@ async def my_case(request: Request, sent: str = "") -> HTMLResponse:
         except Refused:
             case = None  # a wrong or forgotten key: the page asks for it again, says no more
     link = f"{request.app.state.settings.public_base_url}/my-case/k/{token}" if case and sent else None
-    page = render(request, "my_case.html", public=True, case=case, sent=sent, link=link, asked=bool(token))
+    page = render(
+        request,
+        "my_case.html",
+        public=True,
+        case=case,
+        sent=sent,
+        link=link,
+        asked=bool(token),
+        crisis=crisis,
+    )
     page.headers["Referrer-Policy"] = "no-referrer"
     return page
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,6 +102,24 @@ async def site_cases(uow: UnitOfWork, site_id: str, *, open_only: bool) -> list[
         query = query.where(tables.referral.c.status.not_in([s.value for s in ENDED]))
     rows = (await uow.session.execute(query.order_by(tables.referral.c.submitted_at.desc()).limit(500))).all()
     return [_summary(r) for r in rows]
+
+
+# how long an ended case stays in its supporter's list, to look back on what they recorded
+ENDED_CASES_SHOWN = timedelta(days=30)
+
+
+async def supporter_cases(uow: UnitOfWork, staff_ref: str) -> list[dict[str, Any]]:
+    """The cases a supporter took: open ones first, newest first, then those that ended in
+    the last 30 days. Categories and times only, as a coordinator's list."""
+    r = tables.referral
+    query = (
+        sa.select(r)
+        .where(r.c.supporters.contains([staff_ref]))
+        .where(sa.or_(r.c.ended_at.is_(None), r.c.ended_at >= now() - ENDED_CASES_SHOWN))
+        .order_by(r.c.ended_at.is_not(None), r.c.submitted_at.desc())
+        .limit(200)
+    )
+    return [_summary(row) for row in (await uow.session.execute(query)).all()]
 
 
 async def read_contact(

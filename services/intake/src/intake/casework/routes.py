@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import (
     BaseModel,
 )
-from servicekit.auth import Principal, SiteCoordinator
+from servicekit.auth import OnCall, Principal, SiteCoordinator
 
 from intake import common
 from intake.casework import handlers as casework
@@ -156,3 +156,13 @@ async def get_site_cases(
     """The site's cases for its coordinators: categories and times, no personal data."""
     async with unit_of_work(request)() as uow:
         return await casework.site_cases(uow, site_id, open_only=open_only)
+
+
+@router.get("/me/cases", tags=["cases"])
+async def get_my_cases(request: Request, principal: OnCall) -> list[dict[str, Any]]:
+    """The cases the signed-in supporter (or a coordinator who took their own page) took:
+    open ones first, then those ended in the last 30 days. No personal data."""
+    if not principal.staff_ref:
+        raise HTTPException(403, "your sign-in carries no staff reference; ask the program's administrator")
+    async with unit_of_work(request)() as uow:
+        return await casework.supporter_cases(uow, principal.staff_ref)
