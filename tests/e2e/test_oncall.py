@@ -66,6 +66,8 @@ def test_a_page_reaches_the_supporter_by_email_with_a_link_that_works_once_and_s
     referral_id = submit(p, {**self_referral(site, worker["staff_ref"]), "worker": worker})
     mail = wait_for(lambda: p.mailbox.to(address), what=f"the page mail to {address}")[0]
     assert site.site_id in mail.subject + mail.body
+    # the time to answer by in the site's zone (the authority's, with no schedule), as people say it
+    assert re.search(r"Please answer by \d{1,2} \w{3} \d{4}, \d\d:\d\d E[SD]T,", mail.body), mail.body
     for secret in worker.values():
         assert secret not in mail.body and secret not in mail.subject
     take = link_in(mail.body, "acknowledge")
@@ -73,12 +75,16 @@ def test_a_page_reaches_the_supporter_by_email_with_a_link_that_works_once_and_s
     with p.client() as anyone:
         shown = anyone.get(take)  # a mail scanner opening the link answers nothing
         assert shown.status_code == 200 and "<form" in shown.text
+        assert site.site_id in shown.text and "Within hours" in shown.text and "Answer by" in shown.text
+        in_french = anyone.get(take, headers={"Accept-Language": "fr-CA,fr;q=0.9"})
+        assert "Répondre avant" in in_french.text and " h " in in_french.text
         assert p.sql("SELECT status FROM oncall.page WHERE referral_id = %s AND step = 0", referral_id) == [
             ("sent",)
         ]
         token = re.search(r"name='t' value='([^']+)'", shown.text).group(1)  # type: ignore[union-attr]
         answered = anyone.post(f"{oncall(p)}/answer", data={"t": token, "a": "acknowledge"})
         assert answered.status_code == 200, answered.text
+        assert f"/me/cases/{referral_id}" in answered.text  # on to the case, after sign-in
         again = anyone.post(f"{oncall(p)}/answer", data={"t": token, "a": "decline"})
         assert again.status_code == 409 and "already used" in again.text
         forged = anyone.post(f"{oncall(p)}/answer", data={"t": token[:-3] + "abc", "a": "acknowledge"})

@@ -178,6 +178,8 @@ class Platform:
             if name == "oncall":
                 # re-check with matching before paging the next supporter, as a service
                 env["MATCHING_URL"] = f"http://127.0.0.1:{chosen['matching']}"
+                # where a supporter who took a page from its link finds the case
+                env["FRONTEND_URL"] = f"http://127.0.0.1:{chosen[FRONTEND]}"
                 env["SERVICE_TOKEN"] = issuer.token("oncall", [Role.SERVICE], ttl_seconds=30 * 24 * 3600)
                 # development: the supporters' contact routes sealed with the local key, links
                 # signed with a secret derived from it (both survive a restart of `pss dev`);

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from contracts.time_text import time_text, zone_of
 from contracts.types import StaffRef
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
@@ -76,7 +77,10 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
             "languages": LANGUAGES,
             "session": session,
             "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-            "when": lambda value: local_text(value, zone),
+            # in the site's zone where the row carries it, else the authority's
+            "when": lambda value, site_zone=None: local_text(
+                value, zone_of(site_zone, str(zone)), t.language
+            ),
             "waited": lambda value: waited_text(t, value),
             "clock_text": lambda clock: clock_text(t, clock),
             "short": lambda value: str(value)[:8],
@@ -93,9 +97,10 @@ def as_moment(value: Any) -> datetime | None:
     return None if value is None or value == "" else as_time(value)
 
 
-def local_text(value: Any, zone: ZoneInfo) -> str:
+def local_text(value: Any, zone: ZoneInfo, language: str = "en") -> str:
+    """A moment as the reader says it: their language, the zone's abbreviation."""
     moment = as_moment(value)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return time_text(moment, zone, language) if moment else ""
 
 
 def waited_text(t: Translator, value: Any) -> str:

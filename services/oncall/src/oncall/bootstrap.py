@@ -50,6 +50,7 @@ def build(
         },
         fallback=settings.authority_fallback,
         rounds=settings.chain_rounds,
+        time_zone=settings.authority_time_zone,
         levels=ServiceLevels(
             callback_within=timedelta(seconds=settings.callback_within_seconds),
             meet_within=timedelta(seconds=settings.meet_within_seconds),

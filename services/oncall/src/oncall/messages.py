@@ -3,8 +3,11 @@ request, how urgent it is and what to do; never the worker, their unit or their 
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from contracts.time_text import time_text, zone_of
 
 
 class MessageKind(StrEnum):
@@ -24,6 +27,18 @@ class DeliveryStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+def _when(detail: dict[str, Any], key: str) -> str:
+    """A moment of ``detail`` in the zone it names (a site's), with the zone's abbreviation."""
+    raw = detail.get(key)
+    if not raw:
+        return "soon"
+    try:
+        moment = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return str(raw)
+    return time_text(moment, zone_of(detail.get("time_zone")))
+
+
 def compose(kind: MessageKind | str, detail: dict[str, Any], links: dict[str, str]) -> tuple[str, str]:
     """(subject, body) of a notification of ``kind``."""
     site = detail.get("site_id", "your site")
@@ -35,7 +50,7 @@ def compose(kind: MessageKind | str, detail: dict[str, Any], links: dict[str, st
         }.get(detail.get("role", ""), "as a peer supporter")
         body = [
             f"A colleague at {site} has asked for peer support and you are paged {who}.",
-            f"Please answer by {detail.get('acknowledge_by', 'soon')} (UTC), or the next person is paged.",
+            f"Please answer by {_when(detail, 'acknowledge_by')}, or the next person is paged.",
             "",
             f"Take it:          {links.get('acknowledge', '')}",
             f"Cannot take it:   {links.get('decline', '')}",

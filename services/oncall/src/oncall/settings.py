@@ -14,6 +14,8 @@ class OncallSettings(ServiceSettings):
     supporters_in_chain: int = Field(default=2, ge=1)
     # the authority's last resort after the site coordinator (a staff reference)
     authority_fallback: StaffRef | None = None
+    # a site with no schedule (and so no zone of its own) says its times in this zone
+    authority_time_zone: str = "America/Toronto"
     # how many times the whole chain is paged before the episode gives up
     chain_rounds: int = Field(default=1, ge=1, le=5)
     # service levels (RISE): call back within 30 minutes, meet within 12 hours
@@ -24,6 +26,8 @@ class OncallSettings(ServiceSettings):
     duty_poll_seconds: float = Field(default=15, gt=0)
     coverage_poll_seconds: float = Field(default=300, gt=0)
     public_base_url: str = "http://127.0.0.1:8103"
+    # the front-end, where a supporter who took a page from a message's link finds the case
+    frontend_url: str | None = None
     # before paging the next supporter, ask matching who is eligible now (unset: trust
     # the episode's snapshot); the token is the service's own, from the identity provider
     matching_url: str | None = None

@@ -153,8 +153,11 @@ async def my_pages(uow: UnitOfWork, staff_ref: str) -> list[dict[str, Any]]:
                 t.episode.c.crisis,
                 t.episode.c.urgency,
                 t.episode.c.team_size,
+                # the site's zone, to say the time to answer by as the site lives it
+                t.schedule.c.time_zone,
             )
             .join(t.episode, t.episode.c.referral_id == t.page.c.referral_id)
+            .outerjoin(t.schedule, t.schedule.c.site_id == t.episode.c.site_id)
             .where(
                 t.page.c.recipient == staff_ref,
                 t.page.c.status == PageStatus.SENT.value,

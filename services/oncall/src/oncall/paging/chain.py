@@ -71,7 +71,12 @@ async def send_page(
         detail={
             "crisis": crisis,
             "role": link.role.value,
-            "acknowledge_by": due.strftime("%Y-%m-%d %H:%M"),
+            "acknowledge_by": due.isoformat(),
+            # the message says the time in the site's zone, where its schedule names one
+            "time_zone": await uow.session.scalar(
+                sa.select(t.schedule.c.time_zone).where(t.schedule.c.site_id == site_id)
+            )
+            or policy.time_zone,
         },
     )
     await uow.emit(

@@ -37,6 +37,7 @@ class PagingPolicy:
     fallback: str | None = None  # the authority's last resort after the site coordinator
     rounds: int = 1  # how many times the whole chain is paged before the episode gives up
     levels: ServiceLevels = field(default_factory=ServiceLevels)
+    time_zone: str = "America/Toronto"  # a site's times, where its schedule names no zone
 
     def timeout(self, crisis: bool, urgency: Urgency | None = None) -> timedelta:
         return acknowledge_timeout(
