@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, expect
 from pss_testkit.testing import RunningPlatform, ref, self_referral, submit, wait_for
 
 from tests.browser.conftest import frontend, sign_in
-from tests.browser.test_worker import PHONE, axe_violations, no_sideways_scroll
+from tests.browser.test_worker import PHONE, axe_violations, no_sideways_scroll, screenshot
 
 
 def test_a_supporter_signs_in_finds_their_page_and_takes_the_case(
@@ -85,6 +85,9 @@ def test_a_supporter_works_their_case_from_the_call_back_to_the_close(
         page.get_by_role("button", name="Reveal the contact").click()
         page.wait_for_url(case_url)
         expect(page.locator("#contact")).to_contain_text("+1 555 0199")
+        screenshot(page, "supporter-case-390")
+        assert no_sideways_scroll(page)  # the access log is a list of cards at this width
+        expect(page.locator("#access-log")).to_contain_text("Read the contact")
         page.reload()  # a GET: nothing is read again, and the contact is gone from the page
         expect(page.locator("#contact")).to_have_count(0)
         reads = p.sql(
@@ -105,6 +108,7 @@ def test_a_supporter_works_their_case_from_the_call_back_to_the_close(
         expect(page.locator("#case-status")).to_have_text("Closed")
         page.goto(f"{frontend(p)}/me")
         expect(page.locator("#ended-cases")).to_contain_text("Closed")
+        screenshot(page, "supporter-me-390")
         assert p.sql("SELECT status, outcome FROM intake.referral WHERE referral_id = %s", referral_id) == [
             ("closed", "referred_to_eap")
         ]
