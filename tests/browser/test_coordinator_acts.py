@@ -63,6 +63,24 @@ def test_a_coordinator_takes_their_own_page_records_the_case_and_closes_it(
     assert axe_violations(page) == []
     assert p.sql("SELECT status FROM intake.referral WHERE referral_id = %s", referral_id) == [("closed",)]
 
+    # the closed case is in the site's history: by the start of its id, its month, its outcome
+    ((ended_at,),) = p.sql("SELECT ended_at FROM intake.referral WHERE referral_id = %s", referral_id)
+    page.get_by_role("link", name="History").click()
+    page.get_by_label("Case number (its first characters)").fill(str(referral_id)[:6])
+    page.get_by_label("Ended in (month)").fill(ended_at.strftime("%Y-%m"))
+    page.get_by_label("Outcome").select_option(label="Follow-up planned")
+    page.get_by_role("button", name="Search").click()
+    found = page.locator("#history tbody tr")
+    expect(found).to_have_count(1)
+    expect(found).to_contain_text("Follow-up planned")
+    assert axe_violations(page) == []
+    page.goto(f"{frontend(p)}/sites/{site.site_id}/history?case={str(referral_id)[:6]}&month=9999-12")
+    expect(page.locator("#history")).to_have_count(0)  # nothing ended then
+    page.goto(f"{frontend(p)}/sites/{site.site_id}/history?case=zz%27--&month=0000-13")
+    # what was typed wrong is said, in words a person can act on, and nothing is searched
+    expect(page.get_by_role("alert")).to_contain_text("A case number is made of")
+    expect(page.get_by_role("alert")).to_contain_text("for example 2026-11")
+
 
 def test_an_action_without_the_sessions_form_token_is_refused(running_platform, site, page: Page):
     p = running_platform

@@ -41,7 +41,10 @@ def test_the_sites_episodes_show_who_is_paged_escalations_and_each_clock(running
     acknowledge(p, second)
     # the supporter calls back in time: the callback clock is kept, the meeting one runs
     with p.supporter(second["recipient"]) as supporter:
-        answer = supporter.post(f"{p.url('intake')}/referrals/{referral_id}/contacted")
+        case = f"{p.url('intake')}/referrals/{referral_id}"
+        # intake learns who took the case from oncall's event: the case is theirs once it has
+        wait_for(lambda: supporter.get(case).status_code == 200, what="intake to assign the case")
+        answer = supporter.post(f"{case}/contacted")
         assert answer.status_code == 200, answer.text
     kept = wait_for(
         lambda: (e := _episode(p, site, referral_id)) and e["clocks"]["callback"]["state"] == "kept" and e,

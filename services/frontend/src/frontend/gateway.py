@@ -74,6 +74,10 @@ class PlatformServices:
     async def open_referrals(self, site_id: str) -> list[dict[str, Any]]:
         return await self._json("intake", f"/sites/{site_id}/referrals", open="true")  # type: ignore[no-any-return]
 
+    async def ended_referrals(self, site_id: str, **filters: str) -> list[dict[str, Any]]:
+        """The site's ended cases, found by id start, period (since, until) or outcome."""
+        return await self._json("intake", f"/sites/{site_id}/referrals/ended", **filters)  # type: ignore[no-any-return]
+
     async def episodes(self, site_id: str) -> list[dict[str, Any]]:
         return await self._json("oncall", f"/sites/{site_id}/episodes")  # type: ignore[no-any-return]
 

@@ -4,8 +4,8 @@ metrics). What they share is in frontend.web."""
 
 from fastapi import APIRouter
 
-from frontend.pages import ask, case, me, metrics, queue, roster, schedule, signin
+from frontend.pages import ask, case, history, me, metrics, queue, roster, schedule, signin
 
 router = APIRouter()
-for page in (ask, signin, me, queue, case, roster, schedule, metrics):
+for page in (ask, signin, me, queue, case, history, roster, schedule, metrics):
     router.include_router(page.router)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -102,6 +102,31 @@ async def site_cases(uow: UnitOfWork, site_id: str, *, open_only: bool) -> list[
         query = query.where(tables.referral.c.status.not_in([s.value for s in ENDED]))
     rows = (await uow.session.execute(query.order_by(tables.referral.c.submitted_at.desc()).limit(500))).all()
     return [_summary(r) for r in rows]
+
+
+async def ended_cases(
+    uow: UnitOfWork,
+    site_id: str,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    outcome: str | None,
+    id_prefix: str | None,
+) -> list[dict[str, Any]]:
+    """The site's ended cases (closed, withdrawn, declined), newest first: found by the
+    start of their id, the period they ended in, or their outcome."""
+    r = tables.referral
+    query = sa.select(r).where(r.c.site_id == site_id, r.c.status.in_([s.value for s in ENDED]))
+    if since is not None:
+        query = query.where(r.c.ended_at >= since)
+    if until is not None:
+        query = query.where(r.c.ended_at < until)
+    if outcome:
+        query = query.where(r.c.outcome == outcome)
+    if id_prefix:
+        query = query.where(sa.cast(r.c.referral_id, sa.Text).startswith(id_prefix))
+    rows = (await uow.session.execute(query.order_by(r.c.ended_at.desc().nulls_last()).limit(200))).all()
+    return [_summary(row) for row in rows]
 
 
 # how long an ended case stays in its supporter's list, to look back on what they recorded

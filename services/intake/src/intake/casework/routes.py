@@ -5,9 +5,10 @@ confidentiality exceptions."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from contracts.types import SiteId
+from contracts.types import CaseOutcome, SiteId
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import (
     BaseModel,
@@ -166,3 +167,31 @@ async def get_my_cases(request: Request, principal: OnCall) -> list[dict[str, An
         raise HTTPException(403, "your sign-in carries no staff reference; ask the program's administrator")
     async with unit_of_work(request)() as uow:
         return await casework.supporter_cases(uow, principal.staff_ref)
+
+
+@router.get("/sites/{site_id}/referrals/ended", tags=["cases"])
+async def get_ended_cases(
+    site_id: SiteId,
+    request: Request,
+    principal: SiteCoordinator,
+    since: Annotated[date | None, Query(description="Ended on or after this day (UTC)")] = None,
+    until: Annotated[date | None, Query(description="Ended before this day (UTC)")] = None,
+    outcome: CaseOutcome | None = None,
+    referral: Annotated[
+        str | None, Query(pattern=r"^[0-9a-f-]{4,36}$", description="The start of a case's id")
+    ] = None,
+) -> list[dict[str, Any]]:
+    """The site's ended cases, newest first (200 at most): the coordinators' history."""
+
+    def moment(day: date | None) -> datetime | None:
+        return datetime.combine(day, time.min, UTC) if day else None
+
+    async with unit_of_work(request)() as uow:
+        return await casework.ended_cases(
+            uow,
+            site_id,
+            since=moment(since),
+            until=moment(until),
+            outcome=outcome.value if outcome else None,
+            id_prefix=referral,
+        )
