@@ -137,34 +137,39 @@ async def site_episodes(uow: UnitOfWork, site_id: str, now: datetime) -> list[di
     return out
 
 
-async def my_pages(uow: UnitOfWork, staff_ref: str) -> list[dict[str, Any]]:
-    """The pages waiting for this person's answer, newest first, with what they need to
-    decide at 3 a.m.: the site, whether it is a crisis, how urgent, and until when."""
-    rows = (
-        await uow.session.execute(
-            sa.select(
-                t.page.c.page_id,
-                t.page.c.referral_id,
-                t.page.c.step,
-                t.page.c.recipient_role,
-                t.page.c.sent_at,
-                t.page.c.acknowledge_by,
-                t.episode.c.site_id,
-                t.episode.c.crisis,
-                t.episode.c.urgency,
-                t.episode.c.team_size,
-                # the site's zone, to say the time to answer by as the site lives it
-                t.schedule.c.time_zone,
-            )
-            .join(t.episode, t.episode.c.referral_id == t.page.c.referral_id)
-            .outerjoin(t.schedule, t.schedule.c.site_id == t.episode.c.site_id)
-            .where(
-                t.page.c.recipient == staff_ref,
-                t.page.c.status == PageStatus.SENT.value,
-                t.episode.c.status == EpisodeStatus.PAGING.value,
-            )
-            .order_by(t.page.c.sent_at.desc())
-            .limit(50)
+def _page_with_its_request() -> sa.Select[Any]:
+    """A page with what its recipient needs to decide at 3 a.m.: the site, whether it is a
+    crisis, how urgent, until when, and the site's zone to say that time in."""
+    return (
+        sa.select(
+            t.page.c.page_id,
+            t.page.c.referral_id,
+            t.page.c.step,
+            t.page.c.recipient_role,
+            t.page.c.sent_at,
+            t.page.c.acknowledge_by,
+            t.episode.c.site_id,
+            t.episode.c.crisis,
+            t.episode.c.urgency,
+            t.episode.c.team_size,
+            t.schedule.c.time_zone,
         )
-    ).all()
+        .join(t.episode, t.episode.c.referral_id == t.page.c.referral_id)
+        .outerjoin(t.schedule, t.schedule.c.site_id == t.episode.c.site_id)
+    )
+
+
+async def my_pages(uow: UnitOfWork, staff_ref: str) -> list[dict[str, Any]]:
+    """The pages waiting for this person's answer, newest first."""
+    query = _page_with_its_request().where(
+        t.page.c.recipient == staff_ref,
+        t.page.c.status == PageStatus.SENT.value,
+        t.episode.c.status == EpisodeStatus.PAGING.value,
+    )
+    rows = (await uow.session.execute(query.order_by(t.page.c.sent_at.desc()).limit(50))).all()
     return [dict(r._mapping) for r in rows]
+
+
+async def page_facts(uow: UnitOfWork, page_id: uuid.UUID) -> Any:
+    """One page with its request (for the page a message's link opens), or None."""
+    return (await uow.session.execute(_page_with_its_request().where(t.page.c.page_id == page_id))).first()

@@ -189,28 +189,27 @@ async def _reveal(
     return response
 
 
+class RevealForm:
+    def __init__(self, form_token: Annotated[str, Form()], purpose: Annotated[str, Form()]) -> None:
+        self.form_token, self.purpose = form_token, purpose
+
+
+Reveal = Annotated[RevealForm, Depends()]
+
+
 @router.post("/sites/{site_id}/cases/{referral_id}/reveal", response_model=None)
 async def reveal(
-    site_id: SiteId,
-    referral_id: uuid.UUID,
-    request: Request,
-    session: SignedIn,
-    form_token: Annotated[str, Form()],
-    purpose: Annotated[str, Form()],
+    site_id: SiteId, referral_id: uuid.UUID, request: Request, session: SignedIn, form: Reveal
 ) -> RedirectResponse | HTMLResponse:
     for_site(site_id, session)
-    return await _reveal(request, site_id, referral_id, session, form_token, purpose)
+    return await _reveal(request, site_id, referral_id, session, form.form_token, form.purpose)
 
 
 @router.post("/me/cases/{referral_id}/reveal", response_model=None)
 async def reveal_mine(
-    referral_id: uuid.UUID,
-    request: Request,
-    session: SignedIn,
-    form_token: Annotated[str, Form()],
-    purpose: Annotated[str, Form()],
+    referral_id: uuid.UUID, request: Request, session: SignedIn, form: Reveal
 ) -> RedirectResponse | HTMLResponse:
-    return await _reveal(request, None, referral_id, session, form_token, purpose)
+    return await _reveal(request, None, referral_id, session, form.form_token, form.purpose)
 
 
 @router.post("/sites/{site_id}/cases/{referral_id}/override", response_model=None)

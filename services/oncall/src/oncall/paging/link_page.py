@@ -8,15 +8,15 @@ sign in first.
 
 from __future__ import annotations
 
+import uuid
 from html import escape
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from contracts.time_text import time_text, zone_of
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
-from oncall import tables as t
+from oncall import views
 from oncall.links import LinkRefused
 from oncall.paging import answers
 from oncall.paging.policy import PageClosed, PageNotFound
@@ -84,23 +84,9 @@ def _html(language: str, content: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(lang=language, title=title, content=content), status_code=status)
 
 
-async def _facts(request: Request, page_id: Any) -> Any:
-    """Site, crisis, urgency and the time to answer by of the page, with the site's zone."""
+async def _facts(request: Request, page_id: uuid.UUID) -> Any:
     async with unit_of_work(request)() as uow:
-        query = (
-            sa.select(
-                t.page.c.referral_id,
-                t.page.c.acknowledge_by,
-                t.episode.c.site_id,
-                t.episode.c.crisis,
-                t.episode.c.urgency,
-                t.schedule.c.time_zone,
-            )
-            .join(t.episode, t.episode.c.referral_id == t.page.c.referral_id)
-            .outerjoin(t.schedule, t.schedule.c.site_id == t.episode.c.site_id)
-            .where(t.page.c.page_id == page_id)
-        )
-        return (await uow.session.execute(query)).first()
+        return await views.page_facts(uow, page_id)
 
 
 @router.get("/answer", response_class=HTMLResponse, tags=["pages"])
