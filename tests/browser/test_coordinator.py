@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from pss_testkit.testing import RunningPlatform, ref, self_referral, submit, wait_for
 
 from tests.browser.conftest import frontend, sign_in
+from tests.browser.test_worker import axe_violations
 
 
 def _reload_until(page: Page, selector: str, timeout: float = 30) -> None:
@@ -175,3 +176,19 @@ def test_the_queue_and_a_reveal_work_with_the_keyboard_alone(
     expect(page.get_by_role("button", name="Reveal the contact")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#contact")).to_contain_text("Alex Example")
+
+
+def test_when_the_session_ends_the_queue_says_so_at_once_and_offers_to_sign_in(
+    running_platform: RunningPlatform, site, page: Page
+):
+    p = running_platform
+    sign_in(page, p, p.coordinator_account(site))
+    page.wait_for_url(f"{frontend(p)}/sites/{site.site_id}/queue")
+    expect(page.locator("#session-ended")).to_be_hidden()
+    # the session ends (the night is over, or an hour passed with nothing done): the queue's
+    # next refresh is sent to sign in, and the page says so instead of going quietly stale
+    page.context.clear_cookies()
+    ended = page.get_by_role("alert")
+    expect(ended).to_contain_text("Your session has ended")
+    expect(ended.get_by_role("link", name="Sign in again")).to_be_focused()
+    assert axe_violations(page) == []

@@ -166,3 +166,20 @@ def test_the_focus_outline_shows_at_3_to_1_or_more_on_the_page():
     colours = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-f]{6})", css))
     light, dark = sorted((_luminance(colours["focus"]), _luminance(colours["paper"])), reverse=True)
     assert (light + 0.05) / (dark + 0.05) >= 3
+
+
+def test_a_session_ends_at_the_night_s_end_or_after_an_hour_with_nothing_done():
+    sealer = Sealer(Fernet.generate_key().decode())
+    now = time.time()
+
+    def session(last_seen: float, expires_at: float) -> Session:
+        return Session("s", "Sam", ["site_coordinator"], ["north"], "token", expires_at, last_seen=last_seen)
+
+    hour = 3600.0
+    active = sealer.seal_session(session(now - 10, now + 11 * hour))
+    idle = sealer.seal_session(session(now - hour - 1, now + 11 * hour))
+    over = sealer.seal_session(session(now - 10, now - 1))
+    assert sealer.open_session(active, idle_seconds=hour) is not None
+    assert sealer.open_session(idle, idle_seconds=hour) is None
+    assert sealer.open_session(over, idle_seconds=hour) is None
+    assert session(now, now + 12 * hour).ends_at(hour) == now + hour

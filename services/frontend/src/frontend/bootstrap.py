@@ -4,8 +4,11 @@ templates and the error pages. Nothing connects until the app starts."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
@@ -47,6 +50,18 @@ def build(settings: FrontendSettings | None = None) -> FastAPI:
     app.include_router(views.router)
     _error_pages(app)
 
+    @app.middleware("http")
+    async def keep_seen_sessions(request: Request, call_next: Any) -> Response:
+        """A request someone made moves their session's idle clock on."""
+        response: Response = await call_next(request)
+        seen = getattr(request.state, "seen", None)
+        answered = response.headers.getlist("set-cookie")
+        if seen is not None and not any(c.startswith(f"{web.COOKIE}=") for c in answered):
+            sealed = app.state.sealer.seal_session(replace(seen, last_seen=time.time()))
+            secure = settings.public_base_url.startswith("https://")
+            response.set_cookie(web.COOKIE, sealed, httponly=True, samesite="lax", secure=secure, path="/")
+        return response
+
     @app.get("/health/live", include_in_schema=False)
     @app.get("/health/ready", include_in_schema=False)
     async def health() -> dict[str, str]:
@@ -64,6 +79,8 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(web.SignInNeeded)
     async def sign_in_needed(request: Request, _exc: Exception) -> Response:
+        if web.AUTOMATIC in request.headers:
+            return Response(status_code=401)  # the page's own refresh: it says so itself
         back = request.url.path if request.method == "GET" else "/"
         if request.url.path.endswith("/queue/rows"):
             back = back.removesuffix("/rows")

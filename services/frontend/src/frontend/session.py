@@ -33,6 +33,11 @@ class Session:
     expires_at: float
     staff_ref: str | None = None
     form_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    last_seen: float = field(default_factory=time.time)  # the last request someone made
+
+    def ends_at(self, idle_seconds: float) -> float:
+        """When it ends: at the sign-in's end, or after ``idle_seconds`` of nothing done."""
+        return min(self.expires_at, self.last_seen + idle_seconds)
 
     @property
     def is_admin(self) -> bool:
@@ -70,7 +75,7 @@ class Sealer:
     def seal_session(self, session: Session) -> str:
         return self.seal(asdict(session))
 
-    def open_session(self, sealed: str | None) -> Session | None:
+    def open_session(self, sealed: str | None, idle_seconds: float | None = None) -> Session | None:
         value = self.open(sealed)
         if value is None:
             return None
@@ -78,4 +83,5 @@ class Sealer:
             session = Session(**value)  # type: ignore[arg-type]
         except TypeError:
             return None  # a cookie from an older front-end: sign in again
-        return session if session.expires_at > time.time() else None
+        ends = session.ends_at(idle_seconds) if idle_seconds else session.expires_at
+        return session if ends > time.time() else None

@@ -21,7 +21,10 @@ class FrontendSettings(BaseSettings):
     )
     # a Fernet key: sessions live in an encrypted cookie, so the front-end stores nothing
     session_key: str = Field(default="", description="Fernet key (32 url-safe base64 bytes)")
-    session_hours: float = Field(default=8, gt=0, le=24)
+    # a session lasts a night shift, and ends sooner after this long with nothing done (an
+    # unattended screen; the queue refreshing itself is not someone doing something)
+    session_hours: float = Field(default=12, gt=0, le=24)
+    idle_minutes: float = Field(default=60, gt=0, le=12 * 60)
 
     intake_url: str = "http://127.0.0.1:8101"
     matching_url: str = "http://127.0.0.1:8102"

@@ -4,6 +4,7 @@ rendering, and how times read."""
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -40,10 +41,20 @@ def translator(request: Request) -> Translator:
     return Translator(negotiate(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")))
 
 
+# the queue's own refresh says so: it keeps nobody's session alive
+AUTOMATIC = "x-pss-automatic"
+
+
+def idle_seconds(request: Request) -> float:
+    return float(request.app.state.settings.idle_minutes) * 60
+
+
 def current_session(request: Request) -> Session:
-    session = request.app.state.sealer.open_session(request.cookies.get(COOKIE))
+    session = request.app.state.sealer.open_session(request.cookies.get(COOKIE), idle_seconds(request))
     if session is None:
         raise SignInNeeded
+    if AUTOMATIC not in request.headers:
+        request.state.seen = session  # the response carries the session seen now (bootstrap)
     return session
 
 
@@ -66,7 +77,7 @@ def check_form(session: Session, form_token: str) -> None:
 
 def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     t = translator(request)
-    session = request.app.state.sealer.open_session(request.cookies.get(COOKIE))
+    session = request.app.state.sealer.open_session(request.cookies.get(COOKIE), idle_seconds(request))
     zone = ZoneInfo(request.app.state.settings.display_time_zone)
     response = request.app.state.templates.TemplateResponse(
         request,
@@ -77,6 +88,8 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
             "languages": LANGUAGES,
             "session": session,
             "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            # seconds until the session ends, for the page to say so at once when it does
+            "session_left": int(session.ends_at(idle_seconds(request)) - time.time()) if session else 0,
             # in the site's zone where the row carries it, else the authority's
             "when": lambda value, site_zone=None: local_text(
                 value, zone_of(site_zone, str(zone)), t.language

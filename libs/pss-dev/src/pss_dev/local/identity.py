@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from servicekit.auth import DevTokenIssuer
 
 CODE_SECONDS = 60
-TOKEN_SECONDS = 8 * 3600
+TOKEN_SECONDS = 12 * 3600  # a night shift, as the front-end's sessions
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,19 @@
+// When the session ends (the night is over, or nothing was done for a while) the page says
+// so at once and offers to sign in again, instead of going quietly stale.
+function sessionEnded() {
+  const banner = document.getElementById("session-ended");
+  if (banner && banner.hidden) {
+    banner.hidden = false;
+    banner.querySelector("a").focus();
+  }
+}
+(function () {
+  const banner = document.getElementById("session-ended");
+  if (!banner) return;
+  const seconds = Number(banner.dataset.seconds || 0);
+  setTimeout(sessionEnded, Math.max(0, seconds) * 1000 + 1000);
+})();
+
 // The queue refreshes its rows by itself and says aloud when a referral arrives. Without
 // JavaScript the page still works: reload it.
 (function () {
@@ -11,8 +27,13 @@
       // a keyboard user inside the list keeps their place: refresh once they leave it
       if (document.activeElement && document.activeElement.closest("#queue-rows")) return;
       const before = ids();
-      const answer = await fetch(table.dataset.refresh, { credentials: "same-origin", cache: "no-store" });
-      if (answer.redirected || !answer.ok) return; // signed out: the next navigation signs in
+      const answer = await fetch(table.dataset.refresh, {
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: { "X-PSS-Automatic": "1" }, // a refresh keeps nobody's session alive
+      });
+      if (answer.redirected || answer.status === 401) return sessionEnded();
+      if (!answer.ok) return;
       table.querySelector("#queue-rows").outerHTML = await answer.text();
       const fresh = [...ids()].filter((id) => !before.has(id));
       if (fresh.length && arrivals) {
@@ -21,7 +42,7 @@
     } catch (e) {
       // the network blinked: try again at the next tick
     } finally {
-      setTimeout(refresh, every);
+      if (document.getElementById("session-ended")?.hidden !== false) setTimeout(refresh, every);
     }
   }
   setTimeout(refresh, every);
