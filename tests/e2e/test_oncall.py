@@ -16,7 +16,17 @@ from contracts import topics
 from pss_dev.seed import Person, Site
 from pss_testkit.testing import RunningPlatform, seed_and_wait, wait_for
 
-from .helpers import acknowledge, pages_sent, person, post, ref, self_referral, submit, wait_for_page
+from .helpers import (
+    acknowledge,
+    as_worker,
+    pages_sent,
+    person,
+    post,
+    ref,
+    self_referral,
+    submit,
+    wait_for_page,
+)
 
 
 def oncall(p: RunningPlatform) -> str:
@@ -99,6 +109,34 @@ def test_a_page_reaches_the_supporter_by_email_with_a_link_that_works_once_and_s
         "SELECT channel, status, attempts FROM oncall.notification WHERE referral_id = %s AND kind = 'page'",
         referral_id,
     ) == [("email", "delivered", 1)]
+
+
+def test_a_link_to_a_page_of_an_ended_case_is_refused_and_keeps_nothing(running_platform, site):
+    p = running_platform
+    address = f"{site.primary}@ended.example.org"
+    set_routes(p, site.primary, [{"channel": "email", "address": address}])
+    answer = post(
+        p,
+        "/referrals",
+        {**self_referral(site, ref(site, "rn1")), "worker": person("ended-link", ref(site, "rn1"))},
+    )
+    referral_id = uuid.UUID(answer["referral_id"])
+    mail = wait_for(lambda: p.mailbox.to(address), what="the page mail")[0]
+    assert as_worker(p, answer["worker_token"], "withdraw")["status"] == "withdrawn"
+    wait_for(
+        lambda: (
+            p.sql("SELECT status FROM oncall.episode WHERE referral_id = %s", referral_id) == [("withdrawn",)]
+        ),
+        what="oncall to end the episode",
+    )
+    token = re.search(r"[?&]t=([^&\s]+)", link_in(mail.body, "acknowledge")).group(1)  # type: ignore[union-attr]
+    with p.client() as anyone:
+        for _ in range(2):  # refused with the reason each time: the refusal did not use the link up
+            refused = anyone.post(f"{oncall(p)}/answer", data={"t": token, "a": "acknowledge"})
+            assert refused.status_code == 409 and "Thank you all the same" in refused.text, refused.text
+    assert p.sql("SELECT status FROM oncall.page WHERE referral_id = %s AND step = 0", referral_id) != [
+        ("acknowledged",)
+    ]
 
 
 def test_a_route_that_fails_is_retried_then_falls_through_to_the_next(running_platform, site):

@@ -183,3 +183,36 @@ def test_a_session_ends_at_the_night_s_end_or_after_an_hour_with_nothing_done():
     assert sealer.open_session(idle, idle_seconds=hour) is None
     assert sealer.open_session(over, idle_seconds=hour) is None
     assert session(now, now + 12 * hour).ends_at(hour) == now + hour
+
+
+def test_a_request_someone_makes_moves_the_idle_clock_on_and_the_queue_s_own_refresh_does_not():
+    from fastapi.testclient import TestClient
+    from frontend.bootstrap import build
+    from frontend.session import COOKIE
+    from frontend.settings import FrontendSettings
+
+    key = Fernet.generate_key().decode()
+    app = build(FrontendSettings(session_key=key))
+    sealer = Sealer(key)
+    now = time.time()
+    # a supporter's account with no staff reference: /me answers 404 before calling any service
+    sealed = sealer.seal_session(
+        Session("s", "Sam", ["peer_supporter"], ["north"], "token", now + 3600, last_seen=now - 50 * 60)
+    )
+    client = TestClient(app, follow_redirects=False)
+    client.cookies.set(COOKIE, sealed)
+
+    automatic = client.get("/me", headers={"X-PSS-Automatic": "1"})
+    assert automatic.status_code == 404 and COOKIE not in automatic.cookies
+    by_hand = client.get("/me")
+    assert by_hand.status_code == 404
+    renewed = sealer.open_session(by_hand.cookies[COOKIE])
+    assert renewed is not None and renewed.last_seen > now - 5
+
+    idle = sealer.seal_session(
+        Session("s", "Sam", ["peer_supporter"], ["north"], "token", now + 3600, last_seen=now - 61 * 60)
+    )
+    client.cookies.clear()
+    client.cookies.set(COOKIE, idle)
+    assert client.get("/me", headers={"X-PSS-Automatic": "1"}).status_code == 401
+    assert client.get("/me").headers["location"].startswith("/signin?next=/me")

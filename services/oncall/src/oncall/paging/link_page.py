@@ -129,15 +129,17 @@ async def answer(request: Request, t: Annotated[str, Form()], a: Annotated[str, 
     except LinkRefused as exc:
         return _html(language, f"<p>{escape(str(exc))}</p>", 400)
     facts = await _facts(request, link.page_id)
-    async with unit_of_work(request)() as uow:
-        try:
+    # the refusal leaves the block by its exception, so nothing of the answer is kept (the
+    # link's nonce included): a block that ends normally commits
+    try:
+        async with unit_of_work(request)() as uow:
             await answers.answer_by_link(uow, link, a == "acknowledge", request.app.state.policy)
-        except answers.LinkUsed as exc:
-            return _html(language, f"<p>{escape(str(exc))}</p>", 409)
-        except PageNotFound:
-            return _html(language, f"<p>{words['gone']}</p>", 404)
-        except PageClosed as exc:
-            return _html(language, f"<p>{words['closed'].format(reason=escape(str(exc)))}</p>", 409)
+    except answers.LinkUsed as exc:
+        return _html(language, f"<p>{escape(str(exc))}</p>", 409)
+    except PageNotFound:
+        return _html(language, f"<p>{words['gone']}</p>", 404)
+    except PageClosed as exc:
+        return _html(language, f"<p>{words['closed'].format(reason=escape(str(exc)))}</p>", 409)
     if a != "acknowledge":
         return _html(language, f"<p>{words['declined']}</p>")
     frontend = request.app.state.settings.frontend_url
