@@ -1,4 +1,5 @@
-"""What every service's HTTP API shares: readable 4xx errors and health endpoints."""
+"""What every service's HTTP API shares: readable 4xx errors, health endpoints and the unit
+of work a route opens."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicekit.consumer import is_outage
+from servicekit.database import UnitOfWorkFactory
+
+
+def unit_of_work(request: Request) -> UnitOfWorkFactory:
+    """The service's way to open a unit of work (``build_service`` puts it on the app)."""
+    return request.app.state.uow  # type: ignore[no-any-return]
 
 
 def _field(loc: tuple[object, ...]) -> str:

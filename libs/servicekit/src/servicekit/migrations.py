@@ -80,6 +80,6 @@ def baseline(sql: Path) -> tuple[Callable[[], None], Callable[[], None]]:
 
 def create_plumbing_tables() -> None:
     """Outbox and inbox, from their one definition in ``servicekit.tables``. Called from each
-    service's first revision. A later change to these tables needs a helper of its own here
+    service's baseline revision. A later change to these tables needs a helper of its own here
     and a revision in every service, never an edit of this one."""
     PLUMBING.create_all(op.get_bind())

@@ -20,7 +20,7 @@ from contracts.types import (
     UnitCode,
     Urgency,
 )
-from fastapi import Header, HTTPException, Request, status
+from fastapi import Header, HTTPException, status
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,7 +30,6 @@ from pydantic import (
     model_validator,
 )
 from servicekit.auth import Role, requires
-from servicekit.database import UnitOfWorkFactory
 from servicekit.text import PRINTABLE_LINE
 
 from intake.domain import (
@@ -302,10 +301,6 @@ class Encounter(Strict):
 class ExceptionIn(Strict):
     reason: ConfidentialityException
     worker_informed: bool = Field(description="002: when confidentiality is broken, the person is told")
-
-
-def unit_of_work(request: Request) -> UnitOfWorkFactory:
-    return request.app.state.uow  # type: ignore[no-any-return]
 
 
 def unprocessable(message: str) -> HTTPException:

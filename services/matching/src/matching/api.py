@@ -10,8 +10,9 @@ from typing import Annotated, Any
 from contracts.types import Gender, LanguageCode, OverrideReason, SiteId, StaffRef, UnitCode
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from servicekit.api import unit_of_work
 from servicekit.auth import Admin, Coordinator, Principal, Role, SiteCoordinator, ensure_site, requires
-from servicekit.database import UnitOfWork, UnitOfWorkFactory
+from servicekit.database import UnitOfWork
 from servicekit.imports import ImportBatch, ImportReport, Rejected, validate_rows
 
 from matching.directory import handlers as directory
@@ -82,10 +83,6 @@ class SupporterRow(SupporterIn):
     staff_ref: StaffRef
 
 
-def _uow(request: Request) -> UnitOfWorkFactory:
-    return request.app.state.uow  # type: ignore[no-any-return]
-
-
 def _config(request: Request) -> proposals.MatchingConfig:
     return request.app.state.matching  # type: ignore[no-any-return]
 
@@ -96,7 +93,7 @@ def _config(request: Request) -> proposals.MatchingConfig:
 @router.put("/directory/sites/{site_id}", status_code=204, tags=["directory"])
 async def put_site(site_id: SiteId, body: SiteIn, request: Request, _a: Admin) -> None:
     values = body.model_dump(mode="json")
-    async with _uow(request)() as uow:
+    async with unit_of_work(request)() as uow:
         await directory.upsert_site(uow, site_id, values)
 
 
@@ -126,7 +123,7 @@ async def _declared_sites(uow: UnitOfWork, people: list[PersonIn]) -> None:
 @router.put("/directory/people", tags=["directory"])
 async def put_people(body: list[PersonIn], request: Request, _a: Admin) -> dict[str, int]:
     _once_each([p.staff_ref for p in body], "staff_ref")
-    async with _uow(request)() as uow:
+    async with unit_of_work(request)() as uow:
         await _declared_sites(uow, body)
         return {"upserted": await directory.upsert_people(uow, [p.model_dump(mode="json") for p in body])}
 
@@ -134,13 +131,13 @@ async def put_people(body: list[PersonIn], request: Request, _a: Admin) -> dict[
 @router.put("/directory/evaluators", tags=["directory"])
 async def put_evaluators(body: list[EvaluatorIn], request: Request, _a: Admin) -> dict[str, int]:
     _once_each([f"{e.evaluator_ref} evaluates {e.evaluatee_ref}" for e in body], "the relation")
-    async with _uow(request)() as uow:
+    async with unit_of_work(request)() as uow:
         return {"upserted": await directory.upsert_evaluators(uow, [e.model_dump() for e in body])}
 
 
 @router.put("/supporters/{staff_ref}", status_code=204, tags=["roster"])
 async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request, _a: Admin) -> None:
-    async with _uow(request)() as uow:
+    async with unit_of_work(request)() as uow:
         await directory.upsert_supporters(uow, [{"staff_ref": staff_ref, **body.model_dump(mode="json")}])
 
 
@@ -152,7 +149,7 @@ async def get_site_supporters(
     days: Annotated[int, Query(ge=1, le=365, description="Deployments counted over this many days")] = 30,
 ) -> dict[str, object]:
     """The site's supporters for its coordinators: paused, eligible, deployments lately."""
-    async with _uow(request)() as uow:
+    async with unit_of_work(request)() as uow:
         supporters = await directory.site_supporters(uow, site_id, window_days=days, now=datetime.now(UTC))
     return {"site_id": site_id, "days": days, "supporters": supporters}
 
@@ -184,7 +181,7 @@ async def import_rows(kind: str, body: ImportBatch, request: Request, _a: Admin)
         raise HTTPException(404, f"nothing to import as {kind!r}: use one of {', '.join(IMPORTS)}")
     model, key_of, lists, upsert = IMPORTS[kind]
     accepted, rejected = validate_rows(body.rows, model, key_of, lists)
-    async with _uow(request)() as uow:
+    async with unit_of_work(request)() as uow:
         if kind == "people":
             unknown = set(await directory.undeclared_sites(uow, {m.site_id for _, m in accepted}))  # type: ignore[attr-defined]
             rejected += [
@@ -213,7 +210,7 @@ async def get_proposal(referral_id: uuid.UUID, request: Request, principal: Coor
     """Why each candidate ranks where it does (the points of each preference), how many
     were excluded by which rule, and how far the pool had to widen. Never who was excluded,
     nor any evaluator relationship."""
-    async with _uow(request)() as uow:
+    async with unit_of_work(request)() as uow:
         row = await _proposal_or_404(uow, referral_id, principal)
         overrides = await proposals.overrides_of(uow, referral_id)
     return {
@@ -246,7 +243,7 @@ async def eligible_now(
 ) -> dict[str, object]:
     """The referral's eligible supporters as of now, best first: oncall asks before it
     pages the next person, since someone may have lapsed, paused or reached the cap."""
-    async with _uow(request)() as uow:
+    async with unit_of_work(request)() as uow:
         if not principal.has(Role.SERVICE):
             await _proposal_or_404(uow, referral_id, principal)
         try:
@@ -265,7 +262,7 @@ async def override_proposal(
     referral_id: uuid.UUID, body: OverrideIn, request: Request, principal: Coordinator
 ) -> dict[str, object]:
     """The coordinator assigns this supporter instead; oncall pages them. Audited."""
-    async with _uow(request)() as uow:
+    async with unit_of_work(request)() as uow:
         try:
             return await proposals.override(
                 uow, _config(request), referral_id, body.supporter, body.reason, principal
@@ -283,6 +280,6 @@ async def get_overrides(
     referral_id: uuid.UUID, request: Request, principal: Coordinator
 ) -> list[dict[str, object]]:
     """The audit of overrides: who chose whom instead of the proposal, when and why."""
-    async with _uow(request)() as uow:
+    async with unit_of_work(request)() as uow:
         await _proposal_or_404(uow, referral_id, principal)
         return await proposals.overrides_of(uow, referral_id)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from contracts.types import SiteId
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from servicekit.api import unit_of_work
 from servicekit.auth import Admin, Coordinator, SiteCoordinator
 
 from metrics import handlers
@@ -34,7 +35,7 @@ COLUMNS = ("scope", "period", "measure", "dimension", "value", "withheld")
 
 async def _cells(request: Request, period: str, scopes: list[str] | None) -> list[dict[str, Any]]:
     settings: MetricsSettings = request.app.state.settings
-    async with request.app.state.uow() as uow:
+    async with unit_of_work(request)() as uow:
         try:
             return await handlers.published(uow, period, scopes)
         except handlers.NeverPublished:
@@ -77,7 +78,7 @@ def _strip(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @router.get("/periods", tags=["aggregates"])
 async def periods(request: Request, _: Coordinator) -> dict[str, list[str]]:
     """The months and quarters published so far."""
-    async with request.app.state.uow() as uow:
+    async with unit_of_work(request)() as uow:
         return {"periods": await handlers.published_periods(uow)}
 
 
@@ -85,7 +86,7 @@ async def periods(request: Request, _: Coordinator) -> dict[str, list[str]]:
 async def site_aggregates(
     site_id: SiteId, request: Request, principal: SiteCoordinator, period: Period
 ) -> dict[str, object]:
-    async with request.app.state.uow() as uow:
+    async with unit_of_work(request)() as uow:
         region = await handlers.region_of(uow, site_id, period)
     cells = await _cells(request, period, [site_id, *([region] if region else [])])
     return {
@@ -145,12 +146,12 @@ class SiteEntry(BaseModel):
 async def put_site(site_id: SiteId, entry: SiteEntry, request: Request, _: Admin) -> dict[str, object]:
     """Takes effect from the next quarter: a quarter is grouped by the directory as it
     stood when its first month was published, so its months and its total agree."""
-    async with request.app.state.uow() as uow:
+    async with unit_of_work(request)() as uow:
         await handlers.put_site(uow, site_id, entry.region, entry.staff_count, datetime.now(UTC))
     return {"site_id": site_id, **entry.model_dump()}
 
 
 @router.get("/sites", tags=["site directory"])
 async def list_sites(request: Request, _: Admin) -> dict[str, list[dict[str, Any]]]:
-    async with request.app.state.uow() as uow:
+    async with unit_of_work(request)() as uow:
         return {"sites": await handlers.sites(uow)}

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from servicekit.auth import Principal, Role
-from servicekit.database import UnitOfWork, UnitOfWorkFactory
+from servicekit.database import UnitOfWork
 
 from training import common
 from training.candidates import handlers as candidates
@@ -28,10 +28,6 @@ def not_ahead(day: date, what: str) -> date:
     if day > (datetime.now(UTC) + _SLACK).date():
         raise ValueError(f"{what} cannot be in the future")
     return day
-
-
-def unit_of_work(request: Request) -> UnitOfWorkFactory:
-    return request.app.state.uow  # type: ignore[no-any-return]
 
 
 def policy_of(request: Request) -> common.TrainingPolicy:

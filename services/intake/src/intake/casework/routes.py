@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import (
     BaseModel,
 )
+from servicekit.api import unit_of_work
 from servicekit.auth import OnCall, Principal, SiteCoordinator
 
 from intake import common
@@ -22,15 +23,7 @@ from intake.domain import (
     Contact,
     LifecycleError,
 )
-from intake.web import (
-    CASE_WORKER,
-    NOT_YOURS,
-    Closing,
-    Encounter,
-    ExceptionIn,
-    conflict,
-    unit_of_work,
-)
+from intake.web import CASE_WORKER, NOT_YOURS, Closing, Encounter, ExceptionIn, conflict
 from intake.worker_view import handlers as worker_handlers
 
 router = APIRouter()

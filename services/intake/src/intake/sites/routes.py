@@ -8,13 +8,14 @@ from contracts.types import (
     SiteId,
 )
 from fastapi import APIRouter, Depends, HTTPException, Request
+from servicekit.api import unit_of_work
 from servicekit.auth import Principal, Role, requires
 
 from intake.domain import (
     DEFAULT_CRISIS_RESOURCES,
 )
 from intake.sites import handlers as site_handlers
-from intake.web import Resource, SiteIn, SiteResources, unit_of_work
+from intake.web import Resource, SiteIn, SiteResources
 
 router = APIRouter()
 

@@ -20,7 +20,7 @@ from pydantic import (
     BaseModel,
     ValidationError,
 )
-from servicekit.api import describe_problem
+from servicekit.api import describe_problem, unit_of_work
 from servicekit.auth import Principal, Role, ensure_site, requires
 
 from intake.domain import (
@@ -30,7 +30,7 @@ from intake.domain import (
 )
 from intake.ways_in import handlers as new_cases
 from intake.ways_in.routes import IdempotencyKey, new_referral
-from intake.web import Answer, OutreachOffer, unit_of_work, unprocessable
+from intake.web import Answer, OutreachOffer, unprocessable
 
 router = APIRouter()
 

@@ -18,6 +18,7 @@ from contracts.types import (
     Urgency,
 )
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from servicekit.api import unit_of_work
 from servicekit.auth import Principal, Role, ensure_site, requires
 
 from intake.domain import (
@@ -40,7 +41,6 @@ from intake.web import (
     Preferences,
     Reason,
     SelfReferral,
-    unit_of_work,
     unprocessable,
 )
 

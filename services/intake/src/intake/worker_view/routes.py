@@ -11,13 +11,14 @@ from fastapi.responses import HTMLResponse
 from pydantic import (
     BaseModel,
 )
+from servicekit.api import unit_of_work
 
 from intake import common
 from intake.domain import (
     CaseStatus,
     LifecycleError,
 )
-from intake.web import WorkerToken, conflict, unit_of_work
+from intake.web import WorkerToken, conflict
 from intake.worker_view import handlers as worker_handlers
 
 router = APIRouter()

@@ -8,11 +8,11 @@ from contracts.types import StaffRef
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from servicekit.api import unit_of_work
 from servicekit.auth import OnCall, Principal, Role, requires
 
 from oncall import views
 from oncall.me import handlers as own
-from oncall.web import unit_of_work
 
 router = APIRouter()
 

@@ -15,12 +15,12 @@ from typing import Annotated, Any
 from contracts.time_text import time_text, zone_of
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
+from servicekit.api import unit_of_work
 
 from oncall import views
 from oncall.links import LinkRefused
 from oncall.paging import answers
 from oncall.paging.policy import PageClosed, PageNotFound
-from oncall.web import unit_of_work
 
 router = APIRouter()
 

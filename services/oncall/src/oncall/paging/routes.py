@@ -9,12 +9,12 @@ from typing import Annotated
 
 from contracts.types import SiteId
 from fastapi import APIRouter, Depends, HTTPException, Request
+from servicekit.api import unit_of_work
 from servicekit.auth import Principal, ProgramStaff, Role, SiteCoordinator, ensure_site, requires
 
 from oncall import views
 from oncall.paging import answers
 from oncall.paging.policy import PageClosed, PageNotFound
-from oncall.web import unit_of_work
 
 router = APIRouter()
 

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from contracts.types import DutyLayer, LocalMoment, Moment, SiteId, StaffRef
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from servicekit.api import unit_of_work
 from servicekit.auth import SiteCoordinator
 
 from oncall import directory, duty
 from oncall.schedules import handlers as schedules
-from oncall.web import unit_of_work
 
 router = APIRouter()
 

@@ -8,10 +8,10 @@ from typing import Annotated
 from contracts.types import SiteId
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
+from servicekit.api import unit_of_work
 from servicekit.auth import Principal, Role, requires
 
 from oncall.service_levels import handlers as service_levels
-from oncall.web import unit_of_work
 
 router = APIRouter()
 

@@ -6,12 +6,13 @@ from typing import Any
 
 from contracts.types import SiteId, StaffRef
 from fastapi import APIRouter, HTTPException, Request
+from servicekit.api import unit_of_work
 from servicekit.auth import Coordinator, ensure_site
 
 from training import common, sites
 from training.candidates import handlers as candidates
 from training.recruitment import ReferenceKind, Stage, TransitionRefused
-from training.web import Strict, acts_for_home_of, unit_of_work
+from training.web import Strict, acts_for_home_of
 
 router = APIRouter()
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from contracts.types import CourseCode, Day, Moment, SiteId, StaffRef
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import Field, model_validator
+from servicekit.api import unit_of_work
 from servicekit.auth import Admin, Coordinator, ProgramStaff, SiteCoordinator
 from servicekit.imports import ImportBatch, ImportReport, Rejected, validate_rows
 from servicekit.text import PRINTABLE_LINE
@@ -17,15 +18,7 @@ from servicekit.text import PRINTABLE_LINE
 from training import common, roster, sites
 from training.certification import handlers as certification
 from training.supporter_care import handlers as supporter_care
-from training.web import (
-    Activity,
-    Strict,
-    acts_for_home_of,
-    may_read_supporter,
-    not_ahead,
-    policy_of,
-    unit_of_work,
-)
+from training.web import Activity, Strict, acts_for_home_of, may_read_supporter, not_ahead, policy_of
 
 router = APIRouter()
 

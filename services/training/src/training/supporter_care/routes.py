@@ -11,11 +11,12 @@ from typing import Annotated, Any
 from contracts.types import Day, SiteId, StaffRef
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import Field, StringConstraints, model_validator
+from servicekit.api import unit_of_work
 from servicekit.auth import PeerSupporter, Principal, SiteCoordinator
 
 from training import common
 from training.supporter_care import handlers as supporter_care
-from training.web import Strict, not_ahead, unit_of_work
+from training.web import Strict, not_ahead
 
 router = APIRouter()
 
