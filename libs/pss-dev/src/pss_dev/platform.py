@@ -252,10 +252,14 @@ class Platform:
 
     def start(self) -> None:
         self.accounts_file.touch()
-        for service in self.services.values():
-            service.start()
-        for service in self.services.values():
-            service.wait_ready()
+        try:
+            for service in self.services.values():
+                service.start()
+            for service in self.services.values():
+                service.wait_ready()
+        except BaseException:
+            self.stop()  # one that failed leaves none of the others running, holding ports
+            raise
 
     def stop(self) -> None:
         for service in self.services.values():

@@ -1,6 +1,7 @@
 """Local infrastructure: Apache Kafka (KRaft, Apache's own jars) and PostgreSQL (embedded)."""
 
 import subprocess
+from pathlib import Path
 
 from pss_cli.paths import repo_root
 
@@ -12,8 +13,24 @@ class LauncherError(RuntimeError):
 
 
 def free_port() -> int:
+    """A port nobody listens on, for a service to bind a moment later. Taken from below the
+    kernel's ephemeral range: a port from that range can be handed to an outgoing connection
+    (a Kafka client's, a database's) in between, and the service then fails to bind it."""
+    import random
     import socket
 
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    for _ in range(200 if ephemeral_low > 20_001 else 0):
+        port = random.randint(20_000, ephemeral_low - 1)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
