@@ -9,11 +9,11 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from pss_testkit.testing import RunningPlatform, ref, self_referral, submit, wait_for
 
 from tests.browser.conftest import frontend, sign_in
-from tests.browser.test_worker import axe_violations
+from tests.browser.test_worker import PHONE, axe_violations, no_sideways_scroll, screenshot
 
 
 def _reload_until(page: Page, selector: str, timeout: float = 30) -> None:
@@ -192,3 +192,50 @@ def test_when_the_session_ends_the_queue_says_so_at_once_and_offers_to_sign_in(
     expect(ended).to_contain_text("Your session has ended")
     expect(ended.get_by_role("link", name="Sign in again")).to_be_focused()
     assert axe_violations(page) == []
+
+
+def test_on_a_phone_the_queue_puts_a_crisis_first_in_its_own_colour_counts_it_and_names_who_is_paged(
+    running_platform: RunningPlatform, site, browser: Browser
+):
+    p = running_platform
+    calm = submit(p, self_referral(site, ref(site, "rn2")))
+    crisis = submit(p, self_referral(site, ref(site, "rn1"), imminent_risk=True))
+    context = browser.new_context(viewport=PHONE, locale="en-CA", timezone_id="America/Toronto")
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        sign_in(page, p, p.coordinator_account(site))
+        page.wait_for_url(f"{frontend(p)}/sites/{site.site_id}/queue")
+        row = page.locator(f'tr[data-referral="{crisis}"]')
+        expect(row).to_be_visible(timeout=30_000)  # a crisis row was once hidden by the form's style
+        expect(page.locator(f'tr[data-referral="{calm}"]')).to_be_visible()
+        # first, in its own words and colour, and counted above the list
+        expect(page.locator("#queue-rows tr[data-referral]").first).to_have_attribute(
+            "data-referral", str(crisis)
+        )
+        expect(row.locator(".flag-crisis")).to_have_text("Crisis")
+        colour = row.evaluate("node => getComputedStyle(node).backgroundColor")
+        calm_colour = page.locator(f'tr[data-referral="{calm}"]').evaluate(
+            "node => getComputedStyle(node).backgroundColor"
+        )
+        assert colour != calm_colour
+        expect(page.locator("#queue-counts")).to_contain_text("1 crisis")
+        # who is paged, by their work name, and since when in the site's time
+        ((recipient,),) = wait_for(
+            lambda: p.sql("SELECT recipient FROM oncall.page WHERE referral_id = %s AND step = 0", crisis),
+            what="the crisis page",
+        )
+        named = {
+            ref(site, "sup1"): "Amira K.",
+            ref(site, "sup2"): "Jean-Luc B.",
+            ref(site, "psy"): "Dr. Chen",
+        }
+        expect(row).to_contain_text(
+            re.compile(rf"{re.escape(named.get(recipient, recipient))} \(.+\) since \d\d:\d\d")
+        )
+        # a list of cards at 390 px: nothing scrolls sideways, and axe finds nothing
+        screenshot(page, "coordinator-queue-390")
+        assert no_sideways_scroll(page)
+        assert axe_violations(page) == []
+    finally:
+        context.close()

@@ -29,6 +29,13 @@ def test_the_sites_episodes_show_who_is_paged_escalations_and_each_clock(running
         False,
         False,
     )
+    # who is paged, and since when: the queue says "paging Amira K. since 03:12"
+    first = wait_for_page(p, referral_id, 0)
+    assert episode["paging"] == first["recipient"]
+    since = datetime.fromisoformat(episode["paging_since"])
+    assert since >= datetime.fromisoformat(episode["started_at"])
+    assert since < datetime.fromisoformat(first["acknowledge_by"])
+    assert episode["failed_deliveries"] == 0
     started = datetime.fromisoformat(episode["started_at"])
     callback, meeting = episode["clocks"]["callback"], episode["clocks"]["meeting"]
     assert callback["state"] == meeting["state"] == "running"
@@ -50,8 +57,9 @@ def test_the_sites_episodes_show_who_is_paged_escalations_and_each_clock(running
         lambda: (e := _episode(p, site, referral_id)) and e["clocks"]["callback"]["state"] == "kept" and e,
         what="the callback clock to be kept",
     )
-    assert (kept["status"], kept["paging_role"], kept["clocks"]["meeting"]["state"]) == (
+    assert (kept["status"], kept["paging_role"], kept["paging"], kept["clocks"]["meeting"]["state"]) == (
         "acknowledged",
+        None,
         None,
         "running",
     )
@@ -77,6 +85,8 @@ def test_the_sites_supporters_show_pauses_and_deployments_but_never_dual_relatio
     primary = before[site.primary]
     assert (primary["eligible"], primary["paused"], primary["deployments"]) == (True, False, 0)
     assert all("dual_relationships" not in s for s in before.values())
+    # coordinators see supporters by their work name, as the directory gives it
+    assert primary["display_name"] == "Amira K."
 
     referral_id = submit(p, self_referral(site, ref(site, "rn1")))
     acknowledge(p, wait_for_page(p, referral_id, 0))

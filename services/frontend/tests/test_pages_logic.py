@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
 from frontend import charts
-from frontend.queue import MATCH_EXPECTED_SECONDS, build_queue
+from frontend.queue import MATCH_EXPECTED_SECONDS, build_queue, counts
 from frontend.session import Sealer, Session
 from frontend.signin import safe_return_path
 
@@ -143,6 +143,53 @@ def test_the_calendar_cuts_shifts_at_local_midnight_and_shows_gaps_as_nobody():
     day = charts.calendar_days(calendar, begin, zone, days=1)[0]
     assert [(s.starts, s.ends, s.supporter) for s in day.slots["primary"]] == [("00:00", "20:00", "st-a")]
     assert day.has_gap and day.slots["backup"][0].gap
+
+
+def test_the_queue_says_who_is_paged_by_their_work_name_and_since_when():
+    since = (NOW - timedelta(minutes=4)).isoformat()
+    rows = build_queue(
+        [referral(1, 5), referral(2, 5), referral(3, 5)],
+        [
+            episode(1, paging="st-a", paging_since=since, time_zone="America/Vancouver"),
+            episode(2, paging="st-b", paging_since=since),  # no work name in the directory
+            episode(3, paging_role=None),
+        ],
+        NOW,
+        {"st-a": "Amira K."},
+    )
+    who = {r.referral_id[-1]: (r.paging_who, r.paging_since, r.site_zone) for r in rows}
+    assert who["1"] == ("Amira K.", NOW - timedelta(minutes=4), "America/Vancouver")
+    assert who["2"][0] == "st-b"
+    assert who["3"] == (None, None, None)
+
+
+def test_within_the_same_need_the_more_urgent_request_comes_first():
+    rows = build_queue(
+        [
+            referral(1, 50, urgency="within_days"),
+            referral(2, 1, urgency="as_soon_as_possible"),
+            referral(3, 30, urgency="within_hours"),
+        ],
+        [episode(1), episode(2), episode(3)],
+        NOW,
+    )
+    assert [r.referral_id[-1] for r in rows] == ["2", "3", "1"]
+
+
+def test_the_counts_above_the_queue_add_up_each_reason_a_row_needs_a_person():
+    rows = build_queue(
+        [referral(1, 1, crisis=True), referral(2, 1), referral(3, 1), referral(4, 1)],
+        [
+            episode(1, escalated=True),
+            episode(2, failed_deliveries=2),
+            episode(3, unmatched=True),
+            episode(4, clocks={"callback": {"due_at": NOW.isoformat(), "state": "missed"}}),
+        ],
+        NOW,
+    )
+    assert counts(rows) == {"crisis": 1, "escalated": 1, "missed": 1, "unmatched": 1, "undelivered": 1}
+    assert rows[0].attention[0] == "crisis"
+    assert "undelivered" in next(r for r in rows if r.referral_id.endswith("2")).attention
 
 
 def _luminance(hex_colour: str) -> float:

@@ -38,6 +38,7 @@ class Person:
     gender: str | None = None
     serves: str = "site"  # site | region | authority
     unit: str | None = None
+    name: str | None = None  # the work display name coordinators see for a supporter
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,23 @@ def sample_site(
         Person(ref("mgr"), "nursing", 5, 15, unit="icu-4"),
         Person(ref("rn1"), "nursing", 3, 6, reports_to=ref("mgr"), unit="icu-4"),
         Person(ref("rn2"), "nursing", 3, 2, reports_to=ref("mgr"), unit="icu-4"),
-        Person(ref("sup1"), "nursing", 3, 8, supporter=True, gender="woman", unit="icu-4"),
-        Person(ref("sup2"), "nursing", 4, 12, supporter=True, languages=("en", "fr"), gender="man"),
-        Person(ref("sup3"), "respiratory", 3, 9, supporter=True, gender="woman"),
-        Person(ref("mgrs"), "nursing", 5, 20, supporter=True),  # a supporter who manages rn1
-        Person(ref("stud"), "nursing", 1, 0, supporter=True),  # too junior for staff
-        Person(ref("psy"), "psychology", 5, 14, supporter=True, mental_health_professional=True),
+        Person(ref("sup1"), "nursing", 3, 8, supporter=True, gender="woman", unit="icu-4", name="Amira K."),
+        Person(
+            ref("sup2"),
+            "nursing",
+            4,
+            12,
+            supporter=True,
+            languages=("en", "fr"),
+            gender="man",
+            name="Jean-Luc B.",
+        ),
+        Person(ref("sup3"), "respiratory", 3, 9, supporter=True, gender="woman", name="Priya S."),
+        Person(ref("mgrs"), "nursing", 5, 20, supporter=True, name="Dana W."),  # a supporter who manages rn1
+        Person(ref("stud"), "nursing", 1, 0, supporter=True, name="Sam T."),  # too junior for staff
+        Person(
+            ref("psy"), "psychology", 5, 14, supporter=True, mental_health_professional=True, name="Dr. Chen"
+        ),
         Person(ref("coord"), "social_work", 4, 10),
     ]
     wider = {ref(suffix): scope for suffix, scope in (serves or {}).items()}
@@ -182,6 +194,7 @@ def seed_site(client: httpx.Client, urls: dict[str, str], site: Site, *, today: 
                     "reports_to": p.reports_to,
                     "gender": p.gender,
                     "unit": p.unit,
+                    "display_name": p.name,
                 }
                 for p in site.people
             ],

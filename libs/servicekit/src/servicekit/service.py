@@ -8,7 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 import uvicorn
@@ -17,6 +17,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from pydantic import BaseModel, Field
 
 from servicekit.api import install_error_handlers
 from servicekit.auth import TokenVerifier
@@ -76,6 +77,14 @@ def single_flight(
             return await step()
 
     return guarded
+
+
+class Live(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(Live):
+    outbox_backlog: int = Field(description="Events written and not yet on Kafka")
 
 
 def build_service(
@@ -164,14 +173,14 @@ def build_service(
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @api.get("/health/live", tags=["health"])
-    async def live() -> dict[str, str]:
-        return {"status": "ok"}
+    async def live() -> Live:
+        return Live(status="ok")
 
     @api.get("/health/ready", tags=["health"])
-    async def ready() -> dict[str, object]:
+    async def ready() -> Ready:
         async with database.sessions() as session:
             await session.execute(sa.text("SELECT 1"))
-        return {"status": "ok", "outbox_backlog": await relay.backlog()}
+        return Ready(status="ok", outbox_backlog=await relay.backlog())
 
     service = Service(name, settings, database, uow, broker, relay, api)
     return service

@@ -13,7 +13,11 @@ from typing import Any
 from frontend.gateway import as_time
 
 # most pressing first: a crisis, then a clock missed, then nobody to page, ...
-SEVERITY = ("crisis", "missed", "unmatched", "escalated", "unchecked", "awaiting_match")
+SEVERITY = ("crisis", "missed", "unmatched", "escalated", "undelivered", "unchecked", "awaiting_match")
+# what the counts above the queue add up, in the order they are said
+COUNTED = ("crisis", "escalated", "missed", "unmatched", "undelivered")
+# within the same need, the most urgent request first
+URGENCY = ("as_soon_as_possible", "within_hours", "within_days", "after_a_week")
 # a referral with no proposal after this long is called out: matching should take seconds
 MATCH_EXPECTED_SECONDS = 120
 
@@ -46,6 +50,11 @@ class QueueRow:
     clocks: list[Clock] = field(default_factory=list)
     # the worker is not in the directory: matched as the most senior grade, unchecked
     unchecked: bool = False
+    # who is paged now (their work name, else their staff reference) and since when
+    paging_who: str | None = None
+    paging_since: datetime | None = None
+    failed_deliveries: int = 0
+    site_zone: str | None = None
 
     @property
     def attention(self) -> list[str]:
@@ -59,6 +68,8 @@ class QueueRow:
             flags.append("unmatched")
         if self.escalated:
             flags.append("escalated")
+        if self.failed_deliveries:
+            flags.append("undelivered")
         if self.unchecked:
             flags.append("unchecked")
         if self.awaiting_match:
@@ -71,8 +82,14 @@ class QueueRow:
 
 
 def build_queue(
-    referrals: list[dict[str, Any]], episodes: list[dict[str, Any]], now: datetime
+    referrals: list[dict[str, Any]],
+    episodes: list[dict[str, Any]],
+    now: datetime,
+    names: dict[str, str] | None = None,
 ) -> list[QueueRow]:
+    """The rows, what needs a person first; ``names`` are supporters' work names by staff
+    reference (a coordinator paged last has none: their role is said instead)."""
+    names = names or {}
     by_id = {str(e["referral_id"]): e for e in episodes}
     rows = []
     for r in referrals:
@@ -103,6 +120,12 @@ def build_queue(
                 and (now - submitted).total_seconds() > MATCH_EXPECTED_SECONDS,
                 clocks=clocks,
                 unchecked=bool(episode and episode.get("worker_unchecked")),
+                paging_who=_who(episode, names),
+                paging_since=as_time(episode["paging_since"])
+                if episode and episode.get("paging_since")
+                else None,
+                failed_deliveries=int((episode or {}).get("failed_deliveries") or 0),
+                site_zone=(episode or {}).get("time_zone"),
             )
         )
     far = datetime.max.replace(tzinfo=now.tzinfo)
@@ -110,7 +133,22 @@ def build_queue(
         rows,
         key=lambda row: (
             SEVERITY.index(row.attention[0]) if row.attention else len(SEVERITY),
+            URGENCY.index(row.urgency) if row.urgency in URGENCY else len(URGENCY),
             row.next_due() or far,
             row.submitted_at,
         ),
     )
+
+
+def _moment(value: Any) -> datetime | None:
+    return as_time(value) if value else None
+
+
+def _who(episode: dict[str, Any] | None, names: dict[str, str]) -> str | None:
+    ref = (episode or {}).get("paging")
+    return names.get(ref, ref) if ref else None
+
+
+def counts(rows: list[QueueRow]) -> dict[str, int]:
+    """How many rows need a person for each reason: the line above the queue."""
+    return {flag: sum(flag in row.attention for row in rows) for flag in COUNTED}

@@ -94,6 +94,10 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
             "when": lambda value, site_zone=None: local_text(
                 value, zone_of(site_zone, str(zone)), t.language
             ),
+            # the time of day alone, for "since 03:12 EST"
+            "at": lambda value, site_zone=None: local_text(
+                value, zone_of(site_zone, str(zone)), t.language, date=False
+            ),
             "waited": lambda value: waited_text(t, value),
             "clock_text": lambda clock: clock_text(t, clock),
             "short": lambda value: str(value)[:8],
@@ -110,10 +114,10 @@ def as_moment(value: Any) -> datetime | None:
     return None if value is None or value == "" else as_time(value)
 
 
-def local_text(value: Any, zone: ZoneInfo, language: str = "en") -> str:
+def local_text(value: Any, zone: ZoneInfo, language: str = "en", *, date: bool = True) -> str:
     """A moment as the reader says it: their language, the zone's abbreviation."""
     moment = as_moment(value)
-    return time_text(moment, zone, language) if moment else ""
+    return time_text(moment, zone, language, date=date) if moment else ""
 
 
 def waited_text(t: Translator, value: Any) -> str:

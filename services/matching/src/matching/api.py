@@ -14,9 +14,12 @@ from servicekit.api import unit_of_work
 from servicekit.auth import Admin, Coordinator, Principal, Role, SiteCoordinator, ensure_site, requires
 from servicekit.database import UnitOfWork
 from servicekit.imports import ImportBatch, ImportReport, Rejected, validate_rows
+from servicekit.text import PRINTABLE_LINE
 
 from matching.directory import handlers as directory
+from matching.directory.schemas import SiteRoster, Upserted
 from matching.proposals import handlers as proposals
+from matching.proposals.schemas import EligibleNow, Overridden, OverrideRow, Proposal
 from matching.rules import GRADE_LADDER, UNCHECKED_WORKER, PoolScope, Preference, Setting
 
 router = APIRouter()
@@ -50,6 +53,11 @@ class PersonIn(Strict):
     reports_to: StaffRef | None = None
     unit: UnitCode | None = None
     gender: Gender | None = Field(default=None, description="Only to honour a worker's preference")
+    display_name: Annotated[str, PRINTABLE_LINE, Field(min_length=1, max_length=80)] | None = Field(
+        default=None,
+        description="The work name coordinators see for a supporter (e.g. 'Amira K.'); never shown "
+        "for a worker",
+    )
 
     @model_validator(mode="after")
     def _on_the_ladder(self) -> PersonIn:
@@ -121,18 +129,20 @@ async def _declared_sites(uow: UnitOfWork, people: list[PersonIn]) -> None:
 
 
 @router.put("/directory/people", tags=["directory"])
-async def put_people(body: list[PersonIn], request: Request, _a: Admin) -> dict[str, int]:
+async def put_people(body: list[PersonIn], request: Request, _a: Admin) -> Upserted:
     _once_each([p.staff_ref for p in body], "staff_ref")
     async with unit_of_work(request)() as uow:
         await _declared_sites(uow, body)
-        return {"upserted": await directory.upsert_people(uow, [p.model_dump(mode="json") for p in body])}
+        return Upserted(
+            upserted=await directory.upsert_people(uow, [p.model_dump(mode="json") for p in body])
+        )
 
 
 @router.put("/directory/evaluators", tags=["directory"])
-async def put_evaluators(body: list[EvaluatorIn], request: Request, _a: Admin) -> dict[str, int]:
+async def put_evaluators(body: list[EvaluatorIn], request: Request, _a: Admin) -> Upserted:
     _once_each([f"{e.evaluator_ref} evaluates {e.evaluatee_ref}" for e in body], "the relation")
     async with unit_of_work(request)() as uow:
-        return {"upserted": await directory.upsert_evaluators(uow, [e.model_dump() for e in body])}
+        return Upserted(upserted=await directory.upsert_evaluators(uow, [e.model_dump() for e in body]))
 
 
 @router.put("/supporters/{staff_ref}", status_code=204, tags=["roster"])
@@ -147,11 +157,11 @@ async def get_site_supporters(
     request: Request,
     principal: SiteCoordinator,
     days: Annotated[int, Query(ge=1, le=365, description="Deployments counted over this many days")] = 30,
-) -> dict[str, object]:
+) -> SiteRoster:
     """The site's supporters for its coordinators: paused, eligible, deployments lately."""
     async with unit_of_work(request)() as uow:
         supporters = await directory.site_supporters(uow, site_id, window_days=days, now=datetime.now(UTC))
-    return {"site_id": site_id, "days": days, "supporters": supporters}
+    return SiteRoster(site_id=site_id, days=days, supporters=supporters)
 
 
 # --- import: rows of a CSV file, sent in batches by `pss directory import` -------------
@@ -206,31 +216,28 @@ async def _proposal_or_404(uow: UnitOfWork, referral_id: uuid.UUID, principal: P
 
 
 @router.get("/proposals/{referral_id}", tags=["proposals"])
-async def get_proposal(referral_id: uuid.UUID, request: Request, principal: Coordinator) -> dict[str, object]:
+async def get_proposal(referral_id: uuid.UUID, request: Request, principal: Coordinator) -> Proposal:
     """Why each candidate ranks where it does (the points of each preference), how many
     were excluded by which rule, and how far the pool had to widen. Never who was excluded,
     nor any evaluator relationship."""
     async with unit_of_work(request)() as uow:
         row = await _proposal_or_404(uow, referral_id, principal)
         overrides = await proposals.overrides_of(uow, referral_id)
-    return {
-        "referral_id": row.referral_id,
-        "site_id": row.site_id,
-        "matched": row.matched,
-        "team_size": row.team_size,
-        "pool": row.pool,
-        "eligible_by_pool": row.eligible_by_pool,
-        "candidates": row.candidates,
-        "excluded_by_rule": row.excluded,
+    return Proposal(
+        referral_id=row.referral_id,
+        site_id=row.site_id,
+        matched=row.matched,
+        team_size=row.team_size,
+        pool=row.pool,
+        eligible_by_pool=row.eligible_by_pool,
+        candidates=row.candidates,
+        excluded_by_rule=row.excluded,
         # said plainly, so the coordinator knows the protections could not all be checked
-        "worker_checks": UNCHECKED_WORKER if row.worker_unchecked else "seniority and reporting line checked",
-        "tie_break": "equal scores: least recently deployed first, then the staff reference",
-        "decided_at": row.decided_at,
-        "overrides": [
-            {k: o[k] for k in ("supporter", "reason", "decided_at", "decided_by_staff_ref")}
-            for o in overrides
-        ],
-    }
+        worker_checks=UNCHECKED_WORKER if row.worker_unchecked else "seniority and reporting line checked",
+        tie_break="equal scores: least recently deployed first, then the staff reference",
+        decided_at=row.decided_at,
+        overrides=overrides,
+    )
 
 
 @router.get("/proposals/{referral_id}/eligible-now", tags=["proposals"])
@@ -240,7 +247,7 @@ async def eligible_now(
     principal: Annotated[
         Principal, Depends(requires(Role.SERVICE, Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))
     ],
-) -> dict[str, object]:
+) -> EligibleNow:
     """The referral's eligible supporters as of now, best first: oncall asks before it
     pages the next person, since someone may have lapsed, paused or reached the cap."""
     async with unit_of_work(request)() as uow:
@@ -260,7 +267,7 @@ class OverrideIn(Strict):
 @router.post("/proposals/{referral_id}/override", status_code=201, tags=["proposals"])
 async def override_proposal(
     referral_id: uuid.UUID, body: OverrideIn, request: Request, principal: Coordinator
-) -> dict[str, object]:
+) -> Overridden:
     """The coordinator assigns this supporter instead; oncall pages them. Audited."""
     async with unit_of_work(request)() as uow:
         try:
@@ -278,7 +285,7 @@ async def override_proposal(
 @router.get("/proposals/{referral_id}/overrides", tags=["proposals"])
 async def get_overrides(
     referral_id: uuid.UUID, request: Request, principal: Coordinator
-) -> list[dict[str, object]]:
+) -> list[OverrideRow]:
     """The audit of overrides: who chose whom instead of the proposal, when and why."""
     async with unit_of_work(request)() as uow:
         await _proposal_or_404(uow, referral_id, principal)

@@ -53,7 +53,8 @@ def _as_sent(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.type_coerce(column, sa.types.NullType()).label(column.name)
 
 
-_PERSON = [_as_sent(c) if c.name == "languages" else c for c in t.person.c]
+# the display name is for coordinators' pages, not for a decision
+_PERSON = [_as_sent(c) if c.name == "languages" else c for c in t.person.c if c.name != "display_name"]
 
 
 def _with_site(query: sa.Select[Any]) -> sa.Select[Any]:

@@ -29,6 +29,8 @@ person = sa.Table(
     sa.Column("unit", sa.Text),
     sa.Column("grade", sa.Text),
     sa.Column("licence_level", sa.SmallInteger, nullable=False, server_default="0"),
+    # a supporter's work name, shown to their site's coordinators; never a worker's
+    sa.Column("display_name", sa.Text),
 )
 
 evaluator = sa.Table(

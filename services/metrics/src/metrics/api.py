@@ -19,6 +19,16 @@ from servicekit.auth import Admin, Coordinator, SiteCoordinator
 
 from metrics import handlers
 from metrics.publication import AUTHORITY, is_quarter, last_closed_month, months_of
+from metrics.schemas import (
+    AuthorityAggregates,
+    Cell,
+    Periods,
+    RegionCells,
+    ScopedCell,
+    SiteAggregates,
+    SiteEntryOut,
+    Sites,
+)
 from metrics.settings import MetricsSettings
 
 router = APIRouter()
@@ -71,32 +81,33 @@ def _csv(cells: list[dict[str, Any]], period: str, filename: str) -> Response:
     )
 
 
-def _strip(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in c.items() if k != "scope"} for c in cells]
+def _of(cells: list[dict[str, Any]], scope: str) -> list[Cell]:
+    return [Cell(**c) for c in cells if c["scope"] == scope]
 
 
 @router.get("/periods", tags=["aggregates"])
-async def periods(request: Request, _: Coordinator) -> dict[str, list[str]]:
+async def periods(request: Request, _: Coordinator) -> Periods:
     """The months and quarters published so far."""
     async with unit_of_work(request)() as uow:
-        return {"periods": await handlers.published_periods(uow)}
+        return Periods(periods=await handlers.published_periods(uow))
 
 
 @router.get("/sites/{site_id}/aggregates", tags=["aggregates"])
 async def site_aggregates(
     site_id: SiteId, request: Request, principal: SiteCoordinator, period: Period
-) -> dict[str, object]:
+) -> SiteAggregates:
+    """The site's published figures for a month or a quarter, and its region's."""
     async with unit_of_work(request)() as uow:
         region = await handlers.region_of(uow, site_id, period)
     cells = await _cells(request, period, [site_id, *([region] if region else [])])
-    return {
-        "site_id": site_id,
-        "period": period,
-        "suppress_below": request.app.state.settings.suppress_below,
-        "cells": _strip([c for c in cells if c["scope"] == site_id]),
+    return SiteAggregates(
+        site_id=site_id,
+        period=period,
+        suppress_below=request.app.state.settings.suppress_below,
+        cells=_of(cells, site_id),
         # a small site's figures are mostly withheld: its region's are what it can use
-        "region": region and {"scope": region, "cells": _strip([c for c in cells if c["scope"] == region])},
-    }
+        region=RegionCells(scope=region, cells=_of(cells, region)) if region else None,
+    )
 
 
 @router.get("/sites/{site_id}/aggregates.csv", tags=["aggregates"], response_class=Response)
@@ -107,15 +118,15 @@ async def site_aggregates_csv(
 
 
 @router.get("/authority/aggregates", tags=["aggregates"])
-async def authority_aggregates(request: Request, _: Admin, period: Period) -> dict[str, object]:
+async def authority_aggregates(request: Request, _: Admin, period: Period) -> AuthorityAggregates:
     """Every site and the roll-up (scope ``authority``)."""
     cells = await _cells(request, period, None)
-    return {
-        "period": period,
-        "suppress_below": request.app.state.settings.suppress_below,
-        "roll_up": AUTHORITY,
-        "cells": cells,
-    }
+    return AuthorityAggregates(
+        period=period,
+        suppress_below=request.app.state.settings.suppress_below,
+        roll_up=AUTHORITY,
+        cells=[ScopedCell(**c) for c in cells],
+    )
 
 
 @router.get("/authority/aggregates.csv", tags=["aggregates"], response_class=Response)
@@ -143,15 +154,16 @@ class SiteEntry(BaseModel):
 
 
 @router.put("/sites/{site_id}", tags=["site directory"])
-async def put_site(site_id: SiteId, entry: SiteEntry, request: Request, _: Admin) -> dict[str, object]:
+async def put_site(site_id: SiteId, entry: SiteEntry, request: Request, _: Admin) -> SiteEntryOut:
     """Takes effect from the next quarter: a quarter is grouped by the directory as it
     stood when its first month was published, so its months and its total agree."""
     async with unit_of_work(request)() as uow:
         await handlers.put_site(uow, site_id, entry.region, entry.staff_count, datetime.now(UTC))
-    return {"site_id": site_id, **entry.model_dump()}
+    return SiteEntryOut(site_id=site_id, **entry.model_dump())
 
 
 @router.get("/sites", tags=["site directory"])
-async def list_sites(request: Request, _: Admin) -> dict[str, list[dict[str, Any]]]:
+async def list_sites(request: Request, _: Admin) -> Sites:
+    """The authority's sites as metrics groups them: region and staff count."""
     async with unit_of_work(request)() as uow:
-        return {"sites": await handlers.sites(uow)}
+        return Sites(sites=[SiteEntryOut(**site) for site in await handlers.sites(uow)])

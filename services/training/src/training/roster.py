@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from servicekit.database import UnitOfWork
 
 from training import tables as t
+from training.certification.schemas import Standing
 from training.common import NEVER
 from training.eligibility import verdict
 
@@ -18,7 +19,7 @@ from training.eligibility import verdict
 
 async def roster(
     uow: UnitOfWork, *, site_id: str | None = None, staff_ref: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[Standing]:
     """Each supporter's standing: eligible or what is missing, the next expiry, continuing
     education and debriefs of the last twelve months, open debrief prompts, candidacy stage."""
     now = datetime.now(UTC)
@@ -114,24 +115,26 @@ async def roster(
         )
         debriefs, last = attended.get(s.staff_ref, (0, None))
         out.append(
-            {
-                "staff_ref": s.staff_ref,
-                "home_site": s.home_site,
-                "tier": s.tier,
-                "active": s.active,
-                "eligible": bool(s.active and standing.eligible),
-                "courses_missing": list(standing.missing),
-                "certifications": sorted(certifications[s.staff_ref], key=lambda c: c["course"]),
-                "next_expiry": (
-                    {"course": upcoming[0]["course"], "expires_at": upcoming[0]["expires_at"]}
-                    if upcoming
-                    else None
-                ),
-                "education_hours_12_months": float(hours.get(s.staff_ref, 0)),
-                "debriefs_attended_12_months": debriefs,
-                "last_debrief_on": last,
-                "open_debrief_prompts": open_prompts.get(s.staff_ref, 0),
-                "candidacy_stage": stages.get(s.staff_ref),
-            }
+            Standing(
+                **{
+                    "staff_ref": s.staff_ref,
+                    "home_site": s.home_site,
+                    "tier": s.tier,
+                    "active": s.active,
+                    "eligible": bool(s.active and standing.eligible),
+                    "courses_missing": list(standing.missing),
+                    "certifications": sorted(certifications[s.staff_ref], key=lambda c: c["course"]),
+                    "next_expiry": (
+                        {"course": upcoming[0]["course"], "expires_at": upcoming[0]["expires_at"]}
+                        if upcoming
+                        else None
+                    ),
+                    "education_hours_12_months": float(hours.get(s.staff_ref, 0)),
+                    "debriefs_attended_12_months": debriefs,
+                    "last_debrief_on": last,
+                    "open_debrief_prompts": open_prompts.get(s.staff_ref, 0),
+                    "candidacy_stage": stages.get(s.staff_ref),
+                }
+            )
         )
     return out

@@ -10,17 +10,29 @@ from contracts.types import SiteId
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from frontend.queue import build_queue
+from frontend.gateway import PlatformServices, Refused, Unavailable
+from frontend.queue import build_queue, counts
 from frontend.session import Session
 from frontend.web import SignedIn, for_site, render, services
 
 router = APIRouter()
 
 
+async def _names(calls: PlatformServices, site_id: str) -> dict[str, str]:
+    """Supporters' work names; without them the queue still says who by staff reference."""
+    try:
+        roster = await calls.matching_roster(site_id)
+    except (Refused, Unavailable):
+        return {}
+    return {s["staff_ref"]: s["display_name"] for s in roster.get("supporters", []) if s.get("display_name")}
+
+
 async def _queue(request: Request, site_id: str, session: Session) -> list[Any]:
     calls = services(request, session)
-    referrals, episodes = await asyncio.gather(calls.open_referrals(site_id), calls.episodes(site_id))
-    return build_queue(referrals, episodes, datetime.now(UTC))
+    referrals, episodes, names = await asyncio.gather(
+        calls.open_referrals(site_id), calls.episodes(site_id), _names(calls, site_id)
+    )
+    return build_queue(referrals, episodes, datetime.now(UTC), names)
 
 
 @router.get("/sites/{site_id}/queue", response_class=HTMLResponse)
@@ -28,11 +40,20 @@ async def queue(site_id: SiteId, request: Request, session: SignedIn) -> HTMLRes
     for_site(site_id, session)
     rows = await _queue(request, site_id, session)
     refresh = request.app.state.settings.queue_refresh_seconds
-    return render(request, "queue.html", site=site_id, rows=rows, refresh_seconds=refresh, section="queue")
+    return render(
+        request,
+        "queue.html",
+        site=site_id,
+        rows=rows,
+        counts=counts(rows),
+        refresh_seconds=refresh,
+        section="queue",
+    )
 
 
 @router.get("/sites/{site_id}/queue/rows", response_class=HTMLResponse)
 async def queue_rows(site_id: SiteId, request: Request, session: SignedIn) -> HTMLResponse:
-    """The rows alone, for the page to refresh itself."""
+    """The counts and the rows alone, for the page to refresh itself."""
     for_site(site_id, session)
-    return render(request, "_queue_rows.html", site=site_id, rows=await _queue(request, site_id, session))
+    rows = await _queue(request, site_id, session)
+    return render(request, "_queue_refresh.html", site=site_id, rows=rows, counts=counts(rows))

@@ -34,10 +34,15 @@ function sessionEnded() {
       });
       if (answer.redirected || answer.status === 401) return sessionEnded();
       if (!answer.ok) return;
-      table.querySelector("#queue-rows").outerHTML = await answer.text();
-      const fresh = [...ids()].filter((id) => !before.has(id));
-      if (fresh.length && arrivals) {
-        arrivals.textContent = fresh.map((id) => arrivals.dataset.message.replace("{id}", id.slice(0, 8))).join(". ");
+      // the counts and the rows come together, so they never disagree
+      const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+      for (const id of ["queue-counts", "queue-rows"]) {
+        const part = fresh.getElementById(id);
+        if (part) document.getElementById(id)?.replaceWith(document.adoptNode(part));
+      }
+      const arrived = [...ids()].filter((id) => !before.has(id));
+      if (arrived.length && arrivals) {
+        arrivals.textContent = arrived.map((id) => arrivals.dataset.message.replace("{id}", id.slice(0, 8))).join(". ");
       }
     } catch (e) {
       // the network blinked: try again at the next tick

@@ -21,6 +21,7 @@ from servicekit.database import UnitOfWork
 from servicekit.vault import PersonalDataVault
 
 from intake import tables
+from intake.casework.schemas import AccessRow, CaseSummary, ExceptionRow
 from intake.common import NotFound, now
 from intake.domain import (
     ENDED,
@@ -65,38 +66,40 @@ async def case_for(
     return row
 
 
-def _summary(row: Any) -> dict[str, Any]:
-    return {
-        "referral_id": row.referral_id,
-        "site_id": row.site_id,
-        "path": row.path,
-        "channel": row.channel,
-        "reason_category": row.reason_category,
-        "reason_kind": row.reason_kind,
-        "urgency": row.urgency,
-        "modality": row.modality,
-        "tier": row.tier,
-        "crisis": row.crisis,
-        "group_size": row.group_size,
-        "preferences": row.preferences,
-        "status": row.status,
-        "supporters": list(row.supporters or []),
-        "submitted_at": row.submitted_at,
-        "accepted_at": row.accepted_at,
-        "contacted_at": row.contacted_at,
-        "first_met_at": row.first_met_at,
-        "encounters": row.encounters,
-        "outcome": row.outcome,
-        "ended_at": row.ended_at,
-        "purged": row.purged_at is not None,
-    }
+def _summary(row: Any) -> CaseSummary:
+    return CaseSummary(
+        **{
+            "referral_id": row.referral_id,
+            "site_id": row.site_id,
+            "path": row.path,
+            "channel": row.channel,
+            "reason_category": row.reason_category,
+            "reason_kind": row.reason_kind,
+            "urgency": row.urgency,
+            "modality": row.modality,
+            "tier": row.tier,
+            "crisis": row.crisis,
+            "group_size": row.group_size,
+            "preferences": row.preferences,
+            "status": row.status,
+            "supporters": list(row.supporters or []),
+            "submitted_at": row.submitted_at,
+            "accepted_at": row.accepted_at,
+            "contacted_at": row.contacted_at,
+            "first_met_at": row.first_met_at,
+            "encounters": row.encounters,
+            "outcome": row.outcome,
+            "ended_at": row.ended_at,
+            "purged": row.purged_at is not None,
+        }
+    )
 
 
-async def case_summary(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
+async def case_summary(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> CaseSummary:
     return _summary(await case_for(uow, referral_id, principal, lock=False))
 
 
-async def site_cases(uow: UnitOfWork, site_id: str, *, open_only: bool) -> list[dict[str, Any]]:
+async def site_cases(uow: UnitOfWork, site_id: str, *, open_only: bool) -> list[CaseSummary]:
     query = sa.select(tables.referral).where(tables.referral.c.site_id == site_id)
     if open_only:
         query = query.where(tables.referral.c.status.not_in([s.value for s in ENDED]))
@@ -112,7 +115,7 @@ async def ended_cases(
     until: datetime | None,
     outcome: str | None,
     id_prefix: str | None,
-) -> list[dict[str, Any]]:
+) -> list[CaseSummary]:
     """The site's ended cases (closed, withdrawn, declined), newest first: found by the
     start of their id, the period they ended in, or their outcome."""
     r = tables.referral
@@ -133,7 +136,7 @@ async def ended_cases(
 ENDED_CASES_SHOWN = timedelta(days=30)
 
 
-async def supporter_cases(uow: UnitOfWork, staff_ref: str) -> list[dict[str, Any]]:
+async def supporter_cases(uow: UnitOfWork, staff_ref: str) -> list[CaseSummary]:
     """The cases a supporter took: open ones first, newest first, then those that ended in
     the last 30 days. Categories and times only, as a coordinator's list."""
     r = tables.referral
@@ -189,9 +192,10 @@ async def _records_of_case(
     return [dict(r._mapping) for r in rows]
 
 
-async def access_log(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> list[dict[str, Any]]:
+async def access_log(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> list[AccessRow]:
     columns = ["at", "actor", "actor_role", "action", "purpose"]
-    return await _records_of_case(uow, tables.audit, referral_id, principal, columns)
+    rows = await _records_of_case(uow, tables.audit, referral_id, principal, columns)
+    return [AccessRow(**row) for row in rows]
 
 
 async def record_contacted(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> int:
@@ -276,27 +280,30 @@ async def record_exception(
     reason: ConfidentialityException,
     *,
     worker_informed: bool,
-) -> None:
+) -> ExceptionRow:
     """A deliberate step outside confidentiality (002), by a coordinator or the supporter,
     while the case is open (an ended case records nothing more)."""
     row = await case_for(uow, referral_id, principal, lock=False)
     if CaseStatus(row.status) in ENDED:
         raise LifecycleError(f"the case is already {row.status}; nothing more can be recorded")
-    await uow.session.execute(
-        sa.insert(tables.confidentiality_exception).values(
+    e = tables.confidentiality_exception
+    recorded = await uow.session.execute(
+        sa.insert(e)
+        .values(
             referral_id=referral_id,
             reason=reason.value,
             recorded_by=principal.subject,
             worker_informed=worker_informed,
         )
+        .returning(e.c.reason, e.c.recorded_by, e.c.worker_informed, e.c.at)
     )
+    return ExceptionRow(**recorded.one()._mapping)
 
 
-async def exceptions_of(
-    uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal
-) -> list[dict[str, Any]]:
+async def exceptions_of(uow: UnitOfWork, referral_id: uuid.UUID, principal: Principal) -> list[ExceptionRow]:
     columns = ["reason", "recorded_by", "worker_informed", "at"]
-    return await _records_of_case(uow, tables.confidentiality_exception, referral_id, principal, columns)
+    rows = await _records_of_case(uow, tables.confidentiality_exception, referral_id, principal, columns)
+    return [ExceptionRow(**row) for row in rows]
 
 
 async def set_case(uow: UnitOfWork, referral_id: uuid.UUID, **values: Any) -> None:

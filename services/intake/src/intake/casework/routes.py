@@ -10,14 +10,12 @@ from typing import Annotated, Any
 
 from contracts.types import CaseOutcome, SiteId
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
-from pydantic import (
-    BaseModel,
-)
 from servicekit.api import unit_of_work
 from servicekit.auth import OnCall, Principal, SiteCoordinator
 
 from intake import common
 from intake.casework import handlers as casework
+from intake.casework.schemas import AccessRow, CaseSummary, ContactOut, ExceptionRow, Recorded
 from intake.domain import (
     CaseStatus,
     Contact,
@@ -43,7 +41,7 @@ CaseWorker = Annotated[Principal, Depends(CASE_WORKER)]
 
 
 @router.get("/referrals/{referral_id}", tags=["cases"])
-async def get_referral(referral_id: uuid.UUID, request: Request, principal: CaseWorker) -> dict[str, Any]:
+async def get_referral(referral_id: uuid.UUID, request: Request, principal: CaseWorker) -> CaseSummary:
     """The case without personal data, for the site's coordinators and its supporters."""
     return await _case_step(request, lambda uow: casework.case_summary(uow, referral_id, principal))  # type: ignore[no-any-return]
 
@@ -54,27 +52,19 @@ async def get_contact(
     request: Request,
     principal: CaseWorker,
     purpose: Annotated[str, Query(min_length=3, max_length=80, pattern=r"^[a-z_ -]+$")] = "call_back",
-) -> dict[str, str | None]:
+) -> ContactOut:
     """The worker's contact, for the person who must reach them. Every read is audited."""
     contact: Contact = await _case_step(
         request,
         lambda uow: casework.read_contact(uow, referral_id, principal, purpose, request.app.state.vault),
     )
-    return {"name": contact.name, "phone": contact.phone, "email": contact.email}
+    return ContactOut(name=contact.name, phone=contact.phone, email=contact.email)
 
 
 @router.get("/referrals/{referral_id}/access-log", tags=["cases"])
-async def get_access_log(
-    referral_id: uuid.UUID, request: Request, principal: CaseWorker
-) -> list[dict[str, Any]]:
+async def get_access_log(referral_id: uuid.UUID, request: Request, principal: CaseWorker) -> list[AccessRow]:
     """Who read this case's personal data, when and why."""
     return await _case_step(request, lambda uow: casework.access_log(uow, referral_id, principal))  # type: ignore[no-any-return]
-
-
-class Recorded(BaseModel):
-    status: CaseStatus
-    minutes_to_callback: int | None = None
-    encounter: int | None = None
 
 
 @router.post("/referrals/{referral_id}/contacted", response_model=Recorded, tags=["cases"])
@@ -123,9 +113,9 @@ async def post_withdraw(referral_id: uuid.UUID, request: Request, principal: Cas
 @router.post("/referrals/{referral_id}/confidentiality-exceptions", status_code=201, tags=["cases"])
 async def post_exception(
     referral_id: uuid.UUID, body: ExceptionIn, request: Request, principal: CaseWorker
-) -> None:
+) -> ExceptionRow:
     """Record a deliberate step outside confidentiality (002), with its reason."""
-    await _case_step(
+    return await _case_step(  # type: ignore[no-any-return]
         request,
         lambda uow: casework.record_exception(
             uow, referral_id, principal, body.reason, worker_informed=body.worker_informed
@@ -136,7 +126,8 @@ async def post_exception(
 @router.get("/referrals/{referral_id}/confidentiality-exceptions", tags=["cases"])
 async def get_exceptions(
     referral_id: uuid.UUID, request: Request, principal: CaseWorker
-) -> list[dict[str, Any]]:
+) -> list[ExceptionRow]:
+    """The confidentiality exceptions recorded on this case."""
     return await _case_step(request, lambda uow: casework.exceptions_of(uow, referral_id, principal))  # type: ignore[no-any-return]
 
 
@@ -146,14 +137,14 @@ async def get_site_cases(
     request: Request,
     principal: SiteCoordinator,
     open_only: Annotated[bool, Query(alias="open")] = True,
-) -> list[dict[str, Any]]:
+) -> list[CaseSummary]:
     """The site's cases for its coordinators: categories and times, no personal data."""
     async with unit_of_work(request)() as uow:
         return await casework.site_cases(uow, site_id, open_only=open_only)
 
 
 @router.get("/me/cases", tags=["cases"])
-async def get_my_cases(request: Request, principal: OnCall) -> list[dict[str, Any]]:
+async def get_my_cases(request: Request, principal: OnCall) -> list[CaseSummary]:
     """The cases the signed-in supporter (or a coordinator who took their own page) took:
     open ones first, then those ended in the last 30 days. No personal data."""
     if not principal.staff_ref:
@@ -173,7 +164,7 @@ async def get_ended_cases(
     referral: Annotated[
         str | None, Query(pattern=r"^[0-9a-f-]{4,36}$", description="The start of a case's id")
     ] = None,
-) -> list[dict[str, Any]]:
+) -> list[CaseSummary]:
     """The site's ended cases, newest first (200 at most): the coordinators' history."""
 
     def moment(day: date | None) -> datetime | None:

@@ -15,6 +15,7 @@ from servicekit.database import UnitOfWork
 from sqlalchemy.dialects.postgresql import insert
 
 from matching import tables as t
+from matching.directory.schemas import RosterSupporter
 
 # --- directory and roster, kept current through the API -----------------------------
 
@@ -64,6 +65,7 @@ async def upsert_people(uow: UnitOfWork, people: list[dict[str, Any]]) -> int:
                         "unit",
                         "grade",
                         "licence_level",
+                        "display_name",
                     )
                 },
             )
@@ -117,7 +119,7 @@ async def upsert_supporters(uow: UnitOfWork, rows: list[dict[str, Any]]) -> int:
 
 async def site_supporters(
     uow: UnitOfWork, site_id: str, *, window_days: int, now: datetime
-) -> list[dict[str, Any]]:
+) -> list[RosterSupporter]:
     """The supporters whose home is the site, as matching sees them: paused or not,
     how far they serve, eligible or not, and how often they were deployed lately. Never
     their dual relationships (who they must not support is nobody else's business)."""
@@ -136,6 +138,7 @@ async def site_supporters(
         await uow.session.execute(
             sa.select(
                 t.supporter.c.staff_ref,
+                t.person.c.display_name,
                 (t.supporter.c.paused | t.supporter.c.self_paused).label("paused"),
                 t.supporter.c.paused.label("paused_by_authority"),
                 t.supporter.c.self_paused.label("paused_by_self"),
@@ -145,6 +148,7 @@ async def site_supporters(
                 sa.func.coalesce(recent.c.deployments, 0).label("deployments"),
                 recent.c.last_deployed_at,
             )
+            .outerjoin(t.person, t.person.c.staff_ref == t.supporter.c.staff_ref)
             .outerjoin(t.eligibility, t.eligibility.c.staff_ref == t.supporter.c.staff_ref)
             .outerjoin(recent, recent.c.staff_ref == t.supporter.c.staff_ref)
             .where(t.supporter.c.site_id == site_id)
@@ -152,16 +156,7 @@ async def site_supporters(
         )
     ).all()
     return [
-        {
-            "staff_ref": r.staff_ref,
-            "paused": r.paused,
-            "paused_by_authority": r.paused_by_authority,
-            "paused_by_self": r.paused_by_self,
-            "serves": r.serves,
-            "mental_health_professional": r.mental_health_professional,
-            "eligible": bool(r.eligible),
-            "deployments": r.deployments,
-            "last_deployed_at": r.last_deployed_at,
-        }
+        # a supporter with no eligibility row yet is not eligible
+        RosterSupporter(**{**r._mapping, "eligible": bool(r.eligible)})
         for r in rows
     ]

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import repository
 from matching import tables as t
+from matching.proposals.schemas import EligibleNow, Overridden, OverrideRow
 from matching.ranking import Decision, Ranked, decide_widening, profession_group
 from matching.rules import RELATIONSHIP_RULES, Case, Policy, PoolScope, first_broken_rule, team_size
 
@@ -229,7 +230,7 @@ async def _record(
     )
 
 
-async def recheck(uow: UnitOfWork, config: MatchingConfig, referral_id: uuid.UUID) -> dict[str, Any]:
+async def recheck(uow: UnitOfWork, config: MatchingConfig, referral_id: uuid.UUID) -> EligibleNow:
     """A fresh eligible list for a referral, for oncall before it pages the next person:
     someone proposed may have lapsed, paused or reached the cap since. The proposal itself
     is left as it was decided; this is a reading of now."""
@@ -238,13 +239,13 @@ async def recheck(uow: UnitOfWork, config: MatchingConfig, referral_id: uuid.UUI
         raise ProposalNotFound(referral_id)
     now = datetime.now(UTC)
     decision, _team, _case = await decide_for(uow.session, config, row.site_id, row.request, now)
-    return {
-        "referral_id": referral_id,
-        "site_id": row.site_id,
-        "checked_at": now,
-        "eligible": [r.candidate.person.staff_ref for r in decision.ranked],
-        "pool": decision.pool.value,
-    }
+    return EligibleNow(
+        referral_id=referral_id,
+        site_id=row.site_id,
+        checked_at=now,
+        eligible=[r.candidate.person.staff_ref for r in decision.ranked],
+        pool=decision.pool.value,
+    )
 
 
 async def override(
@@ -254,7 +255,7 @@ async def override(
     supporter: str,
     reason: OverrideReason,
     principal: Principal,
-) -> dict[str, Any]:
+) -> Overridden:
     """A coordinator assigns a supporter of their choice. The hard rules still hold, so
     the override is refused when the supporter breaks one; a refusal for a relationship
     rule says only "conflict of interest", never which relationship. Audited."""
@@ -314,7 +315,7 @@ async def override(
             crisis=bool(row.request.get("crisis")),
         )
     )
-    return {"referral_id": referral_id, "supporter": supporter, "reason": reason.value, "decided_at": now}
+    return Overridden(referral_id=referral_id, supporter=supporter, reason=reason.value, decided_at=now)
 
 
 def _refusal(rule: MatchRule) -> str:
@@ -329,7 +330,7 @@ def _refusal(rule: MatchRule) -> str:
     }.get(rule, "this supporter cannot take this case")
 
 
-async def overrides_of(uow: UnitOfWork, referral_id: uuid.UUID) -> list[dict[str, Any]]:
+async def overrides_of(uow: UnitOfWork, referral_id: uuid.UUID) -> list[OverrideRow]:
     rows = (
         await uow.session.execute(
             sa.select(t.override)
@@ -337,7 +338,7 @@ async def overrides_of(uow: UnitOfWork, referral_id: uuid.UUID) -> list[dict[str
             .order_by(t.override.c.override_id)
         )
     ).all()
-    return [dict(r._mapping) for r in rows]
+    return [OverrideRow(**r._mapping) for r in rows]
 
 
 async def proposal(uow: UnitOfWork, referral_id: Any) -> sa.Row[Any] | None:

@@ -13,6 +13,8 @@ from servicekit.auth import OnCall, Principal, Role, requires
 
 from oncall import views
 from oncall.me import handlers as own
+from oncall.me.schemas import Availability, ContactRoute
+from oncall.paging.schemas import MyPage
 
 router = APIRouter()
 
@@ -48,18 +50,18 @@ def _me(principal: Principal) -> str:
 
 
 @router.get("/me/pages", tags=["me"])
-async def get_my_pages(request: Request, principal: OnCall) -> list[dict[str, Any]]:
+async def get_my_pages(request: Request, principal: OnCall) -> list[MyPage]:
     """The pages waiting for my answer: site, crisis, urgency and the time to answer by."""
     async with unit_of_work(request)() as uow:
         return await views.my_pages(uow, _me(principal))
 
 
 @router.put("/me/availability", tags=["me"])
-async def put_availability(body: AvailabilityIn, request: Request, principal: OnCall) -> dict[str, Any]:
+async def put_availability(body: AvailabilityIn, request: Request, principal: OnCall) -> Availability:
     """Step away from supporting for now, or come back, at any time: no reason is asked."""
     async with unit_of_work(request)() as uow:
         version = await own.set_availability(uow, _me(principal), body.available)
-    return {"available": body.available, "version": version}
+    return Availability(available=body.available, version=version)
 
 
 def _vault(request: Request) -> Any:
@@ -93,11 +95,12 @@ async def put_my_routes(
 
 
 @router.get("/me/contact-routes", tags=["me"])
-async def get_my_routes(request: Request, principal: OnCall) -> list[dict[str, str]]:
+async def get_my_routes(request: Request, principal: OnCall) -> list[ContactRoute]:
+    """How pages reach me, in the order they are tried."""
     vault = _vault(request)
     async with unit_of_work(request)() as uow:
         found = await own.routes(uow, vault, _me(principal))
-    return [{"channel": channel, "address": address} for channel, address in found]
+    return [ContactRoute(channel=channel, address=address) for channel, address in found]
 
 
 @router.put("/people/{staff_ref}/contact-routes", status_code=204, tags=["me"])

@@ -15,11 +15,12 @@ from servicekit.auth import Principal, ProgramStaff, Role, SiteCoordinator, ensu
 from oncall import views
 from oncall.paging import answers
 from oncall.paging.policy import PageClosed, PageNotFound
+from oncall.paging.schemas import Answered, Episode, PageRow
 
 router = APIRouter()
 
 
-async def _answer(request: Request, page_id: uuid.UUID, principal: Principal, accept: bool) -> dict[str, str]:
+async def _answer(request: Request, page_id: uuid.UUID, principal: Principal, accept: bool) -> Answered:
     async with unit_of_work(request)() as uow:
         try:
             if accept:
@@ -30,17 +31,17 @@ async def _answer(request: Request, page_id: uuid.UUID, principal: Principal, ac
             raise HTTPException(404, "no such page for you") from None
         except PageClosed as exc:
             raise HTTPException(409, str(exc)) from None
-    return {"status": "acknowledged" if accept else "declined"}
+    return Answered(status="acknowledged" if accept else "declined")
 
 
 @router.post("/pages/{page_id}/acknowledge", tags=["pages"])
-async def acknowledge(page_id: uuid.UUID, request: Request, principal: ProgramStaff) -> dict[str, str]:
+async def acknowledge(page_id: uuid.UUID, request: Request, principal: ProgramStaff) -> Answered:
     """Take the case. Cancels every other pending page and timer of this referral."""
     return await _answer(request, page_id, principal, accept=True)
 
 
 @router.post("/pages/{page_id}/decline", tags=["pages"])
-async def decline(page_id: uuid.UUID, request: Request, principal: ProgramStaff) -> dict[str, str]:
+async def decline(page_id: uuid.UUID, request: Request, principal: ProgramStaff) -> Answered:
     """Cannot take it now: the next person in the chain is paged at once."""
     return await _answer(request, page_id, principal, accept=False)
 
@@ -50,7 +51,8 @@ async def referral_pages(
     referral_id: uuid.UUID,
     request: Request,
     principal: Annotated[Principal, Depends(requires(Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN))],
-) -> list[dict[str, object]]:
+) -> list[PageRow]:
+    """The referral's pages, each with how its messages are getting through."""
     async with unit_of_work(request)() as uow:
         site_id, pages = await views.pages_of(uow, referral_id)
     if site_id is None:
@@ -64,7 +66,7 @@ async def site_episodes(
     site_id: SiteId,
     request: Request,
     principal: SiteCoordinator,
-) -> list[dict[str, object]]:
+) -> list[Episode]:
     """The site's cases that still need something of oncall: who is being paged, whether
     paging escalated or found nobody to propose, and the two service-level clocks (due
     time and state: running, kept, missed or stopped). Ids and categories only."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from contracts.events import CoverageGapForecast, DutyChanged
@@ -30,6 +29,8 @@ from oncall.schedule import (
     swap,
     timeline,
 )
+from oncall.schedules.schemas import Calendar, OverrideShown, Shift, Swapped
+from oncall.schedules.schemas import Segment as SegmentShown
 
 LAYERS = (DutyLayer.PRIMARY, DutyLayer.BACKUP)
 FORECAST = timedelta(days=28)
@@ -164,7 +165,7 @@ async def remove_override(uow: UnitOfWork, site_id: str, override_id: int) -> bo
 
 async def add_swap(
     uow: UnitOfWork, site_id: str, layer: DutyLayer, first: datetime, second: datetime, principal: Principal
-) -> dict[str, Any]:
+) -> Swapped:
     """Two supporters trade the shifts holding ``first`` and ``second``: two overrides that
     share a swap id, so the history shows them as one trade."""
     schedule = await _require(uow, site_id)
@@ -187,35 +188,34 @@ async def add_swap(
                 created_at=now,
             )
         )
-    return {
-        "swap_id": swap_id,
-        "shifts": [
-            {"supporter": o.staff_ref, "starts_at": o.starts_at, "ends_at": o.ends_at} for o in (one, two)
-        ],
-    }
+    return Swapped(
+        swap_id=swap_id,
+        shifts=[Shift(supporter=o.staff_ref, starts_at=o.starts_at, ends_at=o.ends_at) for o in (one, two)],
+    )
 
 
-def _segment(s: Segment, unable: dict[str, str]) -> dict[str, Any]:
-    segment = {
-        "layer": s.layer.value,
-        "starts_at": s.starts_at,
-        "ends_at": s.ends_at,
-        "supporter": s.staff_ref,
-        "source": s.source.value,
-    }
+def _segment(s: Segment, unable: dict[str, str]) -> SegmentShown:
+    why = None
     if s.staff_ref is None:
-        segment["why"] = "nobody scheduled"
+        why = "nobody scheduled"
     elif s.staff_ref in unable:
         # held on paper by someone who will not answer: a gap all the same
-        segment["why"] = unable[s.staff_ref]
-    return segment
+        why = unable[s.staff_ref]
+    return SegmentShown(
+        layer=s.layer.value,
+        starts_at=s.starts_at,
+        ends_at=s.ends_at,
+        supporter=s.staff_ref,
+        source=s.source.value,
+        why=why,
+    )
 
 
 async def _unable(uow: UnitOfWork, site_id: str, schedule: Schedule) -> dict[str, str]:
     return await directory.cannot_serve(uow, site_id, members(schedule))
 
 
-async def calendar(uow: UnitOfWork, site_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+async def calendar(uow: UnitOfWork, site_id: str, start: datetime, end: datetime) -> Calendar:
     schedule = await _require(uow, site_id)
     unable = await _unable(uow, site_id, schedule)
     layers = {
@@ -233,25 +233,25 @@ async def calendar(uow: UnitOfWork, site_id: str, start: datetime, end: datetime
             .order_by(t.duty_override.c.override_id)
         )
     ).all()
-    return {
-        "site_id": site_id,
-        "time_zone": schedule.time_zone,
-        "from": start,
-        "to": end,
-        "layers": layers,
-        "gaps": [_segment(g, unable) for g in gaps(schedule, start, end, LAYERS, unable)],
-        "overrides": [
-            {
-                "override_id": o.override_id,
-                "layer": o.layer,
-                "supporter": o.staff_ref,
-                "starts_at": o.starts_at,
-                "ends_at": o.ends_at,
-                "swap_id": o.swap_id,
-            }
+    return Calendar(
+        site_id=site_id,
+        time_zone=schedule.time_zone,
+        start=start,
+        end=end,
+        layers=layers,
+        gaps=[_segment(g, unable) for g in gaps(schedule, start, end, LAYERS, unable)],
+        overrides=[
+            OverrideShown(
+                override_id=o.override_id,
+                layer=o.layer,
+                supporter=o.staff_ref,
+                starts_at=o.starts_at,
+                ends_at=o.ends_at,
+                swap_id=o.swap_id,
+            )
             for o in overrides
         ],
-    }
+    )
 
 
 async def _scheduled_sites(uow: UnitOfWork) -> list[str]:

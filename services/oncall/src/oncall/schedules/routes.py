@@ -4,7 +4,7 @@ coverage."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contracts.types import DutyLayer, LocalMoment, Moment, SiteId, StaffRef
@@ -15,6 +15,7 @@ from servicekit.auth import SiteCoordinator
 
 from oncall import directory, duty
 from oncall.schedules import handlers as schedules
+from oncall.schedules.schemas import Calendar, Coverage, OverrideCreated, Swapped
 
 router = APIRouter()
 
@@ -149,7 +150,7 @@ async def get_schedule(
     principal: SiteCoordinator,
     start: Annotated[Moment | None, Query(alias="from")] = None,
     end: Annotated[Moment | None, Query(alias="to")] = None,
-) -> dict[str, Any]:
+) -> Calendar:
     """Who holds each layer from `from` to `to` (default: the next 7 days), with gaps and
     the overrides in force."""
     start = _utc(start) if start else datetime.now(UTC)
@@ -164,7 +165,7 @@ async def get_schedule(
 
 
 @router.get("/sites/{site_id}/coverage", tags=["schedules"])
-async def coverage(site_id: SiteId, request: Request, principal: SiteCoordinator) -> dict[str, Any]:
+async def coverage(site_id: SiteId, request: Request, principal: SiteCoordinator) -> Coverage:
     """Gaps (no primary or no backup) in the next four weeks."""
     now = datetime.now(UTC)
     async with unit_of_work(request)() as uow:
@@ -172,13 +173,13 @@ async def coverage(site_id: SiteId, request: Request, principal: SiteCoordinator
             found = await schedules.calendar(uow, site_id, now, now + schedules.FORECAST)
         except schedules.ScheduleNotFound:
             raise HTTPException(404, "this site has no schedule yet; PUT one first") from None
-    return {"site_id": site_id, "from": now, "to": found["to"], "gaps": found["gaps"]}
+    return Coverage(site_id=site_id, start=now, end=found.end, gaps=found.gaps)
 
 
 @router.post("/sites/{site_id}/overrides", status_code=201, tags=["schedules"])
 async def post_override(
     site_id: SiteId, body: OverrideIn, request: Request, principal: SiteCoordinator
-) -> dict[str, int]:
+) -> OverrideCreated:
     """This supporter holds the layer from `starts_at` to `ends_at`, over any rotation and
     any earlier override."""
     async with unit_of_work(request)() as uow:
@@ -190,7 +191,7 @@ async def post_override(
             raise HTTPException(404, "this site has no schedule yet; PUT one first") from None
         except directory.NotOfSite as exc:
             raise HTTPException(422, str(exc)) from None
-    return {"override_id": override_id}
+    return OverrideCreated(override_id=override_id)
 
 
 @router.delete("/sites/{site_id}/overrides/{override_id}", status_code=204, tags=["schedules"])
@@ -206,9 +207,7 @@ async def delete_override(
 
 
 @router.post("/sites/{site_id}/swaps", status_code=201, tags=["schedules"])
-async def post_swap(
-    site_id: SiteId, body: SwapIn, request: Request, principal: SiteCoordinator
-) -> dict[str, Any]:
+async def post_swap(site_id: SiteId, body: SwapIn, request: Request, principal: SiteCoordinator) -> Swapped:
     """The supporters holding the shifts at `first` and at `second` trade them."""
     async with unit_of_work(request)() as uow:
         try:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from servicekit.database import UnitOfWork
 
 from training import tables as t
+from training.candidates.schemas import CandidacyView, Step
 from training.certification.handlers import refresh_eligibility, standing_of
 from training.common import Conflict, UnknownRecord
 from training.recruitment import CLOSED, Candidacy, ReferenceKind, Stage, check_transition, references_missing
@@ -160,7 +161,7 @@ async def add_reference(uow: UnitOfWork, staff_ref: str, referee: str, kind: Ref
         )
 
 
-async def candidacy_view(uow: UnitOfWork, staff_ref: str) -> dict[str, Any]:
+async def candidacy_view(uow: UnitOfWork, staff_ref: str) -> CandidacyView:
     candidacy = await _latest_candidacy(uow, staff_ref)
     references = await _references(uow, candidacy.candidacy_id)
     steps = await uow.session.execute(
@@ -169,12 +170,12 @@ async def candidacy_view(uow: UnitOfWork, staff_ref: str) -> dict[str, Any]:
         .order_by(t.candidacy_step.c.at)
     )
     missing = (await standing_of(uow, staff_ref, datetime.now(UTC))).missing
-    return {
-        "staff_ref": staff_ref,
-        "stage": candidacy.stage,
-        "started_at": candidacy.started_at,
-        "references": {k.value: references.get(k, 0) for k in ReferenceKind},
-        "references_missing": {k.value: n for k, n in references_missing(references).items()},
-        "courses_missing": list(missing),
-        "steps": [{"stage": s, "at": at} for s, at in steps.all()],
-    }
+    return CandidacyView(
+        staff_ref=staff_ref,
+        stage=candidacy.stage,
+        started_at=candidacy.started_at,
+        references={k.value: references.get(k, 0) for k in ReferenceKind},
+        references_missing={k.value: n for k, n in references_missing(references).items()},
+        courses_missing=list(missing),
+        steps=[Step(stage=s, at=at) for s, at in steps.all()],
+    )

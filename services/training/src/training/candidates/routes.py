@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from contracts.types import SiteId, StaffRef
 from fastapi import APIRouter, HTTPException, Request
 from servicekit.api import unit_of_work
@@ -11,6 +9,7 @@ from servicekit.auth import Coordinator, ensure_site
 
 from training import common, sites
 from training.candidates import handlers as candidates
+from training.candidates.schemas import CandidacyView
 from training.recruitment import ReferenceKind, Stage, TransitionRefused
 from training.web import Strict, acts_for_home_of
 
@@ -32,7 +31,7 @@ class ReferenceIn(Strict):
 
 
 @router.post("/candidates", status_code=201, tags=["recruitment"])
-async def post_candidate(body: InterestIn, request: Request, principal: Coordinator) -> dict[str, Any]:
+async def post_candidate(body: InterestIn, request: Request, principal: Coordinator) -> CandidacyView:
     """An expression of interest: the first step to becoming a peer supporter."""
     ensure_site(principal, body.home_site)
     async with unit_of_work(request)() as uow:
@@ -49,7 +48,7 @@ async def post_candidate(body: InterestIn, request: Request, principal: Coordina
 
 
 @router.get("/candidates/{staff_ref}", tags=["recruitment"])
-async def get_candidate(staff_ref: StaffRef, request: Request, principal: Coordinator) -> dict[str, Any]:
+async def get_candidate(staff_ref: StaffRef, request: Request, principal: Coordinator) -> CandidacyView:
     async with unit_of_work(request)() as uow:
         await acts_for_home_of(uow, principal, staff_ref)
         try:
@@ -61,7 +60,7 @@ async def get_candidate(staff_ref: StaffRef, request: Request, principal: Coordi
 @router.post("/candidates/{staff_ref}/stage", tags=["recruitment"])
 async def post_stage(
     staff_ref: StaffRef, body: StepIn, request: Request, principal: Coordinator
-) -> dict[str, Any]:
+) -> CandidacyView:
     """The next step (or withdrawn, or declined). A step that cannot be taken now answers
     409 with what is needed first."""
     async with unit_of_work(request)() as uow:
@@ -79,7 +78,7 @@ async def post_stage(
 @router.post("/candidates/{staff_ref}/references", tags=["recruitment"])
 async def post_reference(
     staff_ref: StaffRef, body: ReferenceIn, request: Request, principal: Coordinator
-) -> dict[str, Any]:
+) -> CandidacyView:
     """That a reference was received and from whom. Its content stays with the program,
     on paper: nothing a referee says about a colleague is stored here."""
     async with unit_of_work(request)() as uow:

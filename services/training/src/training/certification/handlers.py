@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -22,6 +21,7 @@ from servicekit.timers import claim_due
 from sqlalchemy.dialects.postgresql import insert
 
 from training import tables as t
+from training.certification.schemas import Course
 from training.common import NEVER, Conflict, TimerKind, TrainingPolicy, UnknownRecord
 from training.eligibility import Verdict, expiry, reminders_due, verdict
 from training.recruitment import CLOSED, Stage
@@ -36,11 +36,11 @@ async def upsert_course(
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=values))
 
 
-async def courses(uow: UnitOfWork) -> list[dict[str, Any]]:
+async def courses(uow: UnitOfWork) -> list[Course]:
     rows = await uow.session.execute(
         sa.select(t.course).order_by(sa.desc(t.course.c.required), t.course.c.code)
     )
-    return [dict(r._mapping) for r in rows.all()]
+    return [Course(**r._mapping) for r in rows.all()]
 
 
 async def upsert_supporter(uow: UnitOfWork, staff_ref: str, home_site: str, active: bool, tier: int) -> None:

@@ -4,7 +4,7 @@ continuing education) and a site's roster."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from contracts.types import CourseCode, Day, Moment, SiteId, StaffRef
@@ -17,6 +17,7 @@ from servicekit.text import PRINTABLE_LINE
 
 from training import common, roster, sites
 from training.certification import handlers as certification
+from training.certification.schemas import CompletionRecorded, Course, EducationRecorded, Standing
 from training.supporter_care import handlers as supporter_care
 from training.web import Activity, Strict, acts_for_home_of, may_read_supporter, not_ahead, policy_of
 
@@ -30,7 +31,8 @@ class CourseIn(Strict):
 
 
 @router.get("/courses", tags=["catalogue"])
-async def get_courses(request: Request, _p: ProgramStaff) -> list[dict[str, Any]]:
+async def get_courses(request: Request, _p: ProgramStaff) -> list[Course]:
+    """The catalogue: required courses first."""
     async with unit_of_work(request)() as uow:
         return await certification.courses(uow)
 
@@ -84,7 +86,8 @@ async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request
 
 
 @router.get("/supporters/{staff_ref}", tags=["supporters"])
-async def get_supporter(staff_ref: StaffRef, request: Request, principal: ProgramStaff) -> dict[str, Any]:
+async def get_supporter(staff_ref: StaffRef, request: Request, principal: ProgramStaff) -> Standing:
+    """One supporter's standing, for themself or their site's coordinators."""
     async with unit_of_work(request)() as uow:
         await may_read_supporter(uow, principal, staff_ref)
         (record,) = await roster.roster(uow, staff_ref=staff_ref)
@@ -92,9 +95,7 @@ async def get_supporter(staff_ref: StaffRef, request: Request, principal: Progra
 
 
 @router.get("/sites/{site_id}/supporters", tags=["supporters"])
-async def get_site_roster(
-    site_id: SiteId, request: Request, principal: SiteCoordinator
-) -> list[dict[str, Any]]:
+async def get_site_roster(site_id: SiteId, request: Request, principal: SiteCoordinator) -> list[Standing]:
     """The site's supporters: eligible or not and why, upcoming expiries, continuing
     education and debriefs of the last twelve months."""
     async with unit_of_work(request)() as uow:
@@ -104,7 +105,8 @@ async def get_site_roster(
 @router.post("/supporters/{staff_ref}/completions", status_code=201, tags=["supporters"])
 async def post_completion(
     staff_ref: StaffRef, body: CompletionIn, request: Request, principal: Coordinator
-) -> dict[str, object]:
+) -> CompletionRecorded:
+    """A course completed: renews the certification, and with it eligibility."""
     policy = policy_of(request)
     async with unit_of_work(request)() as uow:
         await acts_for_home_of(uow, principal, staff_ref)
@@ -115,13 +117,13 @@ async def post_completion(
         except common.UnknownRecord as exc:
             raise HTTPException(422, str(exc)) from None
     expires_at = recorded.expires_at
-    return {
-        "staff_ref": staff_ref,
-        "course": body.course,
-        "expires_at": expires_at,
-        "expires_on": expires_at.astimezone(ZoneInfo(policy.time_zone)).date() if expires_at else None,
-        "already_recorded": not recorded.new,
-    }
+    return CompletionRecorded(
+        staff_ref=staff_ref,
+        course=body.course,
+        expires_at=expires_at,
+        expires_on=expires_at.astimezone(ZoneInfo(policy.time_zone)).date() if expires_at else None,
+        already_recorded=not recorded.new,
+    )
 
 
 @router.post("/completions/import", tags=["supporters"])
@@ -159,7 +161,7 @@ class EducationIn(Strict):
 @router.post("/supporters/{staff_ref}/education", status_code=201, tags=["supporting the supporters"])
 async def post_education(
     staff_ref: StaffRef, body: EducationIn, request: Request, principal: ProgramStaff
-) -> dict[str, Any]:
+) -> EducationRecorded:
     """Continuing-education hours, entered by the supporter or their coordinator."""
     async with unit_of_work(request)() as uow:
         await may_read_supporter(uow, principal, staff_ref)
@@ -167,4 +169,4 @@ async def post_education(
             uow, staff_ref, on=body.on, hours=body.hours, activity=body.activity, by=principal.subject
         )
         (record,) = await roster.roster(uow, staff_ref=staff_ref)
-    return {"staff_ref": staff_ref, "education_hours_12_months": record["education_hours_12_months"]}
+    return EducationRecorded(staff_ref=staff_ref, education_hours_12_months=record.education_hours_12_months)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from contracts import Envelope
@@ -21,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from training import tables as t
 from training.candidates.handlers import home_site_of
 from training.common import Conflict, UnknownRecord
+from training.supporter_care.schemas import Debrief, DebriefPrompt
 
 # --- supporting the supporters ----------------------------------------------------------
 
@@ -72,7 +72,7 @@ async def record_debrief(
     return debrief_id
 
 
-async def debriefs_of(uow: UnitOfWork, site_id: str, start: date, end: date) -> list[dict[str, Any]]:
+async def debriefs_of(uow: UnitOfWork, site_id: str, start: date, end: date) -> list[Debrief]:
     attendees = sa.func.array_agg(sa.func.distinct(t.debrief_attendance.c.staff_ref))
     rows = await uow.session.execute(
         sa.select(
@@ -84,7 +84,7 @@ async def debriefs_of(uow: UnitOfWork, site_id: str, start: date, end: date) -> 
         .order_by(t.debrief.c.held_on)
     )
     return [
-        {"debrief_id": i, "held_on": d, "kind": k, "minutes": m, "attendees": sorted(a)}
+        Debrief(debrief_id=i, held_on=d, kind=k, minutes=m, attendees=sorted(a))
         for i, d, k, m, a in rows.all()
     ]
 
@@ -163,7 +163,7 @@ async def forget_closures(uow: UnitOfWork, *, older_than: datetime, batch: int =
 
 async def debrief_prompts(
     uow: UnitOfWork, *, staff_ref: str | None = None, site_id: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[DebriefPrompt]:
     query = sa.select(
         t.debrief_prompt.c.prompt_id,
         t.debrief_prompt.c.staff_ref,
@@ -177,7 +177,7 @@ async def debrief_prompts(
         query = query.join(t.supporter, t.supporter.c.staff_ref == t.debrief_prompt.c.staff_ref).where(
             t.supporter.c.home_site == site_id, t.debrief_prompt.c.answered_at.is_(None)
         )
-    return [dict(r._mapping) for r in (await uow.session.execute(query)).all()]
+    return [DebriefPrompt(**r._mapping) for r in (await uow.session.execute(query)).all()]
 
 
 async def answer_debrief_prompt(uow: UnitOfWork, prompt_id: uuid.UUID, staff_ref: str, outcome: str) -> None:

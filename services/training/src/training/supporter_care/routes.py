@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from contracts.types import Day, SiteId, StaffRef
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -16,6 +16,7 @@ from servicekit.auth import PeerSupporter, Principal, SiteCoordinator
 
 from training import common
 from training.supporter_care import handlers as supporter_care
+from training.supporter_care.schemas import Debrief, DebriefPrompt, DebriefRecorded, PromptAnswered
 from training.web import Strict, not_ahead
 
 router = APIRouter()
@@ -54,7 +55,7 @@ Month = Annotated[str, StringConstraints(pattern=r"^(19|2[01])\d{2}-(0[1-9]|1[0-
 @router.post("/sites/{site_id}/debriefs", status_code=201, tags=["supporting the supporters"])
 async def post_debrief(
     site_id: SiteId, body: DebriefIn, request: Request, principal: SiteCoordinator
-) -> dict[str, Any]:
+) -> DebriefRecorded:
     """A debrief and who attended; nothing of what was said."""
     async with unit_of_work(request)() as uow:
         try:
@@ -69,7 +70,7 @@ async def post_debrief(
             )
         except common.UnknownRecord as exc:
             raise HTTPException(422, str(exc)) from None
-    return {"debrief_id": debrief_id, "attendees": len(set(body.attendees))}
+    return DebriefRecorded(debrief_id=debrief_id, attendees=len(set(body.attendees)))
 
 
 @router.get("/sites/{site_id}/debriefs", tags=["supporting the supporters"])
@@ -78,7 +79,8 @@ async def get_debriefs(
     request: Request,
     principal: SiteCoordinator,
     month: Annotated[Month | None, Query(description="YYYY-MM; this month if not given")] = None,
-) -> list[dict[str, Any]]:
+) -> list[Debrief]:
+    """The site's debriefs held in the month, with who attended."""
     start = date.fromisoformat(f"{month}-01") if month else datetime.now(UTC).date().replace(day=1)
     end = (start + timedelta(days=32)).replace(day=1)
     async with unit_of_work(request)() as uow:
@@ -88,7 +90,7 @@ async def get_debriefs(
 @router.get("/sites/{site_id}/debrief-prompts", tags=["supporting the supporters"])
 async def get_site_prompts(
     site_id: SiteId, request: Request, principal: SiteCoordinator
-) -> list[dict[str, Any]]:
+) -> list[DebriefPrompt]:
     """Supporters of the site with a debrief offered and not yet answered."""
     async with unit_of_work(request)() as uow:
         return await supporter_care.debrief_prompts(uow, site_id=site_id)
@@ -101,7 +103,8 @@ def _own_ref(principal: Principal) -> str:
 
 
 @router.get("/me/debrief-prompts", tags=["supporting the supporters"])
-async def get_my_prompts(request: Request, principal: PeerSupporter) -> list[dict[str, Any]]:
+async def get_my_prompts(request: Request, principal: PeerSupporter) -> list[DebriefPrompt]:
+    """My debrief offers: after a case I took, a debrief is offered; I answer when I want."""
     async with unit_of_work(request)() as uow:
         return await supporter_care.debrief_prompts(uow, staff_ref=_own_ref(principal))
 
@@ -109,7 +112,7 @@ async def get_my_prompts(request: Request, principal: PeerSupporter) -> list[dic
 @router.post("/me/debrief-prompts/{prompt_id}", tags=["supporting the supporters"])
 async def answer_my_prompt(
     prompt_id: uuid.UUID, body: PromptAnswerIn, request: Request, principal: PeerSupporter
-) -> dict[str, Any]:
+) -> PromptAnswered:
     async with unit_of_work(request)() as uow:
         try:
             await supporter_care.answer_debrief_prompt(
@@ -119,4 +122,4 @@ async def answer_my_prompt(
             raise HTTPException(404, str(exc)) from None
         except common.Conflict as exc:
             raise HTTPException(409, str(exc)) from None
-    return {"prompt_id": prompt_id, "outcome": body.outcome}
+    return PromptAnswered(prompt_id=prompt_id, outcome=body.outcome.value)
