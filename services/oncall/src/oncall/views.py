@@ -96,15 +96,7 @@ async def site_episodes(uow: UnitOfWork, site_id: str, now: datetime) -> list[Ep
     waiting: dict[uuid.UUID, Any] = {}
     for page in (
         await uow.session.execute(
-            sa.select(
-                t.page.c.referral_id,
-                t.page.c.status,
-                t.page.c.recipient_role,
-                t.page.c.recipient,
-                t.page.c.sent_at,
-            )
-            .where(t.page.c.referral_id.in_(ids))
-            .order_by(t.page.c.step)
+            sa.select(t.page).where(t.page.c.referral_id.in_(ids)).order_by(t.page.c.step)
         )
     ).all():
         pages.setdefault(page.referral_id, []).append(
