@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, expect
 from pss_testkit.testing import RunningPlatform, ref, self_referral, submit, wait_for
 
 from tests.browser.conftest import frontend, sign_in
-from tests.browser.test_worker import PHONE, axe_violations, no_sideways_scroll, screenshot
+from tests.browser.test_worker import PHONE, axe_violations, english_shown, no_sideways_scroll, screenshot
 
 
 def test_a_supporter_signs_in_finds_their_page_and_takes_the_case(
@@ -126,3 +126,91 @@ def test_a_supporter_works_their_case_from_the_call_back_to_the_close(
         expect(page.locator("body")).not_to_contain_text("Referred to the EAP")
     finally:
         other.close()
+
+
+def test_a_supporter_steps_away_sets_how_pages_reach_them_reads_their_training_and_answers_a_debrief(
+    running_platform: RunningPlatform, site, browser: Browser
+):
+    p = running_platform
+    # a case taken and closed leaves a debrief offered to its supporter
+    referral_id = submit(p, self_referral(site, ref(site, "rn2")))
+    page_event = wait_for(
+        lambda: p.sql(
+            "SELECT page_id, recipient FROM oncall.page WHERE referral_id = %s AND step = 0", referral_id
+        ),
+        what="the first page",
+    )
+    ((page_id, supporter),) = page_event
+    context = browser.new_context(viewport=PHONE, locale="en-CA", timezone_id="America/Toronto")
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        sign_in(page, p, p.supporter_account(site, supporter))
+        page.wait_for_url(f"{frontend(p)}/me")
+        expect(page.locator(".brand")).to_have_text("Peer support: my cases")  # not "site coordination"
+        page.locator("#my-pages li").first.get_by_role("button", name="Take this case").click()
+        page.wait_for_url(f"{frontend(p)}/me?done=take")
+        # the case is closed after a meeting: a debrief is offered to whoever took it
+        with p.supporter(supporter) as client:
+            case = f"{p.url('intake')}/referrals/{referral_id}"
+            wait_for(lambda: client.get(case).status_code == 200, what="intake to assign the case")
+            assert client.post(f"{case}/contacted").status_code == 200
+            closing = {"contact_made": True, "outcome": "one_time_support"}
+            assert client.post(f"{case}/close", json=closing).status_code == 200
+        page.get_by_role("link", name="My settings").click()
+        page.wait_for_url(f"{frontend(p)}/me/settings")
+
+        # training: current, each course in words, with its expiry
+        expect(page.locator("#standing-state")).to_contain_text("Your training is current")
+        expect(page.locator("#certifications")).to_contain_text("Basic peer support training")
+
+        # a debrief offered after the page was taken: answered with one tap, once
+        prompts = page.locator("#prompts li")
+        wait_for(lambda: (page.reload() or True) and prompts.count() > 0, what="the debrief offer")
+        prompts.first.get_by_role("button", name="I had a debrief").click()
+        page.wait_for_url(f"{frontend(p)}/me/settings?done=debriefed")
+        expect(page.locator(".notice")).to_contain_text("your debrief is recorded")
+        assert p.sql(
+            "SELECT outcome FROM training.debrief_prompt WHERE staff_ref = %s AND answered_at IS NOT NULL",
+            supporter,
+        ) == [("debriefed",)]
+
+        # a slip of the thumb: said plainly, and the form keeps what was typed
+        page.get_by_label("Address").first.fill("amira.example.org")
+        page.get_by_role("button", name="Save how pages reach me").click()
+        expect(page.locator("#problem")).to_contain_text("Way 1: this is not an address that can be used")
+        expect(page.get_by_label("Address").first).to_have_value("amira.example.org")
+        page.get_by_label("Address").first.fill("amira@example.org")
+        page.get_by_role("button", name="Save how pages reach me").click()
+        page.wait_for_url(f"{frontend(p)}/me/settings?done=routes")
+        expect(page.get_by_label("Address").first).to_have_value("amira@example.org")
+        assert p.sql("SELECT channel FROM oncall.contact_route WHERE staff_ref = %s", supporter) == [
+            ("email",)
+        ]
+
+        # stepping away needs no reason; matching stops offering cases, and coming back is one tap
+        page.get_by_role("button", name="Step away for now").click()
+        page.wait_for_url(f"{frontend(p)}/me/settings?done=away")
+        expect(page.locator("#availability-state")).to_contain_text("You have stepped away")
+        wait_for(
+            lambda: (
+                p.sql("SELECT self_paused FROM matching.supporter WHERE staff_ref = %s", supporter)
+                == [(True,)]
+            ),
+            what="matching to learn of the step away",
+        )
+        screenshot(page, "supporter-settings-390")
+        assert no_sideways_scroll(page)
+        assert axe_violations(page) == []
+        page.get_by_role("button", name="I am back: offer me cases").click()
+        page.wait_for_url(f"{frontend(p)}/me/settings?done=back")
+        expect(page.locator("#availability-state")).to_contain_text("You are taking new cases")
+        # the same page in French: no English left, course names included
+        page.goto(f"{frontend(p)}/language/fr?next=/me/settings")
+        page.wait_for_url(f"{frontend(p)}/me/settings")
+        expect(page.locator("#standing")).to_contain_text("Formation de base au soutien par les pairs")
+        assert english_shown(page) == []
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+    assert page_id is not None

@@ -50,6 +50,16 @@ def screenshot(page: Page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
+def english_shown(page: Page) -> list[str]:
+    """The English phrases on a page meant to be in French: those that differ between the
+    two catalogues and are long enough to be telling."""
+    english = json.loads((CATALOGUES / "en.json").read_text())
+    french = json.loads((CATALOGUES / "fr.json").read_text())
+    telltales = [text for key, text in english.items() if text != french.get(key) and len(text) > 12]
+    text = page.locator("body").inner_text()
+    return [phrase for phrase in telltales if phrase in text]
+
+
 def no_sideways_scroll(page: Page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")  # type: ignore[no-any-return]
 
@@ -190,17 +200,11 @@ def test_a_form_with_something_missing_says_what_in_the_workers_words(running_pl
 
 def test_the_workers_pages_in_french_show_no_english_and_pass_axe(running_platform, site, phone_fr):
     p = running_platform
-    english = json.loads((CATALOGUES / "en.json").read_text())
-    french = json.loads((CATALOGUES / "fr.json").read_text())
-    # the phrases that differ between the two languages and are long enough to be telling
-    telltales = [text for key, text in english.items() if text != french.get(key) and len(text) > 12]
     page = phone_fr.new_page()
     for path in (f"/help/{site.site_id}", "/my-case"):
         page.goto(f"{frontend(p)}{path}")
         assert page.locator("html").get_attribute("lang") == "fr"
-        text = page.locator("body").inner_text()
-        shown = [phrase for phrase in telltales if phrase in text]
-        assert shown == [], (path, shown)
+        assert english_shown(page) == [], path
         assert axe_violations(page) == [], path
         assert no_sideways_scroll(page), path
     page.goto(f"{frontend(p)}/help/{site.site_id}")

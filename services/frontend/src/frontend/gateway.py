@@ -142,6 +142,38 @@ class PlatformServices:
         """The signed-in person answers a page sent to them (oncall checks it is theirs)."""
         await self._call("oncall", "POST", f"/pages/{page_id}/{'acknowledge' if accept else 'decline'}")
 
+    # --- the supporter's own settings: availability, routes, training, debriefs -----------
+
+    async def my_availability(self) -> dict[str, Any]:
+        return await self._json("oncall", "/me/availability")  # type: ignore[no-any-return]
+
+    async def set_availability(self, available: bool) -> None:
+        await self._call("oncall", "PUT", "/me/availability", json={"available": available})
+
+    async def my_routes(self) -> list[dict[str, str]]:
+        return await self._json("oncall", "/me/contact-routes")  # type: ignore[no-any-return]
+
+    async def set_routes(self, routes: list[dict[str, str]]) -> None:
+        await self._call("oncall", "PUT", "/me/contact-routes", json=routes)
+
+    async def standing(self, staff_ref: str) -> dict[str, Any] | None:
+        """The supporter's training standing, or None when training has no record of them."""
+        try:
+            return await self._json("training", f"/supporters/{staff_ref}")  # type: ignore[no-any-return]
+        except Refused as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def courses(self) -> list[dict[str, Any]]:
+        return await self._json("training", "/courses")  # type: ignore[no-any-return]
+
+    async def my_debrief_prompts(self) -> list[dict[str, Any]]:
+        return await self._json("training", "/me/debrief-prompts")  # type: ignore[no-any-return]
+
+    async def answer_debrief_prompt(self, prompt_id: uuid.UUID, outcome: str) -> None:
+        await self._call("training", "POST", f"/me/debrief-prompts/{prompt_id}", json={"outcome": outcome})
+
     # --- the worker's own pages: public, by the private key to their case ---------------
 
     async def site_resources(self, site_id: str) -> dict[str, Any]:

@@ -37,6 +37,9 @@ class Translator:
         text = catalogue(self.language).get(key) or catalogue(DEFAULT).get(key, key)
         return text.format(**params) if params else text
 
+    def has(self, key: str) -> bool:
+        return key in catalogue(self.language)
+
     def label(self, kind: str, value: object) -> str:
         """A code shown to people (a status, a reason): its words, or the code itself."""
         key = f"{kind}.{value}"

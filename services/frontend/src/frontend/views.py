@@ -1,11 +1,12 @@
 """The front-end's pages, one router per page: the worker's own (asking for help, their
-case), and the coordinator's (signing in, the queue, a case, the roster, the schedule, the
-metrics). What they share is in frontend.web."""
+case), the supporter's (their pages and cases, their settings), and the coordinator's
+(signing in, the queue, a case, the roster, the schedule, the metrics). What they share is
+in frontend.web."""
 
 from fastapi import APIRouter
 
-from frontend.pages import ask, case, history, me, metrics, queue, roster, schedule, signin
+from frontend.pages import ask, case, history, me, metrics, queue, roster, schedule, settings, signin
 
 router = APIRouter()
-for page in (ask, signin, me, queue, case, history, roster, schedule, metrics):
+for page in (ask, signin, me, settings, queue, case, history, roster, schedule, metrics):
     router.include_router(page.router)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from frontend.gateway import as_time
-from frontend.web import SignedIn, for_site, render, services
+from frontend.web import SignedIn, for_site, render, services, translator
 
 router = APIRouter()
 
@@ -18,6 +18,7 @@ router = APIRouter()
 @router.get("/sites/{site_id}/roster", response_class=HTMLResponse)
 async def roster(site_id: SiteId, request: Request, session: SignedIn) -> HTMLResponse:
     for_site(site_id, session)
+    t = translator(request)
     calls = services(request, session)
     training, matching = await asyncio.gather(calls.training_roster(site_id), calls.matching_roster(site_id))
     seen = {s["staff_ref"]: s for s in matching["supporters"]}
@@ -28,5 +29,12 @@ async def roster(site_id: SiteId, request: Request, session: SignedIn) -> HTMLRe
         days = None
         if expiry:
             days = int((as_time(expiry["expires_at"]) - now).total_seconds() // 86400)
-        people.append({**record, "matching": seen.get(record["staff_ref"], {}), "expiry_days": days})
+        people.append(
+            {
+                **record,
+                "matching": seen.get(record["staff_ref"], {}),
+                "expiry_days": days,
+                "missing_names": [t.label("course", code) for code in record.get("courses_missing", [])],
+            }
+        )
     return render(request, "roster.html", site=site_id, section="roster", people=people)

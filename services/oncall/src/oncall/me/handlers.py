@@ -33,6 +33,19 @@ async def set_availability(uow: UnitOfWork, staff_ref: str, available: bool) -> 
     return int(version or 1)
 
 
+async def availability(uow: UnitOfWork, staff_ref: str) -> tuple[bool, int]:
+    """Whether the supporter takes cases now (never having stepped away: yes), and the
+    version of their last change."""
+    row = (
+        await uow.session.execute(
+            sa.select(t.availability.c.available, t.availability.c.version).where(
+                t.availability.c.staff_ref == staff_ref
+            )
+        )
+    ).first()
+    return (True, 0) if row is None else (bool(row.available), int(row.version))
+
+
 async def put_routes(
     uow: UnitOfWork, vault: PersonalDataVault, staff_ref: str, routes: list[tuple[str, str]]
 ) -> None:

@@ -56,6 +56,14 @@ async def get_my_pages(request: Request, principal: OnCall) -> list[MyPage]:
         return await views.my_pages(uow, _me(principal))
 
 
+@router.get("/me/availability", tags=["me"])
+async def get_availability(request: Request, principal: OnCall) -> Availability:
+    """Whether I take new cases now."""
+    async with unit_of_work(request)() as uow:
+        available, version = await own.availability(uow, _me(principal))
+    return Availability(available=available, version=version)
+
+
 @router.put("/me/availability", tags=["me"])
 async def put_availability(body: AvailabilityIn, request: Request, principal: OnCall) -> Availability:
     """Step away from supporting for now, or come back, at any time: no reason is asked."""
