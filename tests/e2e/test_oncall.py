@@ -134,6 +134,12 @@ def test_a_link_to_a_page_of_an_ended_case_is_refused_and_keeps_nothing(running_
         for _ in range(2):  # refused with the reason each time: the refusal did not use the link up
             refused = anyone.post(f"{oncall(p)}/answer", data={"t": token, "a": "acknowledge"})
             assert refused.status_code == 409 and "Thank you all the same" in refused.text, refused.text
+        # in the supporter's language, with no English word of the service's inside it
+        french = anyone.post(
+            f"{oncall(p)}/answer", data={"t": token, "a": "acknowledge"}, headers={"Accept-Language": "fr-CA"}
+        )
+        assert french.status_code == 409 and "Ce dossier est terminé" in french.text, french.text
+        assert "withdrawn" not in french.text and "closed" not in french.text
     assert p.sql("SELECT status FROM oncall.page WHERE referral_id = %s AND step = 0", referral_id) != [
         ("acknowledged",)
     ]

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frontend import views, web
 from frontend.gateway import Refused, Unavailable
+from frontend.refusals import said
 from frontend.session import Sealer
 from frontend.settings import FrontendSettings
 from frontend.signin import Provider, SignInFailed
@@ -102,7 +103,7 @@ def _error_pages(app: FastAPI) -> None:
             return RedirectResponse("/signin?next=/", 303)
         if exc.status in (403, 404):
             return _error_page(request, 404, t("error.not_found"))
-        return _error_page(request, exc.status, t("form.error", message=exc.message))
+        return _error_page(request, exc.status, said(t, exc.message))
 
     @app.exception_handler(Unavailable)
     async def unavailable(request: Request, exc: Exception) -> Response:

@@ -18,7 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 
 class LinkRefused(ValueError):
-    """The link is forged, damaged or expired; the message says which, for the person."""
+    """The link is forged, damaged or expired; the message says which, for the person, and
+    ``reason`` (invalid, damaged, expired) lets a page say it in the reader's language."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,9 @@ class LinkSigner:
         body, _, mac = token.partition(".")
         # compared as bytes: a link pasted with other characters is refused, not a crash
         if not body or not mac or not hmac.compare_digest(mac.encode(), self._mac(body).encode()):
-            raise LinkRefused("this link is not valid; open the page from the latest message, or sign in")
+            raise LinkRefused(
+                "this link is not valid; open the page from the latest message, or sign in", "invalid"
+            )
         try:
             claims = json.loads(_unb64(body))
             link = AnswerLink(
@@ -71,7 +78,7 @@ class LinkSigner:
                 datetime.fromtimestamp(int(claims["e"]), UTC),
             )
         except (ValueError, KeyError, TypeError):
-            raise LinkRefused("this link is damaged; open it again from the message") from None
+            raise LinkRefused("this link is damaged; open it again from the message", "damaged") from None
         if (now or datetime.now(UTC)) >= link.expires_at:
-            raise LinkRefused("this link has expired; sign in to see the page")
+            raise LinkRefused("this link has expired; sign in to see the page", "expired")
         return link

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
 from frontend.gateway import PlatformServices, Refused
+from frontend.refusals import said
 from frontend.web import PageNotFound, render, translator
 
 router = APIRouter()
@@ -179,7 +180,7 @@ async def ask(
         answer = await _public(request).ask_for_support(body, str(sealed["key"]))
     except Refused as exc:
         # intake's words name the field to correct; the form is drawn again with a new key
-        return _form(request, site, problem=t("help.refused", message=exc.message), values=values)  # type: ignore[no-any-return]
+        return _form(request, site, problem=t("help.refused", message=said(t, exc.message)), values=values)  # type: ignore[no-any-return]
     if not answer.get("case_created"):
         # someone in danger who chose an HR matter still sees the crisis lines first
         crisis = site.get("crisis_resources", []) if danger == "yes" else []

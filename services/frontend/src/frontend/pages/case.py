@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from frontend.gateway import Refused
 from frontend.queue import build_queue
+from frontend.refusals import said
 from frontend.session import Session
 from frontend.web import (
     _STAFF_REF,
@@ -105,7 +106,8 @@ async def _refused(
     the error pages, which say nothing of another site)."""
     if exc.status in (401, 403, 404):
         raise exc
-    problem = translator(request)(phrase, message=exc.message)
+    t = translator(request)
+    problem = t(phrase, message=said(t, exc.message))
     return await _case_page(request, site_id, referral_id, session, problem=problem, status_code=exc.status)
 
 

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from frontend import charts
 from frontend.gateway import Refused
-from frontend.web import SignedIn, for_site, render, services
+from frontend.refusals import said
+from frontend.web import SignedIn, for_site, render, services, translator
 
 router = APIRouter()
 
@@ -39,7 +40,7 @@ async def metrics(
         except Refused as exc:
             if exc.status in (401, 403):
                 raise
-            problem = exc.message
+            problem = said(translator(request), exc.message)
     return render(
         request,
         "metrics.html",

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from frontend import charts
 from frontend.gateway import Refused
 from frontend.i18n import Translator
+from frontend.refusals import said
 from frontend.session import Session
 from frontend.web import _STAFF_REF, SignedIn, check_form, for_site, render, services, translator
 
@@ -73,7 +74,7 @@ async def _schedule_change(request: Request, site_id: str, change: Any, done: st
     except Refused as exc:
         if exc.status in (401, 403, 404) and "no schedule" not in exc.message:
             raise
-        query = urlencode({"problem": t("form.error", message=exc.message)})
+        query = urlencode({"problem": said(t, exc.message)})
         return RedirectResponse(f"/sites/{site_id}/schedule?{query}", 303)
     return RedirectResponse(f"/sites/{site_id}/schedule?done={done}", 303)
 

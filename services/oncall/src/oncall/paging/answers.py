@@ -55,7 +55,7 @@ async def _answerable_page(uow: UnitOfWork, page_id: uuid.UUID, principal: Princ
         raise PageNotFound(page_id)  # a page is answered by the person it was sent to
     episode = await locked_episode(uow, page.referral_id)
     if not may_answer(EpisodeStatus(episode.status), PageStatus(page.status)):
-        raise PageClosed(f"this page is closed: the case is {episode.status}")
+        raise PageClosed(episode.status)
     return page, episode
 
 

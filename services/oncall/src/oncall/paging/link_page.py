@@ -43,6 +43,13 @@ _WORDS: dict[str, dict[str, str]] = {
         "choose": "Choose to take the case or to decline it.",
         "gone": "This page no longer exists.",
         "closed": "{reason}. Thank you all the same.",
+        "closed_acknowledged": "Someone has already taken this case",
+        "closed_exhausted": "Paging for this case has moved on to the coordinator",
+        "closed_ended": "This case has ended: nobody is needed for it any more",
+        "link_invalid": "This link is not valid. Open the page from the latest message, or sign in.",
+        "link_damaged": "This link is damaged. Open it again from the message.",
+        "link_expired": "This link has expired. Sign in to see your pages.",
+        "link_used": "This link was already used. Sign in to see where the case stands.",
         "taken": "Thank you: the case is yours.",
         "open_case": "Open the case (you will be asked to sign in) to see how to reach the person.",
         "sign_in": "Sign in to see how to reach the person.",
@@ -62,6 +69,14 @@ _WORDS: dict[str, dict[str, str]] = {
         "choose": "Choisissez de prendre le dossier ou de le refuser.",
         "gone": "Cet appel n'existe plus.",
         "closed": "{reason}. Merci tout de même.",
+        "closed_acknowledged": "Quelqu'un a déjà pris ce dossier",
+        "closed_exhausted": "L'appel pour ce dossier est passé à la coordination",
+        "closed_ended": "Ce dossier est terminé : personne n'est plus requis",
+        "link_invalid": "Ce lien n'est pas valide. Ouvrez la page depuis le dernier message, "
+        "ou connectez-vous.",
+        "link_damaged": "Ce lien est abîmé. Ouvrez-le de nouveau depuis le message.",
+        "link_expired": "Ce lien a expiré. Connectez-vous pour voir vos appels.",
+        "link_used": "Ce lien a déjà servi. Connectez-vous pour voir où en est le dossier.",
         "taken": "Merci : le dossier est à vous.",
         "open_case": "Ouvrez le dossier (on vous demandera de vous connecter) pour savoir comment "
         "joindre la personne.",
@@ -96,7 +111,7 @@ async def answer_form(request: Request, t: str = "", a: str = "acknowledge") -> 
     try:
         link = request.app.state.signer.verify(t)
     except LinkRefused as exc:
-        return _html(language, f"<p>{escape(str(exc))}</p>", 400)
+        return _html(language, f"<p>{words['link_' + exc.reason]}</p>", 400)
     facts = await _facts(request, link.page_id)
     if facts is None:
         return _html(language, f"<p>{words['gone']}</p>", 404)
@@ -127,19 +142,20 @@ async def answer(request: Request, t: Annotated[str, Form()], a: Annotated[str, 
     try:
         link = request.app.state.signer.verify(t)
     except LinkRefused as exc:
-        return _html(language, f"<p>{escape(str(exc))}</p>", 400)
+        return _html(language, f"<p>{words['link_' + exc.reason]}</p>", 400)
     facts = await _facts(request, link.page_id)
     # the refusal leaves the block by its exception, so nothing of the answer is kept (the
     # link's nonce included): a block that ends normally commits
     try:
         async with unit_of_work(request)() as uow:
             await answers.answer_by_link(uow, link, a == "acknowledge", request.app.state.policy)
-    except answers.LinkUsed as exc:
-        return _html(language, f"<p>{escape(str(exc))}</p>", 409)
+    except answers.LinkUsed:
+        return _html(language, f"<p>{words['link_used']}</p>", 409)
     except PageNotFound:
         return _html(language, f"<p>{words['gone']}</p>", 404)
     except PageClosed as exc:
-        return _html(language, f"<p>{words['closed'].format(reason=escape(str(exc)))}</p>", 409)
+        why = words.get(f"closed_{exc.status}", words["closed_ended"])
+        return _html(language, f"<p>{words['closed'].format(reason=why)}</p>", 409)
     if a != "acknowledge":
         return _html(language, f"<p>{words['declined']}</p>")
     frontend = request.app.state.settings.frontend_url

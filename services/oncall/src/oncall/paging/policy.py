@@ -54,4 +54,9 @@ class PageNotFound(LookupError):
 
 
 class PageClosed(RuntimeError):
-    """The page can no longer be answered (someone else took the case, or it ended)."""
+    """The page can no longer be answered (someone else took the case, or it ended);
+    ``status`` is the case's, for a page to say it in the reader's language."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"this page is closed: the case is {status}")
+        self.status = status
