@@ -201,7 +201,7 @@ def test_a_form_with_something_missing_says_what_in_the_workers_words(running_pl
 def test_the_workers_pages_in_french_show_no_english_and_pass_axe(running_platform, site, phone_fr):
     p = running_platform
     page = phone_fr.new_page()
-    for path in (f"/help/{site.site_id}", "/my-case"):
+    for path in (f"/help/{site.site_id}", f"/help/{site.site_id}/colleague", "/my-case"):
         page.goto(f"{frontend(p)}{path}")
         assert page.locator("html").get_attribute("lang") == "fr"
         assert english_shown(page) == [], path
@@ -210,3 +210,37 @@ def test_the_workers_pages_in_french_show_no_english_and_pass_axe(running_platfo
     page.goto(f"{frontend(p)}/help/{site.site_id}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Demander le soutien d'un pair")
     screenshot(page, "worker-ask-fr-390")
+
+
+def test_a_worker_worried_about_a_colleague_asks_for_support_in_helping_them(
+    running_platform: RunningPlatform, site, phone: BrowserContext
+):
+    p = running_platform
+    page = phone.new_page()
+    page.goto(f"{frontend(p)}/help/{site.site_id}")
+    page.get_by_role("link", name="Worried about a colleague?").click()
+    page.wait_for_url(f"{frontend(p)}/help/{site.site_id}/colleague")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Worried about a colleague?")
+    # the crisis lines come first, with no question to answer before them
+    expect(page.locator("#crisis-help").get_by_role("link", name="911")).to_be_visible()
+    assert axe_violations(page) == [] and no_sideways_scroll(page)
+
+    # a missing choice: said plainly, and nothing typed has to be typed again
+    page.get_by_label("What should we call you?").fill("Robin")
+    page.get_by_label("Phone", exact=True).fill("+1 555 0143")
+    page.get_by_role("button", name="Ask for support in helping them").click()
+    expect(page.locator("#problem")).to_contain_text("Please choose what happened.")
+    expect(page.get_by_label("What should we call you?")).to_have_value("Robin")
+    expect(page.get_by_label("Phone", exact=True)).to_have_value("+1 555 0143")
+
+    before = _cases(p, site.site_id)
+    page.get_by_label("What happened?").select_option(label="Unexpected patient death")
+    page.get_by_label("Within days").check()
+    page.get_by_role("button", name="Ask for support in helping them").click()
+    page.wait_for_url(f"{frontend(p)}/my-case?sent=yes")
+    expect(page.locator("#case-status")).not_to_be_empty()
+    assert _cases(p, site.site_id) == before + 1
+    # the case is the caller's, on the colleague path: nobody is sent to the colleague
+    assert p.sql(
+        "SELECT path FROM intake.referral WHERE site_id = %s ORDER BY submitted_at DESC LIMIT 1", site.site_id
+    ) == [("colleague",)]

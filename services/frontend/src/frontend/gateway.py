@@ -179,9 +179,13 @@ class PlatformServices:
     async def site_resources(self, site_id: str) -> dict[str, Any]:
         return await self._json("intake", f"/sites/{site_id}/resources")  # type: ignore[no-any-return]
 
-    async def ask_for_support(self, body: dict[str, Any], key: str) -> dict[str, Any]:
-        """The worker's request; ``key`` makes a re-sent form the same request (one case)."""
-        answer = await self._call("intake", "POST", "/referrals", json=body, headers={"Idempotency-Key": key})
+    async def ask_for_support(
+        self, body: dict[str, Any], key: str, *, colleague: bool = False
+    ) -> dict[str, Any]:
+        """The worker's request (or a worker's concern for a colleague); ``key`` makes a
+        re-sent form the same request (one case)."""
+        path = "/referrals/colleague" if colleague else "/referrals"
+        answer = await self._call("intake", "POST", path, json=body, headers={"Idempotency-Key": key})
         return answer.json()  # type: ignore[no-any-return]
 
     async def my_case(self, worker_token: str, step: str | None = None) -> dict[str, Any]:

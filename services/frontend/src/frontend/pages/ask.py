@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from contracts.types import REASON_KINDS, Modality, ReasonCategory, SiteId, StaffRef, Urgency
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from frontend.gateway import PlatformServices, Refused
 from frontend.refusals import said
@@ -89,9 +89,16 @@ async def _site(request: Request, site_id: str) -> dict[str, Any]:
         raise
 
 
-def _form(request: Request, site: dict[str, Any], *, problem: str | None = None, values: Any = None) -> Any:
+def _form(
+    request: Request,
+    site: dict[str, Any],
+    *,
+    problem: str | None = None,
+    values: Any = None,
+    colleague: bool = False,
+) -> Any:
     token = request.app.state.sealer.seal(
-        {"site": site["site_id"], "key": secrets.token_urlsafe(16), "at": time.time()}
+        {"site": site["site_id"], "key": secrets.token_urlsafe(16), "at": time.time(), "colleague": colleague}
     )
     return render(
         request,
@@ -104,8 +111,25 @@ def _form(request: Request, site: dict[str, Any], *, problem: str | None = None,
         modalities=[m.value for m in Modality],
         form_token=token,
         problem=problem,
+        # drawn again after a problem with what this person typed, for them alone (the page
+        # is never cached), so nothing has to be typed twice at 3 a.m.
         values=values or {},
+        colleague=colleague,
     )
+
+
+class AskForm(BaseModel):
+    """What the form sends; every field may be missing or wrong, and is said so in words."""
+
+    form_token: str = ""
+    danger: str = ""
+    reason: str = ""
+    urgency: str = ""
+    modality: str = "either"
+    name: str = Field(default="", max_length=120)
+    phone: str = Field(default="", max_length=30)
+    email: str = Field(default="", max_length=254)
+    staff_id: str = Field(default="", max_length=40)
 
 
 @router.get("/help/{site_id}", response_class=HTMLResponse)
@@ -113,29 +137,50 @@ async def ask_form(site_id: SiteId, request: Request) -> HTMLResponse:
     return _form(request, await _site(request, site_id))  # type: ignore[no-any-return]
 
 
+@router.get("/help/{site_id}/colleague", response_class=HTMLResponse)
+async def colleague_form(site_id: SiteId, request: Request) -> HTMLResponse:
+    """A worker worried about a colleague: support for them in helping, and nobody reaches
+    out to the colleague without their consent."""
+    return _form(request, await _site(request, site_id), colleague=True)  # type: ignore[no-any-return]
+
+
 @router.post("/help/{site_id}", response_model=None)
-async def ask(
-    site_id: SiteId,
-    request: Request,
-    form_token: Annotated[str, Form()],
-    danger: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
-    urgency: Annotated[str, Form()] = "",
-    modality: Annotated[str, Form()] = "either",
-    name: Annotated[str, Form(max_length=120)] = "",
-    phone: Annotated[str, Form(max_length=30)] = "",
-    email: Annotated[str, Form(max_length=254)] = "",
-    staff_id: Annotated[str, Form(max_length=40)] = "",
+async def ask(site_id: SiteId, request: Request, form: Annotated[AskForm, Form()]) -> Response:
+    return await _send(request, site_id, form, colleague=False)
+
+
+@router.post("/help/{site_id}/colleague", response_model=None)
+async def ask_about_a_colleague(
+    site_id: SiteId, request: Request, form: Annotated[AskForm, Form()]
 ) -> Response:
+    return await _send(request, site_id, form, colleague=True)
+
+
+async def _send(request: Request, site_id: str, form: AskForm, *, colleague: bool) -> Response:
     t = translator(request)
     site = await _site(request, site_id)
-    sealed = request.app.state.sealer.open(form_token, max_age=FORM_SECONDS)
-    values = {"danger": danger, "reason": reason, "urgency": urgency, "modality": modality}
-    if sealed is None or sealed.get("site") != site_id:
-        return _form(request, site, problem=t("help.form_expired"), values=values)  # type: ignore[no-any-return]
+    sealed = request.app.state.sealer.open(form.form_token, max_age=FORM_SECONDS)
+    danger, reason, urgency, modality = form.danger, form.reason, form.urgency, form.modality
+    name, phone, email, staff_id = form.name, form.phone, form.email, form.staff_id
+    values = {
+        "danger": danger,
+        "reason": reason,
+        "urgency": urgency,
+        "modality": modality,
+        "name": name,
+        "phone": phone,
+        "email": email,
+        "staff_id": staff_id,
+    }
+
+    def again(problem: str) -> Any:
+        return _form(request, site, problem=problem, values=values, colleague=colleague)
+
+    if sealed is None or sealed.get("site") != site_id or bool(sealed.get("colleague")) != colleague:
+        return again(t("help.form_expired"))  # type: ignore[no-any-return]
     client = request.client.host if request.client else "unknown"
     if not BURST.allow(client, time.monotonic()):
-        page = _form(request, site, problem=t("help.too_many"), values=values)
+        page = again(t("help.too_many"))
         page.status_code = 429
         page.headers["Retry-After"] = str(WINDOW_SECONDS)
         return page  # type: ignore[no-any-return]
@@ -147,7 +192,8 @@ async def ask(
     problems = [
         t(f"help.missing.{field}")
         for field, ok in (
-            ("danger", danger in ("yes", "no")),
+            # a colleague's concern has no danger question: its page shows the crisis lines first
+            ("danger", colleague or danger in ("yes", "no")),
             ("reason", (category, kind) in {(c, k) for c, ks in reasons() for k in ks}),
             ("urgency", urgency in {u.value for u in Urgency}),
             ("name", bool(name.strip())),
@@ -160,7 +206,7 @@ async def ask(
         if not ok
     ]
     if problems:
-        return _form(request, site, problem=" ".join(problems), values=values)  # type: ignore[no-any-return]
+        return again(" ".join(problems))  # type: ignore[no-any-return]
     worker: dict[str, Any] = {"name": name.strip()}
     if phone.strip():
         worker["phone"] = phone.strip()
@@ -168,19 +214,21 @@ async def ask(
         worker["email"] = email.strip()
     if staff_id.strip():
         worker["staff_ref"] = staff_id.strip()
-    body = {
+    body: dict[str, Any] = {
         "site_id": site_id,
         "reason": {"category": category, "kind": kind},
         "urgency": urgency,
         "modality": modality if modality in {m.value for m in Modality} else "either",
-        "worker": worker,
-        "imminent_risk": danger == "yes",
     }
+    if colleague:
+        body["caller"] = worker
+    else:
+        body |= {"worker": worker, "imminent_risk": danger == "yes"}
     try:
-        answer = await _public(request).ask_for_support(body, str(sealed["key"]))
+        answer = await _public(request).ask_for_support(body, str(sealed["key"]), colleague=colleague)
     except Refused as exc:
         # intake's words name the field to correct; the form is drawn again with a new key
-        return _form(request, site, problem=t("help.refused", message=said(t, exc.message)), values=values)  # type: ignore[no-any-return]
+        return again(t("help.refused", message=said(t, exc.message)))  # type: ignore[no-any-return]
     if not answer.get("case_created"):
         # someone in danger who chose an HR matter still sees the crisis lines first
         crisis = site.get("crisis_resources", []) if danger == "yes" else []
