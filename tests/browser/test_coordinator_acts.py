@@ -1,17 +1,19 @@
 """A coordinator acts on a case in the browser, with nothing but the page: a referral whose
 worker the directory does not know pages the coordinator at once; they take their own page,
 record the call back and a meeting, close the case with its outcome; every action redirects
-(a reload sends nothing again) and an ended case offers no action."""
+(a reload sends nothing again) and an ended case offers no action. A manager suggests support
+for a worker, who is asked privately."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from playwright.sync_api import Page, expect
-from pss_testkit.testing import RunningPlatform, submit, wait_for
+from pss_testkit.testing import RunningPlatform, ref, submit, wait_for
 
 from tests.browser.conftest import frontend, sign_in
-from tests.browser.test_worker import axe_violations
+from tests.browser.test_worker import PHONE, axe_violations, no_sideways_scroll, screenshot
 
 
 def test_a_coordinator_takes_their_own_page_records_the_case_and_closes_it(
@@ -90,3 +92,36 @@ def test_an_action_without_the_sessions_form_token_is_refused(running_platform, 
         form={"form_token": "forged", "step": "withdraw"},
     )
     assert answer.status == 403
+
+
+def test_a_manager_suggests_support_for_a_worker_who_is_asked_privately(running_platform, site, browser):
+    p = running_platform
+    context = browser.new_context(viewport=PHONE, locale="en-CA", timezone_id="America/Toronto")
+    context.set_default_timeout(20_000)
+    email = f"rn2-{uuid.uuid4().hex[:6]}@example.org"
+    try:
+        page = context.new_page()
+        sign_in(page, p, p.manager_account(site, ref(site, "mgr")))
+        page.wait_for_url(f"{frontend(p)}/refer")  # a manager lands where they can act
+        expect(page.get_by_role("heading", level=1)).to_have_text("Suggest peer support for a worker")
+        assert axe_violations(page) == [] and no_sideways_scroll(page)
+        page.get_by_label("Their name").fill("Jordan")
+        page.get_by_role("button", name="Suggest support").click()
+        # what is missing is said; what was typed stays
+        expect(page.locator("#problem")).to_contain_text("Please give the worker's e-mail address")
+        expect(page.get_by_label("Their name")).to_have_value("Jordan")
+        page.get_by_label("Their e-mail").fill(email)
+        page.get_by_label("Their staff ID (optional)").fill(ref(site, "rn2"))
+        page.get_by_label("What happened?").select_option(label="Unexpected patient death")
+        page.get_by_label("Within days").check()
+        page.get_by_role("button", name="Suggest support").click()
+        page.wait_for_url(re.compile(r"/refer\?done=offered"))
+        expect(page.locator("#done")).to_contain_text("we will not tell you their answer")
+        screenshot(page, "manager-refer-390")
+        # the worker is asked privately; the case waits for their answer
+        wait_for(lambda: p.mailbox.to(email), what="the private offer to the worker")
+        offered = "SELECT path, status FROM intake.referral WHERE site_id = %s AND path = 'manager'"
+        assert ("manager", "offered") in p.sql(offered, site.site_id)
+        assert "Jordan" not in page.content()  # the page after the POST does not echo it
+    finally:
+        context.close()

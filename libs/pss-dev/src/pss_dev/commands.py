@@ -156,9 +156,17 @@ def demo_accounts() -> list[Account]:
         for p in s.people
         if p.supporter
     ]
+    # a unit manager per site, to suggest support for someone on their team at /refer
+    managers = [
+        Account(
+            f"manager@{s.site_id}", f"Manager at {s.name}", [Role.MANAGER.value], [s.site_id], s.people[0].ref
+        )
+        for s in DEMO_AUTHORITY
+    ]
     return [
         *coordinators,
         *supporters,
+        *managers,
         Account("coordinator@north", "Coordinator of the north region", [Role.SITE_COORDINATOR.value], north),
         Account("admin", "Authority administrator", [Role.AUTHORITY_ADMIN.value], []),
     ]

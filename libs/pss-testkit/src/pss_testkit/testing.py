@@ -335,6 +335,15 @@ class RunningPlatform:
         add_account(self.platform.accounts_file, account)
         return username
 
+    def manager_account(self, site: Site, staff_ref: str) -> str:
+        """An account of the development sign-in for a manager at the site."""
+        from pss_dev.local.identity import Account, add_account
+
+        username = f"manager@{staff_ref}"
+        account = Account(username, f"Manager {staff_ref}", [Role.MANAGER.value], [site.site_id], staff_ref)
+        add_account(self.platform.accounts_file, account)
+        return username
+
     def frontend_client(self, site: Site | str) -> httpx.Client:
         """An HTTP client signed in to the front-end as the site's coordinator, through the
         development provider's sign-in form (as a browser would, without one)."""

@@ -188,6 +188,13 @@ class PlatformServices:
         answer = await self._call("intake", "POST", path, json=body, headers={"Idempotency-Key": key})
         return answer.json()  # type: ignore[no-any-return]
 
+    async def suggest_support(self, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """A manager suggests support for a worker, signed in (the worker is asked privately)."""
+        answer = await self._call(
+            "intake", "POST", "/referrals/manager", json=body, headers={"Idempotency-Key": key}
+        )
+        return answer.json()  # type: ignore[no-any-return]
+
     async def my_case(self, worker_token: str, step: str | None = None) -> dict[str, Any]:
         headers = {"Worker-Token": worker_token}
         if step is None:

@@ -5,8 +5,8 @@ in frontend.web."""
 
 from fastapi import APIRouter
 
-from frontend.pages import ask, case, history, me, metrics, queue, roster, schedule, settings, signin
+from frontend.pages import ask, case, history, me, metrics, queue, refer, roster, schedule, settings, signin
 
 router = APIRouter()
-for page in (ask, signin, me, settings, queue, case, history, roster, schedule, metrics):
+for page in (ask, signin, me, settings, refer, queue, case, history, roster, schedule, metrics):
     router.include_router(page.router)

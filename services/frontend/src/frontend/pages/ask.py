@@ -118,11 +118,11 @@ def _form(
     )
 
 
-class AskForm(BaseModel):
-    """What the form sends; every field may be missing or wrong, and is said so in words."""
+class CaseForm(BaseModel):
+    """What a way in's form sends; every field may be missing or wrong, and is said so in
+    words (a model's own refusal would be JSON)."""
 
     form_token: str = ""
-    danger: str = ""
     reason: str = ""
     urgency: str = ""
     modality: str = "either"
@@ -130,6 +130,10 @@ class AskForm(BaseModel):
     phone: str = Field(default="", max_length=30)
     email: str = Field(default="", max_length=254)
     staff_id: str = Field(default="", max_length=40)
+
+
+class AskForm(CaseForm):
+    danger: str = ""
 
 
 @router.get("/help/{site_id}", response_class=HTMLResponse)
