@@ -239,3 +239,21 @@ def test_on_a_phone_the_queue_puts_a_crisis_first_in_its_own_colour_counts_it_an
         assert axe_violations(page) == []
     finally:
         context.close()
+
+
+def test_on_a_phone_every_link_and_button_of_the_header_is_44_px_high(
+    running_platform: RunningPlatform, site, browser: Browser
+):
+    p = running_platform
+    context = browser.new_context(viewport=PHONE, locale="en-CA")
+    try:
+        page = context.new_page()
+        sign_in(page, p, p.coordinator_account(site))
+        page.wait_for_url(f"{frontend(p)}/sites/{site.site_id}/queue")
+        heights = page.eval_on_selector_all(
+            ".top a, .top button",
+            "nodes => nodes.map(n => [n.textContent.trim(), n.getBoundingClientRect().height])",
+        )
+        assert heights and all(h >= 44 for _, h in heights), heights
+    finally:
+        context.close()

@@ -1,4 +1,5 @@
-"""The refusals a person meets on a page are said in their language.
+"""The refusals a person meets on a page, and the words of a match's explanation, are said in
+their language.
 
 The services answer in English; the front-end recognises the refusals a page can show and
 says them from its catalogue. Here the services' own messages (raised by their own code, not
@@ -54,3 +55,11 @@ def test_a_refusal_nobody_foresaw_is_quoted_as_the_services_own_words():
     assert said(Translator("fr"), "the moon is made of cheese") == (
         "« the moon is made of cheese » (réponse du service, en anglais)"
     )
+
+
+def test_every_preference_a_match_is_explained_by_has_words_in_both_languages():
+    from frontend.i18n import catalogue
+    from matching.rules import Preference
+
+    for language in ("en", "fr"):
+        assert {f"preference.{p.value}" for p in Preference} <= set(catalogue(language)), language
