@@ -25,7 +25,7 @@ OBSERVABILITY = DEPLOY / "observability"
 RULES = alert_rules()
 DASHBOARDS = dashboards()
 # labels every platform metric may carry, besides an event's METRIC_LABELS
-GENERIC_LABELS = {"service", "consumer", "topic", "event_type", "le", "group", "job", "partition"}
+GENERIC_LABELS = {"service", "consumer", "topic", "event_type", "le", "group", "job", "partition", "loop"}
 
 
 def test_every_query_parses_as_promql():

@@ -495,11 +495,17 @@ def test_a_coordinator_sees_their_own_site_only_and_operations_see_nothing(
     assert (theirs.status_code, theirs_csv.status_code, roll_up.status_code) == (404, 404, 403)
     assert (ops_site.status_code, ops_all.status_code) == (403, 403)
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
-    assert {r["scope"] for r in rows} == {own}
-    by_cell = {(c["measure"], c["dimension"]): c["value"] for c in mine.json()["cells"]}
-    assert {
-        (r["measure"], r["dimension"]): (int(r["value"]) if r["value"] else None) for r in rows
-    } == by_cell
+    # the CSV carries what the JSON does: the site's cells, and its region's when grouped
+    shown = mine.json()
+    region = shown["region"]["scope"] if shown["region"] else None
+    assert {r["scope"] for r in rows} == {own, *([region] if region else [])}
+    for scope, cells in ((own, shown["cells"]), *([(region, shown["region"]["cells"])] if region else [])):
+        by_cell = {(c["measure"], c["dimension"]): c["value"] for c in cells}
+        assert {
+            (r["measure"], r["dimension"]): (float(r["value"]) if r["value"] else None)
+            for r in rows
+            if r["scope"] == scope
+        } == by_cell
 
 
 def test_the_front_end_draws_the_published_month_and_serves_its_csv(

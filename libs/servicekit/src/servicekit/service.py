@@ -25,7 +25,7 @@ from servicekit.consumer import EventConsumer, Subscriptions
 from servicekit.database import Database, UnitOfWorkFactory
 from servicekit.outbox import OutboxRelay
 from servicekit.settings import ServiceSettings
-from servicekit.telemetry import prometheus_scraped, setup_telemetry, shutdown_telemetry
+from servicekit.telemetry import instruments, prometheus_scraped, setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ class Service:
 
 async def repeat(step: Callable[[], Coroutine[Any, Any, int]], *, interval: float, name: str) -> None:
     """Run ``step`` forever: again at once while it finds work, else after ``interval``.
-    A failure is logged and retried; it never ends the loop."""
+    A failure is logged, counted (an alert watches the count: a loop that keeps failing,
+    such as a publication that cannot be protected, must not fail in silence) and retried;
+    it never ends the loop."""
     loop_log = logging.getLogger(name)
     while True:
         try:
@@ -56,6 +58,7 @@ async def repeat(step: Callable[[], Coroutine[Any, Any, int]], *, interval: floa
             raise
         except Exception:
             loop_log.exception("background step failed; retrying")
+            instruments().background_failures.add(1, {"loop": name})
         await asyncio.sleep(interval)
 
 

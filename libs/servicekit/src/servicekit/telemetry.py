@@ -158,6 +158,7 @@ class Instruments:
     events_consumed: metrics.Counter
     dead_letters: metrics.Counter
     handler_failures: metrics.Counter
+    background_failures: metrics.Counter
 
 
 @cache
@@ -168,6 +169,9 @@ def instruments() -> Instruments:
         events_consumed=meter.create_counter("pss.events.consumed", description="events processed"),
         dead_letters=meter.create_counter("pss.dead_letters", description="messages dead-lettered"),
         handler_failures=meter.create_counter("pss.handler.failures", description="failed attempts"),
+        background_failures=meter.create_counter(
+            "pss.background.failures", description="failed steps of a background loop (timers, publication)"
+        ),
     )
 
 

@@ -56,6 +56,9 @@ async def _cells(request: Request, period: str, scopes: list[str] | None) -> lis
             grace = timedelta(hours=settings.month_closes_after_hours)
             last = months_of(period)[-1] if is_quarter(period) else period
             if last <= last_closed_month(datetime.now(UTC), grace):
+                async with unit_of_work(request)() as uow:
+                    if await handlers.nothing_counted(uow, period):
+                        return []  # closed with no event: every figure of it is nothing
                 raise HTTPException(
                     status.HTTP_409_CONFLICT,
                     f"{period} has closed and is being published; try again in a few minutes",
@@ -114,7 +117,11 @@ async def site_aggregates(
 async def site_aggregates_csv(
     site_id: SiteId, request: Request, principal: SiteCoordinator, period: Period
 ) -> Response:
-    return _csv(await _cells(request, period, [site_id]), period, f"peer-support-{site_id}")
+    """The site's figures and its region's, as the JSON gives them, one row per cell."""
+    async with unit_of_work(request)() as uow:
+        region = await handlers.region_of(uow, site_id, period)
+    cells = await _cells(request, period, [site_id, *([region] if region else [])])
+    return _csv(cells, period, f"peer-support-{site_id}")
 
 
 @router.get("/authority/aggregates", tags=["aggregates"])

@@ -269,6 +269,16 @@ async def published(uow: UnitOfWork, period: str, scopes: list[str] | None) -> l
     return sorted(cells + reach(cells, directory), key=lambda c: (c["scope"], c["measure"], c["dimension"]))
 
 
+async def nothing_counted(uow: UnitOfWork, period: str) -> bool:
+    """No event was ever counted for the period's months: once closed, what is known of it
+    is that nothing happened, and there is nothing to wait for."""
+    months = months_of(period) if is_quarter(period) else [period]
+    found = await uow.session.execute(
+        sa.select(t.aggregate.c.period).where(t.aggregate.c.period.in_(months)).limit(1)
+    )
+    return found.first() is None
+
+
 REACH = "reach"
 
 

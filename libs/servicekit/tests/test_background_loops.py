@@ -1,0 +1,59 @@
+"""A background loop that keeps failing is counted, so an alert can wake someone: a timer
+loop that fails in silence would leave a page unescalated."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+from opentelemetry.sdk.metrics import Counter, MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from servicekit import service
+from servicekit.service import repeat
+
+
+@dataclass
+class _Counted:
+    background_failures: Counter
+
+
+@pytest.fixture
+def reader(monkeypatch: pytest.MonkeyPatch) -> InMemoryMetricReader:
+    # a provider of the test's own: the global one can be set only once per process
+    reader = InMemoryMetricReader()
+    counter = (
+        MeterProvider(metric_readers=[reader]).get_meter("test").create_counter("pss.background.failures")
+    )
+    monkeypatch.setattr(service, "instruments", lambda: _Counted(counter))
+    return reader
+
+
+def _failures(reader: InMemoryMetricReader) -> dict[str, int]:
+    found: dict[str, int] = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data else []:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    found[str(point.attributes["loop"])] = int(point.value)
+    return found
+
+
+async def test_every_failed_step_of_a_background_loop_is_counted_under_the_loops_name(reader):
+    attempts = 0
+    thrice = asyncio.Event()
+
+    async def failing() -> int:
+        nonlocal attempts
+        attempts += 1
+        if attempts >= 3:
+            thrice.set()
+        raise RuntimeError("cannot protect this month")
+
+    loop = asyncio.create_task(repeat(failing, interval=0.01, name="metrics.publication"))
+    await asyncio.wait_for(thrice.wait(), timeout=10)
+    loop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loop
+    assert _failures(reader)["metrics.publication"] >= 3
