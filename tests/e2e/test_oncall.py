@@ -574,3 +574,32 @@ def test_a_case_closed_after_a_call_back_never_reports_a_missed_meeting(running_
     (started,) = p.sql("SELECT started_at FROM oncall.episode WHERE referral_id = %s", referral_id)[0]
     time.sleep(max(0.0, (started + timedelta(seconds=20) - datetime.now(UTC)).total_seconds()))
     assert not events(p, topics.PAGES, "oncall.service_level.breached.v1", referral_id=str(referral_id))
+
+
+def test_the_authority_sets_how_long_a_sites_pages_wait_by_urgency_and_for_a_crisis(running_platform, site):
+    p = running_platform
+    url = f"{oncall(p)}/sites/{site.site_id}/acknowledge-timeouts"
+    with p.admin() as admin:
+        # a crisis waits least; a page waits at least half a minute: refused, nothing stored
+        assert admin.put(url, json={"default_seconds": 300, "crisis_seconds": 600}).status_code == 422
+        assert admin.put(url, json={"default_seconds": 10}).status_code == 422
+        assert admin.put(url, json={"by_urgency": {"someday": 600}}).status_code == 422
+        answer = admin.put(url, json={"crisis_seconds": 90, "by_urgency": {"within_hours": 600}})
+    assert answer.status_code == 200, answer.text
+    shown = answer.json()
+    assert shown["effective_seconds"]["crisis"] == 90 and shown["effective_seconds"]["within_hours"] == 600
+    with p.coordinator(site) as coordinator:
+        assert coordinator.get(url).json()["by_urgency"] == {"within_hours": 600}
+        # another site's settings are not this coordinator's to read
+        assert (
+            coordinator.get(f"{oncall(p)}/sites/not-{site.site_id}/acknowledge-timeouts").status_code == 404
+        )
+        # nor are they a coordinator's to change
+        assert coordinator.put(url, json={"default_seconds": 60}).status_code == 403
+
+    # a page of the site now waits the site's own time for its urgency
+    referral_id = submit(p, self_referral(site, ref(site, "rn1")))  # within hours
+    wait_for_page(p, referral_id, 0)
+    waited = "SELECT extract(epoch FROM acknowledge_by - sent_at) FROM oncall.page WHERE referral_id = %s"
+    ((waits,),) = p.sql(f"{waited} AND step = 0", referral_id)
+    assert float(waits) == 600

@@ -7,6 +7,7 @@ from oncall.escalation import (
     EpisodeStatus,
     Link,
     PageStatus,
+    SiteTimeouts,
     acknowledge_timeout,
     build_chain,
     escalates_on_decline,
@@ -118,6 +119,26 @@ def test_a_calmer_request_waits_its_urgencys_timeout_and_the_rest_the_default():
     assert acknowledge_timeout(False, Urgency.WITHIN_DAYS, **TIMEOUTS) == timedelta(hours=1)
     assert acknowledge_timeout(False, Urgency.WITHIN_HOURS, **TIMEOUTS) == timedelta(minutes=10)
     assert acknowledge_timeout(False, None, **TIMEOUTS) == timedelta(minutes=10)
+
+
+def test_a_sites_own_timeouts_come_first_and_its_default_covers_every_urgency_it_did_not_name():
+    site = SiteTimeouts(
+        default=timedelta(minutes=15),
+        crisis=timedelta(minutes=1),
+        by_urgency={Urgency.AFTER_A_WEEK: timedelta(hours=4)},
+    )
+    assert acknowledge_timeout(True, Urgency.WITHIN_DAYS, **TIMEOUTS, site=site) == timedelta(minutes=1)
+    assert acknowledge_timeout(False, Urgency.AFTER_A_WEEK, **TIMEOUTS, site=site) == timedelta(hours=4)
+    # the deployment's "within days: 1 hour" gives way to the site's own default
+    assert acknowledge_timeout(False, Urgency.WITHIN_DAYS, **TIMEOUTS, site=site) == timedelta(minutes=15)
+    assert acknowledge_timeout(False, None, **TIMEOUTS, site=site) == timedelta(minutes=15)
+
+
+def test_a_site_that_set_only_some_timeouts_keeps_the_deployments_for_the_rest():
+    site = SiteTimeouts(crisis=timedelta(seconds=90))
+    assert acknowledge_timeout(True, None, **TIMEOUTS, site=site) == timedelta(seconds=90)
+    assert acknowledge_timeout(False, Urgency.WITHIN_DAYS, **TIMEOUTS, site=site) == timedelta(hours=1)
+    assert acknowledge_timeout(False, Urgency.WITHIN_HOURS, **TIMEOUTS, site=site) == timedelta(minutes=10)
 
 
 SUPPORTER, COORDINATOR = RecipientRole.SUPPORTER, RecipientRole.COORDINATOR

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -75,6 +75,15 @@ class Episode(Protocol):
     def reopened(self) -> int: ...
 
 
+@dataclass(frozen=True)
+class SiteTimeouts:
+    """What the authority set for one site (through the API): each may be unset."""
+
+    default: timedelta | None = None
+    crisis: timedelta | None = None
+    by_urgency: Mapping[Urgency, timedelta] = field(default_factory=dict)
+
+
 def acknowledge_timeout(
     crisis: bool,
     urgency: Urgency | None,
@@ -82,11 +91,20 @@ def acknowledge_timeout(
     default: timedelta,
     crisis_timeout: timedelta,
     by_urgency: Mapping[Urgency, timedelta],
+    site: SiteTimeouts | None = None,
 ) -> timedelta:
     """How long a page waits for an answer: a crisis has its own (short) timeout whatever its
-    urgency; otherwise the urgency's own, if the authority set one, else the default."""
+    urgency; otherwise the urgency's own, if one was set, else the default. The site's
+    settings come first, and the site's default is more specific than the deployment's
+    per-urgency ones: a site that says "10 minutes" means it for every urgency it did not
+    name."""
+    site = site or SiteTimeouts()
     if crisis:
-        return crisis_timeout
+        return site.crisis or crisis_timeout
+    if urgency and urgency in site.by_urgency:
+        return site.by_urgency[urgency]
+    if site.default:
+        return site.default
     return by_urgency.get(urgency, default) if urgency else default
 
 

@@ -174,6 +174,17 @@ site_service_levels = sa.Table(
     sa.Column("meet_within_seconds", sa.Float, nullable=False),
 )
 
+# how long a page of the site waits for an answer, where the authority set it (else the
+# deployment's ACK_TIMEOUT_* settings)
+site_ack_timeouts = sa.Table(
+    "site_ack_timeouts",
+    metadata,
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("default_seconds", sa.Float),
+    sa.Column("crisis_seconds", sa.Float),
+    sa.Column("by_urgency", JSONB, nullable=False, server_default="{}"),  # urgency -> seconds
+)
+
 # who exists where, projected from matching's directory and training's eligibility events
 # (never read from their tables): a duty row, a rotation member or an override must name
 # someone of the site, and a member who cannot serve shows as a gap

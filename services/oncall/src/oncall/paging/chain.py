@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from oncall.escalation import (
     EpisodeStatus,
     Link,
     PageStatus,
+    SiteTimeouts,
     next_answerable_step,
     next_step,
 )
@@ -44,7 +45,23 @@ async def send_page(
     link = chain[step]
     page_id = uuid.uuid4()
     urgency = Urgency(urgency) if urgency else None
-    due = now + policy.timeout(crisis, urgency)
+    # the site's zone (for the message's times) and its timeouts, in one round trip
+    here = sa.select(sa.literal(site_id, sa.Text).label("site_id")).subquery()
+    site = (
+        await uow.session.execute(
+            sa.select(
+                t.schedule.c.time_zone,
+                t.site_ack_timeouts.c.default_seconds,
+                t.site_ack_timeouts.c.crisis_seconds,
+                t.site_ack_timeouts.c.by_urgency,
+            ).select_from(
+                here.outerjoin(t.schedule, t.schedule.c.site_id == here.c.site_id).outerjoin(
+                    t.site_ack_timeouts, t.site_ack_timeouts.c.site_id == here.c.site_id
+                )
+            )
+        )
+    ).one()
+    due = now + policy.timeout(crisis, urgency, site_timeouts(site))
     await uow.session.execute(
         sa.insert(t.page).values(
             page_id=page_id,
@@ -73,10 +90,7 @@ async def send_page(
             "role": link.role.value,
             "acknowledge_by": due.isoformat(),
             # the message says the time in the site's zone, where its schedule names one
-            "time_zone": await uow.session.scalar(
-                sa.select(t.schedule.c.time_zone).where(t.schedule.c.site_id == site_id)
-            )
-            or policy.time_zone,
+            "time_zone": site.time_zone or policy.time_zone,
         },
     )
     await uow.emit(
@@ -90,6 +104,21 @@ async def send_page(
             crisis=crisis,
             acknowledge_by=due,
         )
+    )
+
+
+def site_timeouts(row: Any) -> SiteTimeouts | None:
+    """A site's timeouts as stored (seconds), or None where the authority set none."""
+    if row is None or (row.default_seconds is None and row.crisis_seconds is None and not row.by_urgency):
+        return None
+
+    def seconds(value: float | None) -> timedelta | None:
+        return timedelta(seconds=value) if value else None
+
+    return SiteTimeouts(
+        default=seconds(row.default_seconds),
+        crisis=seconds(row.crisis_seconds),
+        by_urgency={Urgency(u): timedelta(seconds=s) for u, s in (row.by_urgency or {}).items()},
     )
 
 

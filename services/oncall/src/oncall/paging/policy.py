@@ -10,7 +10,7 @@ from contracts.types import Urgency
 from opentelemetry import metrics, trace
 
 from oncall.eligibility import EligibleNow, trust_the_snapshot
-from oncall.escalation import ServiceLevels, acknowledge_timeout
+from oncall.escalation import ServiceLevels, SiteTimeouts, acknowledge_timeout
 
 tracer = trace.get_tracer("oncall")
 # operations: how long a referral waits until someone takes it (its first acknowledgement);
@@ -39,13 +39,16 @@ class PagingPolicy:
     levels: ServiceLevels = field(default_factory=ServiceLevels)
     time_zone: str = "America/Toronto"  # a site's times, where its schedule names no zone
 
-    def timeout(self, crisis: bool, urgency: Urgency | None = None) -> timedelta:
+    def timeout(
+        self, crisis: bool, urgency: Urgency | None = None, site: SiteTimeouts | None = None
+    ) -> timedelta:
         return acknowledge_timeout(
             crisis,
             urgency,
             default=self.ack_timeout,
             crisis_timeout=self.crisis_ack_timeout,
             by_urgency=self.ack_timeout_by_urgency,
+            site=site,
         )
 
 

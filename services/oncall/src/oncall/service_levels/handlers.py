@@ -15,7 +15,7 @@ from contracts.events import (
     ReferralMet,
     ServiceLevelBreached,
 )
-from contracts.types import ReopenReason, ServiceLevel
+from contracts.types import ReopenReason, ServiceLevel, Urgency
 from servicekit import timers
 from servicekit.database import UnitOfWork
 from servicekit.telemetry import continue_trace
@@ -28,10 +28,11 @@ from oncall.escalation import (
     Episode,
     EpisodeStatus,
     ServiceLevels,
+    SiteTimeouts,
     reopen_step,
 )
 from oncall.messages import MessageKind
-from oncall.paging.chain import chain_of, notify, page_episode
+from oncall.paging.chain import chain_of, notify, page_episode, site_timeouts
 from oncall.paging.policy import PagingPolicy, tracer
 
 
@@ -64,6 +65,35 @@ async def set_service_levels(
         .values(site_id=site_id, **values)
         .on_conflict_do_update(index_elements=["site_id"], set_=values)
     )
+
+
+async def set_ack_timeouts(
+    uow: UnitOfWork,
+    site_id: str,
+    default: timedelta | None,
+    crisis: timedelta | None,
+    by_urgency: dict[Urgency, timedelta],
+) -> None:
+    """Pages of the site sent from now on wait this long; pages already out keep theirs."""
+    values = {
+        "default_seconds": default.total_seconds() if default else None,
+        "crisis_seconds": crisis.total_seconds() if crisis else None,
+        "by_urgency": {u.value: d.total_seconds() for u, d in by_urgency.items()},
+    }
+    await uow.session.execute(
+        insert(t.site_ack_timeouts)
+        .values(site_id=site_id, **values)
+        .on_conflict_do_update(index_elements=["site_id"], set_=values)
+    )
+
+
+async def ack_timeouts(uow: UnitOfWork, site_id: str) -> SiteTimeouts | None:
+    row = (
+        await uow.session.execute(
+            sa.select(t.site_ack_timeouts).where(t.site_ack_timeouts.c.site_id == site_id)
+        )
+    ).first()
+    return site_timeouts(row)
 
 
 async def service_level_due(
