@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -75,6 +76,59 @@ def summary(seconds: list[float]) -> dict[str, float]:
         "p999_ms": pct(0.999),
         "max_ms": round(ms[-1], 1),
     }
+
+
+# --- where the CPU goes ----------------------------------------------------------------------
+
+PLATFORM_SERVICES = (*SERVICES, "frontend")
+
+
+def _process_group(process: psutil.Process) -> str | None:
+    """Which part of the platform a process is: a service, the broker, the database, the
+    load generator (this process), or none of them."""
+    try:
+        if process.pid == os.getpid():
+            return "load generator"
+        name, command = process.name(), " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+    for service in PLATFORM_SERVICES:
+        if f"-m {service} serve" in command:
+            return service
+    if name.startswith("postgres"):
+        return "postgresql"
+    if "java" in name and "kafka" in command.lower():
+        return "kafka"
+    return None
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user and system) used so far by each part of the platform. PostgreSQL's
+    backends are counted while they live: the services keep their pooled connections, so a
+    run's backends outlive it."""
+    used: dict[str, float] = {}
+    for process in psutil.process_iter():
+        group = _process_group(process)
+        if group is None:
+            continue
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        used[group] = used.get(group, 0.0) + times.user + times.system
+    return used
+
+
+def cpu_per_referral(before: dict[str, float], after: dict[str, float], referrals: int) -> dict[str, float]:
+    """Milliseconds of CPU per referral, by part, and their sum."""
+    per = {
+        group: round(1000 * (after.get(group, 0.0) - before.get(group, 0.0)) / referrals, 2)
+        for group in sorted(set(before) | set(after))
+    }
+    per["total (without the load generator)"] = round(
+        sum(v for k, v in per.items() if k != "load generator"), 2
+    )
+    return per
 
 
 # --- the floor ---------------------------------------------------------------------------
@@ -235,9 +289,18 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=300)
     default_out = Path(__file__).parent / "results" / "referral_flow.json"
     parser.add_argument("--out", type=Path, default=default_out)
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for every service, e.g. CONSUME_BATCH_MAX=1 to measure one event per transaction",
+    )
     args = parser.parse_args()
+    service_env = dict(item.split("=", 1) for item in args.service_env)
     runs = [(float(r), float(t)) for r, t in (spec.split(":") for spec in args.rates.split(","))]
     result: dict[str, Any] = {
+        "service_env": service_env,
         "machine": {
             "cores": os.cpu_count(),
             "python": platform.python_version(),
@@ -263,7 +326,7 @@ def main() -> None:
                 public_key_pem=public_pem,
                 personal_data_keys=PersonalDataVault.new_key(),
                 extra_env={
-                    name: {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}"}
+                    name: {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}", **service_env}
                     for name in SERVICES
                 },
             )
@@ -286,14 +349,18 @@ def main() -> None:
 
             bootstrap = infrastructure.kafka_bootstrap
             for rate, seconds in runs:
+                used_before = cpu_seconds()
                 latencies, paged_rate = asyncio.run(
                     steady(urls["intake"], bootstrap, sites, int(rate * seconds), rate)
                 )
                 run = {"rate_per_second": rate, "seconds": seconds, "paged_per_second": round(paged_rate, 1)}
+                run["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), int(rate * seconds))
                 run["platform"] = summary(latencies[int(rate * args.warmup) :])
                 result["steady"].append(run)
                 print(f"steady {rate:g}/s: {run}", flush=True)
+            used_before = cpu_seconds()
             result["burst"] = asyncio.run(burst(urls["intake"], bootstrap, sites, args.burst))
+            result["burst"]["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), args.burst)
             print(f"burst: {result['burst']}", flush=True)
             services.stop()
             services = None
@@ -340,6 +407,12 @@ def main() -> None:
         f"burst: {b['referrals']:,} referrals across {b['sites']} sites: all accepted in"
         f" {b['accepted_seconds']} s, all paged in {b['all_paged_seconds']} s ({b['paged_per_second']}/s)"
     )
+    print("\nCPU per referral, ms, summed over each part's processes (target: 40 ms in total)")
+    columns = [*(f"{r['rate_per_second']:g}/s" for r in result["steady"]), "burst"]
+    tables = [*(r["cpu_ms_per_referral"] for r in result["steady"]), b["cpu_ms_per_referral"]]
+    print(f"{'':<36}" + "".join(f"{c:>10}" for c in columns))
+    for part in sorted({k for table in tables for k in table}, key=lambda k: ("total" in k, k)):
+        print(f"{part:<36}" + "".join(f"{table.get(part, 0.0):>10.1f}" for table in tables))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {args.out}")

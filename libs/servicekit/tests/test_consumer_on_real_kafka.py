@@ -94,3 +94,98 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_n_attempts_an
     async with scratch_database.sessions() as session:
         processed = (await session.execute(sa.select(INBOX.c.event_type))).scalars().all()
     assert processed == ["intake.referral.closed.v1"]  # the failed event left no trace
+
+
+class _Counting(UnitOfWorkFactory):
+    """A factory that counts the transactions it opens."""
+
+    opened = 0
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        self.opened += 1
+        return super().__call__()
+
+
+async def _produce(bootstrap: str, site_id: str, events: list) -> list[uuid.UUID]:
+    """The events on the referrals topic, in order; their envelopes' ids."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    ids = []
+    try:
+        for event in events:
+            envelope = event.envelope(site_id=site_id, producer="test")
+            ids.append(envelope.id)
+            await producer.send(topics.REFERRALS, envelope.to_bytes(), key=site_id.encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return ids
+
+
+def _closed(site_id: str) -> ReferralClosed:
+    return ReferralClosed(
+        referral_id=uuid.uuid4(), site_id=site_id, contact_made=True, outcome="one_time_support"
+    )
+
+
+async def test_a_batch_is_one_transaction_and_a_poison_in_it_goes_alone_to_its_dead_letter_topic(
+    infrastructure, scratch_database
+):
+    site_id = f"t-{uuid.uuid4().hex[:6]}"
+    seen: list[uuid.UUID] = []
+    poisoned = {"calls": 0}
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(ReferralWithdrawn)
+    async def always_fails(event, uow, envelope):
+        if event.site_id == site_id:
+            poisoned["calls"] += 1
+            raise RuntimeError("the effect cannot be applied")
+
+    @subscriptions.on(ReferralClosed)
+    async def succeeds(event, uow, envelope):
+        if event.site_id == site_id:
+            seen.append(event.referral_id)
+
+    # 40 good events, a poison, 40 more, on one partition (one site's key keeps the order)
+    before = [_closed(site_id) for _ in range(40)]
+    poison = ReferralWithdrawn(referral_id=uuid.uuid4(), site_id=site_id, stage="submitted")
+    after = [_closed(site_id) for _ in range(40)]
+    ids = await _produce(infrastructure.kafka_bootstrap, site_id, [*before, poison, *after])
+
+    units = _Counting(scratch_database, producer="test")
+    broker = KafkaBroker(infrastructure.kafka_bootstrap)
+    EventConsumer(
+        name=f"test-{uuid.uuid4().hex[:6]}",
+        subscriptions=subscriptions,
+        uow=units,
+        broker=broker,
+        dead_letter_after_attempts=3,
+        retry_backoff_seconds=0.01,
+        batch_max=100,
+    ).attach()
+    await broker.start()
+    try:
+        for _ in range(900):
+            if len(set(seen)) == 80:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1)  # anything more would show now
+    finally:
+        await broker.stop()
+
+    # every good event's effect exactly once, in order, though the batch came again after the
+    # poison failed (the inbox recognised the ones already committed)
+    assert seen == [e.referral_id for e in [*before, *after]]
+    [dead] = await _dead_letters(infrastructure.kafka_bootstrap, site_id, expected=1)
+    headers = {k: v.decode() for k, v in dead.headers}
+    assert (headers["dlt.attempts"], headers["dlt.error"]) == (
+        "3",
+        "failed: RuntimeError: the effect cannot be applied",
+    )
+    async with scratch_database.sessions() as session:
+        ours = sa.select(sa.func.count()).select_from(INBOX).where(INBOX.c.event_id.in_(ids))
+        processed = (await session.execute(ours)).scalar()
+    assert processed == 80  # the poison left no trace
+    # far fewer transactions than events: the good runs went in a few, the poison alone thrice
+    assert units.opened < 30, units.opened

@@ -11,13 +11,19 @@ handler's unit of work committed; a failure seeks back and the message comes aga
 * An infrastructure failure (database or broker unreachable) is retried without counting:
   a valid event is never dead-lettered because PostgreSQL restarted.
 * A redelivered event is recognised by the inbox and changes nothing.
+
+What one poll returns is processed as a batch: one transaction (a savepoint per event) and
+one offset commit for all of it, which is most of the cost of an event otherwise. The events
+before a failing one are committed; the failing one then goes alone through the path above
+(retries, dead letters), and the rest follow. Each event continues its own trace.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import sqlalchemy.exc
@@ -26,15 +32,18 @@ from contracts import EVENT_TYPES, Envelope, Event, parse_payload, topics
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import trace
 from pydantic import ValidationError
 
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.inbox import claim
-from servicekit.telemetry import instruments
+from servicekit.telemetry import continue_trace, instruments
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Any, UnitOfWork, Envelope], Awaitable[None]]
+Record = tuple[str, int, int, bytes | None, bytes | None]  # topic, partition, offset, key, value
+tracer = trace.get_tracer("pss.servicekit.consumer")
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     sqlalchemy.exc.OperationalError,
@@ -102,6 +111,7 @@ class EventConsumer:
         broker: KafkaBroker,
         dead_letter_after_attempts: int,
         retry_backoff_seconds: float,
+        batch_max: int = 1,
     ) -> None:
         self.name = name
         self.subscriptions = subscriptions
@@ -109,11 +119,24 @@ class EventConsumer:
         self.broker = broker
         self.max_attempts = dead_letter_after_attempts
         self.backoff = retry_backoff_seconds
+        self.batch_max = batch_max
         self._attempts: dict[tuple[str, int, int], int] = {}
 
     def attach(self) -> None:
         """Register the subscriber on the broker; connects nothing until the broker starts."""
         if not self.subscriptions.handlers:
+            return
+        if self.batch_max > 1:
+            # a poll returns what is there at once; the timeout only bounds an empty poll
+            self.broker.subscriber(
+                *self.subscriptions.topics,
+                group_id=self.name,
+                auto_offset_reset="earliest",
+                ack_policy=AckPolicy.NACK_ON_ERROR,
+                batch=True,
+                max_records=self.batch_max,
+                title=f"{self.name} events",
+            )(self._on_batch)
             return
         self.broker.subscriber(
             *self.subscriptions.topics,
@@ -127,6 +150,72 @@ class EventConsumer:
         record = msg.raw_message
         assert not isinstance(record, tuple)  # one record at a time
         await self.process(record.topic, record.partition, record.offset, record.key, record.value)
+
+    async def _on_batch(self, msg: KafkaMessage) -> None:
+        records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+        await self.process_batch([(r.topic, r.partition, r.offset, r.key, r.value) for r in records])
+
+    async def process_batch(self, records: list[Record]) -> None:
+        """Process a poll's records in one transaction; from the first that fails, one at a
+        time (an exception from there seeks every partition of the batch back: the records
+        already committed are then recognised by the inbox and skipped)."""
+        pending = list(records)
+        while pending:
+            if len(pending) > 1:
+                try:
+                    done = await self._together(pending)
+                except Exception:
+                    done = 0  # the transaction itself failed (an outage): one at a time says so
+                pending = pending[done:]
+                if not pending:
+                    return
+            await self.process(*pending[0])
+            pending = pending[1:]
+
+    async def _together(self, records: list[Record]) -> int:
+        """As many leading records as go through, in one transaction; returns how many. A
+        record that is malformed or whose handler fails stops the run: its savepoint is
+        rolled back and the ones before it are committed."""
+        consumed: list[str] = []
+        done = len(records)
+        async with self.uow() as uow:
+            for at, (_topic, _partition, _offset, _key, value) in enumerate(records):
+                try:
+                    envelope = Envelope.from_bytes(value or b"")
+                    handler = self.subscriptions.handlers.get(envelope.type)
+                    event = parse_payload(envelope) if handler else None
+                except (ValidationError, ValueError):
+                    done = at  # dead-lettered alone, with its reason
+                    break
+                if handler is None:
+                    continue
+                try:
+                    with self._traced(envelope):
+                        async with uow.session.begin_nested():
+                            await self._handle(uow, handler, event, envelope)
+                except Exception:
+                    done = at
+                    break
+                consumed.append(envelope.type)
+        # counted once committed
+        for event_type in consumed:
+            instruments().events_consumed.add(1, {"consumer": self.name, "event_type": event_type})
+        return done
+
+    @contextlib.contextmanager
+    def _traced(self, envelope: Envelope) -> Iterator[None]:
+        """An event of a batch continues its own referral's trace (the batch's own span
+        only links them)."""
+        with (
+            continue_trace(envelope.trace.traceparent),
+            tracer.start_as_current_span(f"{envelope.type} process", kind=trace.SpanKind.CONSUMER),
+        ):
+            yield
+
+    async def _handle(self, uow: UnitOfWork, handler: EventHandler, event: Any, envelope: Envelope) -> None:
+        """The effect, once: a redelivered event is recognised by the inbox and skipped."""
+        if await claim(uow.session, consumer=self.name, event_id=envelope.id, event_type=envelope.type):
+            await handler(event, uow, envelope)
 
     async def process(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
@@ -144,11 +233,9 @@ class EventConsumer:
             return
 
         try:
-            async with self.uow() as uow:
-                if await claim(
-                    uow.session, consumer=self.name, event_id=envelope.id, event_type=envelope.type
-                ):
-                    await handler(event, uow, envelope)
+            with self._traced(envelope) if self.batch_max > 1 else contextlib.nullcontext():
+                async with self.uow() as uow:
+                    await self._handle(uow, handler, event, envelope)
         except RejectEvent as exc:
             await self._dead_letter(topic, partition, offset, key, value, 1, f"rejected: {exc}")
             return

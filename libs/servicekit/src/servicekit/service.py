@@ -126,6 +126,7 @@ def build_service(
             broker=broker,
             dead_letter_after_attempts=settings.dead_letter_after_attempts,
             retry_backoff_seconds=settings.retry_backoff_seconds,
+            batch_max=settings.consume_batch_max,
         ).attach()
 
     service: Service

@@ -28,6 +28,10 @@ class ServiceSettings(BaseSettings):
     # consumers: attempts before a message that keeps failing goes to its dead-letter topic
     dead_letter_after_attempts: int = Field(default=3, ge=1)
     retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    # events taken from Kafka at once and processed in one transaction and one offset commit
+    # (a failing one falls back to one at a time, so a poison message still goes alone to
+    # its dead-letter topic); 1: one transaction per event
+    consume_batch_max: int = Field(default=100, ge=1, le=1000)
     # the outbox relay polls at this interval when nothing nudged it
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)
