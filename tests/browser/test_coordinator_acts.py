@@ -125,3 +125,41 @@ def test_a_manager_suggests_support_for_a_worker_who_is_asked_privately(running_
         assert "Jordan" not in page.content()  # the page after the POST does not echo it
     finally:
         context.close()
+
+
+def test_eap_staff_refer_a_worker_who_consented_of_any_site_and_every_control_is_44_px(
+    running_platform, site, browser
+):
+    p = running_platform
+    context = browser.new_context(viewport=PHONE, locale="en-CA", timezone_id="America/Toronto")
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        sign_in(page, p, p.eap_account())
+        page.wait_for_url(f"{frontend(p)}/refer")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Refer a worker to peer support")
+        heights = page.eval_on_selector_all(
+            "main button, main select, main input:not([type=hidden]):not([type=radio]):not([type=checkbox]),"
+            " main .choice",
+            "nodes => nodes.map(n => [n.id || n.textContent.trim(), n.getBoundingClientRect().height])",
+        )
+        assert heights and all(h >= 44 for _, h in heights), heights
+        assert axe_violations(page) == [] and no_sideways_scroll(page)
+        page.get_by_label("Their site").select_option(site.site_id)
+        page.get_by_label("Their name").fill("Casey")
+        page.get_by_label("Their phone (optional)").fill("+1 555 0177")
+        page.get_by_label("What happened?").select_option(label="Unexpected patient death")
+        page.get_by_label("Within days").check()
+        page.get_by_role("button", name="Refer the worker").click()
+        # without the worker's consent nobody is referred
+        expect(page.locator("#problem")).to_contain_text("only with their consent")
+        expect(page.get_by_label("Their name")).to_have_value("Casey")
+        page.get_by_label("How they consented").select_option("verbal")
+        page.get_by_label("The worker consented, just now, to be contacted by a peer supporter").check()
+        page.get_by_role("button", name="Refer the worker").click()
+        page.wait_for_url(re.compile(r"/refer\?done=received"))
+        expect(page.locator("#done")).to_contain_text("A trained peer supporter will contact the worker")
+        found = "SELECT path, status FROM intake.referral WHERE site_id = %s AND path = 'eap'"
+        assert [row[0] for row in p.sql(found, site.site_id)] == ["eap"]
+    finally:
+        context.close()

@@ -53,3 +53,15 @@ def test_an_outage_raised_from_inside_a_handler_error_is_still_an_outage():
 )
 def test_a_handler_or_schema_error_is_not_an_outage(error):
     assert not is_outage(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
+        wrapped(asyncpg.exceptions.SerializationError("could not serialize access")),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_a_transaction_that_lost_a_race_is_retried_without_counting_against_the_event(error):
+    assert is_outage(error)

@@ -169,6 +169,7 @@ def demo_accounts() -> list[Account]:
         *managers,
         Account("coordinator@north", "Coordinator of the north region", [Role.SITE_COORDINATOR.value], north),
         Account("admin", "Authority administrator", [Role.AUTHORITY_ADMIN.value], []),
+        Account("eap", "EAP staff", [Role.OCCUPATIONAL_HEALTH.value], []),
     ]
 
 

@@ -344,6 +344,16 @@ class RunningPlatform:
         add_account(self.platform.accounts_file, account)
         return username
 
+    def eap_account(self) -> str:
+        """An account of the development sign-in for EAP (occupational health) staff."""
+        from pss_dev.local.identity import Account, add_account
+
+        username = "eap@authority"
+        add_account(
+            self.platform.accounts_file, Account(username, "EAP staff", [Role.OCCUPATIONAL_HEALTH.value], [])
+        )
+        return username
+
     def frontend_client(self, site: Site | str) -> httpx.Client:
         """An HTTP client signed in to the front-end as the site's coordinator, through the
         development provider's sign-in form (as a browser would, without one)."""

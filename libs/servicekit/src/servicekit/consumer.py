@@ -57,6 +57,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 # to wait out, never a fault of the event (found by the fault drill: asyncpg raises
 # "the database system is starting up" unwrapped while PostgreSQL recovers)
 OUTAGE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+# a deadlock or a serialization failure: the transaction lost a race, the event is fine;
+# retried like an outage, never counted towards its dead letter
+RACE_SQLSTATES = ("40P01", "40001")
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -70,7 +73,7 @@ def is_outage(exc: BaseException) -> bool:
         if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
             return True
         state = getattr(current, "sqlstate", None)
-        if isinstance(state, str) and state.startswith(OUTAGE_SQLSTATES):
+        if isinstance(state, str) and state.startswith((*OUTAGE_SQLSTATES, *RACE_SQLSTATES)):
             return True
         orig = getattr(current, "orig", None)
         current = current.__cause__ or (orig if isinstance(orig, BaseException) else None)

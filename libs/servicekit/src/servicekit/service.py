@@ -50,6 +50,8 @@ async def repeat(step: Callable[[], Coroutine[Any, Any, int]], *, interval: floa
     such as a publication that cannot be protected, must not fail in silence) and retried;
     it never ends the loop."""
     loop_log = logging.getLogger(name)
+    # exported from the start, at 0: an alert on the count then sees the loop exists
+    instruments().background_failures.add(0, {"loop": name})
     while True:
         try:
             if await step():

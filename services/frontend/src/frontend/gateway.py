@@ -179,21 +179,28 @@ class PlatformServices:
     async def site_resources(self, site_id: str) -> dict[str, Any]:
         return await self._json("intake", f"/sites/{site_id}/resources")  # type: ignore[no-any-return]
 
-    async def ask_for_support(
-        self, body: dict[str, Any], key: str, *, colleague: bool = False
-    ) -> dict[str, Any]:
-        """The worker's request (or a worker's concern for a colleague); ``key`` makes a
-        re-sent form the same request (one case)."""
-        path = "/referrals/colleague" if colleague else "/referrals"
+    async def _way_in(self, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """A request through one of intake's ways in; ``key`` makes a re-sent form the same
+        request (one case)."""
         answer = await self._call("intake", "POST", path, json=body, headers={"Idempotency-Key": key})
         return answer.json()  # type: ignore[no-any-return]
 
+    async def ask_for_support(
+        self, body: dict[str, Any], key: str, *, colleague: bool = False
+    ) -> dict[str, Any]:
+        """The worker's request, or a worker's concern for a colleague."""
+        return await self._way_in("/referrals/colleague" if colleague else "/referrals", body, key)
+
     async def suggest_support(self, body: dict[str, Any], key: str) -> dict[str, Any]:
         """A manager suggests support for a worker, signed in (the worker is asked privately)."""
-        answer = await self._call(
-            "intake", "POST", "/referrals/manager", json=body, headers={"Idempotency-Key": key}
-        )
-        return answer.json()  # type: ignore[no-any-return]
+        return await self._way_in("/referrals/manager", body, key)
+
+    async def refer_for_eap(self, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """EAP or occupational health refers a worker who consented; a supporter contacts them."""
+        return await self._way_in("/referrals/eap", body, key)
+
+    async def every_site(self) -> list[dict[str, str]]:
+        return await self._json("intake", "/sites")  # type: ignore[no-any-return]
 
     async def my_case(self, worker_token: str, step: str | None = None) -> dict[str, Any]:
         headers = {"Worker-Token": worker_token}

@@ -1,12 +1,15 @@
-"""A manager's path: suggest peer support for a worker of their site, signed in. The worker
-is asked privately, by e-mail, and accepts or declines; the manager is never told the answer,
-and the page says so. Where the site's program does not reach out on referrals by others,
-nothing is stored and the manager is told how the worker can reach the program themself.
-Coordinators may use it too. Every POST redirects."""
+"""Referring a worker, signed in. A manager suggests peer support for a worker of their site:
+the worker is asked privately, by e-mail, and accepts or declines; the manager is never told
+the answer, and the page says so. Where the site's program does not reach out on referrals by
+others, nothing is stored and the manager is told how the worker can reach the program
+themself. Coordinators may use it too. EAP and occupational-health staff refer a worker of any
+site who consented, with how and when: a supporter then contacts the worker. Every POST
+redirects."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -22,30 +25,44 @@ from frontend.web import PageNotFound, SignedIn, check_form, render, services, t
 
 router = APIRouter()
 
-MANAGER = "manager"
-DONE = ("offered", "not_offered", "elsewhere")
+MANAGER, EAP = "manager", "occupational_health"
+DONE = ("offered", "not_offered", "elsewhere", "received")
+CONSENT = ("verbal", "written", "electronic")
 
 
-def _may_refer(session: Session) -> list[str]:
-    """The sites this person may suggest support at: a manager's, a coordinator's."""
-    if not (MANAGER in session.roles or session.may_coordinate) or not session.sites:
-        raise PageNotFound
-    return list(session.sites)
+def _path(session: Session) -> str:
+    """Which way in this person refers by: EAP (any site, with consent) or a manager's."""
+    if EAP in session.roles:
+        return "eap"
+    if (MANAGER in session.roles or session.may_coordinate) and session.sites:
+        return "manager"
+    raise PageNotFound
+
+
+async def _sites(request: Request, session: Session) -> list[dict[str, str]]:
+    """The sites this person may refer at, with their names."""
+    if _path(session) == "eap":
+        return await services(request, session).every_site()
+    return [{"site_id": s, "display_name": s} for s in session.sites]
 
 
 class ReferForm(CaseForm):
     key: str = ""  # drawn with the form: sending it twice suggests support once
     site_id: str = ""
+    consented: str = ""
+    consent_method: str = ""
 
 
-def _page(
+async def _page(
     request: Request, session: Session, *, values: Any = None, problem: str | None = None, **context: Any
 ) -> HTMLResponse:
     return render(
         request,
         "refer.html",
         section="refer",
-        sites=_may_refer(session),
+        eap=_path(session) == "eap",
+        sites=await _sites(request, session),
+        consent_methods=CONSENT,
         reasons=reasons(),
         urgencies=[u.value for u in Urgency],
         modalities=[m.value for m in Modality],
@@ -64,16 +81,18 @@ async def refer_form(request: Request, session: SignedIn, done: str = "", site: 
             contact = (await services(request, session).site_resources(site)).get("program_contact")
         except Refused:
             contact = None
-    return _page(request, session, done=done if done in DONE else None, program_contact=contact)
+    return await _page(request, session, done=done if done in DONE else None, program_contact=contact)
 
 
 @router.post("/refer", response_model=None)
 async def refer(request: Request, session: SignedIn, form: Annotated[ReferForm, Form()]) -> Response:
     check_form(session, form.form_token)
-    sites = _may_refer(session)
+    path = _path(session)
+    sites = [s["site_id"] for s in await _sites(request, session)]
     t = translator(request)
     values = form.model_dump()
     category, _, kind = form.reason.partition(":")
+    email, phone = form.email.strip(), form.phone.strip()
     staff_id = form.staff_id.strip().lower()
     if staff_id and not staff_id.startswith("st-"):
         staff_id = f"st-{staff_id}"
@@ -84,18 +103,25 @@ async def refer(request: Request, session: SignedIn, form: Annotated[ReferForm, 
             ("reason", (category, kind) in {(c, k) for c, ks in reasons() for k in ks}),
             ("urgency", form.urgency in {u.value for u in Urgency}),
             ("name", bool(form.name.strip())),
-            # the worker is asked privately, by e-mail: without it nobody can ask them
-            ("email", EMAIL.fullmatch(form.email.strip()) is not None),
-            ("phone", not form.phone.strip() or PHONE.fullmatch(form.phone.strip()) is not None),
+            # a manager's worker is asked privately, by e-mail: without it nobody can ask them;
+            # an EAP referral is contacted directly, by phone or e-mail
+            ("email", EMAIL.fullmatch(email) is not None)
+            if path == "manager"
+            else ("contact", bool(email or phone)),
+            ("email_form", path == "manager" or not email or EMAIL.fullmatch(email) is not None),
+            ("phone", not phone or PHONE.fullmatch(phone) is not None),
+            ("consent", path != "eap" or (form.consented == "yes" and form.consent_method in CONSENT)),
             ("staff_id", not staff_id or _staff_ref_ok(staff_id)),
         )
         if not ok
     ]
     if problems:
-        return _page(request, session, values=values, problem=" ".join(problems))
-    worker: dict[str, Any] = {"name": form.name.strip(), "email": form.email.strip()}
-    if form.phone.strip():
-        worker["phone"] = form.phone.strip()
+        return await _page(request, session, values=values, problem=" ".join(dict.fromkeys(problems)))
+    worker: dict[str, Any] = {"name": form.name.strip()}
+    if email:
+        worker["email"] = email
+    if phone:
+        worker["phone"] = phone
     if staff_id:
         worker["staff_ref"] = staff_id
     body = {
@@ -105,14 +131,19 @@ async def refer(request: Request, session: SignedIn, form: Annotated[ReferForm, 
         "modality": form.modality if form.modality in {m.value for m in Modality} else "either",
         "worker": worker,
     }
+    if path == "eap":
+        body["consent"] = {"method": form.consent_method, "given_at": datetime.now(UTC).isoformat()}
+    calls = services(request, session)
+    key = form.key or secrets.token_urlsafe(16)
     try:
-        answer = await services(request, session).suggest_support(body, form.key or secrets.token_urlsafe(16))
+        answer = await (calls.refer_for_eap(body, key) if path == "eap" else calls.suggest_support(body, key))
     except Refused as exc:
         if exc.status in (401, 403):
             raise
-        return _page(request, session, values=values, problem=t("help.refused", message=said(t, exc.message)))
+        problem = t("help.refused", message=said(t, exc.message))
+        return await _page(request, session, values=values, problem=problem)
     if answer.get("case_created"):
-        done = "offered"
+        done = "received" if path == "eap" else "offered"
     elif category == "hr_matter":
         done = "elsewhere"  # handled by the people the site names: nothing was stored
     else:

@@ -97,6 +97,8 @@ async def home(request: Request, session: SignedIn) -> RedirectResponse | HTMLRe
         return RedirectResponse(f"/sites/{session.sites[0]}/queue", 303)
     if not session.may_coordinate and session.staff_ref and "peer_supporter" in session.roles:
         return RedirectResponse("/me", 303)  # a supporter: the pages waiting for them
-    if not session.may_coordinate and "manager" in session.roles and session.sites:
-        return RedirectResponse("/refer", 303)  # a manager: suggest support for a worker
+    if not session.may_coordinate and (
+        ("manager" in session.roles and session.sites) or "occupational_health" in session.roles
+    ):
+        return RedirectResponse("/refer", 303)  # a manager or EAP: refer a worker
     return render(request, "home.html", sites=session.sites if session.may_coordinate else [])

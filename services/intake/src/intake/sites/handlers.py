@@ -25,6 +25,11 @@ async def site(uow: UnitOfWork, site_id: str) -> Any:
     return (await uow.session.execute(sa.select(tables.site).where(tables.site.c.site_id == site_id))).first()
 
 
+async def every_site(uow: UnitOfWork) -> list[Any]:
+    query = sa.select(tables.site.c.site_id, tables.site.c.display_name).order_by(tables.site.c.display_name)
+    return list((await uow.session.execute(query)).all())
+
+
 async def known_site(uow: UnitOfWork, site_id: str) -> Any:
     row = await site(uow, site_id)
     if row is None:

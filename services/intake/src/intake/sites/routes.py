@@ -8,6 +8,7 @@ from contracts.types import (
     SiteId,
 )
 from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel
 from servicekit.api import unit_of_work
 from servicekit.auth import Principal, Role, requires
 
@@ -44,6 +45,27 @@ async def site_resources(request: Request, site_id: str) -> SiteResources:
         crisis_resources=[Resource(**r) for r in (row.crisis_resources or DEFAULT_CRISIS_RESOURCES)],
         hr_resources=[Resource(**r) for r in (row.hr_resources or [])],
     )
+
+
+class SiteListed(BaseModel):
+    site_id: str
+    display_name: str
+
+
+@router.get("/sites", tags=["sites"])
+async def get_sites(
+    request: Request,
+    _p: Annotated[
+        Principal,
+        Depends(
+            requires(Role.OCCUPATIONAL_HEALTH, Role.MANAGER, Role.SITE_COORDINATOR, Role.AUTHORITY_ADMIN)
+        ),
+    ],
+) -> list[SiteListed]:
+    """The authority's sites by name, for those who refer a worker of any of them (EAP)."""
+    async with unit_of_work(request)() as uow:
+        rows = await site_handlers.every_site(uow)
+    return [SiteListed(site_id=r.site_id, display_name=r.display_name) for r in rows]
 
 
 @router.get("/sites/{site_id}/resources", response_model=SiteResources, tags=["sites"])
