@@ -48,12 +48,14 @@ async def locked_episode(uow: UnitOfWork, referral_id: uuid.UUID) -> Any:
 
 
 async def _answerable_page(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal) -> tuple[Any, Any]:
-    page = (
-        await uow.session.execute(sa.select(t.page).where(t.page.c.page_id == page_id).with_for_update())
-    ).first()
-    if page is None or page.recipient != principal.staff_ref:
+    # the episode is locked before the page, as every other path of oncall locks them (its
+    # consumers, timers and endings): the opposite order deadlocked against a consumer
+    query = sa.select(t.page).where(t.page.c.page_id == page_id)
+    found = (await uow.session.execute(query)).first()
+    if found is None or found.recipient != principal.staff_ref:
         raise PageNotFound(page_id)  # a page is answered by the person it was sent to
-    episode = await locked_episode(uow, page.referral_id)
+    episode = await locked_episode(uow, found.referral_id)
+    page = (await uow.session.execute(query.with_for_update())).one()
     if not may_answer(EpisodeStatus(episode.status), PageStatus(page.status)):
         raise PageClosed(episode.status)
     return page, episode
