@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from frontend.gateway import PlatformServices, Refused, Unavailable
+from frontend.pages.ask import EMAIL
 from frontend.session import Session
 from frontend.web import PageNotFound, SignedIn, check_form, render, services, translator
 
@@ -21,9 +22,9 @@ router = APIRouter()
 DONE = ("away", "back", "routes", "debriefed", "not_needed")
 CHANNELS = ("email", "webhook")
 ROUTES_SHOWN = 3
-# enough to catch a slip of the thumb; oncall checks each address properly
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_URL = re.compile(r"^https?://\S{3,}$")
+# enough to catch a slip of the thumb (the e-mail check is the ways in's); oncall checks
+# each address properly
+_URL = re.compile(r"https?://\S{3,}")
 
 
 def _me(session: Session) -> str:
@@ -125,7 +126,7 @@ async def set_routes(request: Request, session: SignedIn) -> HTMLResponse | Redi
     elif bad := [
         i + 1
         for i, r in enumerate(routes)
-        if not (_EMAIL if r["channel"] == "email" else _URL).match(r["address"]) or len(r["address"]) > 500
+        if not (EMAIL if r["channel"] == "email" else _URL).fullmatch(r["address"]) or len(r["address"]) > 500
     ]:
         problem = t("settings.routes.bad_address", n=", ".join(map(str, bad)))
     if problem is None:
