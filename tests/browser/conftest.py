@@ -67,3 +67,6 @@ def sign_in(page: Page, p: RunningPlatform, username: str, path: str = "/") -> N
     page.get_by_label("Account").fill(username)
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"{frontend(p)}/**")
+    # a sign-in that failed lands on the callback's page: say what it said, not a timeout later
+    # (CI once timed out waiting for the queue after this point, on a loaded machine)
+    assert "/signin" not in page.url, f"{page.url}: {page.inner_text('body')[:400]}"

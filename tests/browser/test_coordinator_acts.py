@@ -65,7 +65,17 @@ def test_a_coordinator_takes_their_own_page_records_the_case_and_closes_it(
     assert axe_violations(page) == []
     assert p.sql("SELECT status FROM intake.referral WHERE referral_id = %s", referral_id) == [("closed",)]
 
-    # the closed case is in the site's history: by the start of its id, its month, its outcome
+    # the closed case is in the site's history: by the start of its id, its month, its outcome,
+    # in the site's own time: this site now keeps Vancouver's, not the authority's Toronto time
+    vancouver = {
+        "time_zone": "America/Vancouver",
+        "rotations": [
+            {"layer": "primary", "members": [ref(site, "sup1")], "starts_local": "2026-01-01T08:00:00"}
+        ],
+    }
+    with p.coordinator(site) as coordinator:
+        answer = coordinator.put(f"{p.url('oncall')}/sites/{site.site_id}/schedule", json=vancouver)
+        assert answer.status_code == 204, answer.text
     ((ended_at,),) = p.sql("SELECT ended_at FROM intake.referral WHERE referral_id = %s", referral_id)
     page.get_by_role("link", name="History").click()
     page.get_by_label("Case number (its first characters)").fill(str(referral_id)[:6])
@@ -75,6 +85,7 @@ def test_a_coordinator_takes_their_own_page_records_the_case_and_closes_it(
     found = page.locator("#history tbody tr")
     expect(found).to_have_count(1)
     expect(found).to_contain_text("Follow-up planned")
+    expect(found).to_contain_text(re.compile(r"\d\d:\d\d P[SD]T"))
     assert axe_violations(page) == []
     page.goto(f"{frontend(p)}/sites/{site.site_id}/history?case={str(referral_id)[:6]}&month=9999-12")
     expect(page.locator("#history")).to_have_count(0)  # nothing ended then

@@ -128,6 +128,29 @@ def test_a_withheld_cell_is_drawn_as_withheld_never_as_zero():
     assert [b.percent for b in chart.bars] == [100, 50, 0]
 
 
+def test_a_metric_is_broken_down_in_words_in_both_languages_never_in_codes():
+    from contracts.types import CaseOutcome, ConnectionPath, ReasonCategory, RecipientRole
+    from frontend.i18n import Translator, catalogue
+
+    counted_by = {
+        "referrals_by_reason": ReasonCategory,
+        "referrals_by_path": ConnectionPath,
+        "acknowledged_pages": RecipientRole,
+        "closed": CaseOutcome,
+    }
+    for measure, codes in counted_by.items():
+        cell = {"measure": measure, "dimension": "x", "value": 1, "withheld": False}
+        (chart,) = charts.measure_charts([cell])
+        for code in codes:
+            for language in ("en", "fr"):
+                assert f"{chart.words}.{code.value}" in catalogue(language), (measure, code, language)
+    (chart,) = charts.measure_charts(
+        [{"measure": "callback_within_30_minutes", "dimension": "yes", "value": 1, "withheld": False}]
+    )
+    assert Translator("fr").label(chart.words, "yes") == "Oui"
+    assert Translator("fr").label("category", "critical_incident") != "critical incident"
+
+
 def test_the_calendar_cuts_shifts_at_local_midnight_and_shows_gaps_as_nobody():
     zone = ZoneInfo("America/Toronto")
     begin = datetime(2026, 11, 22, tzinfo=zone)

@@ -85,11 +85,28 @@ class Bar:
     percent: float  # of the widest bar of its chart, for drawing
 
 
+# the words of a measure's dimension are those of the code it counts by (a reason's category,
+# a path, a role, ...); any other dimension is said with the metrics page's own words
+DIMENSION_WORDS = {
+    "referrals_by_reason": "category",
+    "referrals_by_path": "path",
+    "acknowledged_pages": "role",
+    "closed": "outcome",
+    "certifications_granted": "course",
+    "certifications_lapsed": "course",
+}
+
+
 @dataclass(frozen=True)
 class MeasureChart:
     measure: str
     total: Bar | None
     bars: list[Bar]
+
+    @property
+    def words(self) -> str:
+        """The catalogue kind its dimensions are said in."""
+        return DIMENSION_WORDS.get(self.measure, "dimension")
 
 
 def measure_charts(cells: list[dict[str, Any]]) -> list[MeasureChart]:

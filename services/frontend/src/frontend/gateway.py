@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -223,6 +223,12 @@ class PlatformServices:
             if exc.status == 404 and "no schedule" in exc.message:
                 return None
             raise
+
+    async def site_zone(self, site_id: str) -> str | None:
+        """The site's IANA zone, read from its schedule; None when it has none yet."""
+        now = datetime.now(UTC)
+        found = await self.schedule(site_id, now.isoformat(), (now + timedelta(hours=1)).isoformat())
+        return str(found["time_zone"]) if found else None
 
     async def add_override(self, site_id: str, body: dict[str, Any]) -> None:
         await self._call("oncall", "POST", f"/sites/{site_id}/overrides", json=body)

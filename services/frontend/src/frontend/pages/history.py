@@ -4,6 +4,7 @@ reload sends nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date
 
@@ -55,7 +56,10 @@ async def history(
             filters["outcome"] = outcome
         else:
             problems.append(t("history.bad_outcome"))
-    cases = [] if problems else await services(request, session).ended_referrals(site_id, **filters)
+    calls = services(request, session)
+    cases, site_zone = await asyncio.gather(
+        calls.ended_referrals(site_id, **filters) if not problems else _nothing(), calls.site_zone(site_id)
+    )
     return render(
         request,
         "history.html",
@@ -66,4 +70,9 @@ async def history(
         problem=" ".join(problems) or None,
         values={"case": case, "month": month, "outcome": outcome},
         outcomes=[o.value for o in CaseOutcome],
+        site_zone=site_zone,  # a Vancouver site's cases ended in Vancouver's time
     )
+
+
+async def _nothing() -> list[dict[str, object]]:
+    return []

@@ -20,7 +20,9 @@ async def roster(site_id: SiteId, request: Request, session: SignedIn) -> HTMLRe
     for_site(site_id, session)
     t = translator(request)
     calls = services(request, session)
-    training, matching = await asyncio.gather(calls.training_roster(site_id), calls.matching_roster(site_id))
+    training, matching, site_zone = await asyncio.gather(
+        calls.training_roster(site_id), calls.matching_roster(site_id), calls.site_zone(site_id)
+    )
     seen = {s["staff_ref"]: s for s in matching["supporters"]}
     now = datetime.now(UTC)
     people = []
@@ -37,4 +39,4 @@ async def roster(site_id: SiteId, request: Request, session: SignedIn) -> HTMLRe
                 "missing_names": [t.label("course", code) for code in record.get("courses_missing", [])],
             }
         )
-    return render(request, "roster.html", site=site_id, section="roster", people=people)
+    return render(request, "roster.html", site=site_id, section="roster", people=people, site_zone=site_zone)

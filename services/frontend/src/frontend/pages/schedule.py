@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -80,11 +80,8 @@ async def _schedule_change(request: Request, site_id: str, change: Any, done: st
 
 
 async def _zone_of(request: Request, site_id: str, session: Session) -> ZoneInfo:
-    now = datetime.now(UTC)
-    found = await services(request, session).schedule(
-        site_id, now.isoformat(), (now + timedelta(hours=1)).isoformat()
-    )
-    return _site_zone(found, request)
+    found = await services(request, session).site_zone(site_id)
+    return ZoneInfo(found or request.app.state.settings.display_time_zone)
 
 
 def _bad_form(site_id: str, t: Translator, what: str) -> RedirectResponse:
