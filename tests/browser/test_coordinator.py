@@ -56,6 +56,10 @@ def test_a_coordinator_signs_in_sees_a_referral_arrive_reveals_overrides_and_rea
     _reload_until(page, "#candidates")
     first = page.locator("#candidates tbody tr").first
     expect(first).to_contain_text(site.primary or "")
+    # by their work name, as the directory gives it, beside the reference
+    primary_name = next(person.name for person in site.people if person.ref == site.primary)
+    assert primary_name
+    expect(first).to_contain_text(primary_name)
     _reload_until(page, "#pages")
     expect(page.locator("#pages")).to_contain_text(site.primary or "")
     # the worker's name is nowhere on the page before it is asked for

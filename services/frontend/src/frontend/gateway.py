@@ -224,6 +224,16 @@ class PlatformServices:
                 return None
             raise
 
+    async def supporter_names(self, site_id: str) -> dict[str, str]:
+        """Supporters' work names by staff reference; without them a page still says who
+        by staff reference."""
+        try:
+            roster = await self.matching_roster(site_id)
+        except (Refused, Unavailable):
+            return {}
+        supporters = roster.get("supporters", [])
+        return {s["staff_ref"]: s["display_name"] for s in supporters if s.get("display_name")}
+
     async def site_zone(self, site_id: str) -> str | None:
         """The site's IANA zone, read from its schedule; None when it has none yet."""
         now = datetime.now(UTC)

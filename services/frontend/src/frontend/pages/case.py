@@ -58,16 +58,25 @@ async def _case_page(
     coordinating = site_id is not None
     if coordinating and referral["site_id"] != site_id:
         raise PageNotFound  # an admin's link with another site's address: show it under its own
-    context: dict[str, Any] = {"row": None, "proposal": None, "pages": [], "eligible": [], "my_pages": []}
+    context: dict[str, Any] = {
+        "row": None,
+        "proposal": None,
+        "pages": [],
+        "eligible": [],
+        "my_pages": [],
+        "names": {},
+    }
     if site_id is not None:
-        proposal, pages, eligible, episodes = await asyncio.gather(
+        proposal, pages, eligible, episodes, names = await asyncio.gather(
             calls.proposal(referral_id),
             calls.pages(referral_id),
             calls.eligible_now(referral_id),
             calls.episodes(site_id),
+            calls.supporter_names(site_id),
         )
         context = {
-            "row": next(iter(build_queue([referral], episodes, datetime.now(UTC)))),
+            "row": next(iter(build_queue([referral], episodes, datetime.now(UTC), names))),
+            "names": names,  # supporters by their work names, as the queue says them
             "proposal": proposal,
             "pages": pages,
             "eligible": eligible,

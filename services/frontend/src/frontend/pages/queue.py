@@ -10,7 +10,6 @@ from contracts.types import SiteId
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from frontend.gateway import PlatformServices, Refused, Unavailable
 from frontend.queue import build_queue, counts
 from frontend.session import Session
 from frontend.web import SignedIn, for_site, render, services
@@ -18,19 +17,10 @@ from frontend.web import SignedIn, for_site, render, services
 router = APIRouter()
 
 
-async def _names(calls: PlatformServices, site_id: str) -> dict[str, str]:
-    """Supporters' work names; without them the queue still says who by staff reference."""
-    try:
-        roster = await calls.matching_roster(site_id)
-    except (Refused, Unavailable):
-        return {}
-    return {s["staff_ref"]: s["display_name"] for s in roster.get("supporters", []) if s.get("display_name")}
-
-
 async def _queue(request: Request, site_id: str, session: Session) -> list[Any]:
     calls = services(request, session)
     referrals, episodes, names = await asyncio.gather(
-        calls.open_referrals(site_id), calls.episodes(site_id), _names(calls, site_id)
+        calls.open_referrals(site_id), calls.episodes(site_id), calls.supporter_names(site_id)
     )
     return build_queue(referrals, episodes, datetime.now(UTC), names)
 
