@@ -8,6 +8,11 @@ same address is not found."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
+import httpx
+import icalendar
 from playwright.sync_api import Browser, expect
 from pss_testkit.testing import RunningPlatform, ref, self_referral, submit, wait_for
 
@@ -214,3 +219,52 @@ def test_a_supporter_steps_away_sets_how_pages_reach_them_reads_their_training_a
     finally:
         context.close()
     assert page_id is not None
+
+
+def test_a_supporter_puts_their_shifts_in_their_calendar_app_and_can_stop_the_address(
+    running_platform: RunningPlatform, site, browser: Browser
+):
+    p = running_platform
+    supporter = ref(site, "sup2")
+    today = datetime.now(UTC).date()
+    schedule = {
+        "time_zone": "America/Toronto",
+        "rotations": [
+            {
+                "layer": "backup",
+                "members": [supporter],
+                "starts_local": f"{today}T08:00:00",
+                "every": "weekly",
+            }
+        ],
+    }
+    with p.coordinator(site) as coordinator:
+        answer = coordinator.put(f"{p.url('oncall')}/sites/{site.site_id}/schedule", json=schedule)
+        assert answer.status_code == 204, answer.text
+    context = browser.new_context(viewport=PHONE, locale="en-CA", timezone_id="America/Toronto")
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        sign_in(page, p, p.supporter_account(site, supporter), "/me/settings")
+        page.wait_for_url(f"{frontend(p)}/me/settings")
+        page.get_by_role("button", name="Make a calendar address").click()
+        page.wait_for_url(f"{frontend(p)}/me/settings?done=calendar#calendar")
+        address = page.get_by_label("Calendar address (private)").input_value()
+        expect(page.get_by_role("link", name="Subscribe in my calendar app")).to_have_attribute(
+            "href", re.compile(r"^webcal://")
+        )
+        screenshot(page, "supporter-calendar-390")
+        assert axe_violations(page) == [] and no_sideways_scroll(page)
+        # what a calendar app reads: the supporter's own weekly backup shifts
+        calendar = icalendar.Calendar.from_ical(httpx.get(address, timeout=30).text)
+        summaries = {str(e.get("SUMMARY")) for e in calendar.walk("VEVENT")}
+        assert summaries == {f"On call (backup), site {site.site_id}"}
+        # shown once: a reload does not show it again
+        page.reload()
+        expect(page.get_by_label("Calendar address (private)")).to_have_count(0)
+        page.get_by_role("button", name="Stop my calendar address").click()
+        page.wait_for_url(f"{frontend(p)}/me/settings?done=calendar_stopped#calendar")
+        expect(page.locator(".notice")).to_contain_text("Your calendar address no longer works.")
+        assert httpx.get(address, timeout=30).status_code == 404
+    finally:
+        context.close()

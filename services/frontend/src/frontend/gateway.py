@@ -156,6 +156,17 @@ class PlatformServices:
     async def set_routes(self, routes: list[dict[str, str]]) -> None:
         await self._call("oncall", "PUT", "/me/contact-routes", json=routes)
 
+    # --- calendar feeds: a site's schedule, or my own shifts ----------------------------
+
+    async def create_calendar(self, site_id: str | None, language: str) -> dict[str, str]:
+        path = f"/sites/{site_id}/calendar-feed" if site_id else "/me/calendar-feed"
+        return (await self._call("oncall", "POST", path, json={"language": language})).json()  # type: ignore[no-any-return]
+
+    async def revoke_calendar(self, site_id: str | None) -> None:
+        await self._call(
+            "oncall", "DELETE", f"/sites/{site_id}/calendar-feed" if site_id else "/me/calendar-feed"
+        )
+
     async def standing(self, staff_ref: str) -> dict[str, Any] | None:
         """The supporter's training standing, or None when training has no record of them."""
         try:

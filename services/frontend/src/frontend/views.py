@@ -5,8 +5,21 @@ in frontend.web."""
 
 from fastapi import APIRouter
 
-from frontend.pages import ask, case, history, me, metrics, queue, refer, roster, schedule, settings, signin
+from frontend.pages import (
+    ask,
+    calendar,
+    case,
+    history,
+    me,
+    metrics,
+    queue,
+    refer,
+    roster,
+    schedule,
+    settings,
+    signin,
+)
 
 router = APIRouter()
-for page in (ask, signin, me, settings, refer, queue, case, history, roster, schedule, metrics):
+for page in (ask, signin, me, settings, refer, queue, case, history, roster, schedule, calendar, metrics):
     router.include_router(page.router)

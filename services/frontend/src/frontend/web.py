@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from contracts.time_text import time_text, zone_of
 from contracts.types import StaffRef
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import TypeAdapter
 
@@ -73,6 +73,22 @@ def for_site(site_id: str, session: Session) -> None:
 def check_form(session: Session, form_token: str) -> None:
     if not secrets.compare_digest(form_token, session.form_token):
         raise FormExpired
+
+
+def hand_over_once(
+    request: Request, response: Response, cookie: str, value: dict[str, Any], seconds: int
+) -> None:
+    """Something shown once after a redirect (a revealed contact, a new secret address): a
+    sealed, short-lived, same-site cookie the next page reads and deletes."""
+    response.set_cookie(
+        cookie,
+        request.app.state.sealer.seal(value),
+        max_age=seconds,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.public_base_url.startswith("https://"),
+        path="/",
+    )
 
 
 def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -1,8 +1,9 @@
 """oncall's HTTP API, one router per feature: pages (answered, followed), duty and
-schedules, service levels, and each supporter's own settings."""
+schedules, service levels, each supporter's own settings, and calendar feeds."""
 
 from fastapi import APIRouter
 
+from oncall.calendars import routes as calendars
 from oncall.me import routes as me
 from oncall.paging import link_page
 from oncall.paging import routes as paging
@@ -10,5 +11,5 @@ from oncall.schedules import routes as schedules
 from oncall.service_levels import routes as service_levels
 
 router = APIRouter()
-for feature in (paging, link_page, schedules, service_levels, me):
+for feature in (paging, link_page, schedules, service_levels, me, calendars):
     router.include_router(feature.router)

@@ -191,6 +191,28 @@ def timeline(schedule: Schedule, layer: DutyLayer, start: datetime, end: datetim
     return segments
 
 
+def shifts(schedule: Schedule, layer: DutyLayer, start: datetime, end: datetime) -> list[Segment]:
+    """The timeline cut at every handover and override edge: one segment a shift, as a
+    calendar shows them (the timeline joins two shifts of the same person)."""
+    zone = schedule.zone
+    cuts: set[datetime] = set()
+    for rotation in schedule.rotations:
+        if rotation.layer is layer:
+            k = max(0, shift_index(rotation, start, zone))
+            while (at := handover(rotation, k, zone)) < end:
+                cuts.add(at)
+                k += 1
+    for o in schedule.overrides:
+        if o.layer is layer:
+            cuts.update((o.starts_at, o.ends_at))
+    out = []
+    for s in timeline(schedule, layer, start, end):
+        inside = sorted(c for c in cuts if s.starts_at < c < s.ends_at)
+        for a, b in itertools.pairwise([s.starts_at, *inside, s.ends_at]):
+            out.append(Segment(layer, a, b, s.staff_ref, s.source))
+    return out
+
+
 def gaps(
     schedule: Schedule,
     start: datetime,

@@ -211,3 +211,19 @@ known_supporter = sa.Table(
     sa.Column("eligible", sa.Boolean, nullable=False),
     sa.Column("version", sa.BigInteger, nullable=False),
 )
+
+# a calendar feed's secret address: only a digest of its token is kept, so a leaked table
+# opens no calendar; creating a new address of the same kind revokes the owner's last one
+calendar_feed = sa.Table(
+    "calendar_feed",
+    metadata,
+    sa.Column("feed_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("token_digest", sa.LargeBinary, nullable=False, unique=True),
+    sa.Column("owner", sa.Text, nullable=False),  # the signed-in subject who asked for it
+    sa.Column("scope", sa.Text, nullable=False),  # site | mine
+    sa.Column("site_id", sa.Text),  # scope site
+    sa.Column("staff_ref", sa.Text),  # scope mine
+    sa.Column("language", sa.Text, nullable=False, server_default="en"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+)

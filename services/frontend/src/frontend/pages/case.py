@@ -27,6 +27,7 @@ from frontend.web import (
     SignedIn,
     check_form,
     for_site,
+    hand_over_once,
     render,
     services,
     translator,
@@ -188,15 +189,7 @@ async def _reveal(
     contact = await calls.reveal_contact(referral_id, purpose)
     response = RedirectResponse(case_url(site_id, referral_id), status_code=303)
     sealed = {"referral_id": str(referral_id), "subject": session.subject, "contact": contact}
-    response.set_cookie(
-        REVEALED,
-        request.app.state.sealer.seal(sealed),
-        max_age=REVEALED_SECONDS,
-        httponly=True,
-        samesite="strict",
-        secure=request.app.state.settings.public_base_url.startswith("https://"),
-        path="/",
-    )
+    hand_over_once(request, response, REVEALED, sealed, REVEALED_SECONDS)
     return response
 
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from frontend import charts
 from frontend.gateway import Refused
 from frontend.i18n import Translator
+from frontend.pages.calendar import SHOWN, shown_address
 from frontend.refusals import said
 from frontend.session import Session
 from frontend.web import _STAFF_REF, SignedIn, check_form, for_site, render, services, translator
@@ -43,7 +44,7 @@ async def schedule(
     calendar = await calls.schedule(site_id, begin.isoformat(), (begin + timedelta(days=7)).isoformat())
     days = charts.calendar_days(calendar, begin, zone) if calendar else []
     t = translator(request)
-    return render(
+    response = render(
         request,
         "schedule.html",
         site=site_id,
@@ -57,10 +58,16 @@ async def schedule(
         gaps=charts.local_segments(calendar["gaps"], zone) if calendar else [],
         overrides=charts.local_segments(calendar["overrides"], zone) if calendar else [],
         layers=[layer.value for layer in DutyLayer],
-        notice=t(f"schedule.{done}.done") if done in ("override", "swap") else None,
+        notice=t(f"schedule.{done}.done")
+        if done in ("override", "swap", "calendar", "calendar_stopped")
+        else None,
         removed=done == "removed",
         problem=problem or None,
+        address=shown_address(request, session, site_id),
+        calendar_action=f"/sites/{site_id}/calendar",
     )
+    response.delete_cookie(SHOWN, path="/")  # a calendar address is shown once
+    return response
 
 
 def _aware(local: str, zone: ZoneInfo) -> str:

@@ -14,12 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from frontend.gateway import PlatformServices, Refused, Unavailable
 from frontend.pages.ask import EMAIL
+from frontend.pages.calendar import SHOWN, shown_address
 from frontend.session import Session
 from frontend.web import PageNotFound, SignedIn, check_form, render, services, translator
 
 router = APIRouter()
 
-DONE = ("away", "back", "routes", "debriefed", "not_needed")
+DONE = ("away", "back", "routes", "debriefed", "not_needed", "calendar", "calendar_stopped")
 CHANNELS = ("email", "webhook")
 ROUTES_SHOWN = 3
 # enough to catch a slip of the thumb (the e-mail check is the ways in's); oncall checks
@@ -82,13 +83,17 @@ async def _page(
         notice=notice,
         problem=problem,
         status_code=status_code,
+        address=shown_address(request, session, "mine"),
+        calendar_action="/me/calendar",
     )
 
 
 @router.get("/me/settings", response_class=HTMLResponse)
 async def settings_page(request: Request, session: SignedIn, done: str = "") -> HTMLResponse:
     t = translator(request)
-    return await _page(request, session, notice=t(f"settings.done.{done}") if done in DONE else None)
+    response = await _page(request, session, notice=t(f"settings.done.{done}") if done in DONE else None)
+    response.delete_cookie(SHOWN, path="/")  # a calendar address is shown once
+    return response
 
 
 @router.post("/me/availability", response_model=None)
