@@ -382,3 +382,44 @@ def test_the_directory_imports_from_csv_and_reports_each_rejected_row(running_pl
     assert p.sql("SELECT serves, paused FROM matching.supporter WHERE staff_ref = %s", f"st-{tag}rn") == [
         ("region", True)
     ]
+
+
+def test_the_directory_imports_from_a_fhir_bundle_with_its_sites_and_reports_each_entry(
+    running_platform, tmp_path: Path
+):
+    """The sample bundle of docs/examples, its sites and people made unique to this test,
+    through `pss directory import-fhir --declare-sites` into the running matching."""
+    p = running_platform
+    tag = uuid.uuid4().hex[:5]
+    sample = (Path(__file__).parents[2] / "docs" / "examples" / "fhir-directory.json").read_text()
+    unique = {"riverside": f"t-{tag}river", "east-clinic": f"t-{tag}east", "north": f"r-{tag}"}
+    data = json.loads(sample.replace("st-fhir", f"st-{tag}f"))
+    for entry in data["entry"]:
+        for identifier in entry["resource"].get("identifier", []):
+            identifier["value"] = unique.get(identifier["value"], identifier["value"])
+    text = json.dumps(data)
+    bundle = tmp_path / "directory.json"
+    bundle.write_text(text)
+    token = p.issuer.token("importer", ["authority_admin"])
+    result = CliRunner().invoke(
+        app,
+        ["directory", "import-fhir", str(bundle), "--declare-sites", "--matching-url", p.url("matching")],
+        env={"PSS_TOKEN": token},
+    )
+    assert result.exit_code == 2, result.output  # some entries are refused, and said so
+    assert "4 imported, 5 rejected, of 18 entries" in result.output
+    assert "entry 13: not valid FHIR R4: birthDate" in result.output
+    assert p.sql(
+        "SELECT site_id, region FROM matching.site WHERE site_id LIKE %s ORDER BY 1", f"t-{tag}%"
+    ) == [(f"t-{tag}east", f"r-{tag}"), (f"t-{tag}river", f"r-{tag}")]
+    stored = p.sql(
+        "SELECT staff_ref, site_id, profession, seniority, languages, reports_to FROM matching.person"
+        " WHERE staff_ref LIKE %s ORDER BY 1",
+        f"st-{tag}f%",
+    )
+    assert stored[0] == (f"st-{tag}f01", f"t-{tag}river", "nursing", 3, ["en", "fr"], f"st-{tag}f02")
+    assert [(r[0], r[3]) for r in stored[1:]] == [
+        (f"st-{tag}f02", 5),
+        (f"st-{tag}f03", 5),
+        (f"st-{tag}f04", 3),
+    ]

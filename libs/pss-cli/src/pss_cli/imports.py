@@ -1,11 +1,11 @@
 """Imports from CSV files, in batches, with progress and a report of the rows the service
-refused: the directory into matching (``pss directory import``), training records into
-training (``pss training import``)."""
+refused: the directory into matching (``pss directory import``, or from a FHIR R4 bundle
+``pss directory import-fhir``), training records into training (``pss training import``)."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,12 +52,23 @@ def send_csv(
     progress: Callable[[int], None] = lambda _n: None,
 ) -> ImportReport:
     """Sends the file in batches to a service's import endpoint; the service validates each
-    row and stores the good ones. A batch refused as a whole (authorisation, a broken
-    request) stops the import."""
+    row and stores the good ones."""
+    return send_rows(_batches(path, batch_size), endpoint, token=token, progress=progress)
+
+
+def send_rows(
+    batches: Iterable[list[dict[str, object]]],
+    endpoint: str,
+    *,
+    token: str,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> ImportReport:
+    """Each batch of rows (``line``, ``fields``) to a service's import endpoint. A batch
+    refused as a whole (authorisation, a broken request) stops the import."""
     report = ImportReport()
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(headers=headers, timeout=120) as client:
-        for batch in _batches(path, batch_size):
+        for batch in batches:
             response = client.post(endpoint, json={"rows": batch})
             if response.status_code >= 400:
                 raise RuntimeError(f"{endpoint} refused the batch ({response.status_code}): {response.text}")
@@ -98,3 +109,44 @@ def import_completions(
     """Training records (staff_ref, course, completed_on or completed_at) into training."""
     endpoint = f"{training_url.rstrip('/')}/completions/import"
     return send_csv(path, endpoint, token=token, batch_size=batch_size, progress=progress)
+
+
+def import_fhir(
+    path: Path,
+    *,
+    matching_url: str,
+    token: str,
+    declare_sites: bool = False,
+    staff_system: str | None = None,
+    site_system: str | None = None,
+    batch_size: int = 1000,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> ImportReport:
+    """A FHIR R4 Bundle (Practitioner, PractitionerRole, Organization, Location) into
+    matching's directory: entries the bundle itself cannot give are reported by number, the
+    people are sent as import rows and matching reports the rows it refuses the same way.
+    With ``declare_sites`` the bundle's sites are declared first, each with its region (an
+    authority that declares its sites by hand keeps their settings without it)."""
+    import json
+
+    from pss_cli import fhir
+
+    bundle = json.loads(path.read_text(encoding="utf-8-sig"))
+    directory = fhir.read_bundle(
+        bundle, staff_system=staff_system or fhir.STAFF_SYSTEM, site_system=site_system or fhir.SITE_SYSTEM
+    )
+    base = matching_url.rstrip("/")
+    if declare_sites:
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+            for site_id, region in sorted(directory.sites.items()):
+                answer = client.put(f"{base}/directory/sites/{site_id}", json={"region": region})
+                if answer.status_code >= 400:
+                    raise RuntimeError(
+                        f"matching refused site {site_id} ({answer.status_code}): {answer.text}"
+                    )
+    people = directory.people
+    batches = (people[i : i + batch_size] for i in range(0, len(people), batch_size))
+    report = send_rows(batches, f"{base}/directory/import/people", token=token, progress=progress)
+    report.rows = directory.entries
+    report.rejected = sorted(report.rejected + directory.rejected)
+    return report

@@ -50,6 +50,55 @@ def directory_import(
     )
 
 
+@directory.command("import-fhir")
+def directory_import_fhir(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A FHIR R4 Bundle, JSON")],
+    matching_url: Annotated[str, typer.Option(help="matching's address")] = "http://127.0.0.1:8102",
+    token: Annotated[
+        str | None, typer.Option(envvar="PSS_TOKEN", help="An authority admin's bearer token")
+    ] = None,
+    declare_sites: Annotated[
+        bool, typer.Option(help="Declare the bundle's sites (with their region) before the people")
+    ] = False,
+    staff_system: Annotated[
+        str | None, typer.Option(help="The identifier system of staff references (urn:pss:fhir:staff-ref)")
+    ] = None,
+    site_system: Annotated[
+        str | None, typer.Option(help="The identifier system of site ids (urn:pss:fhir:site)")
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Write every rejected entry here (CSV)")] = None,
+) -> None:
+    """Import people from a FHIR R4 Bundle of Practitioner, PractitionerRole, Organization and
+    Location (an HR or provider directory's export): each entry is validated on its own, and
+    entries refused are reported by number, as rows of a CSV import are (README, "FHIR")."""
+    import json
+
+    from pss_cli.imports import import_fhir
+
+    try:
+        entries = len(json.loads(file.read_text(encoding="utf-8-sig")).get("entry") or [])
+    except (ValueError, AttributeError) as exc:
+        raise typer.BadParameter(f"{file} is not a FHIR Bundle in JSON ({exc})") from None
+    _run_import(
+        file,
+        "FHIR entries",
+        lambda token, progress: import_fhir(
+            file,
+            matching_url=matching_url,
+            token=token,
+            declare_sites=declare_sites,
+            staff_system=staff_system,
+            site_system=site_system,
+            progress=progress,
+        ),
+        token=token,
+        report=report,
+        total=entries,
+        unit="entry",
+        units="entries",
+    )
+
+
 training = typer.Typer(help="Training records, kept by training.")
 app.add_typer(training, name="training")
 
@@ -87,26 +136,31 @@ def _run_import(
     *,
     token: str | None,
     report: Path | None,
+    total: int | None = None,
+    unit: str = "line",
+    units: str = "rows",
 ) -> None:
-    """Progress, a summary, the first rejected rows, the full report on request, and an exit
-    code scripts can check (2: some rows were rejected)."""
+    """Progress, a summary, the first rejected rows (or FHIR entries), the full report on
+    request, and an exit code scripts can check (2: some were rejected)."""
     from pss_cli.imports import count_rows
 
     if token is None:
         token = _local_admin_token()
-    total = count_rows(file)
+    total = count_rows(file) if total is None else total
     with typer.progressbar(length=total, label=f"importing {total} {what}") as bar:
         result = send(token, bar.update)
     again = f", {result.already_recorded} already recorded" if result.already_recorded else ""
-    typer.echo(f"{result.imported} imported, {len(result.rejected)} rejected{again}, of {result.rows} rows")
+    typer.echo(
+        f"{result.imported} imported, {len(result.rejected)} rejected{again}, of {result.rows} {units}"
+    )
     for line, problem in result.rejected[:20]:
-        typer.echo(f"  line {line}: {problem}")
+        typer.echo(f"  {unit} {line}: {problem}")
     if len(result.rejected) > 20:
         typer.echo(f"  ... and {len(result.rejected) - 20} more" + (f" (all in {report})" if report else ""))
     if report:
         with report.open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["line", "problem"])
+            writer.writerow([unit, "problem"])
             writer.writerows(result.rejected)
     if result.rejected:
         raise typer.Exit(2)
