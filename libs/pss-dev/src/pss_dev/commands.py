@@ -4,6 +4,7 @@ to the `pss` command when this package is installed; an authority's operators do
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -17,6 +18,7 @@ from pss_dev.local import LauncherError, repo_root
 from pss_dev.local.identity import Account, add_account
 from pss_dev.local.mailbox import Mailbox
 from pss_dev.local.observability import Observability
+from pss_dev.local.sms_gateway import SmsGateway
 from pss_dev.platform import Infrastructure, Platform
 from pss_dev.seed import DEMO_AUTHORITY, seed_authority
 
@@ -90,6 +92,8 @@ def dev(
     platform = None
     # mail to workers (offers of support) lands in .run/mail/ instead of anyone's inbox
     mailbox = Mailbox(workdir / "mail").start()
+    # texts to supporters land in .run/sms/texts.jsonl; `pss sms-reply` answers one
+    sms = SmsGateway(workdir / "sms").start()
     # traces to Zipkin's UI, metrics to Prometheus (with the production alert rules)
     observability = Observability.create(
         workdir / "observability", zipkin_port=ZIPKIN_PORT, prometheus_port=PROMETHEUS_PORT
@@ -104,13 +108,21 @@ def dev(
             public_key_pem=public_pem,
             personal_data_keys=_personal_data_key(workdir),
             ports=DEV_PORTS,
-            extra_env={"intake": {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port)}},
+            extra_env={
+                "intake": {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port)},
+                "oncall": sms.oncall_env(),
+            },
             telemetry_env=observability.service_env(),
         )
         observability.start_prometheus(platform.scrape_targets())
         observability.wait_ready()
         platform.start()
         urls = {name: platform.url(name) for name in platform.services}
+        sms_file = workdir / "sms" / "gateway.json"
+        sms_file.write_text(
+            json.dumps({"token": sms.token, "account": sms.account, "oncall": urls["oncall"]})
+        )
+        sms_file.chmod(0o600)
         admin = issuer.token("demo-admin", [Role.AUTHORITY_ADMIN])
         if seed:
             seed_authority(urls, admin)
@@ -132,6 +144,7 @@ def dev(
             platform.stop()
         observability.stop()
         mailbox.stop()
+        sms.stop()
         infrastructure.stop()
 
 
@@ -237,6 +250,22 @@ def infra() -> None:
         pass
     finally:
         infrastructure.stop()
+
+
+@app.command("sms-reply")
+def sms_reply(
+    phone: Annotated[str, typer.Argument(help="The number the text came to, e.g. +15550100199")],
+    text: Annotated[str, typer.Argument(help='What the supporter texts back, e.g. "T 4821"')],
+) -> None:
+    """Answer a page's text on `make run`, as the local SMS gateway would pass a reply on."""
+    found = _workdir() / "sms" / "gateway.json"
+    if not found.exists():
+        typer.secho("no local SMS gateway: start the platform with `make run` first", fg="red", err=True)
+        raise typer.Exit(1)
+    config = json.loads(found.read_text())
+    gateway = SmsGateway(account=config["account"], token=config["token"])
+    answer = gateway.reply(f"{config['oncall']}/sms/twilio/inbound", phone, text)
+    typer.echo(answer.text if answer.status_code == 200 else f"refused ({answer.status_code}): {answer.text}")
 
 
 def register(cli: typer.Typer) -> None:

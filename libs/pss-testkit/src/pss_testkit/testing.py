@@ -24,6 +24,7 @@ import pytest
 from pss_dev.local import free_port
 from pss_dev.local.mailbox import Mailbox
 from pss_dev.local.observability import Observability
+from pss_dev.local.sms_gateway import SmsGateway
 from pss_dev.platform import Infrastructure, Platform
 from pss_dev.seed import Site, sample_site, seed_courses, seed_site
 from servicekit.auth import DevTokenIssuer, Role
@@ -290,6 +291,7 @@ class RunningPlatform:
     database: str
     mailbox: Mailbox
     observability: Observability | None = None  # Zipkin and Prometheus, when started
+    sms: SmsGateway | None = None  # the local Twilio-like gateway oncall texts through
 
     def url(self, service: str) -> str:
         return self.platform.url(service)
@@ -410,17 +412,27 @@ def mailbox() -> Iterator[Mailbox]:
 
 
 @pytest.fixture(scope="session")
+def sms_gateway() -> Iterator[SmsGateway]:
+    gateway = SmsGateway().start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(scope="session")
 def running_platform(
     infrastructure: Infrastructure,
     telemetry_collector: TelemetryCollector,
     mailbox: Mailbox,
+    sms_gateway: SmsGateway,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningPlatform]:
     workdir = Path(tmp_path_factory.mktemp("platform"))
     observability = Observability.create(workdir / "observability")
     observability.start_zipkin()
     try:
-        running = launch_platform(infrastructure, telemetry_collector, mailbox, workdir, observability)
+        running = launch_platform(
+            infrastructure, telemetry_collector, mailbox, workdir, observability, sms_gateway=sms_gateway
+        )
         running.observability = observability
         yield running
         running.platform.stop()
@@ -437,6 +449,7 @@ def launch_platform(
     observability: Observability | None = None,
     *,
     replicas: int = 1,
+    sms_gateway: SmsGateway | None = None,
 ) -> RunningPlatform:
     """A fresh database and the services, with the tests' short timers, started and ready;
     with ``observability``, they export to its Zipkin and Prometheus too, as on `make run`."""
@@ -479,6 +492,7 @@ def launch_platform(
                     "COVERAGE_POLL_SECONDS": "0.5",
                     # the tests' own gateways listen on loopback, on ports chosen at run time
                     "WEBHOOK_ALLOWED": '["http://127.0.0.1:*"]',
+                    **(sms_gateway.oncall_env() if sms_gateway else {}),
                 },
                 # reminders seconds before expiry, so a test can watch them all go out
                 "training": {"REMINDER_DAYS": "[0.0002, 0.0001]", "TIMER_POLL_SECONDS": "0.2"},
@@ -497,7 +511,13 @@ def launch_platform(
         observability.wait_ready()
     platform.start()
     running = RunningPlatform(
-        platform, issuer, KafkaReader(infrastructure.kafka_bootstrap), telemetry_collector, database, mailbox
+        platform,
+        issuer,
+        KafkaReader(infrastructure.kafka_bootstrap),
+        telemetry_collector,
+        database,
+        mailbox,
+        sms=sms_gateway,
     )
     with running.admin() as admin:
         seed_courses(admin, platform.url("training"))

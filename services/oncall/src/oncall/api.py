@@ -9,7 +9,8 @@ from oncall.paging import link_page
 from oncall.paging import routes as paging
 from oncall.schedules import routes as schedules
 from oncall.service_levels import routes as service_levels
+from oncall.sms import routes as sms
 
 router = APIRouter()
-for feature in (paging, link_page, schedules, service_levels, me, calendars):
+for feature in (paging, link_page, schedules, service_levels, me, calendars, sms):
     router.include_router(feature.router)

@@ -29,8 +29,23 @@ from oncall.paging import timers
 from oncall.paging.policy import PagingPolicy
 from oncall.schedules import handlers as schedules
 from oncall.settings import OncallSettings
+from oncall.sms.gateway import SmsGateway, SmsNotifier
 
 log = logging.getLogger(__name__)
+
+
+def _sms_gateway(settings: OncallSettings) -> SmsGateway | None:
+    if settings.sms_gateway is None:
+        return None
+    status = "/sms/twilio/status" if settings.sms_gateway == "twilio" else "/sms/status"
+    return SmsGateway(
+        settings.sms_gateway,
+        settings.sms_gateway_url,
+        settings.sms_account,
+        settings.sms_secret,
+        settings.sms_from,
+        settings.public_base_url.rstrip("/") + status,
+    )
 
 
 def build(
@@ -74,6 +89,9 @@ def build(
         if settings.smtp_host:
             mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
             notifiers[Channel.EMAIL] = EmailNotifier(mailer)
+    gateway = _sms_gateway(settings)
+    if gateway is not None:
+        notifiers.setdefault(Channel.SMS, SmsNotifier(gateway))
     sending = delivery.Delivery(
         notifiers=notifiers,
         vault=vault,
@@ -82,11 +100,14 @@ def build(
         attempts_per_route=settings.notify_attempts_per_route,
         backoff=timedelta(seconds=settings.notify_backoff_seconds),
         record_unrouted=settings.record_unrouted,
+        phone_key=secret,
     )
     service.api.state.policy = policy
     service.api.state.signer = signer
     service.api.state.vault = vault
     service.api.state.webhooks = webhooks
+    service.api.state.sms_gateway = gateway
+    service.api.state.phone_key = secret
     service.api.include_router(router)
     service.loops += [
         partial(

@@ -21,8 +21,9 @@ from servicekit.vault import PersonalDataVault
 from oncall import tables as t
 from oncall.links import LinkSigner
 from oncall.me import handlers as own
-from oncall.messages import DeliveryStatus, MessageKind, compose
+from oncall.messages import DeliveryStatus, MessageKind, compose, sms_text
 from oncall.notifiers import Channel, DeliveryFailed, Message, Notifier
+from oncall.sms import handlers as sms
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ class Delivery:
     record_unrouted: bool = False
     # how long a claimed notification may take to send before another try claims it
     lease: timedelta = timedelta(minutes=2)
+    # the key of the phone digests SMS reply codes are found by
+    phone_key: str = ""
 
 
 async def routes_of(uow: UnitOfWork, delivery: Delivery, staff_ref: str) -> list[Route]:
@@ -54,7 +57,7 @@ async def routes_of(uow: UnitOfWork, delivery: Delivery, staff_ref: str) -> list
     return [Route(Channel(channel), address) for channel, address in found]
 
 
-def _message(row: Any, delivery: Delivery, now: datetime) -> Message:
+def _message(row: Any, delivery: Delivery, now: datetime, code: str | None = None) -> Message:
     links: dict[str, str] = {}
     if row.kind == MessageKind.PAGE and row.page_id is not None:
         token = delivery.signer.sign(row.page_id, row.recipient, now)
@@ -64,7 +67,8 @@ def _message(row: Any, delivery: Delivery, now: datetime) -> Message:
             "decline": f"{base}/answer?t={token}&a=decline",
         }
     subject, body = compose(row.kind, dict(row.detail or {}), links)
-    return Message(row.notification_id, row.kind, row.recipient, subject, body, links)
+    short = sms_text(row.kind, dict(row.detail or {}), links, code)
+    return Message(row.notification_id, row.kind, row.recipient, subject, body, links, short)
 
 
 SENDING = DeliveryStatus.SENDING
@@ -97,7 +101,21 @@ async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: in
             .values(status=SENDING, next_attempt_at=now + delivery.lease)
         )
         routes = {r.recipient: await routes_of(uow, delivery, r.recipient) for r in claimed}
-    outcomes = [(row, await _attempt(row, routes[row.recipient], delivery, now)) for row in claimed]
+        # a page going out as a text carries a reply code, kept before the text is sent
+        codes = {
+            row.notification_id: await sms.code_for(
+                uow, row.page_id, row.recipient, sms.phone_digest(delivery.phone_key, route.address)
+            )
+            for row in claimed
+            if row.kind == MessageKind.PAGE
+            and row.page_id is not None
+            and (route := _route(routes[row.recipient], row.route)) is not None
+            and route.channel is Channel.SMS
+        }
+    outcomes = [
+        (row, await _attempt(row, routes[row.recipient], delivery, now, codes.get(row.notification_id)))
+        for row in claimed
+    ]
     async with units() as uow:
         for row, values in outcomes:
             # cancelled while it was being sent: a message that went out is still recorded
@@ -117,19 +135,26 @@ async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: in
     return len(claimed)
 
 
-async def _attempt(row: Any, routes: list[Route], delivery: Delivery, now: datetime) -> dict[str, Any]:
+def _route(routes: list[Route], index: int) -> Route | None:
+    return routes[index] if index < len(routes) else None
+
+
+async def _attempt(
+    row: Any, routes: list[Route], delivery: Delivery, now: datetime, code: str | None = None
+) -> dict[str, Any]:
     if row.route >= len(routes):
         log.warning(
             "nobody to deliver to: no contact route left", extra={"notification_id": row.notification_id}
         )
-        return {"status": DeliveryStatus.FAILED, "last_error": "no contact route"}
+        # a gateway's report that the last route failed is kept as the reason
+        return {"status": DeliveryStatus.FAILED, "last_error": row.last_error or "no contact route"}
     route = routes[row.route]
     notifier = delivery.notifiers.get(route.channel)
     attempts = row.attempts + 1
     try:
         if notifier is None:
             raise DeliveryFailed(f"{route.channel.value}: channel not configured")
-        await notifier.deliver(_message(row, delivery, now), route.address)
+        provider_ref = await notifier.deliver(_message(row, delivery, now, code), route.address)
     except DeliveryFailed as exc:
         log.warning(
             "delivery failed",
@@ -164,4 +189,5 @@ async def _attempt(row: Any, routes: list[Route], delivery: Delivery, now: datet
         "status": DeliveryStatus.DELIVERED,
         "channel": route.channel.value,
         "delivered_at": now,
+        "provider_ref": provider_ref,
     }

@@ -101,3 +101,20 @@ def compose(kind: MessageKind | str, detail: dict[str, Any], links: dict[str, st
             "Let us know in the app whether you had one or do not need one.",
         )
     raise ValueError(f"unknown notification kind {kind!r}")
+
+
+SMS_LIMIT = 320  # two parts of a text message
+
+
+def sms_text(kind: MessageKind | str, detail: dict[str, Any], links: dict[str, str], code: str | None) -> str:
+    """The notification as a text message: a page says its site, its urgency, the time to
+    answer by and the reply code (T to take, D to decline), then the link."""
+    subject, body = compose(kind, detail, links)
+    if kind == MessageKind.PAGE:
+        parts = [f"{subject}. Answer by {_when(detail, 'acknowledge_by')}."]
+        if code:
+            parts.append(f"Reply T {code} to take it, D {code} to decline.")
+        if links.get("acknowledge"):
+            parts.append(links["acknowledge"])
+        return " ".join(parts)[:SMS_LIMIT]
+    return f"{subject}. {body.splitlines()[0]}"[:SMS_LIMIT]

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 class Channel(StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
+    SMS = "sms"  # through the authority's SMS gateway (oncall.sms), answered by a reply
     RECORDING = "recording"
 
 
@@ -30,6 +31,7 @@ class Message:
     subject: str
     body: str
     links: dict[str, str] = field(default_factory=dict)  # acknowledge, decline
+    short: str = ""  # the same as a text message, with its reply code where it has one
 
 
 class DeliveryFailed(RuntimeError):
@@ -39,8 +41,9 @@ class DeliveryFailed(RuntimeError):
 class Notifier(Protocol):
     channel: Channel
 
-    async def deliver(self, message: Message, address: str) -> None:
-        """Hand the message over, or raise DeliveryFailed."""
+    async def deliver(self, message: Message, address: str) -> str | None:
+        """Hand the message over, or raise DeliveryFailed; the channel's id of the message
+        where it gives one (an SMS gateway's, for its delivery callbacks)."""
 
 
 class RecordingNotifier:

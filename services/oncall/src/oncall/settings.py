@@ -1,3 +1,5 @@
+from typing import Literal
+
 from contracts.types import StaffRef, Urgency
 from pydantic import Field
 from servicekit.settings import ServiceSettings
@@ -45,3 +47,11 @@ class OncallSettings(ServiceSettings):
     # where webhooks may go (the authority's SMS gateway, pager system): URL prefixes as a
     # JSON list, e.g. '["https://sms.example-gateway.ca/hooks/"]'; anything else is refused
     webhook_allowed: list[str] = Field(default_factory=list)
+    # two-way SMS through the authority's gateway (README, "Two-way SMS"): "twilio" (its
+    # Messages API; its auth token signs the replies and reports) or "signed_json" (any
+    # other gateway: HMAC-SHA256 with SMS_SECRET both ways); unset: no SMS channel
+    sms_gateway: Literal["twilio", "signed_json"] | None = None
+    sms_gateway_url: str = "https://api.twilio.com"
+    sms_account: str = ""  # Twilio's Account SID
+    sms_secret: str = Field(default="", repr=False)  # Twilio's auth token, or the shared secret
+    sms_from: str = ""  # the number texts come from

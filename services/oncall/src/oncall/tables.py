@@ -82,6 +82,10 @@ notification = sa.Table(
     sa.Column("detail", JSONB, nullable=False, server_default="{}"),  # ids, categories, times
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    # an SMS gateway's id of the message, and the last status it reported (sent, delivered,
+    # undelivered, failed) through its callback
+    sa.Column("provider_ref", sa.Text, unique=True),
+    sa.Column("gateway_status", sa.Text),
     # pending, or claimed for sending (a lease: it comes due again if the sender died)
     sa.Index(
         "ix_notification_due", "next_attempt_at", postgresql_where=sa.text("status IN ('pending', 'sending')")
@@ -226,4 +230,37 @@ calendar_feed = sa.Table(
     sa.Column("language", sa.Text, nullable=False, server_default="en"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    # at most one live address per owner and kind
+    sa.Index(
+        "calendar_feed_live",
+        "owner",
+        "scope",
+        sa.text("coalesce(site_id, '')"),
+        unique=True,
+        postgresql_where=sa.text("revoked_at IS NULL"),
+    ),
+)
+
+# the short code a page's text message carries ("reply T 4821 to take it"): a reply from the
+# same phone with the code answers that page as the person it was sent to, once. The phone
+# is kept only as a keyed digest, as contact routes are sealed.
+sms_code = sa.Table(
+    "sms_code",
+    metadata,
+    sa.Column("phone_digest", sa.LargeBinary, primary_key=True),
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("page_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("recipient", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+)
+
+# every inbound text by the gateway's message id, with the reply it got: a gateway's retry
+# gets the same reply and changes nothing
+sms_inbound = sa.Table(
+    "sms_inbound",
+    metadata,
+    sa.Column("message_ref", sa.Text, primary_key=True),
+    sa.Column("reply", sa.Text, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
 )

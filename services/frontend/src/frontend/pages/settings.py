@@ -21,11 +21,13 @@ from frontend.web import PageNotFound, SignedIn, check_form, render, services, t
 router = APIRouter()
 
 DONE = ("away", "back", "routes", "debriefed", "not_needed", "calendar", "calendar_stopped")
-CHANNELS = ("email", "webhook")
+CHANNELS = ("email", "sms", "webhook")
 ROUTES_SHOWN = 3
 # enough to catch a slip of the thumb (the e-mail check is the ways in's); oncall checks
 # each address properly
 _URL = re.compile(r"https?://\S{3,}")
+_PHONE = re.compile(r"\+[1-9]\d{6,14}")  # international form (E.164), as oncall asks
+_PATTERN = {"email": EMAIL, "sms": _PHONE, "webhook": _URL}
 
 
 def _me(session: Session) -> str:
@@ -123,6 +125,9 @@ async def set_routes(request: Request, session: SignedIn) -> HTMLResponse | Redi
         for i in range(ROUTES_SHOWN)
     ]
     routes = [r for r in entered if r["address"]]
+    for r in routes:
+        if r["channel"] == "sms":
+            r["address"] = r["address"].replace(" ", "")  # +1 555 010 0199 as typed on a phone
     problem = None
     if not routes:
         problem = t("settings.routes.none")
@@ -131,7 +136,10 @@ async def set_routes(request: Request, session: SignedIn) -> HTMLResponse | Redi
     elif bad := [
         i + 1
         for i, r in enumerate(routes)
-        if not (EMAIL if r["channel"] == "email" else _URL).fullmatch(r["address"]) or len(r["address"]) > 500
+        if not _PATTERN[r["channel"]].fullmatch(
+            r["address"].replace(" ", "") if r["channel"] == "sms" else r["address"]
+        )
+        or len(r["address"]) > 500
     ]:
         problem = t("settings.routes.bad_address", n=", ".join(map(str, bad)))
     if problem is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from contracts.types import StaffRef
@@ -17,6 +18,7 @@ from oncall.me.schemas import Availability, ContactRoute
 from oncall.paging.schemas import MyPage
 
 router = APIRouter()
+PHONE = re.compile(r"\+[1-9]\d{6,14}")  # E.164
 
 
 class AvailabilityIn(BaseModel):
@@ -28,7 +30,7 @@ class AvailabilityIn(BaseModel):
 class RouteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channel: Literal["email", "webhook"]
+    channel: Literal["email", "webhook", "sms"]
     address: str = Field(min_length=3, max_length=500)
 
     @model_validator(mode="after")
@@ -38,6 +40,11 @@ class RouteIn(BaseModel):
                 validate_email(self.address, check_deliverability=False)
             except EmailNotValidError:
                 raise ValueError("address: not an e-mail address") from None
+        elif self.channel == "sms":
+            if not PHONE.fullmatch(self.address):
+                raise ValueError(
+                    "address: a text message goes to a phone number in international form, +15550100199"
+                )
         elif not self.address.startswith(("https://", "http://")):
             raise ValueError("address: a webhook is an http(s) URL")
         return self
@@ -81,6 +88,10 @@ def _vault(request: Request) -> Any:
 
 def _allowed(request: Request, routes: list[RouteIn]) -> None:
     """A webhook goes only where the authority allows (no server-side request forgery)."""
+    if request.app.state.sms_gateway is None and any(r.channel == "sms" for r in routes):
+        raise HTTPException(
+            422, "text messages cannot be sent here: the authority has set up no SMS gateway; use e-mail"
+        )
     allowed = request.app.state.webhooks
     refused = [i for i, r in enumerate(routes) if r.channel == "webhook" and not allowed.allows(r.address)]
     if refused:

@@ -1,0 +1,151 @@
+"""Two-way SMS: a page's reply code, a reply that takes or declines the page as the person it
+was sent to, and the gateway's delivery reports. A reply that matches nothing, a code used
+before, a page no longer open: each gets its answer and changes nothing."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from servicekit.auth import Principal, Role
+from servicekit.database import UnitOfWork
+from sqlalchemy.dialects.postgresql import insert
+
+from oncall import tables as t
+from oncall.messages import DeliveryStatus
+from oncall.paging import answers
+from oncall.paging.policy import PageClosed, PageNotFound, PagingPolicy
+from oncall.sms import replies
+from oncall.sms.replies import Action, Reply
+from oncall.sms.signatures import phone_digest
+
+__all__ = ["code_for", "gateway_reported", "phone_digest", "reply_to"]
+
+# a code is not given again to the same phone for this long, so an old reply finds nothing
+CODE_FRESH = timedelta(days=30)
+
+# the gateways' statuses, in the order they come: a report never moves a message back
+RANK = {"accepted": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 4}
+FAILED = {"undelivered", "failed", "rejected"}
+
+
+async def code_for(uow: UnitOfWork, page_id: uuid.UUID, recipient: str, phone: bytes) -> str:
+    """The page's reply code for this phone: the same at every attempt, new for each page."""
+    c = t.sms_code.c
+    found = await uow.session.scalar(
+        sa.select(c.code).where(c.phone_digest == phone, c.page_id == page_id, c.recipient == recipient)
+    )
+    if found is not None:
+        return str(found)
+    now = datetime.now(UTC)
+    while True:
+        taken = set(
+            (
+                await uow.session.scalars(
+                    sa.select(c.code).where(c.phone_digest == phone, c.created_at > now - CODE_FRESH)
+                )
+            ).all()
+        )
+        code = f"{secrets.randbelow(10_000):04d}"
+        if code in taken:
+            continue
+        stored = await uow.session.scalar(
+            insert(t.sms_code)
+            .values(phone_digest=phone, code=code, page_id=page_id, recipient=recipient, created_at=now)
+            .on_conflict_do_update(
+                # an old code of this phone, unused for a month, may be given again
+                index_elements=["phone_digest", "code"],
+                set_={"page_id": page_id, "recipient": recipient, "created_at": now, "used_at": None},
+                where=c.created_at <= now - CODE_FRESH,
+            )
+            .returning(c.code)
+        )
+        if stored is not None:
+            return str(stored)
+
+
+async def reply_to(uow: UnitOfWork, message_ref: str, phone: bytes, text: str, policy: PagingPolicy) -> str:
+    """Answer one inbound text; the same message again (a gateway's retry) gets the same
+    reply and changes nothing."""
+    said = await uow.session.scalar(
+        sa.select(t.sms_inbound.c.reply).where(t.sms_inbound.c.message_ref == message_ref)
+    )
+    if said is not None:
+        return str(said)
+    parsed = replies.parse(text)
+    outcome = Reply.NOT_UNDERSTOOD if parsed is None else await _answer(uow, phone, *parsed, policy=policy)
+    reply = replies.TEXTS[outcome]
+    await uow.session.execute(
+        insert(t.sms_inbound)
+        .values(message_ref=message_ref, reply=reply, received_at=datetime.now(UTC))
+        .on_conflict_do_nothing()
+    )
+    return reply
+
+
+async def _answer(uow: UnitOfWork, phone: bytes, action: Action, code: str, *, policy: PagingPolicy) -> Reply:
+    c = t.sms_code.c
+    row = (
+        await uow.session.execute(
+            sa.select(c.page_id, c.recipient, c.used_at)
+            .where(c.phone_digest == phone, c.code == code)
+            .with_for_update()
+        )
+    ).first()
+    if row is None:
+        return Reply.UNKNOWN  # another phone's code, or none ever given: the same answer
+    if row.used_at is not None:
+        return Reply.USED
+    principal = Principal(
+        subject=f"sms:{row.recipient}", roles=frozenset({Role.PEER_SUPPORTER}), staff_ref=row.recipient
+    )
+    try:
+        async with uow.session.begin_nested():  # a refused answer leaves nothing behind
+            if action is Action.TAKE:
+                await answers.acknowledge(uow, row.page_id, principal)
+            else:
+                await answers.decline(uow, row.page_id, principal, policy)
+    except PageClosed:
+        return Reply.CLOSED
+    except PageNotFound:
+        return Reply.UNKNOWN
+    await uow.session.execute(
+        sa.update(t.sms_code).where(c.phone_digest == phone, c.code == code).values(used_at=datetime.now(UTC))
+    )
+    return Reply.TAKEN if action is Action.TAKE else Reply.DECLINED
+
+
+async def gateway_reported(uow: UnitOfWork, provider_ref: str, status: str) -> bool:
+    """A delivery report: kept when it moves the message on; a failure of a message the gateway
+    had taken sends the notification to the person's next route (or marks it failed). Whether
+    it changed anything."""
+    n = t.notification.c
+    row = (
+        await uow.session.execute(
+            sa.select(n.notification_id, n.status, n.gateway_status, n.route)
+            .where(n.provider_ref == provider_ref)
+            .with_for_update()
+        )
+    ).first()
+    status = status.lower()
+    if row is None or (status not in RANK and status not in FAILED):
+        return False
+    if row.gateway_status in FAILED or (
+        status in RANK and row.gateway_status in RANK and RANK[status] <= RANK[row.gateway_status]
+    ):
+        return False  # a repeat, or a report overtaken by a later one
+    values: dict[str, object] = {"gateway_status": status}
+    if status in FAILED and row.status == DeliveryStatus.DELIVERED:
+        values.update(
+            status=DeliveryStatus.PENDING,
+            route=row.route + 1,
+            attempts=0,
+            next_attempt_at=datetime.now(UTC),
+            last_error=f"sms: {status}",
+        )
+    await uow.session.execute(
+        sa.update(t.notification).where(n.notification_id == row.notification_id).values(**values)
+    )
+    return True
