@@ -34,6 +34,9 @@ from contracts.events import (
     ReferralSubmitted,
     SupporterEligibilityChanged,
 )
+from frontend.charts import DIMENSION_WORDS
+from frontend.i18n import Translator
+from markupsafe import escape
 from pss_testkit.testing import RunningPlatform, wait_for
 from servicekit.auth import Role
 
@@ -531,7 +534,13 @@ def test_the_front_end_draws_the_published_month_and_serves_its_csv(
     drawn = shown = 0
     for cell in cells["cells"]:
         figure = html.split(f'data-measure="{cell["measure"]}"', 1)[1].split("</figure>", 1)[0]
-        label = "total" if cell["dimension"] == "total" else cell["dimension"].replace("_", " ")
+        # a dimension is said in words, as the page's reader reads it (frontend.charts)
+        words = DIMENSION_WORDS.get(cell["measure"], "dimension")
+        label = (
+            "total"
+            if cell["dimension"] == "total"
+            else escape(Translator("en").label(words, cell["dimension"]))
+        )
         if cell["dimension"] == "total":
             found = figure.split("</figcaption>", 1)[0]
         else:
@@ -686,3 +695,75 @@ def test_the_site_directory_is_the_authoritys_validated_and_changes_take_effect_
     assert listed[g.sites[0]]["staff_count"] == 800
     # a published quarter never changes: c joins the region and its staff change next quarter
     assert after == before
+
+
+def test_late_events_of_a_published_month_are_published_as_its_correction_never_as_a_change(
+    running_platform: RunningPlatform, generated: Generated
+) -> None:
+    """Last in this module: it adds events to a month the others read as published. Events
+    that arrive for August after August was published leave August as it was, and come out
+    as August's next correction, protected as any month is; publishing again finds nothing
+    more to correct."""
+    p = running_platform
+    month = MONTHS[1]
+    with p.admin() as admin:
+        before = admin.get(f"{p.url('metrics')}/authority/aggregates", params={"period": month}).json()
+    suffix = uuid.uuid4().hex[:6]
+    late = Generated(sites=[f"gen-late-a-{suffix}", f"gen-late-b-{suffix}"])
+    for site, n in zip(late.sites, (6, 1), strict=True):
+        for day in range(1, n + 1):
+            late.send(
+                ReferralSubmitted(
+                    referral_id=uuid.uuid4(),
+                    site_id=site,
+                    path="self",
+                    reason_category="critical_incident",
+                    reason_kind=REASONS["critical_incident"],
+                    urgency="within_hours",
+                    modality="phone",
+                ),
+                site,
+                datetime(2026, 8, day, 12, tzinfo=UTC),
+                "intake",
+            )
+    p.kafka.publish_many(late.messages)
+    ids = [json.loads(m[2])["id"] for m in late.messages]
+    wait_for(
+        lambda: p.sql("SELECT count(*) FROM metrics.inbox WHERE event_id = ANY(%s)", ids) == [(len(ids),)],
+        what="metrics to count the late events",
+    )
+
+    def publish() -> dict[str, list[str]]:
+        done = subprocess.run(
+            [sys.executable, "-m", "metrics", "publish"],
+            env=p.platform.services["metrics"].env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    fixes = [c for c in publish()["corrections"] if c.startswith(f"{month}-correction-")]
+    assert len(fixes) == 1, fixes
+    (label,) = fixes
+    with p.admin() as admin:
+        after = admin.get(f"{p.url('metrics')}/authority/aggregates", params={"period": month}).json()
+        correction = admin.get(f"{p.url('metrics')}/authority/aggregates", params={"period": label})
+        periods = admin.get(f"{p.url('metrics')}/periods").json()["periods"]
+        unknown = admin.get(
+            f"{p.url('metrics')}/authority/aggregates", params={"period": f"{month}-correction-999"}
+        )
+    assert after == before  # August as published: never a silent change
+    assert correction.status_code == 200, correction.text
+    cells = {(c["scope"], c["measure"], c["dimension"]): c for c in correction.json()["cells"]}
+    a, b = (cells[(site, "referrals", "total")] for site in late.sites)
+    assert b["withheld"] and b["value"] is None  # one late referral is a small count
+    assert a["withheld"] or a["value"] == 6
+    assert all(c["value"] is None or c["value"] == 0 or c["value"] >= K for c in cells.values())
+    number = int(label.rsplit("-", 1)[1])
+    first = periods.index(month) + 1  # listed right after their month, in order
+    assert periods[first : first + number] == [f"{month}-correction-{n}" for n in range(1, number + 1)]
+    assert unknown.status_code == 404 and "GET /periods" in unknown.json()["message"]
+    # nothing more came: publishing again corrects nothing of August
+    assert not [c for c in publish()["corrections"] if c.startswith(f"{month}-correction-")]

@@ -329,3 +329,53 @@ def test_a_statistic_is_withheld_where_the_split_it_would_tell_is() -> None:
         if measure == "minutes_to_callback" and value is not None:
             for d in ("yes", "no", "total"):
                 assert cells[(scope, "callback_within_30_minutes", d, period)] is not None
+
+
+# ------------------------------------------------------------------ late events
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), sites=st.integers(2, 4), zeros=st.sampled_from([0.0, 0.5]))
+def test_a_correction_of_late_events_gives_the_attacker_nothing_with_or_beside_the_month(
+    seed: int, sites: int, zeros: float
+) -> None:
+    """A quarter as published, then late events of its middle month published as that
+    month's correction: the attacker holds both, and recovers no withheld cell of either
+    (the late counts are small, so most of them are withheld)."""
+    from metrics.publication import late, publish_correction
+
+    tally, regions = _quarter(seed, sites, zeros)
+    truth, cells, stats = _publish(tally, regions)
+    rng = random.Random(seed + 1)
+    month = MONTHS[1]
+    more = Tally()
+    for site in sorted({c[0] for c in truth if c[0].startswith("s")}):
+        for event, at in _events(rng, site, month, rng.choice([0, 1, 1, 2, 3, 6])):
+            more.add(event, site, at)
+    live = Counter({(s, m, d): n for (s, mo, m, d), n in tally.counts.items() if mo == month})
+    for (s, _month, m, d), n in more.counts.items():
+        live[(s, m, d)] += n
+    counted = {(s, m, d): n for (s, mo, m, d), n in tally.counts.items() if mo == month}
+    correction = publish_correction(late(live, counted), month, 1, K, regions=regions)
+    assert correction.values and all(c[3] == f"{month}-correction-1" for c in correction.values)
+    shown = {c: (None if c in correction.withheld else n) for c, n in correction.values.items()}
+    assert all(v == 0 or v >= K for v in shown.values() if v is not None)
+    both = recovered(truth | correction.values, cells | shown, stats, regions)
+    assert both == {}
+
+
+def test_a_correction_counts_only_what_came_late_and_never_a_gauge_or_a_bucket() -> None:
+    from metrics.publication import late
+
+    live = {
+        ("s1", "referrals", "total"): 9,
+        ("s1", "supporters_by_deployments", "2"): 3,
+        ("s1", "volunteer_minutes", "total"): 400,
+        ("s1", "closed", "follow_up"): 4,
+    }
+    counted = {
+        ("s1", "referrals", "total"): 7,
+        ("s1", "supporters_by_deployments", "2"): 1,
+        ("s1", "closed", "follow_up"): 4,
+    }
+    assert late(live, counted) == {("s1", "referrals", "total"): 2}

@@ -85,6 +85,7 @@ def _row(**values: Any) -> SimpleNamespace:
         "detail": {"site_id": "s"},
         "route": 0,
         "attempts": 0,
+        "last_error": None,
     }
     return SimpleNamespace(**{**base, **values})
 

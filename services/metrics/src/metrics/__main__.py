@@ -1,6 +1,7 @@
 """`pss-metrics serve` runs the service; `pss-metrics migrate` upgrades its schema;
 `pss-metrics rebuild` rebuilds the aggregates from the Kafka history and compares them;
-`pss-metrics publish` publishes every closed month now (the service does so on its own)."""
+`pss-metrics publish` publishes every closed month now (the service does so on its own), and
+every published month's late events as its next correction."""
 
 import asyncio
 import json
@@ -28,20 +29,23 @@ def rebuild_command() -> int:
 
 
 def publish_command() -> int:
-    """Publishes, in order, every month that has closed and is not published yet."""
+    """Publishes, in order, every month that has closed and is not published yet, then the
+    late events of months published before as their corrections."""
     settings = MetricsSettings()
     policy = publication_policy(settings)
 
-    async def publish() -> list[str]:
+    async def publish() -> dict[str, list[str]]:
         database = Database(settings.database_url, schema="metrics", pool_size=1)
         try:
             async with UnitOfWork(database, producer="metrics") as uow:
                 months = await handlers.publish_closed_months(uow, policy, datetime.now(UTC))
-                return months
+            async with UnitOfWork(database, producer="metrics") as uow:
+                fixes = await handlers.publish_corrections_now(uow, policy, datetime.now(UTC))
+            return {"published": months, "corrections": fixes}
         finally:
             await database.dispose()
 
-    print(json.dumps({"published": asyncio.run(publish())}))
+    print(json.dumps(asyncio.run(publish())))
     return 0
 
 

@@ -36,8 +36,9 @@ router = APIRouter()
 Period = Annotated[
     str,
     Query(
-        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2]|Q[1-4])$",
-        description="A month (YYYY-MM) or a quarter (YYYY-Qn), once closed.",
+        pattern=r"^[0-9]{4}-((0[1-9]|1[0-2])(-correction-[1-9][0-9]{0,3})?|Q[1-4])$",
+        description="A month (YYYY-MM) or a quarter (YYYY-Qn), once closed, or a month's correction "
+        "(YYYY-MM-correction-n: its events that came after it was published).",
     ),
 ]
 COLUMNS = ("scope", "period", "measure", "dimension", "value", "withheld")
@@ -48,6 +49,11 @@ async def _cells(request: Request, period: str, scopes: list[str] | None) -> lis
     async with unit_of_work(request)() as uow:
         try:
             return await handlers.published(uow, period, scopes)
+        except handlers.NoSuchCorrection:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"no correction {period} was published: GET /periods lists each month's corrections",
+            ) from None
         except handlers.NeverPublished:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, f"nothing was published for {period}: it came before any count"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from servicekit.database import UnitOfWork
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from metrics import corrections
 from metrics import tables as t
 from metrics.aggregation import GAUGES, RETIRED, TOTAL, Tally
 from metrics.publication import (
@@ -99,7 +101,8 @@ async def publish_closed_months(
     uow: UnitOfWork, policy: PublicationPolicy, now: datetime, *, limit: int | None = None
 ) -> list[str]:
     """Publish, in order, the months that closed since the last one was. Once published a
-    month never changes: a late event is counted but not shown."""
+    month never changes: its late events are published with the next month, as its
+    correction (metrics.corrections)."""
     session = uow.session
     # one publisher at a time: another replica that holds the lock is already at it
     if not (
@@ -122,7 +125,21 @@ async def publish_closed_months(
             await _publish_month(session, month, now, policy, done)
             done.add(month)
             published.append(month)
+    if published:  # late events of the months before ride along, as their corrections
+        await corrections.publish_corrections(session, now, policy.threshold, besides=set(published))
     return published
+
+
+async def publish_corrections_now(uow: UnitOfWork, policy: PublicationPolicy, now: datetime) -> list[str]:
+    """The operator's `pss-metrics publish`: every published month's late events as its next
+    correction now, without waiting for the next month to close."""
+    if not (
+        await uow.session.execute(
+            sa.text("SELECT pg_try_advisory_xact_lock(hashtext('metrics.publication'))")
+        )
+    ).scalar():
+        return []
+    return await corrections.publish_corrections(uow.session, now, policy.threshold, besides=set())
 
 
 async def _publish_month(
@@ -237,12 +254,24 @@ class NeverPublished(Exception):
     """The period came before anything was counted."""
 
 
+class NoSuchCorrection(Exception):
+    """No correction of that name was published."""
+
+
+CORRECTION = re.compile(r"^(\d{4}-\d{2})-correction-([1-9]\d{0,3})$")
+
+
 async def published(uow: UnitOfWork, period: str, scopes: list[str] | None) -> list[dict[str, Any]]:
     """The published cells of a month or a quarter, for some scopes (None: every one), and
     the reach of each scope whose referrals are published and whose staff are known."""
     session = uow.session
+    correction = CORRECTION.match(period)
     last_month = months_of(period)[-1] if is_quarter(period) else period
-    if not (
+    if correction is not None:
+        known = sa.select(t.published_correction).where(t.published_correction.c.period == period)
+        if not (await session.execute(known)).first():
+            raise NoSuchCorrection(period)
+    elif not (
         await session.execute(sa.select(t.published_month).where(t.published_month.c.month == last_month))
     ).first():
         first = (await session.execute(sa.select(sa.func.min(t.published_month.c.month)))).scalar()
@@ -265,7 +294,8 @@ async def published(uow: UnitOfWork, period: str, scopes: list[str] | None) -> l
         }
         for r in rows
     ]
-    directory = await _stored_directory(session, period)
+    # reach is of a period's referrals; a correction's late few are no rate
+    directory = {} if correction else await _stored_directory(session, period)
     return sorted(cells + reach(cells, directory), key=lambda c: (c["scope"], c["measure"], c["dimension"]))
 
 
@@ -349,6 +379,12 @@ async def sites(uow: UnitOfWork) -> list[dict[str, Any]]:
 
 
 async def published_periods(uow: UnitOfWork) -> list[str]:
+    """Months, each followed by its corrections, then quarters."""
     months = sorted((await uow.session.execute(sa.select(t.published_month.c.month))).scalars())
     quarters = sorted({quarter_of(m) for m in months if months_of(quarter_of(m))[-1] in months})
-    return months + quarters
+    fixes = (
+        await uow.session.execute(sa.select(t.published_correction.c.month, t.published_correction.c.number))
+    ).all()
+    corrections = [(str(r.month), int(r.number)) for r in fixes]
+    ordered = sorted([(m, 0) for m in months] + corrections)
+    return [m if n == 0 else f"{m}-correction-{n}" for m, n in ordered] + quarters

@@ -267,6 +267,51 @@ def publish_month(
     return Publication(new, withheld & set(new), dict(regions or {}))
 
 
+# a month's late events are published as a correction of their own, counts only: a gauge, a
+# sum of minutes or a statistic of a handful of late events would tell about those events;
+# supporters by deployments move between buckets (a late page takes one away from a bucket)
+UNCORRECTED = frozenset({*GAUGES, *RETIRED, *MAGNITUDES, "supporters_by_deployments"})
+
+
+def correction_period(month: str, number: int) -> str:
+    """How the n-th correction of a month is named: 2026-08-correction-1."""
+    return f"{month}-correction-{number}"
+
+
+def late(
+    live: Mapping[tuple[str, str, str], int], counted: Mapping[tuple[str, str, str], int]
+) -> dict[tuple[str, str, str], int]:
+    """What arrived for a month since it was published and corrected: (site, measure,
+    dimension) -> how many more, for the measures a correction publishes."""
+    out = {}
+    for key, n in live.items():
+        more = n - counted.get(key, 0)
+        if key[1] not in UNCORRECTED and more > 0:
+            out[key] = more
+    return out
+
+
+def publish_correction(
+    more: Mapping[tuple[str, str, str], int],
+    month: str,
+    number: int,
+    k: int | Callable[[Cell], int],
+    *,
+    regions: Regions | None = None,
+    audit: bool = True,
+) -> Publication:
+    """The late events of a published month, as their own table: the month as published
+    never changes, and the correction adds to it. It is protected as any month is: its
+    cells are late events only, and nothing published ties them to the month's own
+    withheld cells (the quarter stays as the months closed), so an attacker who holds both
+    solves two systems with no unknown in common."""
+    label = correction_period(month, number)
+    counts = {(site, measure, d, label): n for (site, measure, d), n in more.items()}
+    values, sums = layout(counts, quarter_of(month), [label], regions)
+    withheld = protect(values, sums, k, audit=audit)
+    return Publication(values, withheld, dict(regions or {}))
+
+
 def _magnitudes(
     counts: Mapping[Cell, int], month: str, quarter: str | None, groups: Mapping[str, list[str]]
 ) -> dict[Cell, int]:

@@ -82,3 +82,17 @@ quarter_directory = sa.Table(
     sa.Column("quarter", sa.Text, primary_key=True),
     sa.Column("sites", JSONB, nullable=False),
 )
+
+# what the corrections of each month have counted so far: a month's late events are those
+# beyond its closed counts and these
+corrected_count = _counts("corrected_count")
+
+# each correction: late events of a published month, published as a table of their own
+published_correction = sa.Table(
+    "published_correction",
+    metadata,
+    sa.Column("period", sa.Text, primary_key=True),  # 2026-08-correction-1
+    sa.Column("month", sa.Text, nullable=False, index=True),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+)

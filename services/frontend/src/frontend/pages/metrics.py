@@ -19,7 +19,7 @@ router = APIRouter()
 
 # --- metrics -----------------------------------------------------------------------------
 
-PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2]|Q[1-4])$"
+PERIOD = r"^[0-9]{4}-((0[1-9]|1[0-2])(-correction-[1-9][0-9]{0,3})?|Q[1-4])$"  # as metrics names them
 
 
 @router.get("/sites/{site_id}/metrics", response_class=HTMLResponse)
