@@ -326,6 +326,12 @@ def generated(running_platform: RunningPlatform) -> Generated:
         what="metrics to count every generated event",
     )
     # past months arrive late here: publish now that they are all counted
+    assert set(MONTHS) <= set(publish_now(p)["published"])
+    return g
+
+
+def publish_now(p: RunningPlatform) -> dict[str, list[str]]:
+    """`pss-metrics publish`, as an operator runs it: closed months, then corrections."""
     done = subprocess.run(
         [sys.executable, "-m", "metrics", "publish"],
         env=p.platform.services["metrics"].env,
@@ -334,8 +340,7 @@ def generated(running_platform: RunningPlatform) -> Generated:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert set(MONTHS) <= set(json.loads(done.stdout)["published"])
-    return g
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
 def test_a_generated_quarter_is_counted_measure_by_measure_as_computed_independently(
@@ -733,18 +738,7 @@ def test_late_events_of_a_published_month_are_published_as_its_correction_never_
         what="metrics to count the late events",
     )
 
-    def publish() -> dict[str, list[str]]:
-        done = subprocess.run(
-            [sys.executable, "-m", "metrics", "publish"],
-            env=p.platform.services["metrics"].env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)  # type: ignore[no-any-return]
-
-    fixes = [c for c in publish()["corrections"] if c.startswith(f"{month}-correction-")]
+    fixes = [c for c in publish_now(p)["corrections"] if c.startswith(f"{month}-correction-")]
     assert len(fixes) == 1, fixes
     (label,) = fixes
     with p.admin() as admin:
@@ -766,4 +760,4 @@ def test_late_events_of_a_published_month_are_published_as_its_correction_never_
     assert periods[first : first + number] == [f"{month}-correction-{n}" for n in range(1, number + 1)]
     assert unknown.status_code == 404 and "GET /periods" in unknown.json()["message"]
     # nothing more came: publishing again corrects nothing of August
-    assert not [c for c in publish()["corrections"] if c.startswith(f"{month}-correction-")]
+    assert not [c for c in publish_now(p)["corrections"] if c.startswith(f"{month}-correction-")]
