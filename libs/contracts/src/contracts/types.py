@@ -19,6 +19,8 @@ StaffRef = Annotated[str, StringConstraints(pattern=r"^st-[0-9a-z]{2,40}$")]
 # A course of the training catalogue, e.g. "crisis-management".
 CourseCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 # ISO 639-1 language, e.g. "fr".
+# a phone number in international form (E.164): where a text message goes, +15550100199
+PHONE_PATTERN = r"\+[1-9]\d{6,14}"
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 # a unit or team of a site, e.g. "icu-4": a place, never a person. The one definition: the
 # directory (matching) and group activations (intake) accept the same units ("icu_7" is

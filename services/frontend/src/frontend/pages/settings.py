@@ -9,6 +9,7 @@ import re
 import uuid
 from typing import Annotated, Any
 
+from contracts.types import PHONE_PATTERN
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -26,7 +27,7 @@ ROUTES_SHOWN = 3
 # enough to catch a slip of the thumb (the e-mail check is the ways in's); oncall checks
 # each address properly
 _URL = re.compile(r"https?://\S{3,}")
-_PHONE = re.compile(r"\+[1-9]\d{6,14}")  # international form (E.164), as oncall asks
+_PHONE = re.compile(PHONE_PATTERN)  # oncall's own pattern
 _PATTERN = {"email": EMAIL, "sms": _PHONE, "webhook": _URL}
 
 

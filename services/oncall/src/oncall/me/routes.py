@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from contracts.types import StaffRef
+from contracts.types import PHONE_PATTERN, StaffRef
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -18,7 +18,7 @@ from oncall.me.schemas import Availability, ContactRoute
 from oncall.paging.schemas import MyPage
 
 router = APIRouter()
-PHONE = re.compile(r"\+[1-9]\d{6,14}")  # E.164
+PHONE = re.compile(PHONE_PATTERN)
 
 
 class AvailabilityIn(BaseModel):

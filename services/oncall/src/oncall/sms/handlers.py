@@ -31,8 +31,9 @@ RANK = {"accepted": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "re
 FAILED = {"undelivered", "failed", "rejected"}
 
 
-async def code_for(uow: UnitOfWork, page_id: uuid.UUID, recipient: str, phone: bytes) -> str:
-    """The page's reply code for this phone: the same at every attempt, new for each page."""
+async def code_for(uow: UnitOfWork, page_id: uuid.UUID, recipient: str, phone: bytes) -> str | None:
+    """The page's reply code for this phone: the same at every attempt, new for each page
+    (None when every code of the phone is in use)."""
     c = t.sms_code.c
     found = await uow.session.scalar(
         sa.select(c.code).where(c.phone_digest == phone, c.page_id == page_id, c.recipient == recipient)
@@ -40,17 +41,11 @@ async def code_for(uow: UnitOfWork, page_id: uuid.UUID, recipient: str, phone: b
     if found is not None:
         return str(found)
     now = datetime.now(UTC)
-    while True:
-        taken = set(
-            (
-                await uow.session.scalars(
-                    sa.select(c.code).where(c.phone_digest == phone, c.created_at > now - CODE_FRESH)
-                )
-            ).all()
-        )
-        code = f"{secrets.randbelow(10_000):04d}"
-        if code in taken:
-            continue
+    recent = sa.select(c.code).where(c.phone_digest == phone, c.created_at > now - CODE_FRESH)
+    taken = set((await uow.session.scalars(recent)).all())
+    free = [f"{n:04d}" for n in range(10_000) if f"{n:04d}" not in taken]
+    while free:
+        code = free.pop(secrets.randbelow(len(free)))
         stored = await uow.session.scalar(
             insert(t.sms_code)
             .values(phone_digest=phone, code=code, page_id=page_id, recipient=recipient, created_at=now)
@@ -64,6 +59,7 @@ async def code_for(uow: UnitOfWork, page_id: uuid.UUID, recipient: str, phone: b
         )
         if stored is not None:
             return str(stored)
+    return None  # ten thousand pages to one phone in a month: the text carries only its link
 
 
 async def reply_to(uow: UnitOfWork, message_ref: str, phone: bytes, text: str, policy: PagingPolicy) -> str:
