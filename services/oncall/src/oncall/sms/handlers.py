@@ -85,9 +85,9 @@ async def _answer(uow: UnitOfWork, phone: bytes, action: Action, code: str, *, p
     c = t.sms_code.c
     row = (
         await uow.session.execute(
-            sa.select(c.page_id, c.recipient, c.used_at)
-            .where(c.phone_digest == phone, c.code == code)
-            .with_for_update()
+            # no lock here: the answer locks the episode (first, as every answer does), so a
+            # second reply with the same code finds the page answered
+            sa.select(c.page_id, c.recipient, c.used_at).where(c.phone_digest == phone, c.code == code)
         )
     ).first()
     if row is None:
