@@ -749,6 +749,11 @@ def test_late_events_of_a_published_month_are_published_as_its_correction_never_
             f"{p.url('metrics')}/authority/aggregates", params={"period": f"{month}-correction-999"}
         )
     assert after == before  # August as published: never a silent change
+    # a site's coordinator reads the correction too, as JSON and as CSV (region and all)
+    with p.client(p.issuer.token("coord-late", [Role.SITE_COORDINATOR], [late.sites[0]])) as api:
+        for view in ("aggregates", "aggregates.csv"):
+            seen = api.get(f"{p.url('metrics')}/sites/{late.sites[0]}/{view}", params={"period": label})
+            assert seen.status_code == 200, (view, seen.text)
     assert correction.status_code == 200, correction.text
     cells = {(c["scope"], c["measure"], c["dimension"]): c for c in correction.json()["cells"]}
     a, b = (cells[(site, "referrals", "total")] for site in late.sites)

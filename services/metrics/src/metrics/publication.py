@@ -47,7 +47,9 @@ Cell = tuple[str, str, str, str]  # scope (a site or the authority), measure, di
 
 
 def quarter_of(month: str) -> str:
-    year, m = month.split("-")
+    """The quarter of a month, or of a month's correction (2026-08-correction-1 is 2026-Q3's:
+    it is grouped by that quarter's directory, as its month is)."""
+    year, m = month.split("-")[:2]
     return f"{year}-Q{(int(m) - 1) // 3 + 1}"
 
 
