@@ -3,7 +3,10 @@ of work a route opens."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -16,6 +19,17 @@ from servicekit.database import UnitOfWorkFactory
 def unit_of_work(request: Request) -> UnitOfWorkFactory:
     """The service's way to open a unit of work (``build_service`` puts it on the app)."""
     return request.app.state.uow  # type: ignore[no-any-return]
+
+
+@contextmanager
+def refusals(statuses: Mapping[type[Exception], int]) -> Iterator[None]:
+    """A handler's refusal, answered with the status given for its kind (the first kind it is
+    an instance of) and its own message; anything else goes on as it is."""
+    try:
+        yield
+    except tuple(statuses) as exc:
+        code = next(code for kind, code in statuses.items() if isinstance(exc, kind))
+        raise HTTPException(code, str(exc)) from None
 
 
 def _field(loc: tuple[object, ...]) -> str:

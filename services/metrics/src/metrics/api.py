@@ -101,14 +101,19 @@ async def periods(request: Request, _: Coordinator) -> Periods:
         return Periods(periods=await handlers.published_periods(uow))
 
 
+async def _site_and_region(request: Request, site_id: str, period: str) -> tuple[str | None, list[Any]]:
+    """The site's region (as the period's directory had it) and the cells of both."""
+    async with unit_of_work(request)() as uow:
+        region = await handlers.region_of(uow, site_id, period)
+    return region, await _cells(request, period, [site_id, *([region] if region else [])])
+
+
 @router.get("/sites/{site_id}/aggregates", tags=["aggregates"])
 async def site_aggregates(
     site_id: SiteId, request: Request, principal: SiteCoordinator, period: Period
 ) -> SiteAggregates:
     """The site's published figures for a month or a quarter, and its region's."""
-    async with unit_of_work(request)() as uow:
-        region = await handlers.region_of(uow, site_id, period)
-    cells = await _cells(request, period, [site_id, *([region] if region else [])])
+    region, cells = await _site_and_region(request, site_id, period)
     return SiteAggregates(
         site_id=site_id,
         period=period,
@@ -124,9 +129,7 @@ async def site_aggregates_csv(
     site_id: SiteId, request: Request, principal: SiteCoordinator, period: Period
 ) -> Response:
     """The site's figures and its region's, as the JSON gives them, one row per cell."""
-    async with unit_of_work(request)() as uow:
-        region = await handlers.region_of(uow, site_id, period)
-    cells = await _cells(request, period, [site_id, *([region] if region else [])])
+    _, cells = await _site_and_region(request, site_id, period)
     return _csv(cells, period, f"peer-support-{site_id}")
 
 

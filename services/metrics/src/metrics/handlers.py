@@ -47,32 +47,28 @@ async def count(event: Event, uow: UnitOfWork, envelope: Envelope) -> None:
 
 async def store(session: AsyncSession, tally: Tally) -> None:
     """Add one event's tally to the live counts (a rebuild writes its own tables by COPY)."""
-    if tally.counts:
-        add = insert(t.aggregate).values(
-            [
-                {"site_id": site, "period": month, "measure": m, "dimension": d, "value": n}
-                for (site, month, m, d), n in tally.counts.items()
-            ]
+    counts = [
+        {"site_id": site, "period": month, "measure": m, "dimension": d, "value": n}
+        for (site, month, m, d), n in tally.counts.items()
+    ]
+    values = [
+        {"site_id": site, "period": month, "measure": m, "value": v, "count": n}
+        for (site, month, m, v), n in tally.distributions.items()
+    ]
+    for table, total, rows in ((t.aggregate, "value", counts), (t.distribution, "count", values)):
+        if rows:
+            await _add_to(session, table, total, rows)
+
+
+async def _add_to(session: AsyncSession, table: sa.Table, total: str, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows, or add each one's ``total`` to the row already under its key."""
+    add = insert(table).values(rows)
+    await session.execute(
+        add.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key],
+            set_={total: table.c[total] + add.excluded[total]},
         )
-        await session.execute(
-            add.on_conflict_do_update(
-                index_elements=["site_id", "period", "measure", "dimension"],
-                set_={"value": t.aggregate.c.value + add.excluded.value},
-            )
-        )
-    if tally.distributions:
-        seen = insert(t.distribution).values(
-            [
-                {"site_id": site, "period": month, "measure": m, "value": v, "count": n}
-                for (site, month, m, v), n in tally.distributions.items()
-            ]
-        )
-        await session.execute(
-            seen.on_conflict_do_update(
-                index_elements=["site_id", "period", "measure", "value"],
-                set_={"count": t.distribution.c.count + seen.excluded["count"]},
-            )
-        )
+    )
 
 
 def _batches(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:

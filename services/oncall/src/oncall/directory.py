@@ -7,12 +7,12 @@ as a gap, so coverage never reports a person who will not answer."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from contracts import Envelope
-from contracts.events import PersonListed, SiteDeclared, SupporterEligibilityChanged
+from contracts.events import PersonListed, SupporterEligibilityChanged
 from servicekit.database import UnitOfWork
+from servicekit.sites import KnownSites
 from sqlalchemy.dialects.postgresql import insert
 
 from oncall import tables as t
@@ -28,13 +28,9 @@ NOT_OF_SITE = "not a supporter of this site"
 INELIGIBLE = "not eligible (training)"
 PAUSED = "paused (stepped away)"
 
-
-async def on_site_declared(event: SiteDeclared, uow: UnitOfWork, _e: Envelope) -> None:
-    await uow.session.execute(
-        insert(t.known_site)
-        .values(site_id=event.site_id, declared_at=datetime.now(UTC))
-        .on_conflict_do_nothing()
-    )
+known_sites = KnownSites(t.known_site, "oncall", NotOfSite)
+on_site_declared = known_sites.on_site_declared
+require_site = known_sites.require
 
 
 async def on_person_listed(event: PersonListed, uow: UnitOfWork, _e: Envelope) -> None:
@@ -63,17 +59,6 @@ async def on_eligibility_changed(event: SupporterEligibilityChanged, uow: UnitOf
             where=t.known_supporter.c.version < stmt.excluded.version,
         )
     )
-
-
-async def require_site(uow: UnitOfWork, site_id: str) -> None:
-    if (
-        await uow.session.scalar(sa.select(t.known_site.c.site_id).where(t.known_site.c.site_id == site_id))
-        is None
-    ):
-        raise NotOfSite(
-            f"{site_id} is not a site of this authority (or its declaration has not reached "
-            "oncall yet): declare it in the directory first"
-        )
 
 
 async def require_supporters(uow: UnitOfWork, site_id: str, refs: Iterable[str | None]) -> None:

@@ -1,6 +1,7 @@
 """oncall's tables: duty, episodes, pages, timers and the notification queue."""
 
 import sqlalchemy as sa
+from servicekit.sites import known_site_table
 from servicekit.timers import timer_table
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
@@ -192,12 +193,7 @@ site_ack_timeouts = sa.Table(
 # who exists where, projected from matching's directory and training's eligibility events
 # (never read from their tables): a duty row, a rotation member or an override must name
 # someone of the site, and a member who cannot serve shows as a gap
-known_site = sa.Table(
-    "known_site",
-    metadata,
-    sa.Column("site_id", sa.Text, primary_key=True),
-    sa.Column("declared_at", sa.DateTime(timezone=True), nullable=False),
-)
+known_site = known_site_table(metadata)
 
 known_person = sa.Table(
     "known_person",

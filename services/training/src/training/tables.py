@@ -1,6 +1,7 @@
 """training's tables: the course catalogue, supporters and their certifications."""
 
 import sqlalchemy as sa
+from servicekit.sites import known_site_table
 from servicekit.timers import timer_table
 
 metadata = sa.MetaData()
@@ -153,9 +154,4 @@ debrief_prompt = sa.Table(
 
 # the sites matching's directory declared (from its SiteDeclared events): a supporter or a
 # candidate at a site nobody declared is refused, so a typo makes no phantom site
-known_site = sa.Table(
-    "known_site",
-    metadata,
-    sa.Column("site_id", sa.Text, primary_key=True),
-    sa.Column("declared_at", sa.DateTime(timezone=True), nullable=False),
-)
+known_site = known_site_table(metadata)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import (
     BaseModel,
 )
-from servicekit.api import unit_of_work
+from servicekit.api import refusals, unit_of_work
 
 from intake import common
 from intake.domain import (
@@ -43,10 +43,8 @@ async def my_case_page() -> HTMLResponse:
 async def get_my_case(request: Request, worker_token: WorkerToken) -> WorkerView:
     """The worker follows their own case with the private key they were given."""
     async with unit_of_work(request)() as uow:
-        try:
+        with refusals({common.NotFound: 404}):
             return WorkerView(**await worker_handlers.worker_view(uow, worker_token))
-        except common.NotFound as exc:
-            raise HTTPException(404, str(exc)) from None
 
 
 async def _worker_step(request: Request, token: str, step: str) -> WorkerView:

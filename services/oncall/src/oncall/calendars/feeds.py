@@ -9,13 +9,14 @@ one fetch to the next.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from contracts.types import DutyLayer
 
 from oncall.calendars.ical import Shift
-from oncall.schedule import Schedule, shifts
+from oncall.schedule import Schedule, Segment, shifts
 
 BACK = timedelta(weeks=4)
 AHEAD = timedelta(weeks=26)
@@ -70,29 +71,26 @@ def _words(language: str) -> dict[str, str]:
     return WORDS.get(language, WORDS["en"])
 
 
+def _in_span(schedule: Schedule, span: Span) -> Iterator[tuple[DutyLayer, Segment]]:
+    """Each layer's shifts that end after the span begins (cut from the span's grid)."""
+    for layer in DutyLayer:
+        for s in shifts(schedule, layer, span.computed_from, span.end):
+            if s.ends_at > span.begin:
+                yield layer, s
+
+
 def site_shifts(site_id: str, schedule: Schedule, span: Span, language: str = "en") -> list[Shift]:
     words = _words(language)
     found = []
-    for layer in DutyLayer:
-        for s in shifts(schedule, layer, span.computed_from, span.end):
-            if s.ends_at <= span.begin:
-                continue
-            if s.staff_ref is None:
-                summary = words["gap"].format(layer=words[layer.value])
-                description = words["gap_note"]
-            else:
-                summary = words["held"].format(layer=words[layer.value.title()], who=s.staff_ref)
-                description = ""
-            found.append(
-                Shift(
-                    key=f"site|{site_id}|{layer.value}|{s.staff_ref or '-'}|{s.starts_at.isoformat()}",
-                    starts_at=s.starts_at,
-                    ends_at=s.ends_at,
-                    zone=schedule.time_zone,
-                    summary=summary,
-                    description=description,
-                )
-            )
+    for layer, s in _in_span(schedule, span):
+        if s.staff_ref is None:
+            summary = words["gap"].format(layer=words[layer.value])
+            description = words["gap_note"]
+        else:
+            summary = words["held"].format(layer=words[layer.value.title()], who=s.staff_ref)
+            description = ""
+        key = f"site|{site_id}|{layer.value}|{s.staff_ref or '-'}|{s.starts_at.isoformat()}"
+        found.append(Shift(key, s.starts_at, s.ends_at, schedule.time_zone, summary, description))
     return found
 
 
@@ -102,19 +100,11 @@ def own_shifts(
     words = _words(language)
     found = []
     for site_id, schedule in sorted(schedules.items()):
-        for layer in DutyLayer:
-            for s in shifts(schedule, layer, span.computed_from, span.end):
-                if s.staff_ref != staff_ref or s.ends_at <= span.begin:
-                    continue
-                found.append(
-                    Shift(
-                        key=f"mine|{staff_ref}|{site_id}|{layer.value}|{s.starts_at.isoformat()}",
-                        starts_at=s.starts_at,
-                        ends_at=s.ends_at,
-                        zone=schedule.time_zone,
-                        summary=words["own"].format(layer=words[layer.value], site=site_id),
-                    )
-                )
+        for layer, s in _in_span(schedule, span):
+            if s.staff_ref == staff_ref:
+                key = f"mine|{staff_ref}|{site_id}|{layer.value}|{s.starts_at.isoformat()}"
+                summary = words["own"].format(layer=words[layer.value], site=site_id)
+                found.append(Shift(key, s.starts_at, s.ends_at, schedule.time_zone, summary))
     return found
 
 

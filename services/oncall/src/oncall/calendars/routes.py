@@ -9,7 +9,7 @@ from typing import Annotated
 
 from contracts.types import SiteId
 from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
-from servicekit.api import unit_of_work
+from servicekit.api import refusals, unit_of_work
 from servicekit.auth import OnCall, Principal, SiteCoordinator
 
 from oncall import directory
@@ -43,10 +43,8 @@ async def create_site_feed(
 ) -> CalendarAddress:
     """A secret address of the site's on-call calendar for me; my previous one stops working."""
     async with unit_of_work(request)() as uow:
-        try:
+        with refusals({directory.NotOfSite: 404}):
             await directory.require_site(uow, site_id)
-        except directory.NotOfSite as exc:
-            raise HTTPException(404, str(exc)) from None
         language = (body or CalendarFeedIn()).language
         token = await calendars.create(
             uow, principal.subject, calendars.SITE, site_id=site_id, language=language

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from oncall import tables as t
 from oncall.escalation import (
+    Episode,
     EpisodeStatus,
     PageStatus,
     escalates_on_decline,
@@ -100,6 +103,26 @@ async def _deployment_of_month(uow: UnitOfWork, supporter: str, site_id: str, no
     )
 
 
+@asynccontextmanager
+async def _answered(
+    uow: UnitOfWork, page: Any, status: PageStatus, episode: Episode, now: datetime
+) -> AsyncIterator[None]:
+    """The page is marked answered, and what follows is spanned, inside the referral's trace."""
+    with (
+        continue_trace(episode.traceparent),
+        tracer.start_as_current_span(
+            f"page {status.value}",
+            attributes={"pss.referral_id": str(page.referral_id), "pss.step": page.step},
+        ),
+    ):
+        await uow.session.execute(
+            sa.update(t.page)
+            .where(t.page.c.page_id == page.page_id)
+            .values(status=status.value, answered_at=now)
+        )
+        yield
+
+
 async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal) -> None:
     """The recipient takes the case. Once the case is staffed (one person, or the whole
     team of a group case), every pending page, timer and notification is cancelled."""
@@ -107,17 +130,7 @@ async def acknowledge(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal)
     now = datetime.now(UTC)
     # the episode is locked: of two acknowledgements at once, one sees the other
     first = not await _pages_in(uow, page.referral_id, PageStatus.ACKNOWLEDGED, supporters_only=False)
-    with (
-        continue_trace(episode.traceparent),
-        tracer.start_as_current_span(
-            "page acknowledged", attributes={"pss.referral_id": str(page.referral_id), "pss.step": page.step}
-        ),
-    ):
-        await uow.session.execute(
-            sa.update(t.page)
-            .where(t.page.c.page_id == page_id)
-            .values(status=PageStatus.ACKNOWLEDGED.value, answered_at=now)
-        )
+    async with _answered(uow, page, PageStatus.ACKNOWLEDGED, episode, now):
         staffed = True
         if episode.team_size > 1 and page.recipient_role == RecipientRole.SUPPORTER.value:
             taken = await _pages_in(uow, page.referral_id, PageStatus.ACKNOWLEDGED)
@@ -175,17 +188,7 @@ async def decline(uow: UnitOfWork, page_id: uuid.UUID, principal: Principal, pol
     """The recipient cannot take it: the next person is paged at once."""
     page, episode = await _answerable_page(uow, page_id, principal)
     now = datetime.now(UTC)
-    with (
-        continue_trace(episode.traceparent),
-        tracer.start_as_current_span(
-            "page declined", attributes={"pss.referral_id": str(page.referral_id), "pss.step": page.step}
-        ),
-    ):
-        await uow.session.execute(
-            sa.update(t.page)
-            .where(t.page.c.page_id == page_id)
-            .values(status=PageStatus.DECLINED.value, answered_at=now)
-        )
+    async with _answered(uow, page, PageStatus.DECLINED, episode, now):
         await uow.emit(
             PageDeclined(
                 page_id=page_id,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from contracts.types import DutyLayer, LocalMoment, Moment, SiteId, StaffRef
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from servicekit.api import unit_of_work
+from servicekit.api import refusals, unit_of_work
 from servicekit.auth import SiteCoordinator
 
 from oncall import directory, duty
@@ -36,12 +36,10 @@ async def put_duty(
     principal: SiteCoordinator,
 ) -> None:
     async with unit_of_work(request)() as uow:
-        try:
+        with refusals({directory.NotOfSite: 422}):
             await directory.require_site(uow, site_id)
             await directory.require_supporters(uow, site_id, [body.primary, body.backup])
             await directory.require_people(uow, site_id, [body.coordinator])
-        except directory.NotOfSite as exc:
-            raise HTTPException(422, str(exc)) from None
         await duty.set_duty(uow, site_id, body.model_dump(exclude_unset=True))
 
 
@@ -137,10 +135,8 @@ async def put_schedule(
         for r in body.rotations
     ]
     async with unit_of_work(request)() as uow:
-        try:
+        with refusals({directory.NotOfSite: 422}):
             await schedules.put_schedule(uow, site_id, body.time_zone, rotations)
-        except directory.NotOfSite as exc:
-            raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/sites/{site_id}/schedule", tags=["schedules"])

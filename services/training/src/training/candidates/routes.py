@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from contracts.types import SiteId, StaffRef
-from fastapi import APIRouter, HTTPException, Request
-from servicekit.api import unit_of_work
+from fastapi import APIRouter, Request
+from servicekit.api import refusals, unit_of_work
 from servicekit.auth import Coordinator, ensure_site
 
 from training import common, sites
@@ -35,14 +35,10 @@ async def post_candidate(body: InterestIn, request: Request, principal: Coordina
     """An expression of interest: the first step to becoming a peer supporter."""
     ensure_site(principal, body.home_site)
     async with unit_of_work(request)() as uow:
-        try:
+        with refusals({sites.UnknownSite: 422, common.Conflict: 409}):
             await candidates.express_interest(
                 uow, body.staff_ref, body.home_site, principal.subject, principal.acts_for
             )
-        except sites.UnknownSite as exc:
-            raise HTTPException(422, str(exc)) from None
-        except common.Conflict as exc:
-            raise HTTPException(409, str(exc)) from None
     async with unit_of_work(request)() as uow:
         return await candidates.candidacy_view(uow, body.staff_ref)
 
@@ -51,10 +47,8 @@ async def post_candidate(body: InterestIn, request: Request, principal: Coordina
 async def get_candidate(staff_ref: StaffRef, request: Request, principal: Coordinator) -> CandidacyView:
     async with unit_of_work(request)() as uow:
         await acts_for_home_of(uow, principal, staff_ref)
-        try:
+        with refusals({common.UnknownRecord: 404}):
             return await candidates.candidacy_view(uow, staff_ref)
-        except common.UnknownRecord as exc:
-            raise HTTPException(404, str(exc)) from None
 
 
 @router.post("/candidates/{staff_ref}/stage", tags=["recruitment"])
@@ -65,12 +59,8 @@ async def post_stage(
     409 with what is needed first."""
     async with unit_of_work(request)() as uow:
         await acts_for_home_of(uow, principal, staff_ref)
-        try:
+        with refusals({common.UnknownRecord: 404, TransitionRefused: 409}):
             await candidates.advance_candidacy(uow, staff_ref, body.stage, principal.subject)
-        except common.UnknownRecord as exc:
-            raise HTTPException(404, str(exc)) from None
-        except TransitionRefused as exc:
-            raise HTTPException(409, str(exc)) from None
     async with unit_of_work(request)() as uow:
         return await candidates.candidacy_view(uow, staff_ref)
 
@@ -83,13 +73,7 @@ async def post_reference(
     on paper: nothing a referee says about a colleague is stored here."""
     async with unit_of_work(request)() as uow:
         await acts_for_home_of(uow, principal, staff_ref)
-        try:
+        with refusals({common.UnknownRecord: 404, common.Conflict: 409, ValueError: 422}):
             await candidates.add_reference(uow, staff_ref, body.referee, body.kind)
-        except common.UnknownRecord as exc:
-            raise HTTPException(404, str(exc)) from None
-        except common.Conflict as exc:
-            raise HTTPException(409, str(exc)) from None
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
     async with unit_of_work(request)() as uow:
         return await candidates.candidacy_view(uow, staff_ref)

@@ -8,9 +8,9 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from contracts.types import CourseCode, Day, Moment, SiteId, StaffRef
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import Field, model_validator
-from servicekit.api import unit_of_work
+from servicekit.api import refusals, unit_of_work
 from servicekit.auth import Admin, Coordinator, ProgramStaff, SiteCoordinator
 from servicekit.imports import ImportBatch, ImportReport, Rejected, validate_rows
 from servicekit.text import PRINTABLE_LINE
@@ -77,12 +77,8 @@ class CompletionRow(CompletionIn):
 async def put_supporter(staff_ref: StaffRef, body: SupporterIn, request: Request, _a: Admin) -> None:
     """Register a supporter trained before the platform; new ones come through recruitment."""
     async with unit_of_work(request)() as uow:
-        try:
+        with refusals({sites.UnknownSite: 422, common.Conflict: 409}):
             await certification.upsert_supporter(uow, staff_ref, body.home_site, body.active, body.tier)
-        except sites.UnknownSite as exc:
-            raise HTTPException(422, str(exc)) from None
-        except common.Conflict as exc:
-            raise HTTPException(409, str(exc)) from None
 
 
 @router.get("/supporters/{staff_ref}", tags=["supporters"])
@@ -110,12 +106,10 @@ async def post_completion(
     policy = policy_of(request)
     async with unit_of_work(request)() as uow:
         await acts_for_home_of(uow, principal, staff_ref)
-        try:
+        with refusals({common.UnknownRecord: 422}):
             recorded = await certification.record_completion(
                 uow, staff_ref, body.course, body.moment(policy), policy
             )
-        except common.UnknownRecord as exc:
-            raise HTTPException(422, str(exc)) from None
     expires_at = recorded.expires_at
     return CompletionRecorded(
         staff_ref=staff_ref,

@@ -11,7 +11,7 @@ from typing import Annotated
 from contracts.types import Day, SiteId, StaffRef
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import Field, StringConstraints, model_validator
-from servicekit.api import unit_of_work
+from servicekit.api import refusals, unit_of_work
 from servicekit.auth import PeerSupporter, Principal, SiteCoordinator
 
 from training import common
@@ -58,7 +58,7 @@ async def post_debrief(
 ) -> DebriefRecorded:
     """A debrief and who attended; nothing of what was said."""
     async with unit_of_work(request)() as uow:
-        try:
+        with refusals({common.UnknownRecord: 422}):
             debrief_id = await supporter_care.record_debrief(
                 uow,
                 site_id=site_id,
@@ -68,8 +68,6 @@ async def post_debrief(
                 attendees=set(body.attendees),
                 by=principal.subject,
             )
-        except common.UnknownRecord as exc:
-            raise HTTPException(422, str(exc)) from None
     return DebriefRecorded(debrief_id=debrief_id, attendees=len(set(body.attendees)))
 
 
@@ -114,12 +112,8 @@ async def answer_my_prompt(
     prompt_id: uuid.UUID, body: PromptAnswerIn, request: Request, principal: PeerSupporter
 ) -> PromptAnswered:
     async with unit_of_work(request)() as uow:
-        try:
+        with refusals({common.UnknownRecord: 404, common.Conflict: 409}):
             await supporter_care.answer_debrief_prompt(
                 uow, prompt_id, _own_ref(principal), body.outcome.value
             )
-        except common.UnknownRecord as exc:
-            raise HTTPException(404, str(exc)) from None
-        except common.Conflict as exc:
-            raise HTTPException(409, str(exc)) from None
     return PromptAnswered(prompt_id=prompt_id, outcome=body.outcome.value)

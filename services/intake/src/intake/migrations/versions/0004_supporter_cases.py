@@ -1,8 +1,4 @@
-"""A supporter's own cases are found by the supporters array: a GIN index for ``@>``.
-
-Revision ID: 0004
-Revises: 0003
-"""
+"""A supporter's own cases are found by the supporters array: a GIN index for ``@>``."""
 
 from alembic import op
 

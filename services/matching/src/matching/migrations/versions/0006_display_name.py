@@ -1,8 +1,4 @@
-"""A supporter's work display name, for their coordinators' pages.
-
-Revision ID: 0006
-Revises: 0005
-"""
+"""A supporter's work display name, for their coordinators' pages."""
 
 import sqlalchemy as sa
 from alembic import op

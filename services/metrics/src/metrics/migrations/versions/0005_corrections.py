@@ -1,8 +1,4 @@
-"""Corrections: late events of a published month, published as tables of their own.
-
-Revision ID: 0005
-Revises: 0004
-"""
+"""Corrections: late events of a published month, published as tables of their own."""
 
 import sqlalchemy as sa
 from alembic import op

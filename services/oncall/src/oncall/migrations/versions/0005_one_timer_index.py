@@ -1,8 +1,4 @@
-"""Drop ``timer_due``: the same partial index as ``ix_timer_due``, kept twice by 0001 and 0003.
-
-Revision ID: 0005
-Revises: 0004
-"""
+"""Drop ``timer_due``: the same partial index as ``ix_timer_due``, kept twice by 0001 and 0003."""
 
 from alembic import op
 

@@ -1,8 +1,4 @@
-"""How long a page of each site waits for an answer, where the authority set it.
-
-Revision ID: 0006
-Revises: 0005
-"""
+"""How long a page of each site waits for an answer, where the authority set it."""
 
 import sqlalchemy as sa
 from alembic import op

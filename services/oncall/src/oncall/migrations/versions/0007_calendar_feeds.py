@@ -1,8 +1,4 @@
-"""Calendar feeds at secret, revocable addresses (RFC 5545): a digest of each token.
-
-Revision ID: 0007
-Revises: 0006
-"""
+"""Calendar feeds at secret, revocable addresses (RFC 5545): a digest of each token."""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,8 +1,5 @@
 """Two-way SMS: reply codes per page and phone, inbound texts by the gateway's id, and the
 gateway's id and last status on each notification.
-
-Revision ID: 0008
-Revises: 0007
 """
 
 import sqlalchemy as sa
