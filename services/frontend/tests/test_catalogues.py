@@ -21,7 +21,11 @@ def test_every_language_has_the_same_phrases_and_none_is_empty():
 def test_every_phrase_a_template_or_view_asks_for_is_in_the_catalogue():
     asked = set()
     for path in [*TEMPLATES.glob("*.html"), *SOURCES.rglob("*.py")]:
-        asked |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", path.read_text()))
+        text = path.read_text()
+        asked |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", text))
+        # a table's headings name a prefix and its columns (_tables.html)
+        for prefix, names in re.findall(r'tables\.head\("([a-z_.]+)", \[([^]]*)\]\)', text):
+            asked |= {prefix + name for name in re.findall(r'"([a-z_]+)"', names)}
     assert len(asked) > 100  # the pattern really finds them
     assert asked <= set(catalogue("en")), asked - set(catalogue("en"))
 

@@ -91,6 +91,13 @@ async def _zone_of(request: Request, site_id: str, session: Session) -> ZoneInfo
     return ZoneInfo(found or request.app.state.settings.display_time_zone)
 
 
+async def _checked_form_zone(request: Request, site_id: str, session: Session, form_token: str) -> ZoneInfo:
+    """A form of the site's coordinator, checked, and the site's zone its times are said in."""
+    for_site(site_id, session)
+    check_form(session, form_token)
+    return await _zone_of(request, site_id, session)
+
+
 def _bad_form(site_id: str, t: Translator, what: str) -> RedirectResponse:
     query = urlencode({"problem": t("form.error", message=what)})
     return RedirectResponse(f"/sites/{site_id}/schedule?{query}", 303)
@@ -107,9 +114,7 @@ async def add_override(
     starts: Annotated[str, Form()],
     ends: Annotated[str, Form()],
 ) -> RedirectResponse:
-    for_site(site_id, session)
-    check_form(session, form_token)
-    zone = await _zone_of(request, site_id, session)
+    zone = await _checked_form_zone(request, site_id, session, form_token)
     try:
         body = {
             "layer": DutyLayer(layer).value,
@@ -149,9 +154,7 @@ async def swap(
     first: Annotated[str, Form()],
     second: Annotated[str, Form()],
 ) -> RedirectResponse:
-    for_site(site_id, session)
-    check_form(session, form_token)
-    zone = await _zone_of(request, site_id, session)
+    zone = await _checked_form_zone(request, site_id, session, form_token)
     try:
         body = {"layer": DutyLayer(layer).value, "first": _aware(first, zone), "second": _aware(second, zone)}
     except ValueError:
