@@ -4,8 +4,10 @@ to the `pss` command when this package is installed; an authority's operators do
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -18,7 +20,7 @@ from pss_dev.local import LauncherError, repo_root
 from pss_dev.local.identity import Account, add_account
 from pss_dev.local.mailbox import Mailbox
 from pss_dev.local.observability import Observability
-from pss_dev.local.sms_gateway import SmsGateway
+from pss_dev.local.sms_gateway import PlacedCall, SmsGateway
 from pss_dev.platform import Infrastructure, Platform
 from pss_dev.seed import DEMO_AUTHORITY, seed_authority
 
@@ -92,7 +94,8 @@ def dev(
     platform = None
     # mail to workers (offers of support) lands in .run/mail/ instead of anyone's inbox
     mailbox = Mailbox(workdir / "mail").start()
-    # texts to supporters land in .run/sms/texts.jsonl; `pss sms-reply` answers one
+    # texts and calls to supporters land in .run/sms/texts.jsonl and calls.jsonl; `pss sms-reply`
+    # answers a text, `pss call-answer` picks up a call and presses a key
     sms = SmsGateway(workdir / "sms").start()
     # traces to Zipkin's UI, metrics to Prometheus (with the production alert rules)
     observability = Observability.create(
@@ -266,6 +269,39 @@ def sms_reply(
     gateway = SmsGateway(account=config["account"], token=config["token"])
     answer = gateway.reply(f"{config['oncall']}/sms/twilio/inbound", phone, text)
     typer.echo(answer.text if answer.status_code == 200 else f"refused ({answer.status_code}): {answer.text}")
+
+
+@app.command("call-answer")
+def call_answer(
+    phone: Annotated[str, typer.Argument(help="The number called, e.g. +15550100199")],
+    key: Annotated[str, typer.Argument(help="The key pressed: 1 takes the page, 2 declines it")],
+) -> None:
+    """Pick up the last call to a phone on `make run`, hear it, and press a key."""
+    found = _workdir() / "sms" / "gateway.json"
+    calls = _workdir() / "sms" / "calls.jsonl"
+    if not found.exists():
+        typer.secho("no local SMS gateway: start the platform with `make run` first", fg="red", err=True)
+        raise typer.Exit(1)
+    placed = (
+        [PlacedCall(**json.loads(line)) for line in calls.read_text().splitlines()] if calls.exists() else []
+    )
+    mine = [c for c in placed if c.to == phone]
+    if not mine:
+        typer.secho(f"no call to {phone} yet: give someone a voice route and page them", fg="red", err=True)
+        raise typer.Exit(1)
+    config = json.loads(found.read_text())
+    gateway = SmsGateway(account=config["account"], token=config["token"])
+    heard = gateway.pick_up(mine[-1])
+    typer.echo(_spoken(heard.text))
+    action = re.search(r'action="([^"]+)"', heard.text)
+    if action is None:
+        return  # nothing to answer: the call said why and hung up
+    pressed = gateway.press(mine[-1], html.unescape(action[1]), key)
+    typer.echo(_spoken(pressed.text) if pressed.status_code == 200 else f"refused ({pressed.status_code})")
+
+
+def _spoken(twiml: str) -> str:
+    return " / ".join(html.unescape(said) for said in re.findall(r"<Say[^>]*>([^<]*)</Say>", twiml))
 
 
 def register(cli: typer.Typer) -> None:

@@ -30,6 +30,7 @@ from oncall.paging.policy import PagingPolicy
 from oncall.schedules import handlers as schedules
 from oncall.settings import OncallSettings
 from oncall.sms.gateway import SmsGateway, SmsNotifier
+from oncall.voice.calls import VoiceNotifier
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ def build(
     gateway = _sms_gateway(settings)
     if gateway is not None:
         notifiers.setdefault(Channel.SMS, SmsNotifier(gateway))
+        if gateway.kind == "twilio":
+            notifiers.setdefault(Channel.VOICE, VoiceNotifier(gateway, settings.public_base_url))
     sending = delivery.Delivery(
         notifiers=notifiers,
         vault=vault,

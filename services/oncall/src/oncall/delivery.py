@@ -68,10 +68,12 @@ def _message(row: Any, delivery: Delivery, now: datetime, code: str | None = Non
         }
     subject, body = compose(row.kind, dict(row.detail or {}), links)
     short = sms_text(row.kind, dict(row.detail or {}), links, code)
-    return Message(row.notification_id, row.kind, row.recipient, subject, body, links, short)
+    return Message(row.notification_id, row.kind, row.recipient, subject, body, links, short, code)
 
 
 SENDING = DeliveryStatus.SENDING
+# a page going out on these carries a reply code: answered from the phone itself
+ANSWERED_BY_PHONE = (Channel.SMS, Channel.VOICE)
 
 
 async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: int = 20) -> int:
@@ -110,7 +112,7 @@ async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: in
             if row.kind == MessageKind.PAGE
             and row.page_id is not None
             and (route := _route(routes[row.recipient], row.route)) is not None
-            and route.channel is Channel.SMS
+            and route.channel in ANSWERED_BY_PHONE
         }
     outcomes = [
         (row, await _attempt(row, routes[row.recipient], delivery, now, codes.get(row.notification_id)))
@@ -135,6 +137,19 @@ async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: in
     return len(claimed)
 
 
+def _next_route(row: Any, routes: list[Route], error: str, now: datetime) -> dict[str, Any]:
+    """The notification goes on to the person's next route now, or has failed on the last."""
+    if row.route + 1 < len(routes):
+        return {
+            "status": DeliveryStatus.PENDING,
+            "attempts": 0,
+            "route": row.route + 1,
+            "last_error": error,
+            "next_attempt_at": now,
+        }
+    return {"status": DeliveryStatus.FAILED, "last_error": error, "channel": routes[row.route].channel.value}
+
+
 def _route(routes: list[Route], index: int) -> Route | None:
     return routes[index] if index < len(routes) else None
 
@@ -149,6 +164,10 @@ async def _attempt(
         # a gateway's report that the last route failed is kept as the reason
         return {"status": DeliveryStatus.FAILED, "last_error": row.last_error or "no contact route"}
     route = routes[row.route]
+    if route.channel is Channel.VOICE and (row.kind != MessageKind.PAGE or not code):
+        # a phone rings for a page only (not a filled team or a reminder at 3 a.m.), and only
+        # with a code its keys can answer: anything else goes on to the next route at once
+        return _next_route(row, routes, "voice: calls are for pages", now)
     notifier = delivery.notifiers.get(route.channel)
     attempts = row.attempts + 1
     try:
@@ -169,21 +188,8 @@ async def _attempt(
                 "next_attempt_at": now + wait,
                 "channel": route.channel.value,
             }
-        if row.route + 1 < len(routes):
-            # this route is not working: fall through to the next one at once
-            return {
-                "status": DeliveryStatus.PENDING,
-                "attempts": 0,
-                "route": row.route + 1,
-                "last_error": str(exc),
-                "next_attempt_at": now,
-            }
-        return {
-            "attempts": attempts,
-            "status": DeliveryStatus.FAILED,
-            "last_error": str(exc),
-            "channel": route.channel.value,
-        }
+        # this route is not working: fall through to the next one at once
+        return {"attempts": attempts, **_next_route(row, routes, str(exc), now)}
     return {
         "attempts": attempts,
         "status": DeliveryStatus.DELIVERED,

@@ -20,6 +20,7 @@ class Channel(StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
     SMS = "sms"  # through the authority's SMS gateway (oncall.sms), answered by a reply
+    VOICE = "voice"  # a phone call through a Twilio gateway (oncall.voice), answered by a key
     RECORDING = "recording"
 
 
@@ -32,6 +33,7 @@ class Message:
     body: str
     links: dict[str, str] = field(default_factory=dict)  # acknowledge, decline
     short: str = ""  # the same as a text message, with its reply code where it has one
+    code: str | None = None  # a page's reply code for the phone it goes to (a text or a call)
 
 
 class DeliveryFailed(RuntimeError):

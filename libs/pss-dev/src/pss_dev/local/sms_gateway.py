@@ -1,7 +1,8 @@
-"""A local SMS gateway that speaks as Twilio does: its Messages API takes what oncall sends
-(with the account's Basic authentication), and replies and delivery reports go back to
-oncall as Twilio's form posts, signed with ``X-Twilio-Signature`` the way Twilio signs them.
-The platform's texts in ``pss dev`` (written to ``.run/sms/``) and in the tests.
+"""A local SMS gateway that speaks as Twilio does: its Messages and Calls APIs take what oncall
+sends (with the account's Basic authentication), and replies, a call picked up, keys pressed
+and status reports go back to oncall as Twilio's form posts, signed with
+``X-Twilio-Signature`` the way Twilio signs them. The platform's texts and calls in
+``pss dev`` (written to ``.run/sms/``) and in the tests.
 
 The signature is written here a second time on purpose, from Twilio's description rather
 than from oncall's code: a test where both sides share one function would prove nothing.
@@ -26,6 +27,7 @@ import httpx
 from pss_dev.local import free_port
 
 API = "/2010-04-01/Accounts/{account}/Messages.json"
+CALLS = "/2010-04-01/Accounts/{account}/Calls.json"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,15 @@ class SentText:
     to: str
     sender: str
     body: str
+    status_callback: str
+
+
+@dataclass(frozen=True)
+class PlacedCall:
+    sid: str
+    to: str
+    sender: str
+    url: str  # what Twilio fetches the call's words from when it is picked up
     status_callback: str
 
 
@@ -59,6 +70,7 @@ class SmsGateway:
         self.token = token or secrets.token_hex(16)
         self.directory = directory
         self.sent: list[SentText] = []
+        self.calls: list[PlacedCall] = []
         self._lock = threading.Lock()
         self.port = free_port()
         self._server: ThreadingHTTPServer | None = None  # listening once started
@@ -93,6 +105,33 @@ class SmsGateway:
         with self._lock:
             return [t for t in self.sent if t.to == phone]
 
+    def calls_to(self, phone: str) -> list[PlacedCall]:
+        with self._lock:
+            return [c for c in self.calls if c.to == phone]
+
+    def _call_form(self, call: PlacedCall, **more: str) -> dict[str, str]:
+        return {
+            "CallSid": call.sid,
+            "AccountSid": self.account,
+            "From": self.sender,
+            "To": call.to,
+            "Direction": "outbound-api",
+            "CallStatus": "in-progress",
+            **more,
+        }
+
+    def pick_up(self, call: PlacedCall) -> httpx.Response:
+        """The phone is answered: Twilio asks oncall what to say (TwiML)."""
+        return self.post_signed(call.url, self._call_form(call))
+
+    def press(self, call: PlacedCall, action_url: str, digits: str) -> httpx.Response:
+        """A key pressed while the call's <Gather> listens: posted to its action address."""
+        return self.post_signed(action_url, self._call_form(call, Digits=digits))
+
+    def call_ended(self, call: PlacedCall, status: str) -> httpx.Response:
+        """Twilio's status report of the call: completed, busy, no-answer, failed or canceled."""
+        return self.post_signed(call.status_callback, self._call_form(call, CallStatus=status))
+
     def reply(self, inbound_url: str, phone: str, text: str, *, sid: str | None = None) -> httpx.Response:
         """The phone's owner texts back: Twilio posts the message to oncall, signed."""
         form = {
@@ -114,12 +153,16 @@ class SmsGateway:
         signature = twilio_sign(token or self.token, url, form)
         return httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=30)
 
-    def _record(self, text: SentText) -> None:
+    def _record(self, placed: SentText | PlacedCall) -> None:
         with self._lock:
-            self.sent.append(text)
+            if isinstance(placed, SentText):
+                self.sent.append(placed)
+            else:
+                self.calls.append(placed)
             if self.directory:
-                with (self.directory / "texts.jsonl").open("a") as log:
-                    log.write(json.dumps(text.__dict__) + "\n")
+                kind = "texts" if isinstance(placed, SentText) else "calls"
+                with (self.directory / f"{kind}.jsonl").open("a") as log:
+                    log.write(json.dumps(placed.__dict__) + "\n")
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         gateway = self
@@ -130,7 +173,10 @@ class SmsGateway:
 
             def do_POST(self) -> None:
                 expected = "Basic " + base64.b64encode(f"{gateway.account}:{gateway.token}".encode()).decode()
-                if self.path != API.format(account=gateway.account):
+                if self.path not in (
+                    API.format(account=gateway.account),
+                    CALLS.format(account=gateway.account),
+                ):
                     return self._answer(
                         404, {"code": 20404, "message": "The requested resource was not found"}
                     )
@@ -138,12 +184,25 @@ class SmsGateway:
                     return self._answer(401, {"code": 20003, "message": "Authenticate"})
                 length = int(self.headers.get("Content-Length", 0))
                 form = dict(parse_qsl(self.rfile.read(length).decode()))
+                if self.path.endswith("/Calls.json"):
+                    return self._call(form)
                 if not form.get("To") or not form.get("Body"):
                     return self._answer(400, {"code": 21604, "message": "A 'To' and a 'Body' are required"})
                 sid = "SM" + secrets.token_hex(16)
                 gateway._record(
                     SentText(
                         sid, form["To"], form.get("From", ""), form["Body"], form.get("StatusCallback", "")
+                    )
+                )
+                self._answer(201, {"sid": sid, "status": "queued", "to": form["To"]})
+
+            def _call(self, form: dict[str, str]) -> None:
+                if not form.get("To") or not form.get("Url"):
+                    return self._answer(400, {"code": 21205, "message": "A 'To' and a 'Url' are required"})
+                sid = "CA" + secrets.token_hex(16)
+                gateway._record(
+                    PlacedCall(
+                        sid, form["To"], form.get("From", ""), form["Url"], form.get("StatusCallback", "")
                     )
                 )
                 self._answer(201, {"sid": sid, "status": "queued", "to": form["To"]})

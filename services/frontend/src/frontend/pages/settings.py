@@ -22,13 +22,14 @@ from frontend.web import PageNotFound, SignedIn, check_form, render, services, t
 router = APIRouter()
 
 DONE = ("away", "back", "routes", "debriefed", "not_needed", "calendar", "calendar_stopped")
-CHANNELS = ("email", "sms", "webhook")
+CHANNELS = ("email", "sms", "voice", "webhook")
 ROUTES_SHOWN = 3
 # enough to catch a slip of the thumb (the e-mail check is the ways in's); oncall checks
 # each address properly
 _URL = re.compile(r"https?://\S{3,}")
 _PHONE = re.compile(PHONE_PATTERN)  # oncall's own pattern
-_PATTERN = {"email": EMAIL, "sms": _PHONE, "webhook": _URL}
+_PATTERN = {"email": EMAIL, "sms": _PHONE, "voice": _PHONE, "webhook": _URL}
+PHONES = ("sms", "voice")
 
 
 def _me(session: Session) -> str:
@@ -127,7 +128,7 @@ async def set_routes(request: Request, session: SignedIn) -> HTMLResponse | Redi
     ]
     routes = [r for r in entered if r["address"]]
     for r in routes:
-        if r["channel"] == "sms":
+        if r["channel"] in PHONES:
             r["address"] = r["address"].replace(" ", "")  # +1 555 010 0199 as typed on a phone
     problem = None
     if not routes:
@@ -137,10 +138,7 @@ async def set_routes(request: Request, session: SignedIn) -> HTMLResponse | Redi
     elif bad := [
         i + 1
         for i, r in enumerate(routes)
-        if not _PATTERN[r["channel"]].fullmatch(
-            r["address"].replace(" ", "") if r["channel"] == "sms" else r["address"]
-        )
-        or len(r["address"]) > 500
+        if not _PATTERN[r["channel"]].fullmatch(r["address"]) or len(r["address"]) > 500
     ]:
         problem = t("settings.routes.bad_address", n=", ".join(map(str, bad)))
     if problem is None:

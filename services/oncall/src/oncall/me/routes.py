@@ -30,7 +30,7 @@ class AvailabilityIn(BaseModel):
 class RouteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channel: Literal["email", "webhook", "sms"]
+    channel: Literal["email", "webhook", "sms", "voice"]
     address: str = Field(min_length=3, max_length=500)
 
     @model_validator(mode="after")
@@ -40,10 +40,11 @@ class RouteIn(BaseModel):
                 validate_email(self.address, check_deliverability=False)
             except EmailNotValidError:
                 raise ValueError("address: not an e-mail address") from None
-        elif self.channel == "sms":
+        elif self.channel in ("sms", "voice"):
             if not PHONE.fullmatch(self.address):
                 raise ValueError(
-                    "address: a text message goes to a phone number in international form, +15550100199"
+                    f"address: {'a text message' if self.channel == 'sms' else 'a call'} goes to a phone "
+                    "number in international form, +15550100199"
                 )
         elif not self.address.startswith(("https://", "http://")):
             raise ValueError("address: a webhook is an http(s) URL")
@@ -88,9 +89,15 @@ def _vault(request: Request) -> Any:
 
 def _allowed(request: Request, routes: list[RouteIn]) -> None:
     """A webhook goes only where the authority allows (no server-side request forgery)."""
-    if request.app.state.sms_gateway is None and any(r.channel == "sms" for r in routes):
+    gateway = request.app.state.sms_gateway
+    if gateway is None and any(r.channel == "sms" for r in routes):
         raise HTTPException(
             422, "text messages cannot be sent here: the authority has set up no SMS gateway; use e-mail"
+        )
+    if (gateway is None or gateway.kind != "twilio") and any(r.channel == "voice" for r in routes):
+        raise HTTPException(
+            422,
+            "calls cannot be placed here: calls need the authority's Twilio gateway; use a text or e-mail",
         )
     allowed = request.app.state.webhooks
     refused = [i for i, r in enumerate(routes) if r.channel == "webhook" and not allowed.allows(r.address)]

@@ -21,14 +21,26 @@ from oncall.sms import replies
 from oncall.sms.replies import Action, Reply
 from oncall.sms.signatures import phone_digest
 
-__all__ = ["code_for", "gateway_reported", "phone_digest", "reply_to"]
+__all__ = ["answer_once", "code_for", "gateway_reported", "phone_digest", "reply_to"]
 
 # a code is not given again to the same phone for this long, so an old reply finds nothing
 CODE_FRESH = timedelta(days=30)
 
-# the gateways' statuses, in the order they come: a report never moves a message back
-RANK = {"accepted": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 4}
-FAILED = {"undelivered", "failed", "rejected"}
+# the gateways' statuses of a text or a call, in the order they come: a report never moves a
+# message back; a call nobody picked up failed, and the page goes to the next route
+RANK = {
+    "accepted": 0,
+    "queued": 1,
+    "initiated": 1,
+    "sending": 2,
+    "ringing": 2,
+    "sent": 3,
+    "in-progress": 3,
+    "delivered": 4,
+    "read": 4,
+    "completed": 4,
+}
+FAILED = {"undelivered", "failed", "rejected", "busy", "no-answer", "canceled"}
 
 
 async def code_for(uow: UnitOfWork, page_id: uuid.UUID, recipient: str, phone: bytes) -> str | None:
@@ -65,20 +77,33 @@ async def code_for(uow: UnitOfWork, page_id: uuid.UUID, recipient: str, phone: b
 async def reply_to(uow: UnitOfWork, message_ref: str, phone: bytes, text: str, policy: PagingPolicy) -> str:
     """Answer one inbound text; the same message again (a gateway's retry) gets the same
     reply and changes nothing."""
+    return replies.TEXTS[await answer_once(uow, message_ref, phone, replies.parse(text), policy)]
+
+
+async def answer_once(
+    uow: UnitOfWork, ref: str, phone: bytes, asked: tuple[Action, str] | None, policy: PagingPolicy
+) -> Reply:
+    """One answer from a phone (a text, or a key pressed in a call), kept by the gateway's id
+    of it: the same again has the same outcome and changes nothing."""
     said = await uow.session.scalar(
-        sa.select(t.sms_inbound.c.reply).where(t.sms_inbound.c.message_ref == message_ref)
+        sa.select(t.sms_inbound.c.reply).where(t.sms_inbound.c.message_ref == ref)
     )
     if said is not None:
-        return str(said)
-    parsed = replies.parse(text)
-    outcome = Reply.NOT_UNDERSTOOD if parsed is None else await _answer(uow, phone, *parsed, policy=policy)
-    reply = replies.TEXTS[outcome]
+        return _kept(str(said))
+    outcome = Reply.NOT_UNDERSTOOD if asked is None else await _answer(uow, phone, *asked, policy=policy)
     await uow.session.execute(
         insert(t.sms_inbound)
-        .values(message_ref=message_ref, reply=reply, received_at=datetime.now(UTC))
+        .values(message_ref=ref, reply=outcome.value, received_at=datetime.now(UTC))
         .on_conflict_do_nothing()
     )
-    return reply
+    return outcome
+
+
+def _kept(said: str) -> Reply:
+    if said in {reply.value for reply in Reply}:
+        return Reply(said)
+    # kept before outcomes were: the text that was sent back
+    return next((reply for reply, text in replies.TEXTS.items() if text == said), Reply.NOT_UNDERSTOOD)
 
 
 async def _answer(uow: UnitOfWork, phone: bytes, action: Action, code: str, *, policy: PagingPolicy) -> Reply:
@@ -113,7 +138,7 @@ async def _answer(uow: UnitOfWork, phone: bytes, action: Action, code: str, *, p
     return Reply.TAKEN if action is Action.TAKE else Reply.DECLINED
 
 
-async def gateway_reported(uow: UnitOfWork, provider_ref: str, status: str) -> bool:
+async def gateway_reported(uow: UnitOfWork, provider_ref: str, status: str, channel: str = "sms") -> bool:
     """A delivery report: kept when it moves the message on; a failure of a message the gateway
     had taken sends the notification to the person's next route (or marks it failed). Whether
     it changed anything."""
@@ -139,7 +164,7 @@ async def gateway_reported(uow: UnitOfWork, provider_ref: str, status: str) -> b
             route=row.route + 1,
             attempts=0,
             next_attempt_at=datetime.now(UTC),
-            last_error=f"sms: {status}",
+            last_error=f"{channel}: {status}",
         )
     await uow.session.execute(
         sa.update(t.notification).where(n.notification_id == row.notification_id).values(**values)

@@ -51,7 +51,10 @@ def _gateway(request: Request, kind: str) -> SmsGateway:
     return gateway
 
 
-async def _twilio_form(request: Request, gateway: SmsGateway, signature: str | None) -> dict[str, str]:
+async def twilio_form(request: Request, signature: str | None) -> dict[str, str]:
+    """The form Twilio posted, once its signature over the address and fields is checked
+    (404 where no Twilio gateway is configured, 403 when not signed by it)."""
+    gateway = _gateway(request, "twilio")
     form = await request.form()
     params = [(k, str(v)) for k, v in form.multi_items()]
     # the address the gateway called, as the public sees it (not as a proxy forwarded it)
@@ -74,8 +77,7 @@ Signature = Annotated[str | None, Header(alias="X-Twilio-Signature")]
 @router.post("/sms/twilio/inbound", response_class=Response, responses={200: {"content": {"text/xml": {}}}})
 async def twilio_inbound(request: Request, signature: Signature = None) -> Response:
     """A reply to a page ("T 4821" takes it, "D 4821" declines), answered in TwiML."""
-    gateway = _gateway(request, "twilio")
-    form = await _twilio_form(request, gateway, signature)
+    form = await twilio_form(request, signature)
     sender, text, ref = form.get("From", ""), form.get("Body", ""), form.get("MessageSid", "")
     if not sender or not ref:
         raise HTTPException(422, "a Twilio message names its sender (From) and its id (MessageSid)")
@@ -89,8 +91,7 @@ async def twilio_inbound(request: Request, signature: Signature = None) -> Respo
 @router.post("/sms/twilio/status")
 async def twilio_status(request: Request, signature: Signature = None) -> StatusOut:
     """A delivery report (MessageStatus of MessageSid): delivered, or failed and the next route."""
-    gateway = _gateway(request, "twilio")
-    form = await _twilio_form(request, gateway, signature)
+    form = await twilio_form(request, signature)
     if not form.get("MessageSid") or not form.get("MessageStatus"):
         raise HTTPException(422, "a Twilio status report names MessageSid and MessageStatus")
     async with unit_of_work(request)() as uow:
