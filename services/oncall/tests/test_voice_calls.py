@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from oncall.delivery import Delivery, Route, _attempt
 from oncall.links import LinkSigner
-from oncall.notifiers import Channel, Message
+from oncall.notifiers import Channel, Message, RecordingNotifier
 from oncall.sms.replies import Action, Reply
 from oncall.voice import speech
 
@@ -64,14 +64,11 @@ def test_1_takes_2_declines_and_every_outcome_is_said_then_the_call_ends():
     assert redirect is not None and redirect.text == "https://oncall/voice/twilio/answer?code=0412"
 
 
-class Phone:
+class Phone(RecordingNotifier):
     channel = Channel.VOICE
 
-    def __init__(self) -> None:
-        self.calls: list[Message] = []
-
-    async def deliver(self, message: Message, address: str) -> str:
-        self.calls.append(message)
+    async def deliver(self, message: Message, address: str) -> str:  # type: ignore[override]
+        await super().deliver(message, address)
         return "CA1"
 
 
@@ -100,11 +97,11 @@ def test_a_phone_rings_for_a_page_with_its_code_and_for_nothing_else():
 
     called = asyncio.run(_attempt(row("page"), routes, delivery, now, "0412"))
     assert (called["status"], called["provider_ref"]) == ("delivered", "CA1")
-    assert phone.calls[0].code == "0412"
+    assert phone.sent[0].code == "0412"
     # a filled team, a reminder: not a call at 3 a.m., the next route at once, no retries
     for kind in ("filled", "reminder", "debrief"):
         skipped = asyncio.run(_attempt(row(kind), routes, delivery, now))
         assert (skipped["status"], skipped["route"], skipped["attempts"]) == ("pending", 1, 0), kind
     # a page with no code free for the phone: its keys could not answer it
     assert asyncio.run(_attempt(row("page"), routes, delivery, now, None))["route"] == 1
-    assert len(phone.calls) == 1
+    assert len(phone.sent) == 1

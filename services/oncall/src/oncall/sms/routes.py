@@ -66,6 +66,13 @@ async def twilio_form(request: Request, signature: str | None) -> dict[str, str]
     return {k: v for k, v in params}
 
 
+async def _reply(request: Request, ref: str, sender: str, text: str) -> str:
+    """What to text back to ``sender``, once their reply is answered."""
+    phone = sms.phone_digest(request.app.state.phone_key, sender)
+    async with unit_of_work(request)() as uow:
+        return await sms.reply_to(uow, ref, phone, text, request.app.state.policy)
+
+
 def _twiml(text: str) -> Response:
     body = f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}</Message></Response>'
     return Response(body, media_type="text/xml")
@@ -81,11 +88,7 @@ async def twilio_inbound(request: Request, signature: Signature = None) -> Respo
     sender, text, ref = form.get("From", ""), form.get("Body", ""), form.get("MessageSid", "")
     if not sender or not ref:
         raise HTTPException(422, "a Twilio message names its sender (From) and its id (MessageSid)")
-    async with unit_of_work(request)() as uow:
-        reply = await sms.reply_to(
-            uow, ref, sms.phone_digest(request.app.state.phone_key, sender), text, request.app.state.policy
-        )
-    return _twiml(reply)
+    return _twiml(await _reply(request, ref, sender, text))
 
 
 @router.post("/sms/twilio/status")
@@ -121,15 +124,7 @@ async def signed_inbound(
 ) -> ReplyOut:
     """A reply to a page from any gateway, as signed JSON: {"id", "from", "text"}."""
     body = await _signed(request, timestamp, signature, ReplyIn)
-    async with unit_of_work(request)() as uow:
-        reply = await sms.reply_to(
-            uow,
-            body.id,
-            sms.phone_digest(request.app.state.phone_key, body.from_),
-            body.text,
-            request.app.state.policy,
-        )
-    return ReplyOut(reply=reply)
+    return ReplyOut(reply=await _reply(request, body.id, body.from_, body.text))
 
 
 @router.post("/sms/status")
