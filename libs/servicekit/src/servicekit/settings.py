@@ -30,10 +30,10 @@ class ServiceSettings(BaseSettings):
     retry_backoff_seconds: float = Field(default=0.2, ge=0)
     # events taken from Kafka at once and processed in one transaction and one offset commit
     # (a failing one falls back to one at a time, so a poison message still goes alone to
-    # its dead-letter topic); 1: one transaction per event. Not the default yet: the longer
-    # transactions met a lock-order deadlock in CI (oncall's answer, now ordered like the
-    # rest); the default moves once CI and the drills have run with batches on
-    consume_batch_max: int = Field(default=1, ge=1, le=1000)
+    # its dead-letter topic); 1: one transaction per event. A burst costs half the CPU in
+    # batches (README, "Benchmarks"); every path locks an episode before its pages, so the
+    # longer transactions meet no lock-order deadlock (and a lost race is retried anyway)
+    consume_batch_max: int = Field(default=100, ge=1, le=1000)
     # the outbox relay polls at this interval when nothing nudged it
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)
