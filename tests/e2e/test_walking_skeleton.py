@@ -141,8 +141,13 @@ def test_one_referral_is_one_trace_across_every_service(running_platform, site):
     consumers = {s.service for s in spans if s.kind == 5}  # SPAN_KIND_CONSUMER
     assert {"matching", "oncall", "metrics", "intake"} <= consumers
     assert any(s.service == "intake" and s.kind == 2 for s in spans)  # the HTTP request (server span)
-    # the database work of each step is in the trace too
-    sql_services = {s.service for s in spans if s.attributes.get("db.system") == "postgresql"}
+    # the database work of each step is in the trace too: counted on the step's span (a slow
+    # statement would have a span of its own, servicekit.sql_spans)
+    sql_services = {
+        s.service
+        for s in spans
+        if s.attributes.get("db.system") == "postgresql" and int(s.attributes.get("db.statements", 0)) > 0
+    }
     assert {"intake", "matching", "oncall", "metrics"} <= sql_services
     # nothing about the worker in any span name or attribute of the platform, whatever any
     # client put in an address (Schemathesis, as the admin, reads a contact and sends it back

@@ -16,7 +16,6 @@ from fastapi import FastAPI, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from pydantic import BaseModel, Field
 
 from servicekit.api import install_error_handlers
@@ -25,6 +24,7 @@ from servicekit.consumer import EventConsumer, Subscriptions
 from servicekit.database import Database, UnitOfWorkFactory
 from servicekit.outbox import OutboxRelay
 from servicekit.settings import ServiceSettings
+from servicekit.sql_spans import SqlSpans
 from servicekit.telemetry import instruments, prometheus_scraped, setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ def run(make: Callable[[], Service]) -> None:
     setup_telemetry(service_name, log_level=probe.log_level, log_json=probe.log_json)
     service = make()
     FastAPIInstrumentor.instrument_app(service.api, excluded_urls="health/.*,metrics")
-    SQLAlchemyInstrumentor().instrument(engine=service.database.engine.sync_engine)
+    SqlSpans(service.settings.sql_span_slow_ms).instrument(service.database.engine.sync_engine)
     config = uvicorn.Config(
         service.api,
         host=service.settings.http_host,

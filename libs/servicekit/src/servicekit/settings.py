@@ -34,6 +34,9 @@ class ServiceSettings(BaseSettings):
     # batches (README, "Benchmarks"); every path locks an episode before its pages, so the
     # longer transactions meet no lock-order deadlock (and a lost race is retried anyway)
     consume_batch_max: int = Field(default=100, ge=1, le=1000)
+    # a statement this slow gets a span of its own in the trace; every statement is counted
+    # on its step's span (db.statements, db.milliseconds)
+    sql_span_slow_ms: float = Field(default=50, ge=0)
     # the outbox relay polls at this interval when nothing nudged it
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)
