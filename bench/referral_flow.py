@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import profiling
 import psutil
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -277,6 +278,14 @@ async def burst(intake: str, bootstrap: str, sites: list[Any], count: int) -> di
     }
 
 
+def pids_of(services: Platform) -> dict[str, int]:
+    return {
+        name: process.process.pid
+        for name, process in services.services.items()
+        if name in SERVICES and process.process is not None
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -295,6 +304,13 @@ def main() -> None:
         default=[],
         metavar="NAME=VALUE",
         help="a setting for every service, e.g. CONSUME_BATCH_MAX=1 to measure one event per transaction",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample each service with py-spy during the first steady run (py-spy on PATH or in"
+        " PSS_PY_SPY) and write its stacks and a summary of where the time went to DIR",
     )
     args = parser.parse_args()
     service_env = dict(item.split("=", 1) for item in args.service_env)
@@ -348,12 +364,23 @@ def main() -> None:
             print(f"seeded {len(sites)} sites in {result['seed_seconds']} s", flush=True)
 
             bootstrap = infrastructure.kafka_bootstrap
-            for rate, seconds in runs:
+            for number, (rate, seconds) in enumerate(runs):
                 used_before = cpu_seconds()
+                sampling = (
+                    profiling.sample(args.profile, pids_of(services), seconds)
+                    if args.profile and number == 0
+                    else []
+                )
                 latencies, paged_rate = asyncio.run(
                     steady(urls["intake"], bootstrap, sites, int(rate * seconds), rate)
                 )
-                run = {"rate_per_second": rate, "seconds": seconds, "paged_per_second": round(paged_rate, 1)}
+                if sampling:
+                    result["profile"] = profiling.summarise(args.profile, sampling)
+                run: dict[str, Any] = {
+                    "rate_per_second": rate,
+                    "seconds": seconds,
+                    "paged_per_second": round(paged_rate, 1),
+                }
                 run["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), int(rate * seconds))
                 run["platform"] = summary(latencies[int(rate * args.warmup) :])
                 result["steady"].append(run)
@@ -413,6 +440,8 @@ def main() -> None:
     print(f"{'':<36}" + "".join(f"{c:>10}" for c in columns))
     for part in sorted({k for table in tables for k in table}, key=lambda k: ("total" in k, k)):
         print(f"{part:<36}" + "".join(f"{table.get(part, 0.0):>10.1f}" for table in tables))
+    if "profile" in result:
+        profiling.show(result["profile"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {args.out}")

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 import uvicorn
+import uvloop
 from fastapi import FastAPI, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -206,8 +207,10 @@ def run(make: Callable[[], Service]) -> None:
         port=service.settings.http_port,
         log_config=None,
         lifespan="on",
+        http="httptools",
     )
     try:
-        asyncio.run(uvicorn.Server(config).serve())
+        # uvloop's event loop; uvicorn parses HTTP with httptools when it is installed
+        uvloop.run(uvicorn.Server(config).serve())
     finally:
         shutdown_telemetry()
