@@ -27,6 +27,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import highspy
 import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, csr_matrix, hstack, identity, vstack
@@ -123,13 +124,16 @@ def weak(
     everything = list(range(n))
     a_eq, b_eq = system.matrices(system.eq, everything)
     a_ub, b_ub = system.matrices(system.ub, everything)
+    # the table's two programs, each re-solved from its last basis as its aim changes
+    table = _Program(a_eq, b_eq, a_ub, b_ub, n)
+    towards = _Program(a_eq, b_eq, a_ub, b_ub, n, capped=True)
     # 1. the small cells as low as they go together
-    low = _solve(sensitive.astype(float), a_eq, b_eq, a_ub, b_ub, n)
+    low = table.lowest(sensitive.astype(float))
     # 2. every cell up towards what it must reach: y_i <= x_i, y_i <= cap_i, maximise Σ y
     cap = np.array(
         [(k - 1) if k is not None else math.ceil(low[i] - _EPS) + 1 for i, k in enumerate(need)], dtype=float
     )
-    high = _solve_capped(cap, a_eq, b_eq, a_ub, b_ub, n)
+    high = towards.highest(cap)
 
     def settled(i: int) -> bool:
         if sensitive[i]:
@@ -146,10 +150,10 @@ def weak(
         down = np.zeros(n)
         down[[i for i in undecided if sensitive[i] and low[i] > _EPS]] = 1.0
         if down.any():
-            low = np.minimum(low, _solve(down, a_eq, b_eq, a_ub, b_ub, n))
+            low = np.minimum(low, table.lowest(down))
         aim = np.zeros(n)
         aim[undecided] = cap[undecided]
-        high = np.maximum(high, _solve_capped(aim, a_eq, b_eq, a_ub, b_ub, n))
+        high = np.maximum(high, towards.highest(aim))
         before = len(undecided)
         undecided = [i for i in undecided if not settled(i)]
         if len(undecided) == before:
@@ -167,12 +171,11 @@ def weak(
         au, bu = system.matrices(ub_rows, component)
         where = {c: j for j, c in enumerate(component)}
         members = np.array(component)
+        program = _Program(ae, be, au, bu, len(component))
         for i in sorted(set(undecided) & set(component)):
             if settled(i):  # a neighbour's programs already found points wide enough apart
                 continue
-            lo, hi, points = _interval(
-                where[i], ae, be, au, bu, len(component), cap[i] if sensitive[i] else "next"
-            )
+            lo, hi, points = program.interval(where[i], cap[i] if sensitive[i] else "next")
             # every solution is a point the attacker cannot rule out, for every cell of the
             # component: it may settle the cells still to come, sparing their programs
             for x in points:
@@ -285,6 +288,105 @@ def _solve_capped(cap, a_eq, b_eq, a_ub, b_ub, n: int):  # type: ignore[no-untyp
     if result.status != 0:
         raise ArithmeticError(f"the audit's program failed: {result.message}")
     return result.x[:n]
+
+
+class _Program:
+    """One component's constraints, loaded once into HiGHS; each cell's least and largest
+    value is then a change of objective and one bound, re-solved from the last optimal basis
+    (a few simplex iterations, where a fresh program through SciPy took the whole solve and
+    its input checks again: most of a quarter's publication, issue 24). Any answer HiGHS does
+    not give as optimal or unbounded is asked again of SciPy, fresh."""
+
+    def __init__(self, a_eq, b_eq, a_ub, b_ub, n: int, *, capped: bool = False) -> None:  # type: ignore[no-untyped-def]
+        """``capped``: the program of ``_solve_capped``, x then y with y <= x and y <= cap."""
+        self.problem = (a_eq, b_eq, a_ub, b_ub, n)
+        self.n = n
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        # a warm start needs the model as given; presolve was also seen to call a feasible
+        # program infeasible (see _linprog)
+        self.highs.setOptionValue("presolve", "off")
+        b_ub_all = b_ub
+        if capped:
+            zeros_eq, zeros_ub = csr_matrix((a_eq.shape[0], n)), csr_matrix((a_ub.shape[0], n))
+            a_eq = hstack([a_eq, zeros_eq]).tocsr()
+            a_ub = vstack([hstack([a_ub, zeros_ub]), hstack([-identity(n), identity(n)])]).tocsr()
+            b_ub_all = np.concatenate([b_ub, np.zeros(n)])
+        columns = 2 * n if capped else n
+        matrix = vstack([a_eq, a_ub]).tocsc() if a_ub.shape[0] else a_eq.tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = columns, matrix.shape[0]
+        lp.col_cost_ = np.concatenate([np.zeros(n), -np.ones(n)]) if capped else np.zeros(n)
+        lp.col_lower_ = np.zeros(columns)
+        lp.col_upper_ = (
+            np.concatenate([np.full(n, highspy.kHighsInf), np.zeros(n)])
+            if capped
+            else np.full(n, highspy.kHighsInf)
+        )
+        lp.row_lower_ = np.concatenate([b_eq, np.full(a_ub.shape[0], -highspy.kHighsInf)])
+        lp.row_upper_ = np.concatenate([b_eq, b_ub_all])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = columns, matrix.shape[0]
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data.astype(float)
+        self.loaded = self.highs.passModel(lp) == highspy.HighsStatus.kOk
+        self.costed: int | None = None
+
+    def lowest(self, objective: Any) -> Any:
+        """A point that minimises ``objective`` over the table (``_solve``)."""
+        if self.loaded:
+            self.costed = None
+            self.highs.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), np.asarray(objective, float))
+            self.highs.changeObjectiveSense(highspy.ObjSense.kMinimize)
+            if self._run() == highspy.HighsModelStatus.kOptimal:
+                return np.array(self.highs.getSolution().col_value)
+        return _solve(objective, *self.problem)
+
+    def highest(self, cap: Any) -> Any:
+        """A point that maximises Σ min(x_i, cap_i) (``_solve_capped``; built ``capped``)."""
+        if self.loaded:
+            y = np.arange(self.n, 2 * self.n, dtype=np.int32)
+            self.highs.changeColsBounds(self.n, y, np.zeros(self.n), np.asarray(cap, float))
+            if self._run() == highspy.HighsModelStatus.kOptimal:
+                return np.array(self.highs.getSolution().col_value)[: self.n]
+        return _solve_capped(cap, *self.problem)
+
+    def _aim(self, j: int, sense: Any) -> None:
+        if self.costed is None:  # the costs may be a whole objective's (lowest): none but j
+            self.highs.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), np.zeros(self.n))
+        elif self.costed != j:
+            self.highs.changeColCost(self.costed, 0.0)
+        self.highs.changeColCost(j, 1.0)
+        self.costed = j
+        self.highs.changeObjectiveSense(sense)
+
+    def _run(self) -> Any:
+        self.highs.run()
+        return self.highs.getModelStatus()
+
+    def interval(self, j: int, cap: float | str | None) -> tuple[float, float, list[Any]]:
+        """As ``_interval``: the least and largest value of cell ``j``, and the points found."""
+        if not self.loaded:
+            return _interval(j, *self.problem, cap)
+        self._aim(j, highspy.ObjSense.kMinimize)
+        if self._run() != highspy.HighsModelStatus.kOptimal:
+            return _interval(j, *self.problem, cap)
+        least = np.array(self.highs.getSolution().col_value)
+        lo = float(least[j])
+        top = math.ceil(lo - _EPS) + 1 if cap == "next" else cap
+        self._aim(j, highspy.ObjSense.kMaximize)
+        if top is not None:
+            self.highs.changeColBounds(j, 0.0, float(top))  # how high is only asked up to the need
+        status = self._run()
+        if top is not None:
+            self.highs.changeColBounds(j, 0.0, highspy.kHighsInf)
+        if status == highspy.HighsModelStatus.kUnbounded and top is None:
+            return lo, math.inf, [least]
+        if status != highspy.HighsModelStatus.kOptimal:
+            return _interval(j, *self.problem, cap)
+        highest = np.array(self.highs.getSolution().col_value)
+        return lo, float(highest[j]), [least, highest]
 
 
 def _interval(  # type: ignore[no-untyped-def]
