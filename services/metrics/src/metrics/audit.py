@@ -290,6 +290,15 @@ def _solve_capped(cap, a_eq, b_eq, a_ub, b_ub, n: int):  # type: ignore[no-untyp
     return result.x[:n]
 
 
+def _quiet_highs() -> Any:
+    """HiGHS that prints nothing: highspy's wrapper class prints HiGHS's banner on the
+    process's stdout (at the C level) when it is made, and ``pss-metrics publish`` answers in
+    JSON on stdout. Its core class is the same solver without the wrapper's callbacks."""
+    highs = highspy._core._Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
 class _Program:
     """One component's constraints, loaded once into HiGHS; each cell's least and largest
     value is then a change of objective and one bound, re-solved from the last optimal basis
@@ -301,8 +310,7 @@ class _Program:
         """``capped``: the program of ``_solve_capped``, x then y with y <= x and y <= cap."""
         self.problem = (a_eq, b_eq, a_ub, b_ub, n)
         self.n = n
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
+        self.highs = _quiet_highs()
         # a warm start needs the model as given; presolve was also seen to call a feasible
         # program infeasible (see _linprog)
         self.highs.setOptionValue("presolve", "off")
