@@ -57,3 +57,22 @@ async def test_every_failed_step_of_a_background_loop_is_counted_under_the_loops
     with pytest.raises(asyncio.CancelledError):
         await loop
     assert _failures(reader)["metrics.publication"] >= 3
+
+
+async def test_a_loop_with_a_wake_runs_again_when_woken_not_only_at_its_interval():
+    passes = asyncio.Queue[int]()
+    wake = asyncio.Event()
+
+    async def step() -> int:
+        passes.put_nowait(1)
+        return 0
+
+    # an interval no test waits out: a second pass can only come from the wake
+    task = asyncio.create_task(repeat(step, interval=3600, name="oncall.notifications", wake=wake))
+    try:
+        await asyncio.wait_for(passes.get(), 30)  # the first pass
+        wake.set()
+        await asyncio.wait_for(passes.get(), 30)  # woken
+        assert passes.empty()
+    finally:
+        task.cancel()

@@ -40,3 +40,21 @@ async def test_an_event_is_keyed_by_its_site_or_home_site_and_one_naming_none_ne
             await unit.emit(expired)
         await unit.emit(expired, site_id="west")
     assert await _keys(scratch_database) == ["east", "west"]
+
+
+async def test_a_loops_signal_is_given_when_the_work_it_asked_for_commits_and_not_on_rollback(
+    scratch_database,
+):
+    uow = UnitOfWorkFactory(scratch_database, producer="test")
+    queued = uow.signal("notifications")
+    assert uow.signal("notifications") is queued  # one event a name
+    with pytest.raises(RuntimeError):
+        async with uow() as unit:
+            unit.signal_after_commit("notifications")
+            raise RuntimeError("rolled back: nothing to deliver")
+    assert not queued.is_set()
+    async with uow() as unit:
+        unit.signal_after_commit("notifications")
+        unit.signal_after_commit("nobody waits on this")  # no loop: nothing happens
+        assert not queued.is_set()  # not before the commit
+    assert queued.is_set()

@@ -48,13 +48,24 @@ class UnitOfWork:
     """One transaction; ``emit`` queues events into the outbox within it."""
 
     def __init__(
-        self, database: Database, *, producer: str, on_commit: Callable[[], None] | None = None
+        self,
+        database: Database,
+        *,
+        producer: str,
+        on_commit: Callable[[], None] | None = None,
+        signals: dict[str, asyncio.Event] | None = None,
     ) -> None:
         self._database = database
         self._producer = producer
         self._on_commit = on_commit
+        self._signals = signals if signals is not None else {}
+        self._to_signal: set[str] = set()
         self.session: AsyncSession
         self._emitted = 0
+
+    def signal_after_commit(self, name: str) -> None:
+        """Wake the loop waiting on ``name`` once this commits (nothing if none waits)."""
+        self._to_signal.add(name)
 
     async def __aenter__(self) -> Self:
         self.session = self._database.sessions()
@@ -89,7 +100,11 @@ class UnitOfWork:
         await self.session.commit()
         if self._emitted and self._on_commit is not None:
             self._on_commit()  # wake the relay: the events are durable now
+        for name in self._to_signal:
+            if (event := self._signals.get(name)) is not None:
+                event.set()
         self._emitted = 0
+        self._to_signal.clear()
 
 
 class UnitOfWorkFactory:
@@ -99,6 +114,14 @@ class UnitOfWorkFactory:
         self.database = database
         self.producer = producer
         self.committed_events = asyncio.Event()
+        self.signals: dict[str, asyncio.Event] = {}
+
+    def signal(self, name: str) -> asyncio.Event:
+        """What a loop waits on to start at once when a unit of work that made work for it
+        commits (``UnitOfWork.signal_after_commit``), not at its next poll."""
+        return self.signals.setdefault(name, asyncio.Event())
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self.database, producer=self.producer, on_commit=self.committed_events.set)
+        return UnitOfWork(
+            self.database, producer=self.producer, on_commit=self.committed_events.set, signals=self.signals
+        )

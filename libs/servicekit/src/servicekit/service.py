@@ -45,8 +45,15 @@ class Service:
     loops: list[BackgroundLoop] = field(default_factory=list)
 
 
-async def repeat(step: Callable[[], Coroutine[Any, Any, int]], *, interval: float, name: str) -> None:
-    """Run ``step`` forever: again at once while it finds work, else after ``interval``.
+async def repeat(
+    step: Callable[[], Coroutine[Any, Any, int]],
+    *,
+    interval: float,
+    name: str,
+    wake: asyncio.Event | None = None,
+) -> None:
+    """Run ``step`` forever: again at once while it finds work, else after ``interval`` or as
+    soon as ``wake`` is set (by a commit that made work for it), whichever is first.
     A failure is logged, counted (an alert watches the count: a loop that keeps failing,
     such as a publication that cannot be protected, must not fail in silence) and retried;
     it never ends the loop."""
@@ -54,6 +61,8 @@ async def repeat(step: Callable[[], Coroutine[Any, Any, int]], *, interval: floa
     # exported from the start, at 0: an alert on the count then sees the loop exists
     instruments().background_failures.add(0, {"loop": name})
     while True:
+        if wake is not None:
+            wake.clear()  # before the step: a commit during it wakes the next wait at once
         try:
             if await step():
                 continue
@@ -62,7 +71,11 @@ async def repeat(step: Callable[[], Coroutine[Any, Any, int]], *, interval: floa
         except Exception:
             loop_log.exception("background step failed; retrying")
             instruments().background_failures.add(1, {"loop": name})
-        await asyncio.sleep(interval)
+        if wake is None:
+            await asyncio.sleep(interval)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval)
 
 
 def single_flight(

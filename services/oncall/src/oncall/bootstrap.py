@@ -17,6 +17,7 @@ from oncall.consumers import make_subscriptions
 from oncall.eligibility import AskMatching, EligibleNow, trust_the_snapshot
 from oncall.escalation import ServiceLevels
 from oncall.links import LinkSigner
+from oncall.messages import QUEUED
 from oncall.notifiers import (
     Channel,
     EmailNotifier,
@@ -122,8 +123,11 @@ def build(
         partial(
             repeat,
             partial(delivery.deliver_due, service.uow, sending),
-            interval=settings.timer_poll_seconds,
+            interval=settings.delivery_poll_seconds,
             name="oncall.notifications",
+            # a message is sent as soon as the transaction that queued it commits; the poll
+            # catches another replica's and a retry after its backoff
+            wake=service.uow.signal(QUEUED),
         ),
         partial(
             repeat,

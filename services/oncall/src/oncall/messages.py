@@ -19,6 +19,11 @@ class MessageKind(StrEnum):
     DEBRIEF = "debrief"
 
 
+# the signal a unit of work that queued a message gives the delivery loop (servicekit's
+# UnitOfWork.signal_after_commit): a page goes out when its transaction commits
+QUEUED = "oncall.notifications"
+
+
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"  # claimed by one replica for a lease

@@ -24,6 +24,9 @@ class OncallSettings(ServiceSettings):
     callback_within_seconds: float = Field(default=30 * 60, gt=0)
     meet_within_seconds: float = Field(default=12 * 3600, gt=0)
     timer_poll_seconds: float = Field(default=0.25, gt=0)
+    # notifications are sent when the transaction that queued them commits; this poll is
+    # for the rest (another replica's, retries after their backoff)
+    delivery_poll_seconds: float = Field(default=1.0, gt=0)
     # schedules: duty is re-derived this often; gaps in the next 4 weeks looked for this often
     duty_poll_seconds: float = Field(default=15, gt=0)
     coverage_poll_seconds: float = Field(default=300, gt=0)

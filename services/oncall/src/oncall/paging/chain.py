@@ -25,7 +25,7 @@ from oncall.escalation import (
     next_answerable_step,
     next_step,
 )
-from oncall.messages import DeliveryStatus, MessageKind
+from oncall.messages import QUEUED, DeliveryStatus, MessageKind
 from oncall.paging.policy import ACKNOWLEDGE, PagingPolicy
 
 
@@ -202,3 +202,4 @@ async def notify(
             detail={"site_id": site_id, **(detail or {})},
         )
     )
+    uow.signal_after_commit(QUEUED)

@@ -14,7 +14,7 @@ from servicekit.database import UnitOfWork
 from sqlalchemy.dialects.postgresql import insert
 
 from oncall import tables as t
-from oncall.messages import DeliveryStatus
+from oncall.messages import QUEUED, DeliveryStatus
 from oncall.paging import answers
 from oncall.paging.policy import PageClosed, PageNotFound, PagingPolicy
 from oncall.sms import replies
@@ -169,4 +169,6 @@ async def gateway_reported(uow: UnitOfWork, provider_ref: str, status: str, chan
     await uow.session.execute(
         sa.update(t.notification).where(n.notification_id == row.notification_id).values(**values)
     )
+    if values.get("status") == DeliveryStatus.PENDING:
+        uow.signal_after_commit(QUEUED)  # on to the next route now
     return True
