@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from .helpers import ref
 
@@ -194,6 +195,11 @@ def test_oncall_refuses_duty_rotations_and_overrides_naming_someone_not_of_the_s
     oncall = p.url("oncall")
     theirs = ref(other_site, "sup1")
     start = datetime.now(UTC).replace(microsecond=0).isoformat()
+    # the rotation began yesterday in the site's own time, so sup1 holds primary now: the duty
+    # loop (every 15 s) may publish the schedule's holder before the last check, and it must
+    # be the primary the site already had (a start of "now" read as Toronto time lay five
+    # hours ahead, a gap, and the check failed whenever the loop ran in between)
+    began = (datetime.now(ZoneInfo("America/Toronto")) - timedelta(days=1)).replace(microsecond=0)
     with p.coordinator(site) as coordinator:
         duty = {
             who: coordinator.put(f"{oncall}/sites/{site.site_id}/duty", json={"primary": who})
@@ -210,7 +216,7 @@ def test_oncall_refuses_duty_rotations_and_overrides_naming_someone_not_of_the_s
                     {
                         "layer": "primary",
                         "members": [ref(site, "sup1"), "st-ghost42"],
-                        "starts_local": start[:19],
+                        "starts_local": began.isoformat()[:19],
                         "every": "daily",
                     }
                 ],
@@ -226,7 +232,7 @@ def test_oncall_refuses_duty_rotations_and_overrides_naming_someone_not_of_the_s
                     {
                         "layer": "primary",
                         "members": [ref(site, "sup1")],
-                        "starts_local": start[:19],
+                        "starts_local": began.isoformat()[:19],
                         "every": "daily",
                     }
                 ],
