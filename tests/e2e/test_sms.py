@@ -62,6 +62,21 @@ def inbound(p: RunningPlatform) -> str:
     return f"{oncall(p)}/sms/twilio/inbound"
 
 
+def fell_to_email(p: RunningPlatform, page_id: str, staff_ref: str) -> tuple[str, str]:
+    """The page's e-mail, once delivery has recorded it (the mail is in before the record):
+    the gateway's status and the reason it fell through, as that notification keeps them."""
+    wait_for(lambda: p.mailbox.to(f"{staff_ref}@example.org"), what="the page by e-mail")
+    ((gateway_status, error),) = wait_for(
+        lambda: p.sql(
+            "SELECT gateway_status, last_error FROM oncall.notification"
+            " WHERE page_id = %s AND channel = 'email'",
+            page_id,
+        ),
+        what="the notification delivered by e-mail",
+    )
+    return gateway_status, error
+
+
 def test_a_supporter_takes_a_page_by_replying_to_its_text_once(running_platform: RunningPlatform, site):
     p = running_platform
     assert p.sms is not None
@@ -156,17 +171,7 @@ def test_delivery_reports_update_the_notification_once_and_a_failed_text_falls_t
     assert p.sms.report(status, sent.sid, "sent").json() == {"changed": False}  # a repeat
     assert p.sms.report(status, sent.sid, "failed").json() == {"changed": True}
     # the text did not reach the phone: the page goes to the next route, e-mail
-    wait_for(lambda: p.mailbox.to(f"{primary}@example.org"), what="the page by e-mail")
-    # the mail is in before delivery records it: wait for the record
-    ((gateway_status, error),) = wait_for(
-        lambda: p.sql(
-            "SELECT gateway_status, last_error FROM oncall.notification"
-            " WHERE page_id = %s AND channel = 'email'",
-            page_id,
-        ),
-        what="the notification delivered by e-mail",
-    )
-    assert (gateway_status, error) == ("failed", "sms: failed")
+    assert fell_to_email(p, page_id, primary) == ("failed", "sms: failed")
     assert p.sms.report(status, sent.sid, "delivered").json() == {"changed": False}  # too late
     assert p.sms.report(status, "SMnothing", "delivered").json() == {"changed": False}
     unsigned = p.sms.post_signed(status, {"MessageSid": sent.sid, "MessageStatus": "delivered"}, token="x")

@@ -12,7 +12,7 @@ from pss_dev.local.sms_gateway import PlacedCall
 from pss_testkit.testing import RunningPlatform, wait_for
 
 from .helpers import ref, self_referral, submit
-from .test_sms import by_sms, first_page, oncall, phone_of
+from .test_sms import by_sms, fell_to_email, first_page, oncall, phone_of
 
 
 def call_to(p: RunningPlatform, staff_ref: str) -> PlacedCall:
@@ -103,17 +103,7 @@ def test_2_declines_and_a_call_nobody_picks_up_goes_to_the_next_route(
     assert p.sms.call_ended(unanswered, "no-answer").json() == {"changed": True}
     assert p.sms.call_ended(unanswered, "no-answer").json() == {"changed": False}  # a repeat
     # nobody picked up: the page goes to the next route, e-mail
-    wait_for(lambda: p.mailbox.to(f"{second}@example.org"), what="the page by e-mail")
-    # the mail is in before delivery records it: wait for the record
-    ((gateway_status, error),) = wait_for(
-        lambda: p.sql(
-            "SELECT gateway_status, last_error FROM oncall.notification"
-            " WHERE page_id = %s AND channel = 'email'",
-            second_page,
-        ),
-        what="the notification delivered by e-mail",
-    )
-    assert (gateway_status, error) == ("no-answer", "voice: no-answer")
+    assert fell_to_email(p, second_page, second) == ("no-answer", "voice: no-answer")
 
 
 def test_a_supporter_sets_a_call_route_in_international_form(running_platform: RunningPlatform, site):

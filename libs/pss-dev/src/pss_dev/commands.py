@@ -261,13 +261,8 @@ def sms_reply(
     text: Annotated[str, typer.Argument(help='What the supporter texts back, e.g. "T 4821"')],
 ) -> None:
     """Answer a page's text on `make run`, as the local SMS gateway would pass a reply on."""
-    found = _workdir() / "sms" / "gateway.json"
-    if not found.exists():
-        typer.secho("no local SMS gateway: start the platform with `make run` first", fg="red", err=True)
-        raise typer.Exit(1)
-    config = json.loads(found.read_text())
-    gateway = SmsGateway(account=config["account"], token=config["token"])
-    answer = gateway.reply(f"{config['oncall']}/sms/twilio/inbound", phone, text)
+    gateway, oncall = _local_gateway()
+    answer = gateway.reply(f"{oncall}/sms/twilio/inbound", phone, text)
     typer.echo(answer.text if answer.status_code == 200 else f"refused ({answer.status_code}): {answer.text}")
 
 
@@ -277,11 +272,8 @@ def call_answer(
     key: Annotated[str, typer.Argument(help="The key pressed: 1 takes the page, 2 declines it")],
 ) -> None:
     """Pick up the last call to a phone on `make run`, hear it, and press a key."""
-    found = _workdir() / "sms" / "gateway.json"
+    gateway, _ = _local_gateway()
     calls = _workdir() / "sms" / "calls.jsonl"
-    if not found.exists():
-        typer.secho("no local SMS gateway: start the platform with `make run` first", fg="red", err=True)
-        raise typer.Exit(1)
     placed = (
         [PlacedCall(**json.loads(line)) for line in calls.read_text().splitlines()] if calls.exists() else []
     )
@@ -289,8 +281,6 @@ def call_answer(
     if not mine:
         typer.secho(f"no call to {phone} yet: give someone a voice route and page them", fg="red", err=True)
         raise typer.Exit(1)
-    config = json.loads(found.read_text())
-    gateway = SmsGateway(account=config["account"], token=config["token"])
     heard = gateway.pick_up(mine[-1])
     typer.echo(_spoken(heard.text))
     action = re.search(r'action="([^"]+)"', heard.text)
@@ -298,6 +288,16 @@ def call_answer(
         return  # nothing to answer: the call said why and hung up
     pressed = gateway.press(mine[-1], html.unescape(action[1]), key)
     typer.echo(_spoken(pressed.text) if pressed.status_code == 200 else f"refused ({pressed.status_code})")
+
+
+def _local_gateway() -> tuple[SmsGateway, str]:
+    """The gateway `make run` started, as its file tells: the gateway and oncall's address."""
+    found = _workdir() / "sms" / "gateway.json"
+    if not found.exists():
+        typer.secho("no local SMS gateway: start the platform with `make run` first", fg="red", err=True)
+        raise typer.Exit(1)
+    config = json.loads(found.read_text())
+    return SmsGateway(account=config["account"], token=config["token"]), config["oncall"]
 
 
 def _spoken(twiml: str) -> str:

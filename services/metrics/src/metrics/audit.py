@@ -13,10 +13,14 @@ What a withheld cell must keep (``weak`` names the cells that do not):
   largest is k - 1 or more);
 - any other: it is not pinned to one whole number (then withholding it protects nothing).
 
-Two programs over the whole table usually settle every cell at once: one pushes the small
-cells down as far as they go together, one pushes every cell up towards what it must
-reach. Only the cells they leave undecided get programs of their own, over the cells tied
-to them and nothing else.
+Every point found is a point the attacker cannot rule out, and each cell keeps the lowest
+and highest value it took at one; a cell whose two are far enough apart is settled. In a
+protection's rounds the withheld cells only grow, and a point stays possible when a cell is
+added (at its true figure), so a cell settled stays settled (``Memory``). Then, for the
+cells still undecided: two programs over the whole table (the small cells down together,
+every cell up towards what it must reach); then each cell's own, first over the rows near
+it alone (every other cell free: a relaxation, so what it gives away the table does too),
+then over the cells tied to it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -33,6 +38,7 @@ from scipy.sparse import coo_matrix
 from metrics.programs import EPS, Program
 
 C = TypeVar("C", bound=Hashable)
+_NEAR = 200  # cells whose rows make a cell's first, local program
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,24 @@ class Equation(Generic[C]):
 
 
 @dataclass
+class Memory(Generic[C]):
+    """What one protection's audit learned in its earlier rounds, while the withheld cells
+    only grew. ``components``: what each component was found to give away, by its cells,
+    rows and needs (the answer depends on nothing else). ``least``/``most``: the lowest and
+    highest value each cell took at a point the attacker cannot rule out. Withholding one
+    more cell keeps every such point possible (the new unknown at its true value), so a
+    cell settled once stays settled; publishing a cell again does not, hence ``forget``."""
+
+    components: dict[Hashable, dict[C, str]] = field(default_factory=dict)
+    least: dict[C, float] = field(default_factory=dict)
+    most: dict[C, float] = field(default_factory=dict)
+
+    def forget(self) -> None:
+        self.least.clear()
+        self.most.clear()
+
+
+@dataclass
 class _System:
     """The withheld cells as variables 0..n-1, published ones folded into the constants."""
 
@@ -74,6 +98,46 @@ class _System:
                 v.append(a)
         matrix = coo_matrix((v, (r, c)), shape=(len(rows), len(columns))).tocsr()
         return matrix, np.array([b for _, b in rows], dtype=float)
+
+    @cached_property
+    def rows_of(self) -> list[list[tuple[bool, int]]]:
+        """For each unknown, the rows it is in: (an equation?, which)."""
+        rows: list[list[tuple[bool, int]]] = [[] for _ in self.cells]
+        for is_eq, table in ((True, self.eq), (False, self.ub)):
+            for r, (coefficients, _) in enumerate(table):
+                for c in coefficients:
+                    rows[c].append((is_eq, r))
+        return rows
+
+    def row(self, is_eq: bool, r: int) -> tuple[dict[int, int], int]:
+        return (self.eq if is_eq else self.ub)[r]
+
+    def near(self, i: int, limit: int) -> list[int]:
+        """i, then the unknowns sharing a row with it, then theirs, up to ``limit``."""
+        seen, order, frontier = {i}, [i], [i]
+        for _ in range(2):
+            further = []
+            for c in frontier:
+                for is_eq, r in self.rows_of[c]:
+                    for other in self.row(is_eq, r)[0]:
+                        if other not in seen:
+                            if len(order) == limit:
+                                return order
+                            seen.add(other)
+                            order.append(other)
+                            further.append(other)
+            frontier = further
+        return order
+
+    def relaxed(self, i: int, limit: int) -> tuple[Program, int]:
+        """The rows near ``i`` alone, over every cell in them (``i``'s column second):
+        fewer constraints than the table's, so every interval it gives is at least as wide
+        as the attacker's."""
+        rows = sorted({row for c in self.near(i, limit) for row in self.rows_of[c]})
+        columns = sorted({c for is_eq, r in rows for c in self.row(is_eq, r)[0]})
+        a_eq, b_eq = self.matrices([self.row(True, r) for is_eq, r in rows if is_eq], columns)
+        a_ub, b_ub = self.matrices([self.row(False, r) for is_eq, r in rows if not is_eq], columns)
+        return Program(a_eq, b_eq, a_ub, b_ub, len(columns)), columns.index(i)
 
 
 def _system(
@@ -107,90 +171,144 @@ def weak(
     bounds: Sequence[Bound[C]],
     withheld: set[C],
     small: Callable[[C], int | None],
-    memo: dict[Hashable, dict[C, str]] | None = None,
+    memo: Memory[C] | None = None,
 ) -> dict[C, str]:
     """The withheld cells an attacker narrows too far, each with why: ``pinned``, ``not
     zero`` or ``narrow``. ``small(cell)``: k for a cell to protect as small, else None.
-    ``memo``, kept by the caller across rounds: what each component was found to give away,
-    by the component's cells, rows and needs; a component no new partner touched is not
-    solved again (its answer depends on nothing else)."""
+    ``memo``, kept by the caller across rounds (``Memory``): a cell settled or a component
+    solved in an earlier round is not solved again."""
     if not withheld:
         return {}
-    system = _system(values, equations, bounds, withheld)
+    memory: Memory[C] = memo if memo is not None else Memory()
+    cells = sorted(withheld, key=repr)
+    seen = _Seen(
+        [small(c) for c in cells],
+        # the true figures are always a point the attacker cannot rule out
+        np.array([memory.least.get(c, values.get(c, 0)) for c in cells], dtype=float),
+        np.array([memory.most.get(c, values.get(c, 0)) for c in cells], dtype=float),
+    )
+    try:
+        undecided = [i for i in range(len(cells)) if not seen.settled(i)]
+        if not undecided:
+            return {}
+        system = _system(values, equations, bounds, withheld)
+        return _by_component(system, seen, _aimed(system, seen, undecided), memory)
+    finally:
+        memory.least.update(zip(cells, seen.low.tolist(), strict=True))
+        memory.most.update(zip(cells, seen.high.tolist(), strict=True))
+
+
+class _Seen:
+    """Each withheld cell's need, and the lowest and highest value it took at a point the
+    attacker cannot rule out: a cell whose two are far enough apart is settled."""
+
+    def __init__(self, need: list[int | None], low: np.ndarray, high: np.ndarray) -> None:
+        self.need, self.low, self.high = need, low, high
+        self.sensitive = np.array([k is not None for k in need])
+        self.cap = np.array(
+            [(k - 1) if k is not None else math.ceil(low[i] - EPS) + 1 for i, k in enumerate(need)],
+            dtype=float,
+        )
+
+    def settled(self, i: int) -> bool:
+        if self.sensitive[i]:
+            return bool(self.low[i] <= EPS and self.high[i] >= self.cap[i] - EPS)
+        return bool(self.high[i] >= math.ceil(self.low[i] - EPS) + 1 - EPS)
+
+    def point(self, members: np.ndarray, x: np.ndarray) -> None:
+        self.low[members] = np.minimum(self.low[members], x)
+        self.high[members] = np.maximum(self.high[members], x)
+
+    def aim(self, i: int) -> float | str:
+        return float(self.cap[i]) if self.sensitive[i] else "next"
+
+    def enough(self, i: int) -> float | None:
+        return EPS if self.sensitive[i] else None  # a small cell told from zero: no need to go on
+
+    def verdict(self, i: int, lo: float, hi: float) -> str | None:
+        return _verdict(bool(self.sensitive[i]), float(self.cap[i]), lo, hi)
+
+
+def _aimed(system: _System, seen: _Seen, undecided: list[int]) -> list[int]:
+    """A few programs over the whole table, each aimed at the cells still undecided: the
+    small ones down together, every one up towards what it must reach (y_i <= x_i,
+    y_i <= cap_i, maximise Σ y). Every solution is a point the attacker cannot rule out;
+    far cheaper than two programs a cell on a large table. The cells still undecided."""
     n = len(system.cells)
-    need = [small(c) for c in system.cells]  # type: ignore[arg-type]
-    sensitive = np.array([k is not None for k in need])
     everything = list(range(n))
     a_eq, b_eq = system.matrices(system.eq, everything)
     a_ub, b_ub = system.matrices(system.ub, everything)
     # the table's two programs, each re-solved from its last basis as its aim changes
     table = Program(a_eq, b_eq, a_ub, b_ub, n)
     towards = Program(a_eq, b_eq, a_ub, b_ub, n, capped=True)
-    # 1. the small cells as low as they go together
-    low = table.lowest(sensitive.astype(float))
-    # 2. every cell up towards what it must reach: y_i <= x_i, y_i <= cap_i, maximise Σ y
-    cap = np.array(
-        [(k - 1) if k is not None else math.ceil(low[i] - EPS) + 1 for i, k in enumerate(need)], dtype=float
-    )
-    high = towards.highest(cap)
-
-    def settled(i: int) -> bool:
-        if sensitive[i]:
-            return bool(low[i] <= EPS and high[i] >= cap[i] - EPS)
-        return bool(high[i] >= math.ceil(low[i] - EPS) + 1 - EPS)
-
-    undecided = [i for i in range(n) if not settled(i)]
-    # a few more programs over the whole table, each aimed at the cells still undecided:
-    # every solution is a point the attacker cannot rule out, so each cell keeps the lowest
-    # and highest value seen; far cheaper than two programs a cell on a large table
     for _ in range(3):
         if not undecided:
             break
         down = np.zeros(n)
-        down[[i for i in undecided if sensitive[i] and low[i] > EPS]] = 1.0
+        down[[i for i in undecided if seen.sensitive[i] and seen.low[i] > EPS]] = 1.0
         if down.any():
-            low = np.minimum(low, table.lowest(down))
+            np.minimum(seen.low, table.lowest(down), out=seen.low)
         aim = np.zeros(n)
-        aim[undecided] = cap[undecided]
-        high = np.maximum(high, towards.highest(aim))
+        aim[undecided] = seen.cap[undecided]
+        np.maximum(seen.high, towards.highest(aim), out=seen.high)
         before = len(undecided)
-        undecided = [i for i in undecided if not settled(i)]
+        undecided = [i for i in undecided if not seen.settled(i)]
         if len(undecided) == before:
             break
+    return undecided
+
+
+def _by_component(system: _System, seen: _Seen, undecided: list[int], memory: Memory[C]) -> dict[C, str]:
+    """Programs of each undecided cell's own, over the cells tied to it and nothing else."""
     out: dict[C, str] = {}
     for component, rows in _components(system, undecided):
         eq_rows = [system.eq[r] for r in rows["eq"]]
         ub_rows = [system.ub[r] for r in rows["ub"]]
-        key = _signature(system, component, need, eq_rows, ub_rows) if memo is not None else None
-        if memo is not None and key in memo:
-            out |= memo[key]
+        key = _signature(system, component, seen.need, eq_rows, ub_rows)
+        if key in memory.components:
+            out |= memory.components[key]
             continue
         found: dict[C, str] = {}
-        ae, be = system.matrices(eq_rows, component)
-        au, bu = system.matrices(ub_rows, component)
         where = {c: j for j, c in enumerate(component)}
         members = np.array(component)
-        program = Program(ae, be, au, bu, len(component))
+        program = None
         for i in sorted(set(undecided) & set(component)):
-            if settled(i):  # a neighbour's programs already found points wide enough apart
+            if seen.settled(i):  # a neighbour's programs already found points wide enough apart
                 continue
-            lo, hi, points = program.interval(where[i], cap[i] if sensitive[i] else "next")
+            # first over the rows near it alone, every other cell free: a far smaller
+            # program, and an attacker's at least as wide, so a cell it shows told from zero,
+            # or pinned, is so (its points are not the table's: they widen nothing)
+            relaxed, j = system.relaxed(i, _NEAR)
+            lo, hi, _ = relaxed.interval(j, seen.aim(i), enough=seen.enough(i))
+            if (verdict := seen.verdict(i, lo, hi)) in ("not zero", "pinned"):
+                found[system.cells[i]] = verdict  # type: ignore[index]
+                continue
+            if program is None:
+                ae, be = system.matrices(eq_rows, component)
+                au, bu = system.matrices(ub_rows, component)
+                program = Program(ae, be, au, bu, len(component))
+            lo, hi, points = program.interval(where[i], seen.aim(i), enough=seen.enough(i))
             # every solution is a point the attacker cannot rule out, for every cell of the
             # component: it may settle the cells still to come, sparing their programs
             for x in points:
-                low[members] = np.minimum(low[members], x)
-                high[members] = np.maximum(high[members], x)
-            if sensitive[i]:
-                if lo > EPS:
-                    found[system.cells[i]] = "not zero"  # type: ignore[index]
-                elif hi < cap[i] - EPS:
-                    found[system.cells[i]] = "pinned" if hi < 1 - EPS else "narrow"  # type: ignore[index]
-            elif math.floor(hi + EPS) <= math.ceil(lo - EPS):
-                found[system.cells[i]] = "pinned"  # type: ignore[index]
+                seen.point(members, x)
+            if verdict := seen.verdict(i, lo, hi):
+                found[system.cells[i]] = verdict  # type: ignore[index]
         out |= found
-        if memo is not None:
-            memo[key] = found
+        memory.components[key] = found
     return out
+
+
+def _verdict(sensitive: bool, cap: float, lo: float, hi: float) -> str | None:
+    """What a cell's least and largest value give away, if anything."""
+    if sensitive:
+        if lo > EPS:
+            return "not zero"
+        if hi < cap - EPS:
+            return "pinned" if hi < 1 - EPS else "narrow"
+    elif math.floor(hi + EPS) <= math.ceil(lo - EPS):
+        return "pinned"
+    return None
 
 
 def _signature(

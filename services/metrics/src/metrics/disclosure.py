@@ -28,7 +28,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from metrics.audit import Bound, equations_of, weak
+from metrics.audit import Bound, Memory, equations_of, weak
 
 C = TypeVar("C", bound=Hashable)  # a cell: anything that names one published count
 _PRIME = 2_147_483_647  # a field large enough that ranks over it equal ranks over the rationals here
@@ -170,12 +170,13 @@ def protect(
     # sums and bounds alike tie a cell to the cells that can give it room
     every_row = [*rows, *bound_rows]
     ties = [[*touching[i], *(len(rows) + r for r in bounded[i])] for i in range(len(cells))]
+    strikes: dict[int, int] = defaultdict(int)  # rounds each cell was found exposed
     widest: set[C] = set()  # narrow by what they count, with nothing left to withhold
-    answered: dict[Hashable, dict[C, str]] = {}  # components solved in earlier rounds
+    learned: Memory[C] = Memory()  # cells settled and components solved in earlier rounds
     while found := {
         c: why
         for c, why in weak(
-            values, equations, bounds, {cells[i] for i in withheld}, protected_as_small, answered
+            values, equations, bounds, {cells[i] for i in withheld}, protected_as_small, learned
         ).items()
         if c not in widest
     }:
@@ -185,6 +186,7 @@ def protect(
             # nothing more (the same values stay feasible), and the audit runs again to see
             for cell in found:
                 release(index[cell])
+            learned.forget()
             continue
         stuck = []
         for cell in exposed:
@@ -194,7 +196,11 @@ def protect(
                 j for j in _nearest(i, every_row, ties, withheld, known) if free(j)
             ]
             if open_:
-                withhold(min(open_, key=roomy(i, threshold(cell))))
+                # a cell still exposed after its partners gets more at once: each round
+                # audits the whole table again, and rounds cost more than a partner
+                strikes[i] += 1
+                for j in sorted(set(open_), key=roomy(i, threshold(cell)))[: strikes[i]]:
+                    withhold(j)
             else:
                 stuck.append(cell)  # another's partner this round may be its room too
         if len(stuck) == len(exposed):

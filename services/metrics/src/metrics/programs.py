@@ -149,8 +149,12 @@ class Program:
         self.highs.run()
         return self.highs.getModelStatus()
 
-    def interval(self, j: int, cap: float | str | None) -> tuple[float, float, list[Any]]:
-        """As ``interval``: the least and largest value of cell ``j``, and the points found."""
+    def interval(
+        self, j: int, cap: float | str | None, enough: float | None = None
+    ) -> tuple[float, float, list[Any]]:
+        """As ``interval``: the least and largest value of cell ``j``, and the points found.
+        ``enough``: a least value above it is answer enough (the largest is not asked, and
+        given as the least)."""
         if not self.loaded:
             return interval(j, *self.problem, cap)
         self._aim(j, highspy.ObjSense.kMinimize)
@@ -158,6 +162,8 @@ class Program:
             return interval(j, *self.problem, cap)
         least = np.array(self.highs.getSolution().col_value)
         lo = float(least[j])
+        if enough is not None and lo > enough:
+            return lo, lo, [least]
         top = math.ceil(lo - EPS) + 1 if cap == "next" else cap
         self._aim(j, highspy.ObjSense.kMaximize)
         if top is not None:

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from servicekit.api import unit_of_work
 
 from oncall.sms import handlers as sms
 from oncall.sms.replies import Reply
-from oncall.sms.routes import StatusOut, twilio_form
+from oncall.sms.routes import Signature, StatusOut, twilio_form
 from oncall.voice import calls, speech
 from oncall.voice.handlers import page_called_about
 
 router = APIRouter(tags=["voice"])
 
-Signature = Annotated[str | None, Header(alias="X-Twilio-Signature")]
 Code = Annotated[str, Query(pattern=r"^\d{4}$", description="The page's reply code for this phone")]
 XML: dict[int | str, dict[str, Any]] = {200: {"content": {"text/xml": {}}}}
 
