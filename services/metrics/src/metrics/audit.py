@@ -280,7 +280,10 @@ def _by_component(system: _System, seen: _Seen, undecided: list[int], memory: Me
             # or pinned, is so (its points are not the table's: they widen nothing)
             relaxed, j = system.relaxed(i, _NEAR)
             lo, hi, _ = relaxed.interval(j, seen.aim(i), enough=seen.enough(i))
-            if (verdict := seen.verdict(i, lo, hi)) in ("not zero", "pinned"):
+            verdict = seen.verdict(i, lo, hi)
+            # narrow in the relaxation is narrow in the table once a point of the table
+            # put the cell at zero: told from zero it is not
+            if verdict in ("not zero", "pinned") or (verdict == "narrow" and seen.low[i] <= EPS):
                 found[system.cells[i]] = verdict  # type: ignore[index]
                 continue
             if program is None:

@@ -112,6 +112,13 @@ def protect(
     def partner(candidates: Iterable[int]) -> int | None:
         return min((i for i in candidates if free(i)), key=preference.__getitem__, default=None)
 
+    def partners(candidates: Iterable[int], n: int) -> list[int]:
+        return sorted({i for i in candidates if free(i)}, key=preference.__getitem__)[:n]
+
+    # rounds each cell was found given away: a cell found again gets that many partners at
+    # once, since every round checks the whole table again and rounds cost more than a partner
+    strikes: dict[int, int] = defaultdict(int)
+
     def line_rule() -> None:  # no sum with a single withheld cell
         while alone:
             r = alone.pop()
@@ -139,10 +146,10 @@ def protect(
             continue
         progressed = False
         for i in given_away:
-            extra = partner(j for r in touching[i] for j in rows[r]) or partner(
-                _nearest(i, rows, touching, withheld, known)
-            )
-            if extra is not None:
+            strikes[i] += 1
+            for extra in partners((j for r in touching[i] for j in rows[r]), strikes[i]) or partners(
+                _nearest(i, rows, touching, withheld, known), 1
+            ):
                 withhold(extra)
                 progressed = True
         if not progressed:
@@ -170,7 +177,7 @@ def protect(
     # sums and bounds alike tie a cell to the cells that can give it room
     every_row = [*rows, *bound_rows]
     ties = [[*touching[i], *(len(rows) + r for r in bounded[i])] for i in range(len(cells))]
-    strikes: dict[int, int] = defaultdict(int)  # rounds each cell was found exposed
+    strikes.clear()  # the audit's rounds count afresh
     widest: set[C] = set()  # narrow by what they count, with nothing left to withhold
     learned: Memory[C] = Memory()  # cells settled and components solved in earlier rounds
     while found := {
@@ -196,8 +203,6 @@ def protect(
                 j for j in _nearest(i, every_row, ties, withheld, known) if free(j)
             ]
             if open_:
-                # a cell still exposed after its partners gets more at once: each round
-                # audits the whole table again, and rounds cost more than a partner
                 strikes[i] += 1
                 for j in sorted(set(open_), key=roomy(i, threshold(cell)))[: strikes[i]]:
                     withhold(j)
