@@ -1,15 +1,18 @@
 """A background loop that keeps failing is counted, so an alert can wake someone: a timer
-loop that fails in silence would leave a page unescalated."""
+loop that fails in silence would leave a page unescalated. A loop sleeps until it has work:
+woken by a commit, or when the next timer is due."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 
 import pytest
 from opentelemetry.sdk.metrics import Counter, MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from servicekit import service
+from servicekit.outbox import OutboxRelay
 from servicekit.service import repeat
 
 
@@ -74,5 +77,46 @@ async def test_a_loop_with_a_wake_runs_again_when_woken_not_only_at_its_interval
         wake.set()
         await asyncio.wait_for(passes.get(), 30)  # woken
         assert passes.empty()
+    finally:
+        task.cancel()
+
+
+async def test_a_loop_with_a_rest_looks_again_when_the_next_timer_is_due_not_at_its_interval():
+    passes = asyncio.Queue[int]()
+
+    async def step() -> int:
+        passes.put_nowait(1)
+        return 0
+
+    async def rest() -> float:
+        return 0.05  # the next timer is due in 50 ms
+
+    task = asyncio.create_task(repeat(step, interval=3600, name="oncall.timers", rest=rest))
+    try:
+        await asyncio.wait_for(passes.get(), 30)
+        await asyncio.wait_for(passes.get(), 30)  # only the rest can bring it this soon
+    finally:
+        task.cancel()
+
+
+async def test_a_commit_while_the_relay_publishes_wakes_it_again_at_once():
+    """The relay's wake is cleared before a batch: a commit during the batch (its rows were
+    not in it) sets it, and the relay looks again at once, not at its next poll."""
+    wake = asyncio.Event()
+    relay = OutboxRelay(None, "unused:9092", wake=wake, poll_seconds=3600, batch_size=10, service="s")  # type: ignore[arg-type]
+    relay._backlog_checked = math.inf  # no backlog query in this test
+    batches = asyncio.Queue[int]()
+
+    async def publish_batch() -> int:
+        if batches.empty():
+            wake.set()  # another transaction commits events while this batch is out
+        batches.put_nowait(1)
+        return 1
+
+    relay.publish_batch = publish_batch  # type: ignore[method-assign]
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.wait_for(batches.get(), 30)
+        await asyncio.wait_for(batches.get(), 30)  # woken by that commit, not the hour's poll
     finally:
         task.cancel()

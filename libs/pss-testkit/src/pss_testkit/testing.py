@@ -483,7 +483,6 @@ def launch_platform(
                 "matching": {},
                 "oncall": {
                     "ACK_TIMEOUT_SECONDS": str(TEST_ACK_TIMEOUT_SECONDS),
-                    "TIMER_POLL_SECONDS": "0.1",
                     "SMTP_HOST": "127.0.0.1",
                     "SMTP_PORT": str(mailbox.port),
                     # long enough that a retry is still waiting when a test acknowledges

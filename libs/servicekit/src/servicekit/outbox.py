@@ -138,6 +138,9 @@ class OutboxRelay:
 
     async def run(self) -> None:
         while True:
+            # cleared before the batch, not after: a commit while it publishes wakes the next
+            # wait at once (cleared after, its rows waited for the poll)
+            self.wake.clear()
             try:
                 if time.monotonic() - self._backlog_checked >= BACKLOG_REFRESH_SECONDS:
                     await self.refresh_backlog()
@@ -152,7 +155,6 @@ class OutboxRelay:
                 await asyncio.sleep(self.poll_seconds)
                 continue
             if published < self.batch_size:
-                self.wake.clear()
                 try:
                     await asyncio.wait_for(self.wake.wait(), timeout=self.poll_seconds)
                 except TimeoutError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -51,9 +51,11 @@ async def repeat(
     interval: float,
     name: str,
     wake: asyncio.Event | None = None,
+    rest: Callable[[], Awaitable[float | None]] | None = None,
 ) -> None:
     """Run ``step`` forever: again at once while it finds work, else after ``interval`` or as
     soon as ``wake`` is set (by a commit that made work for it), whichever is first.
+    ``rest``: how long nothing will be due (the next timer), when sooner than ``interval``.
     A failure is logged, counted (an alert watches the count: a loop that keeps failing,
     such as a publication that cannot be protected, must not fail in silence) and retried;
     it never ends the loop."""
@@ -71,11 +73,16 @@ async def repeat(
         except Exception:
             loop_log.exception("background step failed; retrying")
             instruments().background_failures.add(1, {"loop": name})
+        pause = interval
+        if rest is not None:
+            with contextlib.suppress(Exception):  # a failed look waits the whole interval
+                if (until := await rest()) is not None:
+                    pause = min(interval, max(until, 0.0))
         if wake is None:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(pause)
             continue
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), interval)
+            await asyncio.wait_for(wake.wait(), pause)
 
 
 def single_flight(

@@ -9,9 +9,11 @@ from functools import partial
 from contracts.types import Urgency
 from servicekit.mail import SmtpMailer
 from servicekit.service import Service, build_service, repeat, single_flight
+from servicekit.timers import started
 from servicekit.vault import PersonalDataVault
 
 from oncall import delivery
+from oncall import tables as t
 from oncall.api import router
 from oncall.consumers import make_subscriptions
 from oncall.eligibility import AskMatching, EligibleNow, trust_the_snapshot
@@ -119,6 +121,9 @@ def build(
             partial(timers.fire_due_timers_once, service.uow, policy),
             interval=settings.timer_poll_seconds,
             name="oncall.timers",
+            # asleep until the next timer is due, or one started here commits
+            rest=partial(timers.until_next_due, service.uow),
+            wake=service.uow.signal(started(t.timer)),
         ),
         partial(
             repeat,

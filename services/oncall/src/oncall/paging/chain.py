@@ -13,6 +13,7 @@ from contracts.events import (
     PageSent,
 )
 from contracts.types import EscalationReason, RecipientRole, Urgency
+from servicekit import timers
 from servicekit.database import UnitOfWork
 
 from oncall import tables as t
@@ -75,9 +76,7 @@ async def send_page(
         )
     )
     if timer:
-        await uow.session.execute(
-            sa.insert(t.timer).values(referral_id=referral_id, step=step, kind=ACKNOWLEDGE, due_at=due)
-        )
+        await timers.start(uow, t.timer, referral_id=referral_id, step=step, kind=ACKNOWLEDGE, due_at=due)
     await notify(
         uow,
         MessageKind.PAGE,

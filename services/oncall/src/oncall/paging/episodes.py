@@ -14,6 +14,7 @@ from contracts.events import (
     PageExhausted,
 )
 from contracts.types import RecipientRole, Urgency
+from servicekit import timers
 from servicekit.database import UnitOfWork
 from servicekit.telemetry import current_traceparent
 
@@ -115,9 +116,7 @@ async def _start_episode(
     # the case's service-level clocks run from now, whoever answers
     levels = await service_levels(uow, site_id, policy)
     for level, due in levels.clocks(now, urgency, crisis).items():
-        await uow.session.execute(
-            sa.insert(t.timer).values(referral_id=referral_id, step=0, kind=level.value, due_at=due)
-        )
+        await timers.start(uow, t.timer, referral_id=referral_id, step=0, kind=level.value, due_at=due)
     if not chain:
         await uow.session.execute(
             sa.update(t.episode)

@@ -173,13 +173,13 @@ async def _reopen(
     )
     await page_episode(uow, episode, chain, following, policy, now)
     # the next person gets a fresh callback clock of their own
-    await uow.session.execute(
-        sa.insert(t.timer).values(
-            referral_id=episode.referral_id,
-            step=following,
-            kind=ServiceLevel.CALLBACK.value,
-            due_at=now + levels.callback_within,
-        )
+    await timers.start(
+        uow,
+        t.timer,
+        referral_id=episode.referral_id,
+        step=following,
+        kind=ServiceLevel.CALLBACK.value,
+        due_at=now + levels.callback_within,
     )
     return True
 
