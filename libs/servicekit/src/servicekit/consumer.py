@@ -104,6 +104,24 @@ class Subscriptions:
         return sorted({EVENT_TYPES[t].TOPIC for t in self.handlers})
 
 
+EMPTY_POLL_MS = 1000
+
+
+def listen_without_pause(subscriber: Any) -> None:
+    """FastStream's batch subscriber (0.7) sleeps as long again after an empty poll, and a
+    record that arrives meanwhile waits out the sleep: on every hop of a referral, whenever
+    the platform is quiet. Here an empty poll polls again at once; aiokafka's poll waits
+    for a fetch, so an idle loop stays idle."""
+
+    async def get_msg(consumer: Any) -> tuple[Any, ...]:
+        polled = await consumer.getmany(
+            timeout_ms=subscriber.batch_timeout_ms, max_records=subscriber.max_records
+        )
+        return tuple(record for records in polled.values() for record in records)
+
+    subscriber.get_msg = get_msg
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -130,16 +148,19 @@ class EventConsumer:
         if not self.subscriptions.handlers:
             return
         if self.batch_max > 1:
-            # a poll returns what is there at once; the timeout only bounds an empty poll
-            self.broker.subscriber(
+            subscriber = self.broker.subscriber(
                 *self.subscriptions.topics,
                 group_id=self.name,
                 auto_offset_reset="earliest",
                 ack_policy=AckPolicy.NACK_ON_ERROR,
                 batch=True,
                 max_records=self.batch_max,
+                # a poll returns what is there at once; this only bounds an empty one
+                batch_timeout_ms=EMPTY_POLL_MS,
                 title=f"{self.name} events",
-            )(self._on_batch)
+            )
+            subscriber(self._on_batch)
+            listen_without_pause(subscriber)
             return
         self.broker.subscriber(
             *self.subscriptions.topics,
