@@ -5,13 +5,16 @@ woken by a commit, or when the next timer is due."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from opentelemetry.sdk.metrics import Counter, MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from servicekit import service
+from servicekit import service, timers
 from servicekit.outbox import OutboxRelay
 from servicekit.service import repeat
 
@@ -106,17 +109,43 @@ async def test_a_commit_while_the_relay_publishes_wakes_it_again_at_once():
     relay = OutboxRelay(None, "unused:9092", wake=wake, poll_seconds=3600, batch_size=10, service="s")  # type: ignore[arg-type]
     relay._backlog_checked = math.inf  # no backlog query in this test
     batches = asyncio.Queue[int]()
+    published = 0
 
     async def publish_batch() -> int:
-        if batches.empty():
+        nonlocal published
+        published += 1
+        if published == 1:
             wake.set()  # another transaction commits events while this batch is out
-        batches.put_nowait(1)
+        batches.put_nowait(published)
         return 1
 
     relay.publish_batch = publish_batch  # type: ignore[method-assign]
     task = asyncio.create_task(relay.run())
     try:
-        await asyncio.wait_for(batches.get(), 30)
-        await asyncio.wait_for(batches.get(), 30)  # woken by that commit, not the hour's poll
+        assert await asyncio.wait_for(batches.get(), 30) == 1
+        assert await asyncio.wait_for(batches.get(), 30) == 2  # woken by that commit, not the hour's poll
     finally:
         task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_timer_due_before_the_loops_next_look_wakes_it_and_a_later_one_does_not():
+    class Uow:
+        def __init__(self) -> None:
+            self.signalled: list[str] = []
+            self.session = self
+
+        async def execute(self, _statement: object) -> None:
+            return None
+
+        def signal_after_commit(self, name: str) -> None:
+            self.signalled.append(name)
+
+    table = timers.timer_table("page_timer", sa.MetaData(), sa.Column("step", sa.Integer))
+    now = datetime.now(UTC)
+    soon, later = Uow(), Uow()
+    await timers.start(soon, table, due_at=now + timedelta(seconds=1), step=0)  # type: ignore[arg-type]
+    await timers.start(later, table, due_at=now + timedelta(minutes=5), step=0)  # type: ignore[arg-type]
+    assert soon.signalled == [timers.started(table)]
+    assert later.signalled == []  # the loop's next look, within 2 s, sees it in time

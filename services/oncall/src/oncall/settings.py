@@ -23,9 +23,10 @@ class OncallSettings(ServiceSettings):
     # service levels (RISE): call back within 30 minutes, meet within 12 hours
     callback_within_seconds: float = Field(default=30 * 60, gt=0)
     meet_within_seconds: float = Field(default=12 * 3600, gt=0)
-    # the timer loop sleeps until the next timer is due and wakes when one starts here; this
-    # is how soon it sees one another replica started before it looked
-    timer_poll_seconds: float = Field(default=2.0, gt=0)
+    # the timer loop sleeps until the next timer is due, and wakes when one due sooner than
+    # its next look starts here; this is how soon it sees one another replica started
+    # (at most servicekit.timers.LOOKS_WITHIN, or a timer due sooner may fire late)
+    timer_poll_seconds: float = Field(default=2.0, gt=0, le=2.0)
     # notifications are sent when the transaction that queued them commits; this poll is
     # for the rest (another replica's, retries after their backoff)
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
