@@ -130,7 +130,7 @@ class _System:
         return order
 
     def relaxed(self, i: int, limit: int) -> tuple[Program, int]:
-        """The rows near ``i`` alone, over every cell in them (``i``'s column second):
+        """The rows near ``i`` alone, over every cell in them, and ``i``'s column in it:
         fewer constraints than the table's, so every interval it gives is at least as wide
         as the attacker's."""
         rows = sorted({row for c in self.near(i, limit) for row in self.rows_of[c]})
