@@ -149,3 +149,33 @@ async def test_a_timer_due_before_the_loops_next_look_wakes_it_and_a_later_one_d
     await timers.start(later, table, due_at=now + timedelta(minutes=5), step=0)  # type: ignore[arg-type]
     assert soon.signalled == [timers.started(table)]
     assert later.signalled == []  # the loop's next look, within 2 s, sees it in time
+
+
+async def test_a_timer_overdue_but_not_taken_is_looked_at_again_soon_not_in_a_spin(
+    monkeypatch: pytest.MonkeyPatch, reader: InMemoryMetricReader
+):
+    """Two replicas: the other holds the due timer's lock, so this step takes nothing while
+    the next timer reads as overdue; and a step that fails leaves its timer due. Neither may
+    make the loop poll the database without pause."""
+    pauses: list[float] = []
+
+    async def recorded(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 2:
+            raise asyncio.CancelledError  # enough: ends the loop
+
+    async def overdue() -> float:
+        return -5.0  # due five seconds ago
+
+    steps = iter([0, RuntimeError("the timer's action failed")])
+
+    async def step() -> int:
+        outcome = next(steps)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(service.asyncio, "sleep", recorded)
+    with pytest.raises(asyncio.CancelledError):
+        await repeat(step, interval=2.0, name="oncall.timers", rest=overdue)
+    assert pauses == [service.REST_AT_LEAST_SECONDS, 2.0]  # soon; after a failure, the interval

@@ -45,6 +45,10 @@ class Service:
     loops: list[BackgroundLoop] = field(default_factory=list)
 
 
+# the least a loop with a ``rest`` waits after a step that found nothing
+REST_AT_LEAST_SECONDS = 0.1
+
+
 async def repeat(
     step: Callable[[], Coroutine[Any, Any, int]],
     *,
@@ -65,19 +69,20 @@ async def repeat(
     while True:
         if wake is not None:
             wake.clear()  # before the step: a commit during it wakes the next wait at once
+        pause = interval
         try:
             if await step():
                 continue
+            if rest is not None and (until := await rest()) is not None:
+                # a timer already due that the step did not take is another replica's (it
+                # holds its lock) or one whose step failed: looked at again soon, not at once
+                pause = min(interval, max(until, REST_AT_LEAST_SECONDS))
         except asyncio.CancelledError:
             raise
         except Exception:
+            # a failed step (or look) waits the whole interval
             loop_log.exception("background step failed; retrying")
             instruments().background_failures.add(1, {"loop": name})
-        pause = interval
-        if rest is not None:
-            with contextlib.suppress(Exception):  # a failed look waits the whole interval
-                if (until := await rest()) is not None:
-                    pause = min(interval, max(until, 0.0))
         if wake is None:
             await asyncio.sleep(pause)
             continue
