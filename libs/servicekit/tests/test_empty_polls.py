@@ -37,3 +37,11 @@ async def test_an_empty_poll_is_followed_by_the_next_poll_without_a_sleep(monkey
     assert await subscriber.get_msg(consumer) == ()  # nothing: answered without sleeping
     assert await subscriber.get_msg(consumer) == ("a", "b", "c")  # every partition's records
     assert consumer.polls == [(EMPTY_POLL_MS, 100), (EMPTY_POLL_MS, 100)]
+
+
+def test_a_subscriber_that_polls_another_way_is_refused_at_start_up():
+    class Elsewhere:
+        batch_timeout_ms, max_records = 1000, 100
+
+    with pytest.raises(TypeError, match="get_msg"):
+        listen_without_pause(Elsewhere())

@@ -113,6 +113,10 @@ def listen_without_pause(subscriber: Any) -> None:
     the platform is quiet. Here an empty poll polls again at once; aiokafka's poll waits
     for a fetch, so an idle loop stays idle."""
 
+    if not callable(getattr(type(subscriber), "get_msg", None)):
+        # another FastStream polls another way: say so at start-up rather than go slow quietly
+        raise TypeError(f"{type(subscriber).__name__} has no get_msg to replace: check FastStream's version")
+
     async def get_msg(consumer: Any) -> tuple[Any, ...]:
         polled = await consumer.getmany(
             timeout_ms=subscriber.batch_timeout_ms, max_records=subscriber.max_records
