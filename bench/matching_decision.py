@@ -1,5 +1,5 @@
 """How long matching takes to decide, on a generated authority of 50,000 people with 5,000
-supporters, on a real PostgreSQL (issue 3: p99 under 20 ms).
+supporters, on a real PostgreSQL (issue 3: p99 under 20 ms; issue 25: under 10 ms).
 
 Three figures, from the same run and the same referrals:
 - floor: one bare query for the pool's supporter rows (what any decision must at least read);
@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 PROFESSIONS = ["nursing", "medicine", "pharmacy", "respiratory", "social_work", "paramedic", "clerical"]
 LANGUAGES = ["en", "fr", "pa", "zh", "tl", "es"]
+TARGET_P99_MS = 10  # issue 25 (issue 3 asked for 20)
 
 
 def generate(rng: random.Random, people: int, supporters: int, sites: int, regions: int) -> dict[str, Any]:
@@ -124,7 +125,11 @@ def load(url: str, data: dict[str, Any]) -> None:
             " FROM matching.person p LEFT JOIN matching.site t ON t.site_id = p.site_id"
             " WHERE p.staff_ref = s.staff_ref"
         )
-        conn.execute("ANALYZE")
+        conn.commit()
+        # as autovacuum leaves a table after a load this size: statistics, and the visibility
+        # map that lets a pool's load be read from the deployment index alone
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
 
 
 def requests(rng: random.Random, data: dict[str, Any], n: int) -> list[tuple[str, dict[str, Any]]]:
@@ -243,7 +248,7 @@ def main() -> None:
         "sites": args.sites,
         "regions": args.regions,
         "load_seconds": round(loaded, 1),
-        "target_p99_ms": 20,
+        "target_p99_ms": TARGET_P99_MS,
         "measured_on": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(f"\nmatching decision: {args.people:,} people, {args.supporters:,} supporters, {args.sites} sites")
@@ -254,7 +259,7 @@ def main() -> None:
     print(
         f"decision / floor (medians): {result['decision_to_floor_median']}x;"
         f" {result['widened_beyond_site']} of {result['decisions']} widened beyond the site;"
-        f" target p99 < 20 ms: {'met' if result['decision']['p99_ms'] < 20 else 'NOT met'}"
+        f" target p99 <= {TARGET_P99_MS} ms: {'met' if result['decision']['p99_ms'] <= TARGET_P99_MS else 'NOT met'}"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

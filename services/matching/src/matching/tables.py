@@ -89,7 +89,8 @@ deployment = sa.Table(
     sa.Column("staff_ref", sa.Text, primary_key=True),
     sa.Column("seq", sa.BigInteger, sa.Identity(), nullable=False),
     sa.Column("deployed_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_deployment_staff_ref_deployed_at", "staff_ref", "deployed_at"),
+    # with the sequence, so that a pool's load is read from the index alone
+    sa.Index("ix_deployment_staff_ref_deployed_at", "staff_ref", "deployed_at", postgresql_include=["seq"]),
 )
 
 proposal = sa.Table(

@@ -32,7 +32,17 @@ from matching import repository
 from matching import tables as t
 from matching.proposals.schemas import EligibleNow, Overridden, OverrideRow
 from matching.ranking import Decision, Ranked, decide_widening, profession_group
-from matching.rules import RELATIONSHIP_RULES, Case, Policy, PoolScope, first_broken_rule, team_size
+from matching.repository import Reach
+from matching.rules import (
+    RELATIONSHIP_RULES,
+    Candidate,
+    Case,
+    Policy,
+    PoolScope,
+    first_broken_rule,
+    first_pool,
+    team_size,
+)
 
 
 class MatchingConfig:
@@ -136,19 +146,26 @@ async def decide_for(
     # a group case proposes every eligible supporter (up to a bound), best first: oncall
     # messages them all at once and the first to accept form the team (CKHA)
     limit = config.max_candidates if team == 1 else max(config.broadcast_limit, team)
-    Reach = repository.Reach
     read = functools.partial(repository.candidates, session, where, now=now, window_days=config.window_days)
-    if case.prefers_other_site:
-        pool = await read(reach=Reach.WHOLE)
-        return decide_widening(case, pool, config.policy, limit=limit, needed=team), team, case
-    # most cases are decided at the site: read the wider pool only when the site falls
-    # short, then decide over both from the narrowest pool again
-    pool = await read(reach=Reach.SITE)
-    decision = decide_widening(case, pool, config.policy, limit=limit, needed=team)
-    if decision.pool is PoolScope.SITE and decision.eligible_total >= team:
-        return decision, team, case
-    pool += await read(reach=Reach.BEYOND_SITE)
-    return decide_widening(case, pool, config.policy, limit=limit, needed=team), team, case
+    # the pool is read a band at a time, narrowest first, and the next band only when the
+    # decision over those read so far fell short: most cases are decided at the site, and a
+    # widening case mostly in its region (a decision that stops at a width has read all of it)
+    pool: list[Candidate] = []
+    decision = Decision(ranked=[])
+    for bands in _READS[first_pool(case)]:
+        pool += await read(reach=bands)
+        decision = decide_widening(case, pool, config.policy, limit=limit, needed=team)
+        if decision.eligible_total >= team:
+            break
+    return decision, team, case
+
+
+# the bands read together, in turn, for each pool a case starts from
+_READS = {
+    PoolScope.SITE: ((Reach.SITE,), (Reach.REGION,), (Reach.AUTHORITY,)),
+    # a worker who asked for distance starts at the region, where the site's own count too
+    PoolScope.REGION: ((Reach.SITE, Reach.REGION), (Reach.AUTHORITY,)),
+}
 
 
 def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-def]
