@@ -12,10 +12,12 @@ it acts outside the database (delivery claims a message, then sends it).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+import sqlalchemy as sa
 from contracts import Event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -31,7 +33,9 @@ class Database:
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            # the connection used last is used next: the busy ones stay warm and are never
+            # pinged, the spare ones sit idle (and are pinged when next used)
+            pool_use_lifo=True,
             # an error's text never carries the values of a statement (staff refs, keys): it
             # reaches logs and traces
             hide_parameters=True,
@@ -39,9 +43,39 @@ class Database:
         )
         self.schema = schema
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        ping_after_idle(self.engine)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# A pooled connection idle this long is pinged before it is used again: the server may have
+# restarted or dropped it meanwhile. A ping on every use (SQLAlchemy's pool_pre_ping) cost
+# three round trips a transaction with asyncpg (begin, ping, rollback). A connection dropped
+# within this time fails its transaction once, and the pool is then reconnected whole: a
+# consumer retries the event, a loop its step, a request gets a 503 it may retry.
+IDLE_BEFORE_PING_SECONDS = 2.0
+
+
+def ping_after_idle(engine: AsyncEngine) -> None:
+    """Ping a pooled connection at checkout only when it sat idle; a connection that
+    fails the ping is replaced by a new one before anyone uses it."""
+    dialect = engine.sync_engine.dialect
+
+    @sa.event.listens_for(engine.sync_engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine.sync_engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < IDLE_BEFORE_PING_SECONDS:
+            return  # just connected, or used a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # the pool drops this connection and checks out another (or connects anew)
+            raise sa.exc.DisconnectionError(str(error)) from error
 
 
 class UnitOfWork:
