@@ -7,11 +7,11 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from contracts import topics
 from contracts.events import ReferralClosed, ReferralWithdrawn
 from faststream.kafka import KafkaBroker
-from servicekit.consumer import EventConsumer, Subscriptions
+from servicekit.consumer import COMMIT_EVERY_SECONDS, EventConsumer, Subscriptions
 from servicekit.database import UnitOfWorkFactory
 from servicekit.tables import INBOX
 
@@ -189,3 +189,95 @@ async def test_a_batch_is_one_transaction_and_a_poison_in_it_goes_alone_to_its_d
     assert processed == 80  # the poison left no trace
     # far fewer transactions than events: the good runs went in a few, the poison alone thrice
     assert units.opened < 30, units.opened
+
+
+async def test_offsets_are_committed_after_the_effect_and_batches_share_a_commit(
+    infrastructure, scratch_database, monkeypatch
+):
+    site_id = f"t-{uuid.uuid4().hex[:6]}"
+    ours = [_closed(site_id) for _ in range(40)]
+    producer = AIOKafkaProducer(bootstrap_servers=infrastructure.kafka_bootstrap)
+    await producer.start()
+    try:
+        sent = [
+            await producer.send_and_wait(
+                topics.REFERRALS,
+                e.envelope(site_id=site_id, producer="test").to_bytes(),
+                key=site_id.encode(),
+            )
+            for e in ours
+        ]
+    finally:
+        await producer.stop()
+    partition = TopicPartition(topics.REFERRALS, sent[0].partition)
+    held_at = sent[9].offset  # the tenth of ours waits until the test lets it go
+
+    release, holding, seen = asyncio.Event(), asyncio.Event(), []
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(ReferralClosed)
+    async def effect(event, uow, envelope):
+        if event.site_id == site_id:
+            if len(seen) == 9:
+                holding.set()
+                await release.wait()
+            seen.append(event.referral_id)
+
+    commits, batches = [], []
+    real_commit = AIOKafkaConsumer.commit
+
+    async def counted(self, offsets=None):  # type: ignore[no-untyped-def]
+        commits.append(offsets)
+        return await real_commit(self, offsets)
+
+    monkeypatch.setattr(AIOKafkaConsumer, "commit", counted)
+    group = f"test-{uuid.uuid4().hex[:6]}"
+    consumer = EventConsumer(
+        name=group,
+        subscriptions=subscriptions,
+        uow=UnitOfWorkFactory(scratch_database, producer="test"),
+        broker=(broker := KafkaBroker(infrastructure.kafka_bootstrap)),
+        dead_letter_after_attempts=3,
+        retry_backoff_seconds=0.01,
+        batch_max=2,  # many batches, to see them share commits
+    )
+    real_batch = consumer.process_batch
+
+    async def counted_batch(records):  # type: ignore[no-untyped-def]
+        batches.append(len(records))
+        await real_batch(records)
+
+    monkeypatch.setattr(consumer, "process_batch", counted_batch)
+    consumer.attach()
+    reader = AIOKafkaConsumer(bootstrap_servers=infrastructure.kafka_bootstrap, group_id=group)
+    await reader.start()
+    await broker.start()
+    try:
+        await asyncio.wait_for(holding.wait(), timeout=90)
+        await asyncio.sleep(3 * COMMIT_EVERY_SECONDS)  # time for any commit to happen
+        # never past the event whose effect is not done
+        assert (await reader.committed(partition) or 0) <= held_at
+        release.set()
+        for _ in range(300):
+            if len(seen) == 40 and (await reader.committed(partition) or 0) == sent[-1].offset + 1:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        release.set()
+        await consumer.offsets.stop()
+        await broker.stop()
+        await reader.stop()
+
+    assert seen == [e.referral_id for e in ours]
+    assert await _committed(infrastructure.kafka_bootstrap, group, partition) == sent[-1].offset + 1
+    assert len(batches) >= 20
+    assert len(commits) * 3 < len(batches), (len(commits), len(batches))
+
+
+async def _committed(bootstrap: str, group: str, partition: TopicPartition) -> int | None:
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await reader.start()
+    try:
+        return await reader.committed(partition)
+    finally:
+        await reader.stop()

@@ -12,10 +12,16 @@ handler's unit of work committed; a failure seeks back and the message comes aga
   a valid event is never dead-lettered because PostgreSQL restarted.
 * A redelivered event is recognised by the inbox and changes nothing.
 
-What one poll returns is processed as a batch: one transaction (a savepoint per event) and
-one offset commit for all of it, which is most of the cost of an event otherwise. The events
-before a failing one are committed; the failing one then goes alone through the path above
-(retries, dead letters), and the rest follow. Each event continues its own trace.
+What one poll returns is processed as a batch: one transaction (a savepoint per event) for
+all of it, which is most of the cost of an event otherwise. The events before a failing one
+are committed; the failing one then goes alone through the path above (retries, dead
+letters), and the rest follow. Each event continues its own trace.
+
+A batch's offsets are committed after its transaction, but not at once: the offsets of the
+batches processed within ``COMMIT_EVERY_SECONDS`` go in one commit, off the path of the next
+poll: at a low rate nearly every batch is one event, and a commit each was a request to the
+broker each. What a crash or a rebalance leaves uncommitted comes again, and the inbox
+recognises it.
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import sqlalchemy.exc
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from contracts import EVENT_TYPES, Envelope, Event, parse_payload, topics
 from faststream import AckPolicy
@@ -126,6 +133,64 @@ def listen_without_pause(subscriber: Any) -> None:
     subscriber.get_msg = get_msg
 
 
+# how long a processed batch's offsets may wait to be committed with the next ones
+COMMIT_EVERY_SECONDS = 0.5
+
+
+class Offsets(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Offsets processed and not committed yet, per partition: the next one to read. They
+    are committed together, soon after the first of them; a partition taken away (a
+    rebalance) or the service stopping commits them at once."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.consumer: AIOKafkaConsumer | None = None
+        self.pending: dict[TopicPartition, int] = {}
+        self._soon: asyncio.Task[None] | None = None
+
+    def processed(self, consumer: AIOKafkaConsumer, records: Iterable[Any]) -> None:
+        self.consumer = consumer
+        for record in records:
+            where = TopicPartition(record.topic, record.partition)
+            self.pending[where] = max(self.pending.get(where, 0), record.offset + 1)
+        if self._soon is None or self._soon.done():
+            self._soon = asyncio.create_task(self._commit_soon())
+
+    async def _commit_soon(self) -> None:
+        await asyncio.sleep(COMMIT_EVERY_SECONDS)
+        await self.commit()
+
+    async def commit(self, only: Iterable[TopicPartition] | None = None) -> None:
+        if self.consumer is None:
+            return
+        wanted = self.pending.keys() if only is None else set(only) & self.pending.keys()
+        # a partition no longer ours is committed by its new owner (the inbox skips repeats)
+        ours = self.consumer.assignment()
+        offsets = {where: self.pending.pop(where) for where in list(wanted)}
+        offsets = {where: offset for where, offset in offsets.items() if where in ours}
+        if not offsets:
+            return
+        try:
+            await self.consumer.commit(offsets)
+        except Exception:
+            # those events come again after a restart or a rebalance: the inbox skips them
+            log.warning(
+                "offset commit failed; the events may be delivered again", extra={"consumer": self.name}
+            )
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self.commit(revoked)
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        pass
+
+    async def stop(self) -> None:
+        """Commit what was processed, before the service's broker stops."""
+        if self._soon is not None:
+            self._soon.cancel()
+        await self.commit()
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -146,6 +211,7 @@ class EventConsumer:
         self.backoff = retry_backoff_seconds
         self.batch_max = batch_max
         self._attempts: dict[tuple[str, int, int], int] = {}
+        self.offsets = Offsets(name)
 
     def attach(self) -> None:
         """Register the subscriber on the broker; connects nothing until the broker starts."""
@@ -156,7 +222,9 @@ class EventConsumer:
                 *self.subscriptions.topics,
                 group_id=self.name,
                 auto_offset_reset="earliest",
-                ack_policy=AckPolicy.NACK_ON_ERROR,
+                # committed by self.offsets after the effect; a failure seeks back (_on_batch)
+                ack_policy=AckPolicy.MANUAL,
+                listener=self.offsets,
                 batch=True,
                 max_records=self.batch_max,
                 # a poll returns what is there at once; this only bounds an empty one
@@ -181,7 +249,12 @@ class EventConsumer:
 
     async def _on_batch(self, msg: KafkaMessage) -> None:
         records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
-        await self.process_batch([(r.topic, r.partition, r.offset, r.key, r.value) for r in records])
+        try:
+            await self.process_batch([(r.topic, r.partition, r.offset, r.key, r.value) for r in records])
+        except BaseException:
+            await msg.nack()  # every partition of the batch back to its first unprocessed record
+            raise
+        self.offsets.processed(msg.consumer, records)  # type: ignore[attr-defined]
 
     async def process_batch(self, records: list[Record]) -> None:
         """Process a poll's records in one transaction; from the first that fails, one at a

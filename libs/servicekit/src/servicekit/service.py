@@ -146,8 +146,9 @@ def build_service(
         batch_size=settings.outbox_batch_size,
         service=name,
     )
+    consumer = None
     if subscriptions is not None:
-        EventConsumer(
+        consumer = EventConsumer(
             name=name,
             subscriptions=subscriptions,
             uow=uow,
@@ -155,7 +156,8 @@ def build_service(
             dead_letter_after_attempts=settings.dead_letter_after_attempts,
             retry_backoff_seconds=settings.retry_backoff_seconds,
             batch_max=settings.consume_batch_max,
-        ).attach()
+        )
+        consumer.attach()
 
     service: Service
 
@@ -177,6 +179,8 @@ def build_service(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if consumer is not None:
+                await consumer.offsets.stop()
             await broker.stop()
             await relay.stop()
             await database.dispose()
