@@ -157,8 +157,11 @@ class Offsets(ConsumerRebalanceListener):  # type: ignore[misc]
             self._soon = asyncio.create_task(self._commit_soon())
 
     async def _commit_soon(self) -> None:
-        await asyncio.sleep(COMMIT_EVERY_SECONDS)
-        await self.commit()
+        # and again while batches processed during a commit wait: on a quiet platform no
+        # later batch would start another
+        while self.pending:
+            await asyncio.sleep(COMMIT_EVERY_SECONDS)
+            await self.commit()
 
     async def commit(self, only: Iterable[TopicPartition] | None = None) -> None:
         if self.consumer is None:
