@@ -12,10 +12,24 @@ class LauncherError(RuntimeError):
     """Something the person running the launcher must fix; the message says what."""
 
 
+# every port handed out by this process: nobody listens on one yet when the next is asked
+# for, so a random pick could return it twice (CI once gave intake and training the same)
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    """A port nobody listens on, for a service to bind a moment later. Taken from below the
-    kernel's ephemeral range: a port from that range can be handed to an outgoing connection
-    (a Kafka client's, a database's) in between, and the service then fails to bind it."""
+    """A port nobody listens on, for a service to bind a moment later, and never one this
+    process gave before. Taken from below the kernel's ephemeral range: a port from that
+    range can be handed to an outgoing connection (a Kafka client's, a database's) in
+    between, and the service then fails to bind it."""
+    port = _unbound()
+    while port in _GIVEN:
+        port = _unbound()
+    _GIVEN.add(port)
+    return port
+
+
+def _unbound() -> int:
     import random
     import socket
 
