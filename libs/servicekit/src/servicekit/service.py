@@ -24,7 +24,7 @@ from servicekit.auth import TokenVerifier
 from servicekit.consumer import EventConsumer, Subscriptions
 from servicekit.database import Database, UnitOfWorkFactory
 from servicekit.outbox import OutboxRelay
-from servicekit.settings import ServiceSettings
+from servicekit.settings import KEEP_ALIVE_SECONDS, ServiceSettings
 from servicekit.sql_spans import SqlSpans
 from servicekit.telemetry import instruments, prometheus_scraped, setup_telemetry, shutdown_telemetry
 
@@ -237,6 +237,7 @@ def run(make: Callable[[], Service]) -> None:
         log_config=None,
         lifespan="on",
         http="httptools",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     try:
         # uvloop's event loop; uvicorn parses HTTP with httptools when it is installed

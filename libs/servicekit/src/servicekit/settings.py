@@ -5,6 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# how long a service keeps an idle HTTP connection open (uvicorn's default, made explicit):
+# a client that pools connections to it must let them go sooner (the front-end does)
+KEEP_ALIVE_SECONDS = 5
+
 
 class ServiceSettings(BaseSettings):
     """Read from the environment (and a .env file). Each service process gets its own env."""

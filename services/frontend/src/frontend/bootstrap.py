@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from servicekit.settings import KEEP_ALIVE_SECONDS
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frontend import views, web
@@ -28,12 +29,18 @@ from frontend.signin import Provider, SignInFailed
 HERE = Path(__file__).parent
 
 
+# an idle connection to a service is let go before the service closes it: reused as the
+# service closed it, it failed the request with no answer, and a case page showed "service
+# unavailable" (CI, 2026-12-01: five seconds idle on both sides)
+CONNECTIONS = httpx.Limits(keepalive_expiry=KEEP_ALIVE_SECONDS / 2)
+
+
 def build(settings: FrontendSettings | None = None) -> FastAPI:
     settings = settings or FrontendSettings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(timeout=settings.service_timeout_seconds) as http:
+        async with httpx.AsyncClient(timeout=settings.service_timeout_seconds, limits=CONNECTIONS) as http:
             app.state.http = http
             yield
 
