@@ -14,3 +14,8 @@ def test_the_front_end_lets_an_idle_connection_go_before_a_service_closes_it():
     assert CONNECTIONS.keepalive_expiry < KEEP_ALIVE_SECONDS
     # httpx's own default would race the service's
     assert httpx.Limits().keepalive_expiry >= KEEP_ALIVE_SECONDS
+
+
+def test_the_front_end_keeps_httpx_s_bounds_on_its_connections():
+    """Limits given with the keep-alive alone would open connections without bound."""
+    assert (CONNECTIONS.max_connections, CONNECTIONS.max_keepalive_connections) == (100, 20)

@@ -32,7 +32,12 @@ HERE = Path(__file__).parent
 # an idle connection to a service is let go before the service closes it: reused as the
 # service closed it, it failed the request with no answer, and a case page showed "service
 # unavailable" (CI, 2026-12-01: five seconds idle on both sides)
-CONNECTIONS = httpx.Limits(keepalive_expiry=KEEP_ALIVE_SECONDS / 2)
+CONNECTIONS = httpx.Limits(
+    # httpx's own bounds, which a Limits given without them would lift
+    max_connections=100,
+    max_keepalive_connections=20,
+    keepalive_expiry=KEEP_ALIVE_SECONDS / 2,
+)
 
 
 def build(settings: FrontendSettings | None = None) -> FastAPI:
