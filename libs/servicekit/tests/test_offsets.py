@@ -53,3 +53,15 @@ async def test_a_partition_no_longer_assigned_is_left_to_its_new_owner(monkeypat
     await offsets.stop()
     assert consumer.committed == [{TopicPartition(TOPIC, 0): 2}]
     assert offsets.pending == {}
+
+
+async def test_stopping_lets_a_commit_on_its_way_finish(monkeypatch):
+    monkeypatch.setattr(kit, "COMMIT_EVERY_SECONDS", 0)
+    offsets, consumer = kit.Offsets("test"), Consumer()
+    offsets.processed(consumer, [record(0, 4)])  # type: ignore[arg-type]
+    await asyncio.sleep(0.01)  # the commit of 5 is under way, nothing else pending
+    stopping = asyncio.create_task(offsets.stop())
+    await asyncio.sleep(0.01)
+    consumer.go.set()
+    await stopping
+    assert consumer.committed == [{TopicPartition(TOPIC, 0): 5}]

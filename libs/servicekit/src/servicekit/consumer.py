@@ -135,6 +135,8 @@ def listen_without_pause(subscriber: Any) -> None:
 
 # how long a processed batch's offsets may wait to be committed with the next ones
 COMMIT_EVERY_SECONDS = 0.5
+# how long a stopping service waits for a commit on its way (a round trip to the broker)
+STOP_WAITS_SECONDS = 5.0
 
 
 class Offsets(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -188,10 +190,13 @@ class Offsets(ConsumerRebalanceListener):  # type: ignore[misc]
         pass
 
     async def stop(self) -> None:
-        """Commit what was processed, before the service's broker stops."""
-        if self._soon is not None:
-            self._soon.cancel()
+        """Commit what was processed, before the service's broker stops. A commit already
+        on its way is let finish: cancelled, its offsets would be lost."""
         await self.commit()
+        if self._soon is not None and not self._soon.done():
+            # nothing is pending now: the task ends after its sleep or its commit
+            await asyncio.wait([self._soon], timeout=COMMIT_EVERY_SECONDS + STOP_WAITS_SECONDS)
+            self._soon.cancel()
 
 
 class EventConsumer:
