@@ -301,7 +301,7 @@ async def candidates(
         duty,
         dual_relationships,
         serves,
-    ) in map(_candidate_fields(query), (await session.execute(query, params)).tuples()):
+    ) in map(_candidate_fields(query), (await session.execute(query, params))):
         if ref in result and result[ref].on_duty is DutyLayer.PRIMARY:
             continue  # on both layers at once: the primary counts
         person = Person(

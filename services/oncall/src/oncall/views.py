@@ -117,7 +117,7 @@ async def site_episodes(uow: UnitOfWork, site_id: str, now: datetime) -> list[Ep
                 )
                 .group_by(t.page.c.referral_id)
             )
-        ).tuples()
+        )
     }
     # the site's zone, for the queue to say "since 03:12" as the site's clocks do
     zone = await uow.session.scalar(sa.select(t.schedule.c.time_zone).where(t.schedule.c.site_id == site_id))

@@ -59,9 +59,7 @@ async def roster(
                 .where(t.education.c.staff_ref.in_(refs), t.education.c.on >= year_ago)
                 .group_by(t.education.c.staff_ref)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     attended = {
         r.staff_ref: (r.n, r.last)
@@ -85,9 +83,7 @@ async def roster(
                 .where(t.debrief_prompt.c.staff_ref.in_(refs), t.debrief_prompt.c.answered_at.is_(None))
                 .group_by(t.debrief_prompt.c.staff_ref)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     stages: dict[str, str] = dict(
         (
@@ -96,9 +92,7 @@ async def roster(
                 .where(t.candidacy.c.staff_ref.in_(refs))
                 .order_by(t.candidacy.c.candidacy_id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )  # the latest candidacy wins: rows come oldest first
     required = (await uow.session.scalars(sa.select(t.course.c.code).where(t.course.c.required))).all()
     out = []
