@@ -61,13 +61,16 @@ async def store(session: AsyncSession, tally: Tally) -> None:
 
 
 async def _add_to(session: AsyncSession, table: sa.Table, total: str, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows, or add each one's ``total`` to the row already under its key."""
-    add = insert(table).values(rows)
+    """Insert the rows, or add each one's ``total`` to the row already under its key. The
+    rows go as parameters, not as VALUES in the statement: a statement of N rows is compiled
+    anew each time (SQLAlchemy caches no multi-row VALUES), and this is every event's path."""
+    add = insert(table)
     await session.execute(
         add.on_conflict_do_update(
             index_elements=[c.name for c in table.primary_key],
             set_={total: table.c[total] + add.excluded[total]},
-        )
+        ),
+        rows,
     )
 
 
