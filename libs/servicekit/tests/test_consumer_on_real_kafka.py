@@ -281,3 +281,52 @@ async def _committed(bootstrap: str, group: str, partition: TopicPartition) -> i
         return await reader.committed(partition)
     finally:
         await reader.stop()
+
+
+@pytest.mark.parametrize("batch_max", [1, 100])
+async def test_an_event_is_handled_on_the_event_loop_without_a_worker_thread(
+    infrastructure, scratch_database, monkeypatch, batch_max
+):
+    """FastStream once resolved the handler's message argument in a worker thread, a thread
+    hop for every poll: the handler now takes the message as it came."""
+    import anyio.to_thread
+
+    hops = {"n": 0}
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        hops["n"] += 1
+        return await run_sync(*args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    site_id = f"t-{uuid.uuid4().hex[:6]}"
+    seen: list[uuid.UUID] = []
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(ReferralClosed)
+    async def succeeds(event, uow, envelope):
+        if event.site_id == site_id:
+            seen.append(event.referral_id)
+
+    ours = [_closed(site_id) for _ in range(5)]
+    await _produce(infrastructure.kafka_bootstrap, site_id, ours)
+    broker = KafkaBroker(infrastructure.kafka_bootstrap, apply_types=False)
+    EventConsumer(
+        name=f"test-{uuid.uuid4().hex[:6]}",
+        subscriptions=subscriptions,
+        uow=UnitOfWorkFactory(scratch_database, producer="test"),
+        broker=broker,
+        dead_letter_after_attempts=3,
+        retry_backoff_seconds=0.01,
+        batch_max=batch_max,
+    ).attach()
+    await broker.start()
+    try:
+        for _ in range(900):
+            if len(seen) == len(ours):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await broker.stop()
+    assert seen == [e.referral_id for e in ours]
+    assert hops["n"] == 0

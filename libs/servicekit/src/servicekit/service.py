@@ -133,6 +133,8 @@ def build_service(
         settings.kafka_bootstrap_servers,
         client_id=name,
         middlewares=[KafkaTelemetryMiddleware()],
+        # handlers take the message as it came (servicekit.consumer.as_received)
+        apply_types=False,
         enable_idempotence=True,
         acks="all",
         logger=logging.getLogger(f"{name}.broker"),
