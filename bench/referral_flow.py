@@ -132,6 +132,11 @@ def cpu_per_referral(before: dict[str, float], after: dict[str, float], referral
     return per
 
 
+def cpu_per_second(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    """Milliseconds of CPU each second, by part, and their sum: what the platform costs at rest."""
+    return {k: round(v / seconds, 2) for k, v in cpu_per_referral(before, after, 1).items()}
+
+
 # --- the floor ---------------------------------------------------------------------------
 
 
@@ -299,6 +304,12 @@ def main() -> None:
     default_out = Path(__file__).parent / "results" / "referral_flow.json"
     parser.add_argument("--out", type=Path, default=default_out)
     parser.add_argument(
+        "--idle",
+        type=float,
+        default=20.0,
+        help="seconds with no referrals, after seeding, to measure what each part costs at rest",
+    )
+    parser.add_argument(
         "--service-env",
         action="append",
         default=[],
@@ -363,6 +374,12 @@ def main() -> None:
             result["seed_seconds"] = round(time.perf_counter() - started, 1)
             print(f"seeded {len(sites)} sites in {result['seed_seconds']} s", flush=True)
 
+            if args.idle > 0:
+                time.sleep(5)  # the seeding's own events settle first
+                used_before = cpu_seconds()
+                time.sleep(args.idle)
+                result["idle_cpu_ms_per_second"] = cpu_per_second(used_before, cpu_seconds(), args.idle)
+                print(f"at rest: {result['idle_cpu_ms_per_second']}", flush=True)
             bootstrap = infrastructure.kafka_bootstrap
             for number, (rate, seconds) in enumerate(runs):
                 used_before = cpu_seconds()
@@ -434,6 +451,10 @@ def main() -> None:
         f"burst: {b['referrals']:,} referrals across {b['sites']} sites: all accepted in"
         f" {b['accepted_seconds']} s, all paged in {b['all_paged_seconds']} s ({b['paged_per_second']}/s)"
     )
+    if "idle_cpu_ms_per_second" in result:
+        print("\nCPU at rest, ms each second, summed over each part's processes")
+        for part, ms in result["idle_cpu_ms_per_second"].items():
+            print(f"{part:<36}{ms:>10.1f}")
     print("\nCPU per referral, ms, summed over each part's processes (target: 40 ms in total)")
     columns = [*(f"{r['rate_per_second']:g}/s" for r in result["steady"]), "burst"]
     tables = [*(r["cpu_ms_per_referral"] for r in result["steady"]), b["cpu_ms_per_referral"]]
