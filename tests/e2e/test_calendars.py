@@ -104,3 +104,48 @@ def test_a_supporter_subscribes_to_their_own_shifts_only_and_another_sites_coord
         nowhere = stranger.post(f"{oncall(p)}/sites/no-such-site/calendar-feed")
     assert refused.status_code == nowhere.status_code == 404, refused.text
     assert refused.json() == nowhere.json()  # nothing said of the other site
+
+
+def test_a_sites_calendar_lapses_when_its_owner_stops_opening_the_schedule_as_its_coordinator(
+    running_platform: RunningPlatform, site
+):
+    """oncall learns a coordinator's role only from sign-ins: an owner who lost the role stops
+    confirming the address by opening the site's schedule, and it stops working within 30 days.
+    An owner who keeps the role keeps it working."""
+    p = running_platform
+    put_schedule(p, site, "America/Halifax")
+    with p.coordinator(site) as coordinator:
+        address = coordinator.post(f"{oncall(p)}/sites/{site.site_id}/calendar-feed").json()
+    assert shifts(address["url"])
+
+    def confirmed_days_ago(days: int) -> None:
+        p.sql(
+            "UPDATE oncall.calendar_feed SET confirmed_at = now() - make_interval(days => %s)"
+            " WHERE site_id = %s AND revoked_at IS NULL RETURNING 1",
+            days,
+            site.site_id,
+        )
+
+    # still the coordinator after 29 days: opening the schedule renews the address
+    confirmed_days_ago(29)
+    with p.coordinator(site) as coordinator:
+        assert coordinator.get(f"{oncall(p)}/sites/{site.site_id}/schedule").status_code == 200
+    [(renewed,)] = p.sql(
+        "SELECT confirmed_at > now() - interval '1 minute' FROM oncall.calendar_feed"
+        " WHERE site_id = %s AND revoked_at IS NULL",
+        site.site_id,
+    )
+    assert renewed
+    assert shifts(address["url"])
+
+    # 31 days without opening it (the role gone): the address reads nothing, as an unknown one
+    confirmed_days_ago(31)
+    lapsed = httpx.get(address["url"], timeout=30)
+    unknown = httpx.get(f"{oncall(p)}/calendars/{'y' * 43}.ics", timeout=30)
+    assert lapsed.status_code == 404 and lapsed.json() == unknown.json()
+    # and opening the schedule afterwards does not bring it back: a new address is made
+    with p.coordinator(site) as coordinator:
+        assert coordinator.get(f"{oncall(p)}/sites/{site.site_id}/schedule").status_code == 200
+        assert httpx.get(address["url"], timeout=30).status_code == 404
+        again = coordinator.post(f"{oncall(p)}/sites/{site.site_id}/calendar-feed").json()
+    assert shifts(again["url"])

@@ -225,6 +225,8 @@ calendar_feed = sa.Table(
     sa.Column("staff_ref", sa.Text),  # scope mine
     sa.Column("language", sa.Text, nullable=False, server_default="en"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # a site's address: when its owner last opened the site's schedule as its coordinator
+    sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
     # at most one live address per owner and kind
     sa.Index(

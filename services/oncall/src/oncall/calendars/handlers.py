@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from servicekit.database import UnitOfWork
@@ -18,6 +18,13 @@ from oncall.schedules.handlers import load_schedule
 
 SITE = "site"
 MINE = "mine"
+# A site's calendar names who is on call there: its address works while its owner keeps
+# opening the site's schedule as the site's coordinator. oncall learns roles only from
+# sign-ins, so an owner who lost the role (left the site, another job) stops confirming it,
+# and the address stops within this time.
+SITE_CONFIRMED_WITHIN = timedelta(days=30)
+# a schedule opened again within this time writes nothing
+CONFIRM_AT_MOST_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,7 @@ async def create(
     token is returned once: only its digest is kept."""
     await revoke(uow, owner, scope, site_id)
     token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
     await uow.session.execute(
         sa.insert(t.calendar_feed).values(
             feed_id=uuid.uuid4(),
@@ -75,22 +83,42 @@ async def create(
             site_id=site_id,
             staff_ref=staff_ref,
             language=language,
-            created_at=datetime.now(UTC),
+            created_at=now,
+            confirmed_at=now,
         )
     )
     return token
 
 
-async def find(uow: UnitOfWork, token: str) -> Feed | None:
+async def find(uow: UnitOfWork, token: str, now: datetime) -> Feed | None:
+    """The live feed at this address; none for a site's whose owner has not confirmed it
+    within ``SITE_CONFIRMED_WITHIN``."""
     c = t.calendar_feed.c
     row = (
         await uow.session.execute(
             sa.select(c.scope, c.site_id, c.staff_ref, c.language).where(
-                c.token_digest == digest(token), c.revoked_at.is_(None)
+                c.token_digest == digest(token),
+                c.revoked_at.is_(None),
+                sa.or_(c.scope != SITE, c.confirmed_at >= now - SITE_CONFIRMED_WITHIN),
             )
         )
     ).first()
     return Feed(row.scope, row.site_id, row.staff_ref, row.language) if row else None
+
+
+async def confirm(uow: UnitOfWork, owner: str, site_id: str, now: datetime) -> None:
+    """The owner, signed in as the site's coordinator, opened its schedule: their address of
+    the site's calendar keeps working (an address already lapsed stays lapsed)."""
+    c = t.calendar_feed.c
+    await uow.session.execute(
+        sa.update(t.calendar_feed)
+        .where(
+            _live(owner, SITE, site_id),
+            c.confirmed_at >= now - SITE_CONFIRMED_WITHIN,
+            c.confirmed_at < now - CONFIRM_AT_MOST_EVERY,
+        )
+        .values(confirmed_at=now)
+    )
 
 
 async def _schedules_naming(uow: UnitOfWork, staff_ref: str) -> dict[str, Schedule]:

@@ -19,7 +19,10 @@ from oncall.calendars.schemas import CalendarAddress, CalendarFeedIn
 router = APIRouter()
 
 Token = Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
-NOT_FOUND = "no calendar at this address: it was replaced or revoked by its owner, or never existed"
+NOT_FOUND = (
+    "no calendar at this address: it was replaced or revoked by its owner, a site's calendar"
+    " lapsed (its owner has not opened the site's schedule in 30 days), or it never existed"
+)
 
 
 def _address(request: Request, token: str) -> CalendarAddress:
@@ -88,10 +91,11 @@ async def revoke_my_feed(request: Request, principal: OnCall) -> None:
 async def calendar_feed(token: Token, request: Request) -> Response:
     """The calendar itself, for calendar apps: no sign-in, the address is the secret."""
     async with unit_of_work(request)() as uow:
-        feed = await calendars.find(uow, token)
+        now = datetime.now(UTC)
+        feed = await calendars.find(uow, token, now)
         if feed is None:
             raise HTTPException(404, NOT_FOUND)
-        text = await calendars.render(uow, feed, datetime.now(UTC))
+        text = await calendars.render(uow, feed, now)
     return Response(
         text,
         media_type="text/calendar; charset=utf-8",

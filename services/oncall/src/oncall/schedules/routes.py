@@ -14,6 +14,7 @@ from servicekit.api import refusals, unit_of_work
 from servicekit.auth import SiteCoordinator
 
 from oncall import directory, duty
+from oncall.calendars import handlers as calendars
 from oncall.schedules import handlers as schedules
 from oncall.schedules.schemas import Calendar, Coverage, OverrideCreated, Swapped
 
@@ -155,9 +156,12 @@ async def get_schedule(
         raise HTTPException(422, "`to` must be after `from`, and at most 35 days later")
     async with unit_of_work(request)() as uow:
         try:
-            return await schedules.calendar(uow, site_id, start, end)
+            found = await schedules.calendar(uow, site_id, start, end)
         except schedules.ScheduleNotFound:
             raise HTTPException(404, "this site has no schedule yet; PUT one first") from None
+        # the coordinator still is one: their address of this site's calendar keeps working
+        await calendars.confirm(uow, principal.subject, site_id, datetime.now(UTC))
+    return found
 
 
 @router.get("/sites/{site_id}/coverage", tags=["schedules"])

@@ -1,0 +1,18 @@
+"""A site calendar's address works while its owner keeps opening that site's schedule with a
+coordinator's role: the time it was last confirmed so."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+
+
+def upgrade() -> None:
+    op.add_column("calendar_feed", sa.Column("confirmed_at", sa.DateTime(timezone=True)))
+    op.execute("UPDATE calendar_feed SET confirmed_at = created_at")
+    op.alter_column("calendar_feed", "confirmed_at", nullable=False)
+
+
+def downgrade() -> None:
+    op.drop_column("calendar_feed", "confirmed_at")
