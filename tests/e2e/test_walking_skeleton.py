@@ -141,6 +141,8 @@ def test_one_referral_is_one_trace_across_every_service(running_platform, site):
     consumers = {s.service for s in spans if s.kind == 5}  # SPAN_KIND_CONSUMER
     assert {"matching", "oncall", "metrics", "intake"} <= consumers
     assert any(s.service == "intake" and s.kind == 2 for s in spans)  # the HTTP request (server span)
+    # and a request is that one span: no ASGI "http send" and "http receive" spans under it
+    assert not [s.name for s in spans if s.name.endswith(("http send", "http receive"))]
     # the database work of each step is in the trace too: counted on the step's span (a slow
     # statement would have a span of its own, servicekit.sql_spans)
     sql_services = {

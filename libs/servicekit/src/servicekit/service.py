@@ -15,7 +15,6 @@ import uvicorn
 import uvloop
 from fastapi import FastAPI, Response
 from faststream.kafka import KafkaBroker
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import BaseModel, Field
 
@@ -56,10 +55,14 @@ async def repeat(
     name: str,
     wake: asyncio.Event | None = None,
     rest: Callable[[], Awaitable[float | None]] | None = None,
+    full: int | None = None,
 ) -> None:
     """Run ``step`` forever: again at once while it finds work, else after ``interval`` or as
     soon as ``wake`` is set (by a commit that made work for it), whichever is first.
     ``rest``: how long nothing will be due (the next timer), when sooner than ``interval``.
+    ``full``: a step that did fewer than this took all there was, and the loop waits instead
+    of looking again at once (a look that finds nothing is a transaction; work made meanwhile
+    has set ``wake``, cleared before the step).
     A failure is logged, counted (an alert watches the count: a loop that keeps failing,
     such as a publication that cannot be protected, must not fail in silence) and retried;
     it never ends the loop."""
@@ -71,7 +74,8 @@ async def repeat(
             wake.clear()  # before the step: a commit during it wakes the next wait at once
         pause = interval
         try:
-            if await step():
+            done = await step()
+            if done and (full is None or done >= full):
                 continue
             if rest is not None and (until := await rest()) is not None:
                 # a timer already due that the step did not take is another replica's (it
@@ -132,7 +136,6 @@ def build_service(
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=name,
-        middlewares=[KafkaTelemetryMiddleware()],
         # handlers take the message as it came (servicekit.consumer.as_received)
         apply_types=False,
         enable_idempotence=True,
@@ -230,7 +233,11 @@ def run(make: Callable[[], Service]) -> None:
     service_name = make.__module__.split(".")[0]
     setup_telemetry(service_name, log_level=probe.log_level, log_json=probe.log_json)
     service = make()
-    FastAPIInstrumentor.instrument_app(service.api, excluded_urls="health/.*,metrics")
+    # a request is one span: the ASGI "http send" and "receive" spans (three more a request,
+    # each exported) say nothing an operator follows a referral for
+    FastAPIInstrumentor.instrument_app(
+        service.api, excluded_urls="health/.*,metrics", exclude_spans=["receive", "send"]
+    )
     SqlSpans(service.settings.sql_span_slow_ms).instrument(service.database.engine.sync_engine)
     config = uvicorn.Config(
         service.api,
