@@ -84,6 +84,30 @@ async def test_a_loop_with_a_wake_runs_again_when_woken_not_only_at_its_interval
         task.cancel()
 
 
+async def test_a_step_that_took_less_than_a_full_batch_waits_for_its_wake_instead_of_looking_again():
+    """A delivery step that sent 3 of at most 20 took all that was due: looking again at once
+    would be a transaction that finds nothing. A full batch looks again at once."""
+    passes = asyncio.Queue[int]()
+    wake = asyncio.Event()
+    found = iter([20, 3, 0])
+
+    async def step() -> int:
+        done = next(found)
+        passes.put_nowait(done)
+        return done
+
+    task = asyncio.create_task(repeat(step, interval=3600, name="oncall.notifications", wake=wake, full=20))
+    try:
+        assert await asyncio.wait_for(passes.get(), 30) == 20
+        assert await asyncio.wait_for(passes.get(), 30) == 3  # a full batch: at once
+        await asyncio.sleep(0.2)
+        assert passes.empty()  # 3 of 20: it waits
+        wake.set()
+        assert await asyncio.wait_for(passes.get(), 30) == 0
+    finally:
+        task.cancel()
+
+
 async def test_a_loop_with_a_rest_looks_again_when_the_next_timer_is_due_not_at_its_interval():
     passes = asyncio.Queue[int]()
 

@@ -133,6 +133,7 @@ def build(
             # a message is sent as soon as the transaction that queued it commits; the poll
             # catches another replica's and a retry after its backoff
             wake=service.uow.signal(QUEUED),
+            full=delivery.DELIVER_AT_ONCE,
         ),
         partial(
             repeat,

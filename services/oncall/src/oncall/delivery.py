@@ -76,7 +76,11 @@ SENDING = DeliveryStatus.SENDING
 ANSWERED_BY_PHONE = (Channel.SMS, Channel.VOICE)
 
 
-async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: int = 20) -> int:
+# notifications claimed by one step at most
+DELIVER_AT_ONCE = 20
+
+
+async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: int = DELIVER_AT_ONCE) -> int:
     """Claim due notifications, send them outside any transaction, then record each
     outcome. A slow mail server or webhook never holds a lock an acknowledgement needs
     (it cancels pending notifications). A claim is a lease: if this process dies while
