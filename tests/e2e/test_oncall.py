@@ -154,12 +154,18 @@ def test_a_route_that_fails_is_retried_then_falls_through_to_the_next(running_pl
     )
     referral_id = submit(p, self_referral(site, ref(site, "rn1")))
     wait_for(lambda: p.mailbox.to(address), what="the page, by the second route")
-    (row,) = p.sql(
-        "SELECT channel, status, route, last_error FROM oncall.notification"
-        " WHERE referral_id = %s AND kind = 'page' AND recipient = %s",
-        referral_id,
-        site.primary,
-    )
+
+    def recorded() -> tuple | None:
+        # the outcome is recorded after the mail went out, in a transaction of its own
+        (row,) = p.sql(
+            "SELECT channel, status, route, last_error FROM oncall.notification"
+            " WHERE referral_id = %s AND kind = 'page' AND recipient = %s",
+            referral_id,
+            site.primary,
+        )
+        return row if row[1] != "sending" else None
+
+    row = wait_for(recorded, what="the delivery's outcome recorded")
     assert row[:3] == ("email", "delivered", 1)
     assert row[3].startswith("webhook:")  # the kind of failure is kept, not the message
     # the coordinator sees it on the case's pages: a failing gateway does not stay invisible
