@@ -219,6 +219,7 @@ class EventConsumer:
         dead_letter_after_attempts: int,
         retry_backoff_seconds: float,
         batch_max: int = 1,
+        fetch_max_wait_ms: int = 2000,
     ) -> None:
         self.name = name
         self.subscriptions = subscriptions
@@ -227,6 +228,7 @@ class EventConsumer:
         self.max_attempts = dead_letter_after_attempts
         self.backoff = retry_backoff_seconds
         self.batch_max = batch_max
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self._attempts: dict[tuple[str, int, int], int] = {}
         self.offsets = Offsets(name)
 
@@ -247,6 +249,7 @@ class EventConsumer:
                 # a poll returns what is there at once; this only bounds an empty one
                 batch_timeout_ms=EMPTY_POLL_MS,
                 decoder=as_received,
+                fetch_max_wait_ms=self.fetch_max_wait_ms,
                 title=f"{self.name} events",
             )
             subscriber(self._on_batch)
@@ -258,6 +261,7 @@ class EventConsumer:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=as_received,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
             title=f"{self.name} events",
         )(self._on_message)
 

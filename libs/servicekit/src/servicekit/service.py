@@ -161,6 +161,7 @@ def build_service(
             dead_letter_after_attempts=settings.dead_letter_after_attempts,
             retry_backoff_seconds=settings.retry_backoff_seconds,
             batch_max=settings.consume_batch_max,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         )
         consumer.attach()
 

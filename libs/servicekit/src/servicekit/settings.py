@@ -38,11 +38,19 @@ class ServiceSettings(BaseSettings):
     # batches (README, "Benchmarks"); every path locks an episode before its pages, so the
     # longer transactions meet no lock-order deadlock (and a lost race is retried anyway)
     consume_batch_max: int = Field(default=100, ge=1, le=1000)
+    # how long the broker holds a consumer's fetch when nothing is there: a record arriving
+    # ends the wait at once, so this sets what an idle consumer costs (a fetch each time;
+    # aiokafka's 500 ms made the idle platform's fetches a third of its CPU at rest). The
+    # price: a failed event's retry re-reads its partition when the fetch in flight returns,
+    # up to this much later
+    kafka_fetch_max_wait_ms: int = Field(default=2000, ge=10, le=10_000)
     # a statement this slow gets a span of its own in the trace; every statement is counted
     # on its step's span (db.statements, db.milliseconds)
     sql_span_slow_ms: float = Field(default=50, ge=0)
-    # the outbox relay polls at this interval when nothing nudged it
-    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    # the outbox relay polls at this interval when nothing nudged it: every commit that
+    # emits wakes its replica's relay, so the poll only finds what a replica that died
+    # before publishing left (or a wake lost in a failure)
+    outbox_poll_seconds: float = Field(default=2.0, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)
 
     # mail to people (offers of support, later pages by e-mail); unset: messages stay queued
