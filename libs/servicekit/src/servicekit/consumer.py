@@ -219,7 +219,7 @@ class EventConsumer:
         dead_letter_after_attempts: int,
         retry_backoff_seconds: float,
         batch_max: int = 1,
-        fetch_max_wait_ms: int = 2000,
+        fetch_max_wait_ms: int = 500,
     ) -> None:
         self.name = name
         self.subscriptions = subscriptions

@@ -38,12 +38,12 @@ class ServiceSettings(BaseSettings):
     # batches (README, "Benchmarks"); every path locks an episode before its pages, so the
     # longer transactions meet no lock-order deadlock (and a lost race is retried anyway)
     consume_batch_max: int = Field(default=100, ge=1, le=1000)
-    # how long the broker holds a consumer's fetch when nothing is there: a record arriving
-    # ends the wait at once, so this sets what an idle consumer costs (a fetch each time;
-    # aiokafka's 500 ms made the idle platform's fetches a third of its CPU at rest). The
-    # price: a failed event's retry re-reads its partition when the fetch in flight returns,
-    # up to this much later
-    kafka_fetch_max_wait_ms: int = Field(default=2000, ge=10, le=10_000)
+    # how long the broker holds a consumer's fetch when nothing is there. Longer costs less
+    # at rest, but aiokafka sends a partition's next fetch only when the fetch in flight
+    # returns (it left out the partition whose records were still buffered), so a run of
+    # events on one partition can wait this long between polls: 2 s made e2e's seeding lag
+    # behind the test that followed it. aiokafka's default
+    kafka_fetch_max_wait_ms: int = Field(default=500, ge=10, le=10_000)
     # a statement this slow gets a span of its own in the trace; every statement is counted
     # on its step's span (db.statements, db.milliseconds)
     sql_span_slow_ms: float = Field(default=50, ge=0)
