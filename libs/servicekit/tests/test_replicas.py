@@ -93,6 +93,48 @@ async def test_a_second_replica_publishes_nothing_while_the_first_holds_a_batch(
         await second.stop()
 
 
+async def test_a_relays_batch_is_two_statements_the_lock_with_its_rows_then_the_mark(
+    scratch_database, infrastructure
+):
+    """The lock and the rows were two round trips of every batch, on every hop of a referral."""
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=infrastructure.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+    async with scratch_database.sessions() as session, session.begin():
+        for n in (1, 2):
+            event_id = uuid.uuid4()
+            await session.execute(
+                sa.insert(OUTBOX).values(
+                    event_id=event_id,
+                    topic=topic,
+                    key="site-1",
+                    event_type="test.numbered.v1",
+                    envelope={"id": str(event_id), "type": "test.numbered.v1", "payload": {"n": n}},
+                )
+            )
+    statements: list[str] = []
+
+    @sa.event.listens_for(scratch_database.engine.sync_engine, "after_cursor_execute")
+    def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement.split()[0])
+
+    only = relay(scratch_database, infrastructure.kafka_bootstrap, f"svc-{uuid.uuid4().hex[:8]}")
+    await only.start()
+    try:
+        assert await only.publish_batch() == 2
+        assert statements == ["WITH", "UPDATE"]
+        statements.clear()
+        assert await only.publish_batch() == 0  # nothing left: the one statement
+        assert statements == ["WITH"]
+    finally:
+        await only.stop()
+    assert await read_topic(infrastructure.kafka_bootstrap, topic, 2) == [1, 2]
+
+
 async def test_a_single_flight_step_runs_in_one_replica_at_a_time(scratch_database):
     running, release = asyncio.Event(), asyncio.Event()
     ran: list[str] = []

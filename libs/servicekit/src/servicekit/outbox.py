@@ -164,19 +164,10 @@ class OutboxRelay:
         """Publish the oldest unpublished rows in order; RelayBusy while another replica's
         relay is publishing (it takes the rows in order; ours wait for it)."""
         async with self.sessions() as session, session.begin():
-            held = await session.scalar(
-                sa.select(sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(self.lock_name, 0)))
-            )
-            if not held:
+            found = (await session.execute(self._locked_rows())).all()
+            if not found[0].held:
                 raise RelayBusy(self.service)
-            rows = (
-                await session.execute(
-                    sa.select(OUTBOX.c.seq, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.envelope)
-                    .where(OUTBOX.c.published_at.is_(None))
-                    .order_by(OUTBOX.c.seq)
-                    .limit(self.batch_size)
-                )
-            ).all()
+            rows = [row for row in found if row.seq is not None]
             if not rows:
                 return 0
             sends = [await self._send(row.topic, row.key, row.envelope) for row in rows]
@@ -190,6 +181,26 @@ class OutboxRelay:
         for row in rows:
             counter.add(1, {"service": self.service, **event_attributes(row.envelope)})
         return len(rows)
+
+    def _locked_rows(self) -> sa.Select[Any]:
+        """The relay's lock and the oldest unpublished rows, in one round trip: a row saying
+        whether the lock is held, joined to the rows (none when it is not). The lock is taken
+        once, before the rows are read (a CTE with a volatile function is evaluated once)."""
+        lock = sa.select(
+            sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(self.lock_name, 0)).label("held")
+        ).cte("relay_lock")
+        unpublished = (
+            sa.select(OUTBOX.c.seq, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.envelope)
+            .where(lock.c.held, OUTBOX.c.published_at.is_(None))
+            .order_by(OUTBOX.c.seq)
+            .limit(self.batch_size)
+            .lateral("unpublished")
+        )
+        return (
+            sa.select(lock.c.held, *unpublished.c)
+            .select_from(lock.outerjoin(unpublished, sa.true()))
+            .order_by(unpublished.c.seq)
+        )
 
     async def _send(self, topic: str, key: str, envelope: dict[str, Any]) -> asyncio.Future[Any]:
         # continue the trace of the request that wrote the event, not the relay's own
