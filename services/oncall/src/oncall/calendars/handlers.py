@@ -91,8 +91,8 @@ async def create(
 
 
 async def find(uow: UnitOfWork, token: str, now: datetime) -> Feed | None:
-    """The live feed at this address; none for a site's whose owner has not confirmed it
-    within ``SITE_CONFIRMED_WITHIN``."""
+    """The live feed at this address; none for a site's calendar whose owner has not
+    confirmed it within ``SITE_CONFIRMED_WITHIN``."""
     c = t.calendar_feed.c
     row = (
         await uow.session.execute(

@@ -10,7 +10,9 @@ down_revision = "0008"
 
 def upgrade() -> None:
     op.add_column("calendar_feed", sa.Column("confirmed_at", sa.DateTime(timezone=True)))
-    op.execute("UPDATE calendar_feed SET confirmed_at = created_at")
+    # an address made before this rule gets the full 30 days from now: its owner had no
+    # reason to open the schedule before, and learns of the rule on the schedule page
+    op.execute("UPDATE calendar_feed SET confirmed_at = now()")
     op.alter_column("calendar_feed", "confirmed_at", nullable=False)
 
 
