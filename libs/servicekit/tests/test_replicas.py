@@ -25,6 +25,31 @@ def relay(database: Database, bootstrap: str, service: str) -> OutboxRelay:
     )
 
 
+async def numbered_events(database: Database, bootstrap: str, count: int) -> str:
+    """A new one-partition topic, and ``count`` numbered events of one site for it in the
+    outbox, in order; the topic's name."""
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+    async with database.sessions() as session, session.begin():
+        for n in range(1, count + 1):
+            event_id = uuid.uuid4()
+            await session.execute(
+                sa.insert(OUTBOX).values(
+                    event_id=event_id,
+                    topic=topic,
+                    key="site-1",
+                    event_type="test.numbered.v1",
+                    envelope={"id": str(event_id), "type": "test.numbered.v1", "payload": {"n": n}},
+                )
+            )
+    return topic
+
+
 async def read_topic(bootstrap: str, topic: str, expected: int) -> list[int]:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
@@ -45,26 +70,8 @@ async def test_a_second_replica_publishes_nothing_while_the_first_holds_a_batch(
 ):
     """Replica A has taken rows 1-2 and is still publishing them; replica B must not publish
     rows 3-4 of the same site meanwhile, or the site's events reach Kafka out of order."""
-    topic = f"test.replicas.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=infrastructure.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
+    topic = await numbered_events(scratch_database, infrastructure.kafka_bootstrap, 4)
     service = f"svc-{uuid.uuid4().hex[:8]}"
-    async with scratch_database.sessions() as session, session.begin():
-        for n in range(1, 5):
-            event_id = uuid.uuid4()
-            await session.execute(
-                sa.insert(OUTBOX).values(
-                    event_id=event_id,
-                    topic=topic,
-                    key="site-1",
-                    event_type="test.numbered.v1",
-                    envelope={"id": str(event_id), "type": "test.numbered.v1", "payload": {"n": n}},
-                )
-            )
     first = relay(scratch_database, infrastructure.kafka_bootstrap, service)
     second = relay(scratch_database, infrastructure.kafka_bootstrap, service)
     await first.start()
@@ -97,25 +104,7 @@ async def test_a_relays_batch_is_two_statements_the_lock_with_its_rows_then_the_
     scratch_database, infrastructure
 ):
     """The lock and the rows were two round trips of every batch, on every hop of a referral."""
-    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=infrastructure.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
-    async with scratch_database.sessions() as session, session.begin():
-        for n in (1, 2):
-            event_id = uuid.uuid4()
-            await session.execute(
-                sa.insert(OUTBOX).values(
-                    event_id=event_id,
-                    topic=topic,
-                    key="site-1",
-                    event_type="test.numbered.v1",
-                    envelope={"id": str(event_id), "type": "test.numbered.v1", "payload": {"n": n}},
-                )
-            )
+    topic = await numbered_events(scratch_database, infrastructure.kafka_bootstrap, 2)
     statements: list[str] = []
 
     @sa.event.listens_for(scratch_database.engine.sync_engine, "after_cursor_execute")
