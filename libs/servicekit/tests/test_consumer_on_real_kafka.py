@@ -97,13 +97,27 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_n_attempts_an
 
 
 class _Counting(UnitOfWorkFactory):
-    """A factory that counts the transactions it opens."""
+    """A factory that counts the transactions it opens, and keeps what a handler noted in
+    ``uow.effects`` once its transaction commits (an effect rolled back is not one)."""
 
     opened = 0
 
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.committed: list = []
+
     def __call__(self):  # type: ignore[no-untyped-def]
         self.opened += 1
-        return super().__call__()
+        uow = super().__call__()
+        uow.effects = []
+        commit = uow.commit
+
+        async def committed():  # type: ignore[no-untyped-def]
+            await commit()
+            self.committed.extend(uow.effects)
+
+        uow.commit = committed
+        return uow
 
 
 async def _produce(bootstrap: str, site_id: str, events: list) -> list[uuid.UUID]:
@@ -132,7 +146,6 @@ async def test_a_batch_is_one_transaction_and_a_poison_in_it_goes_alone_to_its_d
     infrastructure, scratch_database
 ):
     site_id = f"t-{uuid.uuid4().hex[:6]}"
-    seen: list[uuid.UUID] = []
     poisoned = {"calls": 0}
     subscriptions = Subscriptions()
 
@@ -145,7 +158,7 @@ async def test_a_batch_is_one_transaction_and_a_poison_in_it_goes_alone_to_its_d
     @subscriptions.on(ReferralClosed)
     async def succeeds(event, uow, envelope):
         if event.site_id == site_id:
-            seen.append(event.referral_id)
+            uow.effects.append(event.referral_id)
 
     # 40 good events, a poison, 40 more, on one partition (one site's key keeps the order)
     before = [_closed(site_id) for _ in range(40)]
@@ -154,6 +167,7 @@ async def test_a_batch_is_one_transaction_and_a_poison_in_it_goes_alone_to_its_d
     ids = await _produce(infrastructure.kafka_bootstrap, site_id, [*before, poison, *after])
 
     units = _Counting(scratch_database, producer="test")
+    seen = units.committed
     broker = KafkaBroker(infrastructure.kafka_bootstrap)
     EventConsumer(
         name=f"test-{uuid.uuid4().hex[:6]}",
@@ -330,3 +344,57 @@ async def test_an_event_is_handled_on_the_event_loop_without_a_worker_thread(
         await broker.stop()
     assert seen == [e.referral_id for e in ours]
     assert hops["n"] == 0
+
+
+async def test_a_batch_takes_no_savepoint_and_claims_its_events_in_one_statement(
+    infrastructure, scratch_database
+):
+    """A savepoint an event was two statements more, each named anew (sa_savepoint_1 to
+    _100), which pushed the service's own statements out of asyncpg's prepared cache; and
+    each event's inbox claim was a round trip. A batch is now one claim, then its handlers'
+    own statements; the same batch again claims nothing and changes nothing."""
+    site_id = f"t-{uuid.uuid4().hex[:6]}"
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(ReferralClosed)
+    async def succeeds(event, uow, envelope):
+        uow.effects.append(event.referral_id)
+
+    events = [_closed(site_id) for _ in range(50)]
+    records = [
+        (
+            topics.REFERRALS,
+            0,
+            offset,
+            site_id.encode(),
+            e.envelope(site_id=site_id, producer="test").to_bytes(),
+        )
+        for offset, e in enumerate(events)
+    ]
+    units = _Counting(scratch_database, producer="test")
+    consumer = EventConsumer(
+        name=f"test-{uuid.uuid4().hex[:6]}",
+        subscriptions=subscriptions,
+        uow=units,
+        broker=KafkaBroker(infrastructure.kafka_bootstrap),
+        dead_letter_after_attempts=3,
+        retry_backoff_seconds=0.01,
+        batch_max=100,
+    )
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sa.event.listen(scratch_database.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await consumer.process_batch([*records, *records[:3]])  # a relay's repeat in the same poll
+        first = list(statements)
+        await consumer.process_batch(records)  # redelivered, say after a crash before the commit
+    finally:
+        sa.event.remove(scratch_database.engine.sync_engine, "before_cursor_execute", seen)
+
+    assert units.committed == [e.referral_id for e in events]  # once each, in order
+    assert units.opened == 2
+    assert not [s for s in statements if "SAVEPOINT" in s.upper()], statements[:4]
+    assert len(first) == 1, first[:4]  # the claim; the handler itself writes nothing

@@ -12,10 +12,10 @@ handler's unit of work committed; a failure seeks back and the message comes aga
   a valid event is never dead-lettered because PostgreSQL restarted.
 * A redelivered event is recognised by the inbox and changes nothing.
 
-What one poll returns is processed as a batch: one transaction (a savepoint per event) for
-all of it, which is most of the cost of an event otherwise. The events before a failing one
-are committed; the failing one then goes alone through the path above (retries, dead
-letters), and the rest follow. Each event continues its own trace.
+What one poll returns is processed as a batch: one transaction for all of it, which is most
+of the cost of an event otherwise. When one fails, the transaction is rolled back and the
+events before it go again in one transaction; the failing one then goes alone through the
+path above (retries, dead letters), and the rest follow. Each event continues its own trace.
 
 A batch's offsets are committed after its transaction, but not at once: the offsets of the
 batches processed within ``COMMIT_EVERY_SECONDS`` go in one commit, off the path of the next
@@ -43,7 +43,7 @@ from opentelemetry import trace
 from pydantic import ValidationError
 
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
-from servicekit.inbox import claim
+from servicekit.inbox import claim, claim_all
 from servicekit.telemetry import continue_trace, instruments
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,14 @@ def is_outage(exc: BaseException) -> bool:
         orig = getattr(current, "orig", None)
         current = current.__cause__ or (orig if isinstance(orig, BaseException) else None)
     return False
+
+
+class _HandlerFailed(Exception):
+    """The handler of the batch's ``at``-th record failed; the transaction is rolled back."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__(at)
+        self.at = at
 
 
 class RejectEvent(Exception):
@@ -289,8 +297,13 @@ class EventConsumer:
             if len(pending) > 1:
                 try:
                     done = await self._together(pending)
-                except Exception:
-                    done = 0  # the transaction itself failed (an outage): one at a time says so
+                except Exception as exc:
+                    # the transaction itself failed (an outage): one at a time says so
+                    log.warning(
+                        "a batch's transaction failed; its events go one at a time",
+                        extra={"consumer": self.name, "error": type(exc).__name__},
+                    )
+                    done = 0
                 pending = pending[done:]
                 if not pending:
                     return
@@ -299,33 +312,54 @@ class EventConsumer:
 
     async def _together(self, records: list[Record]) -> int:
         """As many leading records as go through, in one transaction; returns how many. A
-        record that is malformed or whose handler fails stops the run: its savepoint is
-        rolled back and the ones before it are committed."""
+        record that is malformed stops the run before it. A handler that fails rolls the
+        whole transaction back, and the records before it go again in one transaction of
+        their own: a failure is rare, and a savepoint an event cost two statements, each
+        named anew (sa_savepoint_1 to _100), which also pushed the service's own statements
+        out of asyncpg's cache of 100 prepared statements."""
+        run: list[tuple[Envelope, EventHandler | None, Any]] = []
+        for _topic, _partition, _offset, _key, value in records:
+            try:
+                envelope = Envelope.from_bytes(value or b"")
+                handler = self.subscriptions.handlers.get(envelope.type)
+                run.append((envelope, handler, parse_payload(envelope) if handler else None))
+            except (ValidationError, ValueError):
+                break  # dead-lettered alone, with its reason
+        if not run:
+            return 0
+        try:
+            await self._in_one_transaction(run)
+            return len(run)
+        except _HandlerFailed as failed:
+            before = failed.at
+        if before == 0:
+            return 0
+        try:
+            await self._in_one_transaction(run[:before])
+        except _HandlerFailed:
+            return 0  # one at a time from the first: each failure then says what it is
+        return before
+
+    async def _in_one_transaction(self, run: list[tuple[Envelope, EventHandler | None, Any]]) -> None:
+        """The run's effects, each once: the batch's ids are claimed in the inbox in one
+        statement, and only the events claimed now are handled."""
         consumed: list[str] = []
-        done = len(records)
         async with self.uow() as uow:
-            for at, (_topic, _partition, _offset, _key, value) in enumerate(records):
-                try:
-                    envelope = Envelope.from_bytes(value or b"")
-                    handler = self.subscriptions.handlers.get(envelope.type)
-                    event = parse_payload(envelope) if handler else None
-                except (ValidationError, ValueError):
-                    done = at  # dead-lettered alone, with its reason
-                    break
-                if handler is None:
-                    continue
+            ours = [(envelope.id, envelope.type) for envelope, handler, _ in run if handler is not None]
+            fresh = await claim_all(uow.session, consumer=self.name, events=ours)
+            for at, (envelope, handler, event) in enumerate(run):
+                if handler is None or envelope.id not in fresh:
+                    continue  # a type this consumer does not handle, or a redelivery
+                fresh.discard(envelope.id)
                 try:
                     with self._traced(envelope):
-                        async with uow.session.begin_nested():
-                            await self._handle(uow, handler, event, envelope)
-                except Exception:
-                    done = at
-                    break
+                        await handler(event, uow, envelope)
+                except Exception as exc:
+                    raise _HandlerFailed(at) from exc
                 consumed.append(envelope.type)
         # counted once committed
         for event_type in consumed:
             instruments().events_consumed.add(1, {"consumer": self.name, "event_type": event_type})
-        return done
 
     @contextlib.contextmanager
     def _traced(self, envelope: Envelope) -> Iterator[None]:

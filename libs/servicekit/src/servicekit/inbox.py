@@ -4,8 +4,10 @@ transaction as the effect, so a redelivered event is recognised and changes noth
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy.dialects.postgresql import insert
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit.tables import INBOX
@@ -20,3 +22,42 @@ async def claim(session: AsyncSession, *, consumer: str, event_id: uuid.UUID, ev
         .returning(INBOX.c.event_id)
     )
     return result.first() is not None
+
+
+_CLAIMED = (
+    sa.func.unnest(
+        sa.bindparam("event_ids", type_=ARRAY(UUID(as_uuid=True))),
+        sa.bindparam("event_types", type_=ARRAY(sa.Text)),
+    )
+    .table_valued("event_id", "event_type")
+    .render_derived()
+)
+# one statement whatever the batch's size: the ids go as arrays, so its text (and asyncpg's
+# prepared statement) is the same for 1 event or 1,000
+CLAIM_ALL = (
+    insert(INBOX)
+    .from_select(
+        ["consumer", "event_id", "event_type"],
+        sa.select(sa.bindparam("consumer", type_=sa.Text), _CLAIMED.c.event_id, _CLAIMED.c.event_type),
+    )
+    .on_conflict_do_nothing()
+    .returning(INBOX.c.event_id)
+)
+
+
+async def claim_all(
+    session: AsyncSession, *, consumer: str, events: Sequence[tuple[uuid.UUID, str]]
+) -> set[uuid.UUID]:
+    """``claim`` for a batch in one round trip: the ids seen for the first time (an id twice
+    in the batch is claimed once)."""
+    if not events:
+        return set()
+    result = await session.execute(
+        CLAIM_ALL,
+        {
+            "consumer": consumer,
+            "event_ids": [event_id for event_id, _ in events],
+            "event_types": [event_type for _, event_type in events],
+        },
+    )
+    return set(result.scalars())
