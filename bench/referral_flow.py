@@ -280,6 +280,7 @@ async def burst(intake: str, bootstrap: str, sites: list[Any], count: int) -> di
         "accepted_per_second": round(count / (all_accepted - started), 1),
         "paged_per_second": round(count / (last_paged - started), 1),
         "intake_retries": submitter.retries,
+        "intake_retried_for": dict(submitter.retried_for),
     }
 
 

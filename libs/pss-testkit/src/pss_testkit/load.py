@@ -13,6 +13,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -94,6 +95,8 @@ class Submitter:
     give_up_after: float = 180.0
     accepted: list[Accepted] = field(default_factory=list)
     retries: int = 0
+    # why each retry was needed: a status code, or the transport error's name
+    retried_for: Counter[str] = field(default_factory=Counter)
 
     async def submit(self, client: httpx.AsyncClient, body: dict[str, Any]) -> Accepted:
         key = str(uuid.uuid4())
@@ -121,8 +124,9 @@ class Submitter:
                     return done
                 if response.status_code < 500:
                     raise RuntimeError(f"intake refused a referral: {response.status_code} {response.text}")
-            except httpx.TransportError:
-                pass  # intake is down or restarting: the same key again
+                self.retried_for[str(response.status_code)] += 1
+            except httpx.TransportError as exc:
+                self.retried_for[type(exc).__name__] += 1  # intake is down or restarting: the same key again
             if time.monotonic() > deadline:
                 raise TimeoutError(f"intake did not accept a referral within {self.give_up_after:.0f}s")
             self.retries += 1
