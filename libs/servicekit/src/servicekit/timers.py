@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
-    from servicekit.database import UnitOfWork
+    from servicekit.database import UnitOfWork, UnitOfWorkFactory
 
 _RUNNING = "fired_at IS NULL AND cancelled_at IS NULL"
 
@@ -62,6 +62,14 @@ async def next_due(session: AsyncSession, timers: sa.Table) -> datetime | None:
             timers.c.fired_at.is_(None), timers.c.cancelled_at.is_(None)
         )
     )
+
+
+async def seconds_until_next_due(units: UnitOfWorkFactory, timers: sa.Table) -> float | None:
+    """A timer loop's rest: seconds until the next running timer of ``timers`` is due (None:
+    none is running)."""
+    async with units() as uow:
+        due = await next_due(uow.session, timers)
+    return None if due is None else (due - datetime.now(due.tzinfo)).total_seconds()
 
 
 async def cancel(

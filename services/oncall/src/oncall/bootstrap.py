@@ -9,7 +9,7 @@ from functools import partial
 from contracts.types import Urgency
 from servicekit.mail import SmtpMailer
 from servicekit.service import Service, build_service, repeat, single_flight
-from servicekit.timers import started
+from servicekit.timers import seconds_until_next_due, started
 from servicekit.vault import PersonalDataVault
 
 from oncall import delivery
@@ -122,7 +122,7 @@ def build(
             interval=settings.timer_poll_seconds,
             name="oncall.timers",
             # asleep until the next timer is due, or one started here commits
-            rest=partial(timers.until_next_due, service.uow),
+            rest=partial(seconds_until_next_due, service.uow, t.timer),
             wake=service.uow.signal(started(t.timer)),
         ),
         partial(

@@ -3,9 +3,11 @@
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from servicekit import timers
 from servicekit.service import Service, build_service, repeat
 
 from training import common
+from training import tables as t
 from training.api import router
 from training.certification import handlers as certification
 from training.consumers import make_subscriptions
@@ -28,6 +30,10 @@ def build(settings: TrainingSettings | None = None) -> Service:
             partial(certification.fire_due_timers_once, service.uow),
             interval=settings.timer_poll_seconds,
             name="training.timers",
+            # asleep until the next timer is due, or one started here commits: a look every
+            # second was most of what training did at rest
+            rest=partial(timers.seconds_until_next_due, service.uow, t.timer),
+            wake=service.uow.signal(timers.started(t.timer)),
         )
     )
 

@@ -9,7 +9,10 @@ class TrainingSettings(ServiceSettings):
     authority_time_zone: str = "America/Toronto"
     # reminders to the supporter and the site coordinator, this many days before expiry
     reminder_days: list[float] = Field(default_factory=lambda: [60.0, 30.0, 7.0])
-    timer_poll_seconds: float = Field(default=1.0, gt=0)
+    # the timer loop sleeps until the next timer is due, and wakes when one due sooner than
+    # its next look starts here; this is how soon it sees one another replica started
+    # (at most servicekit.timers.LOOKS_WITHIN, or a timer due sooner may fire late)
+    timer_poll_seconds: float = Field(default=2.0, gt=0, le=2.0)
     # a closed case's id is kept this long, so that an acknowledgement read after the close
     # (another topic, a lagging consumer) still prompts the debrief; then it is dropped
     closure_kept_hours: float = Field(default=7 * 24, gt=0)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from contracts.types import EscalationReason, ServiceLevel
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.telemetry import continue_trace
-from servicekit.timers import claim_due, next_due
+from servicekit.timers import claim_due
 
 from oncall import tables as t
 from oncall.escalation import (
@@ -59,10 +59,3 @@ async def fire_due_timers(uow: UnitOfWork, policy: PagingPolicy, *, limit: int =
 async def fire_due_timers_once(units: UnitOfWorkFactory, policy: PagingPolicy) -> int:
     async with units() as uow:
         return await fire_due_timers(uow, policy)
-
-
-async def until_next_due(units: UnitOfWorkFactory) -> float | None:
-    """Seconds until the next running timer is due (None: none is running)."""
-    async with units() as uow:
-        due = await next_due(uow.session, t.timer)
-    return None if due is None else (due - datetime.now(UTC)).total_seconds()

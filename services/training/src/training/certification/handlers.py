@@ -137,19 +137,17 @@ async def _record_completion(
         )
         await timers.cancel(uow.session, t.timer, now, t.timer.c.certification_id.in_(others))
         if expires_at is not None and expires_at > now:
-            await uow.session.execute(
-                sa.insert(t.timer).values(
-                    certification_id=certification_id, kind=TimerKind.EXPIRY, due_at=expires_at
-                )
+            await timers.start(
+                uow, t.timer, due_at=expires_at, certification_id=certification_id, kind=TimerKind.EXPIRY
             )
             for days_before, due in reminders_due(expires_at, policy.reminder_days, now):
-                await uow.session.execute(
-                    sa.insert(t.timer).values(
-                        certification_id=certification_id,
-                        kind=TimerKind.REMINDER,
-                        days_before=days_before,
-                        due_at=due,
-                    )
+                await timers.start(
+                    uow,
+                    t.timer,
+                    due_at=due,
+                    certification_id=certification_id,
+                    kind=TimerKind.REMINDER,
+                    days_before=days_before,
                 )
     await uow.emit(
         CertificationGranted(
