@@ -1,6 +1,7 @@
 """The statements on every event's path are compiled once, then taken from SQLAlchemy's cache.
 Under SQLAlchemy 2.0 an INSERT … ON CONFLICT had no cache key: the inbox's claim, on every
-event of every service, was compiled anew each time."""
+event of every service, was compiled anew each time. And a statement built anew for every
+event had its cache key derived anew from the whole statement each time: they are built once."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ pytestmark = pytest.mark.integration
 
 async def test_the_inbox_claim_and_the_outbox_write_are_compiled_once(scratch_database):
     seen: list[tuple[str, object]] = []
+    executed: list[object] = []
+
+    @sa.event.listens_for(scratch_database.engine.sync_engine, "before_execute")
+    def statement(conn, clauseelement, *_args):  # type: ignore[no-untyped-def]
+        executed.append(clauseelement)
 
     @sa.event.listens_for(scratch_database.engine.sync_engine, "after_cursor_execute")
     def record(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
@@ -36,3 +42,5 @@ async def test_the_inbox_claim_and_the_outbox_write_are_compiled_once(scratch_da
     assert len(inserts) == 6, seen
     # the first of each compiled (a miss), every later one from the cache
     assert [hit == hits for _, hit in inserts[2:]] == [True] * 4, inserts
+    # one statement object each, whose cache key is derived once
+    assert len(executed) == 6 and len({id(s) for s in executed}) == 2, executed

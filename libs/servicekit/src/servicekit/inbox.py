@@ -12,14 +12,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit.tables import INBOX
 
+# the statements on every event's path are built once: SQLAlchemy finds a statement's compiled
+# form by a key it derives from the whole statement, again for every statement built anew
+CLAIM = (
+    insert(INBOX)
+    .values(
+        consumer=sa.bindparam("consumer"),
+        event_id=sa.bindparam("event_id"),
+        event_type=sa.bindparam("event_type"),
+    )
+    .on_conflict_do_nothing()
+    .returning(INBOX.c.event_id)
+)
+
 
 async def claim(session: AsyncSession, *, consumer: str, event_id: uuid.UUID, event_type: str) -> bool:
     """True the first time this consumer sees the event; False for a redelivery."""
     result = await session.execute(
-        insert(INBOX)
-        .values(consumer=consumer, event_id=event_id, event_type=event_type)
-        .on_conflict_do_nothing()
-        .returning(INBOX.c.event_id)
+        CLAIM, {"consumer": consumer, "event_id": event_id, "event_type": event_type}
     )
     return result.first() is not None
 

@@ -34,6 +34,22 @@ BACKLOG_REFRESH_SECONDS = 5.0
 tracer = trace.get_tracer("servicekit.outbox")
 
 
+# built once, as every statement on an event's path: SQLAlchemy derives a statement's cache
+# key from the whole statement, again for each one built anew
+ADD = sa.insert(OUTBOX).values(
+    event_id=sa.bindparam("event_id"),
+    topic=sa.bindparam("topic"),
+    key=sa.bindparam("key"),
+    event_type=sa.bindparam("event_type"),
+    envelope=sa.bindparam("envelope", type_=OUTBOX.c.envelope.type),
+)
+PUBLISHED = (
+    sa.update(OUTBOX)
+    .where(OUTBOX.c.seq.in_(sa.bindparam("seqs", expanding=True)))
+    .values(published_at=sa.func.now())
+)
+
+
 class OutboxWriter:
     def __init__(self, session: AsyncSession, producer: str) -> None:
         self.session = session
@@ -42,13 +58,14 @@ class OutboxWriter:
     async def add(self, event: Event, *, site_id: str) -> None:
         envelope = event.envelope(site_id=site_id, producer=self.producer, traceparent=current_traceparent())
         await self.session.execute(
-            sa.insert(OUTBOX).values(
-                event_id=envelope.id,
-                topic=event.TOPIC,
-                key=site_id,
-                event_type=envelope.type,
-                envelope=envelope.model_dump(mode="json"),
-            )
+            ADD,
+            {
+                "event_id": envelope.id,
+                "topic": event.TOPIC,
+                "key": site_id,
+                "event_type": envelope.type,
+                "envelope": envelope.model_dump(mode="json"),
+            },
         )
 
 
@@ -97,6 +114,7 @@ class OutboxRelay:
         self.backlog_rows = 0
         self.oldest_unpublished_seconds = 0.0
         self._backlog_checked = 0.0
+        self._locked_rows_statement = self._locked_rows()  # built once, as ADD
 
     async def start(self) -> None:
         # the producer binds to the running loop, so it is made here, never at build time
@@ -164,7 +182,7 @@ class OutboxRelay:
         """Publish the oldest unpublished rows in order; RelayBusy while another replica's
         relay is publishing (it takes the rows in order; ours wait for it)."""
         async with self.sessions() as session, session.begin():
-            found = (await session.execute(self._locked_rows())).all()
+            found = (await session.execute(self._locked_rows_statement)).all()
             if not found[0].held:
                 raise RelayBusy(self.service)
             rows = [row for row in found if row.seq is not None]
@@ -172,11 +190,7 @@ class OutboxRelay:
                 return 0
             sends = [await self._send(row.topic, row.key, row.envelope) for row in rows]
             await asyncio.gather(*sends)
-            await session.execute(
-                sa.update(OUTBOX)
-                .where(OUTBOX.c.seq.in_([row.seq for row in rows]))
-                .values(published_at=sa.func.now())
-            )
+            await session.execute(PUBLISHED, {"seqs": [row.seq for row in rows]})
         counter = instruments().outbox_published
         for row in rows:
             counter.add(1, {"service": self.service, **event_attributes(row.envelope)})
