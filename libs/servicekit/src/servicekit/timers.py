@@ -9,7 +9,7 @@ second cost an idle service more than anything else it did.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -64,12 +64,31 @@ async def next_due(session: AsyncSession, timers: sa.Table) -> datetime | None:
     )
 
 
-async def seconds_until_next_due(units: UnitOfWorkFactory, timers: sa.Table) -> float | None:
-    """A timer loop's rest: seconds until the next running timer of ``timers`` is due (None:
-    none is running)."""
-    async with units() as uow:
-        due = await next_due(uow.session, timers)
-    return None if due is None else (due - datetime.now(due.tzinfo)).total_seconds()
+class TimerLoop:
+    """What a loop firing the timers of ``timers`` runs (``repeat(loop.step, rest=loop.rest)``):
+    ``fire`` acts on what is due, and the same transaction reads when the next timer is due,
+    so the rest asks the database nothing (a look was two transactions, every two seconds, in
+    every service with timers)."""
+
+    def __init__(
+        self, units: UnitOfWorkFactory, timers: sa.Table, fire: Callable[[UnitOfWork], Awaitable[int]]
+    ) -> None:
+        self.units = units
+        self.timers = timers
+        self.fire = fire
+        self._next: datetime | None = None
+
+    async def step(self) -> int:
+        async with self.units() as uow:
+            done = await self.fire(uow)
+            self._next = await next_due(uow.session, self.timers)
+        return done
+
+    async def rest(self) -> float | None:
+        """Seconds until the next running timer is due, as the last step saw (None: none)."""
+        if self._next is None:
+            return None
+        return (self._next - datetime.now(self._next.tzinfo)).total_seconds()
 
 
 async def cancel(

@@ -9,7 +9,7 @@ from functools import partial
 from contracts.types import Urgency
 from servicekit.mail import SmtpMailer
 from servicekit.service import Service, build_service, repeat, single_flight
-from servicekit.timers import seconds_until_next_due, started
+from servicekit.timers import TimerLoop, started
 from servicekit.vault import PersonalDataVault
 
 from oncall import delivery
@@ -115,14 +115,15 @@ def build(
     service.api.state.sms_gateway = gateway
     service.api.state.phone_key = secret
     service.api.include_router(router)
+    paging_timers = TimerLoop(service.uow, t.timer, partial(timers.fire_due_timers, policy=policy))
     service.loops += [
         partial(
             repeat,
-            partial(timers.fire_due_timers_once, service.uow, policy),
+            paging_timers.step,
             interval=settings.timer_poll_seconds,
             name="oncall.timers",
             # asleep until the next timer is due, or one started here commits
-            rest=partial(seconds_until_next_due, service.uow, t.timer),
+            rest=paging_timers.rest,
             wake=service.uow.signal(started(t.timer)),
         ),
         partial(

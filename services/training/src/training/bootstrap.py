@@ -24,15 +24,16 @@ def build(settings: TrainingSettings | None = None) -> Service:
         time_zone=settings.authority_time_zone, reminder_days=tuple(settings.reminder_days)
     )
     service.api.include_router(router)
+    expiries = timers.TimerLoop(service.uow, t.timer, certification.fire_due_timers)
     service.loops.append(
         partial(
             repeat,
-            partial(certification.fire_due_timers_once, service.uow),
+            expiries.step,
             interval=settings.timer_poll_seconds,
             name="training.timers",
-            # asleep until the next timer is due, or one started here commits: a look every
-            # second was most of what training did at rest
-            rest=partial(timers.seconds_until_next_due, service.uow, t.timer),
+            # asleep until the next timer is due, or one started here commits (it looked
+            # every second)
+            rest=expiries.rest,
             wake=service.uow.signal(timers.started(t.timer)),
         )
     )

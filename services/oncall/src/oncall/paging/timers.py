@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from contracts.types import EscalationReason, ServiceLevel
-from servicekit.database import UnitOfWork, UnitOfWorkFactory
+from servicekit.database import UnitOfWork
 from servicekit.telemetry import continue_trace
 from servicekit.timers import claim_due
 
@@ -54,8 +54,3 @@ async def fire_due_timers(uow: UnitOfWork, policy: PagingPolicy, *, limit: int =
             )
             await escalate(uow, episode, EscalationReason.NOT_ACKNOWLEDGED, policy, now)
     return len(due)
-
-
-async def fire_due_timers_once(units: UnitOfWorkFactory, policy: PagingPolicy) -> int:
-    async with units() as uow:
-        return await fire_due_timers(uow, policy)

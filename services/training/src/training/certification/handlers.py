@@ -16,7 +16,7 @@ from contracts.events import (
 )
 from contracts.types import SupportTier
 from servicekit import timers
-from servicekit.database import UnitOfWork, UnitOfWorkFactory
+from servicekit.database import UnitOfWork
 from servicekit.timers import claim_due
 from sqlalchemy.dialects.postgresql import insert
 
@@ -268,11 +268,6 @@ async def fire_due_timers(uow: UnitOfWork, *, limit: int = 50) -> int:
                 )
             )
     return len(due)
-
-
-async def fire_due_timers_once(units: UnitOfWorkFactory) -> int:
-    async with units() as uow:
-        return await fire_due_timers(uow)
 
 
 async def standing_of(uow: UnitOfWork, staff_ref: str, now: datetime) -> Verdict:
