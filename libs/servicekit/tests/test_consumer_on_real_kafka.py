@@ -398,3 +398,47 @@ async def test_a_batch_takes_no_savepoint_and_claims_its_events_in_one_statement
     assert units.opened == 2
     assert not [s for s in statements if "SAVEPOINT" in s.upper()], statements[:4]
     assert len(first) == 1, first[:4]  # the claim; the handler itself writes nothing
+
+
+async def test_a_consumer_with_a_minimum_fetch_takes_events_that_came_apart_in_one_transaction(
+    infrastructure, scratch_database
+):
+    """metrics' figures are read monthly: its broker holds each fetch until 64 KiB or 2 s,
+    so the events of a quiet platform come in one batch, not in a transaction each."""
+    site_id = f"t-{uuid.uuid4().hex[:6]}"
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(ReferralClosed)
+    async def succeeds(event, uow, envelope):
+        if event.site_id == site_id:
+            uow.effects.append(event.referral_id)
+
+    units = _Counting(scratch_database, producer="test")
+    broker = KafkaBroker(infrastructure.kafka_bootstrap, apply_types=False)
+    EventConsumer(
+        name=f"test-{uuid.uuid4().hex[:6]}",
+        subscriptions=subscriptions,
+        uow=units,
+        broker=broker,
+        dead_letter_after_attempts=3,
+        retry_backoff_seconds=0.01,
+        batch_max=100,
+        fetch_max_wait_ms=3000,
+        fetch_min_bytes=64 * 1024,
+    ).attach()
+    await broker.start()
+    try:
+        await asyncio.sleep(3)  # joined, and its first (empty) fetches answered
+        opened_before = units.opened
+        ours = []
+        for _ in range(5):  # a quiet platform: an event every 0.2 s
+            ours += await _produce(infrastructure.kafka_bootstrap, site_id, [_closed(site_id)])
+            await asyncio.sleep(0.2)
+        for _ in range(100):
+            if len(units.committed) == len(ours):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await broker.stop()
+    assert len(units.committed) == 5
+    assert units.opened - opened_before <= 2, units.opened - opened_before  # one a fetch, not one an event

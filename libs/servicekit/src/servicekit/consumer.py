@@ -228,6 +228,7 @@ class EventConsumer:
         retry_backoff_seconds: float,
         batch_max: int = 1,
         fetch_max_wait_ms: int = 500,
+        fetch_min_bytes: int = 1,
     ) -> None:
         self.name = name
         self.subscriptions = subscriptions
@@ -237,6 +238,7 @@ class EventConsumer:
         self.backoff = retry_backoff_seconds
         self.batch_max = batch_max
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.fetch_min_bytes = fetch_min_bytes
         self._attempts: dict[tuple[str, int, int], int] = {}
         self.offsets = Offsets(name)
 
@@ -258,6 +260,7 @@ class EventConsumer:
                 batch_timeout_ms=EMPTY_POLL_MS,
                 decoder=as_received,
                 fetch_max_wait_ms=self.fetch_max_wait_ms,
+                fetch_min_bytes=self.fetch_min_bytes,
                 title=f"{self.name} events",
             )
             subscriber(self._on_batch)
@@ -270,6 +273,7 @@ class EventConsumer:
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=as_received,
             fetch_max_wait_ms=self.fetch_max_wait_ms,
+            fetch_min_bytes=self.fetch_min_bytes,
             title=f"{self.name} events",
         )(self._on_message)
 

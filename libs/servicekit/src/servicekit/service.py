@@ -162,6 +162,7 @@ def build_service(
             retry_backoff_seconds=settings.retry_backoff_seconds,
             batch_max=settings.consume_batch_max,
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            fetch_min_bytes=settings.kafka_fetch_min_bytes,
         )
         consumer.attach()
 
