@@ -421,7 +421,12 @@ def main() -> None:
             result["envelope_bytes"] = sizes
             for run in result["steady"]:
                 rate, count = run["rate_per_second"], int(run["rate_per_second"] * run["seconds"])
+                used_before = cpu_seconds()
                 hops = asyncio.run(floor(bootstrap, sizes, count, rate, int(rate * args.warmup)))
+                # what the broker alone costs a referral's three hops, to read its share against
+                run["floor_broker_cpu_ms_per_referral"] = cpu_per_referral(
+                    used_before, cpu_seconds(), count
+                ).get("kafka", 0.0)
                 run["floor"] = summary(hops)
                 run["platform_to_floor"] = {
                     q: round(run["platform"][f"{q}_ms"] / run["floor"][f"{q}_ms"], 1)
@@ -462,6 +467,8 @@ def main() -> None:
     print(f"{'':<36}" + "".join(f"{c:>10}" for c in columns))
     for part in sorted({k for table in tables for k in table}, key=lambda k: ("total" in k, k)):
         print(f"{part:<36}" + "".join(f"{table.get(part, 0.0):>10.1f}" for table in tables))
+    floors = [run.get("floor_broker_cpu_ms_per_referral", 0.0) for run in result["steady"]]
+    print(f"{'kafka, for the floor alone':<36}" + "".join(f"{ms:>10.1f}" for ms in floors))
     if "profile" in result:
         profiling.show(result["profile"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
