@@ -54,14 +54,7 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_n_attempts_an
             calls["closed"] += 1
 
     broker = KafkaBroker(infrastructure.kafka_bootstrap)
-    EventConsumer(
-        name=f"test-{uuid.uuid4().hex[:6]}",
-        subscriptions=subscriptions,
-        uow=UnitOfWorkFactory(scratch_database, producer="test"),
-        broker=broker,
-        dead_letter_after_attempts=3,
-        retry_backoff_seconds=0.01,
-    ).attach()
+    _consumer(subscriptions, UnitOfWorkFactory(scratch_database, producer="test"), broker).attach()
 
     referral = uuid.uuid4()
     failing = ReferralWithdrawn(referral_id=referral, site_id=site_id, stage="submitted")
@@ -120,6 +113,21 @@ class _Counting(UnitOfWorkFactory):
         return uow
 
 
+def _consumer(
+    subscriptions: Subscriptions, uow: UnitOfWorkFactory, broker: KafkaBroker, **settings
+) -> EventConsumer:  # type: ignore[no-untyped-def]
+    """A consumer under a group of its own, that retries quickly; ``settings`` as the test needs."""
+    settings.setdefault("name", f"test-{uuid.uuid4().hex[:6]}")
+    return EventConsumer(
+        subscriptions=subscriptions,
+        uow=uow,
+        broker=broker,
+        dead_letter_after_attempts=3,
+        retry_backoff_seconds=0.01,
+        **settings,
+    )
+
+
 async def _produce(bootstrap: str, site_id: str, events: list) -> list[uuid.UUID]:
     """The events on the referrals topic, in order; their envelopes' ids."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
@@ -169,15 +177,7 @@ async def test_a_batch_is_one_transaction_and_a_poison_in_it_goes_alone_to_its_d
     units = _Counting(scratch_database, producer="test")
     seen = units.committed
     broker = KafkaBroker(infrastructure.kafka_bootstrap)
-    EventConsumer(
-        name=f"test-{uuid.uuid4().hex[:6]}",
-        subscriptions=subscriptions,
-        uow=units,
-        broker=broker,
-        dead_letter_after_attempts=3,
-        retry_backoff_seconds=0.01,
-        batch_max=100,
-    ).attach()
+    _consumer(subscriptions, units, broker, batch_max=100).attach()
     await broker.start()
     try:
         for _ in range(900):
@@ -246,13 +246,11 @@ async def test_offsets_are_committed_after_the_effect_and_batches_share_a_commit
 
     monkeypatch.setattr(AIOKafkaConsumer, "commit", counted)
     group = f"test-{uuid.uuid4().hex[:6]}"
-    consumer = EventConsumer(
+    consumer = _consumer(
+        subscriptions,
+        UnitOfWorkFactory(scratch_database, producer="test"),
+        (broker := KafkaBroker(infrastructure.kafka_bootstrap)),
         name=group,
-        subscriptions=subscriptions,
-        uow=UnitOfWorkFactory(scratch_database, producer="test"),
-        broker=(broker := KafkaBroker(infrastructure.kafka_bootstrap)),
-        dead_letter_after_attempts=3,
-        retry_backoff_seconds=0.01,
         batch_max=2,  # many batches, to see them share commits
     )
     real_batch = consumer.process_batch
@@ -325,14 +323,8 @@ async def test_an_event_is_handled_on_the_event_loop_without_a_worker_thread(
     ours = [_closed(site_id) for _ in range(5)]
     await _produce(infrastructure.kafka_bootstrap, site_id, ours)
     broker = KafkaBroker(infrastructure.kafka_bootstrap, apply_types=False)
-    EventConsumer(
-        name=f"test-{uuid.uuid4().hex[:6]}",
-        subscriptions=subscriptions,
-        uow=UnitOfWorkFactory(scratch_database, producer="test"),
-        broker=broker,
-        dead_letter_after_attempts=3,
-        retry_backoff_seconds=0.01,
-        batch_max=batch_max,
+    _consumer(
+        subscriptions, UnitOfWorkFactory(scratch_database, producer="test"), broker, batch_max=batch_max
     ).attach()
     await broker.start()
     try:
@@ -372,15 +364,7 @@ async def test_a_batch_takes_no_savepoint_and_claims_its_events_in_one_statement
         for offset, e in enumerate(events)
     ]
     units = _Counting(scratch_database, producer="test")
-    consumer = EventConsumer(
-        name=f"test-{uuid.uuid4().hex[:6]}",
-        subscriptions=subscriptions,
-        uow=units,
-        broker=KafkaBroker(infrastructure.kafka_bootstrap),
-        dead_letter_after_attempts=3,
-        retry_backoff_seconds=0.01,
-        batch_max=100,
-    )
+    consumer = _consumer(subscriptions, units, KafkaBroker(infrastructure.kafka_bootstrap), batch_max=100)
     statements: list[str] = []
 
     def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
@@ -415,25 +399,23 @@ async def test_a_consumer_with_a_minimum_fetch_takes_events_that_came_apart_in_o
 
     units = _Counting(scratch_database, producer="test")
     broker = KafkaBroker(infrastructure.kafka_bootstrap, apply_types=False)
-    EventConsumer(
-        name=f"test-{uuid.uuid4().hex[:6]}",
-        subscriptions=subscriptions,
-        uow=units,
-        broker=broker,
-        dead_letter_after_attempts=3,
-        retry_backoff_seconds=0.01,
-        batch_max=100,
-        fetch_max_wait_ms=3000,
-        fetch_min_bytes=64 * 1024,
+    _consumer(
+        subscriptions, units, broker, batch_max=100, fetch_max_wait_ms=3000, fetch_min_bytes=64 * 1024
     ).attach()
     await broker.start()
     try:
         await asyncio.sleep(3)  # joined, and its first (empty) fetches answered
         opened_before = units.opened
-        ours = []
-        for _ in range(5):  # a quiet platform: an event every 0.2 s
-            ours += await _produce(infrastructure.kafka_bootstrap, site_id, [_closed(site_id)])
-            await asyncio.sleep(0.2)
+        producer = AIOKafkaProducer(bootstrap_servers=infrastructure.kafka_bootstrap)
+        await producer.start()
+        ours = [_closed(site_id) for _ in range(5)]
+        try:
+            for event in ours:  # a quiet platform: an event every 0.2 s
+                envelope = event.envelope(site_id=site_id, producer="test")
+                await producer.send_and_wait(topics.REFERRALS, envelope.to_bytes(), key=site_id.encode())
+                await asyncio.sleep(0.2)
+        finally:
+            await producer.stop()
         for _ in range(100):
             if len(units.committed) == len(ours):
                 break
