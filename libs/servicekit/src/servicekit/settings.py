@@ -5,6 +5,12 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# a consumer nobody waits for within seconds (metrics, training) has its broker hold each
+# fetch until this much is there, or this long: a quiet platform's events then reach it in
+# one batch, not in a wake and a transaction each
+UNHURRIED_FETCH_MIN_BYTES = 64 * 1024
+UNHURRIED_FETCH_MAX_WAIT_MS = 2000
+
 # how long a service keeps an idle HTTP connection open (uvicorn's default, made explicit):
 # a client that pools connections to it must let them go sooner (the front-end does)
 KEEP_ALIVE_SECONDS = 5
@@ -45,8 +51,7 @@ class ServiceSettings(BaseSettings):
     # behind the test that followed it. aiokafka's default
     kafka_fetch_max_wait_ms: int = Field(default=500, ge=10, le=10_000)
     # the broker answers a consumer's fetch once this much is there (or the wait is out): 1,
-    # at once. A service whose figures nobody waits for (metrics) takes its events in a
-    # batch every ``kafka_fetch_max_wait_ms`` instead of one wake a transaction an event
+    # at once (a service nobody waits for: UNHURRIED_FETCH_MIN_BYTES)
     kafka_fetch_min_bytes: int = Field(default=1, ge=1, le=16 * 1024 * 1024)
     # a statement this slow gets a span of its own in the trace; every statement is counted
     # on its step's span (db.statements, db.milliseconds)

@@ -1,15 +1,12 @@
 from pydantic import Field
-from servicekit.settings import ServiceSettings
+from servicekit.settings import UNHURRIED_FETCH_MAX_WAIT_MS, UNHURRIED_FETCH_MIN_BYTES, ServiceSettings
 
 
 class MetricsSettings(ServiceSettings):
     http_port: int = 8105
-    # metrics' counts are read when a month is published, never within seconds: its consumer
-    # takes what came in a batch every 2 s (or 64 KiB, in a burst) rather than being woken,
-    # with a transaction each, by every event of every referral (three a referral, in the
-    # broker and in PostgreSQL too)
-    kafka_fetch_max_wait_ms: int = Field(default=2000, ge=10, le=10_000)
-    kafka_fetch_min_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
+    # its counts are read when a month is published: its events come in batches
+    kafka_fetch_max_wait_ms: int = Field(default=UNHURRIED_FETCH_MAX_WAIT_MS, ge=10, le=10_000)
+    kafka_fetch_min_bytes: int = Field(default=UNHURRIED_FETCH_MIN_BYTES, ge=1, le=16 * 1024 * 1024)
     # a published count below this is suppressed: it could point at a person
     suppress_below: int = Field(default=5, ge=1)
     # stricter thresholds for some measures, e.g. {"referrals_by_reason": 10}; never looser

@@ -1,14 +1,12 @@
 from pydantic import Field
-from servicekit.settings import ServiceSettings
+from servicekit.settings import UNHURRIED_FETCH_MAX_WAIT_MS, UNHURRIED_FETCH_MIN_BYTES, ServiceSettings
 
 
 class TrainingSettings(ServiceSettings):
     http_port: int = 8104
-    # nothing training learns from events is awaited within seconds (a debrief offered after
-    # a case closes, the sites of the authority): its consumer takes what came in a batch
-    # every 2 s (or 64 KiB), not a wake and a transaction for each of a referral's events
-    kafka_fetch_max_wait_ms: int = Field(default=2000, ge=10, le=10_000)
-    kafka_fetch_min_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
+    # a debrief after a close, the authority's sites: nobody waits for them within seconds
+    kafka_fetch_max_wait_ms: int = Field(default=UNHURRIED_FETCH_MAX_WAIT_MS, ge=10, le=10_000)
+    kafka_fetch_min_bytes: int = Field(default=UNHURRIED_FETCH_MIN_BYTES, ge=1, le=16 * 1024 * 1024)
     # a completion given as a date counts from midnight there; expiries and reminders fire
     # at exact moments
     authority_time_zone: str = "America/Toronto"
