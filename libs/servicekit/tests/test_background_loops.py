@@ -235,3 +235,33 @@ async def test_a_look_at_the_timers_is_one_transaction_that_also_reads_when_the_
     rest = await loop.rest()
     assert opened == ["transaction"]
     assert rest is not None and 28 < rest <= 30
+
+
+async def test_a_woken_relay_publishes_before_it_refreshes_its_backlog_gauges():
+    """The gauges' query went before the batch once in five seconds: on the path of the
+    events the wake was for."""
+    wake = asyncio.Event()
+    relay = OutboxRelay(None, "unused:9092", wake=wake, poll_seconds=3600, batch_size=10, service="s")  # type: ignore[arg-type]
+    done: list[str] = []
+
+    async def publish_batch() -> int:
+        done.append("publish")
+        return 1
+
+    async def refresh_backlog() -> None:
+        done.append("backlog")
+        relay._backlog_checked = math.inf  # once is enough here
+
+    relay.publish_batch = publish_batch  # type: ignore[method-assign]
+    relay.refresh_backlog = refresh_backlog  # type: ignore[method-assign]
+    task = asyncio.create_task(relay.run())
+    try:
+        for _ in range(100):
+            if len(done) >= 2:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert done[:2] == ["publish", "backlog"]

@@ -159,18 +159,25 @@ class OutboxRelay:
             # cleared before the batch, not after: a commit while it publishes wakes the next
             # wait at once (cleared after, its rows waited for the poll)
             self.wake.clear()
+            busy = False
             try:
+                try:
+                    published = await self.publish_batch()
+                except RelayBusy:
+                    busy, published = True, 0
+                # after the batch, not before: the gauges can wait, the events on a
+                # referral's path cannot (it was a query before one batch in five seconds);
+                # and a replica whose relay is busy keeps its gauges too
                 if time.monotonic() - self._backlog_checked >= BACKLOG_REFRESH_SECONDS:
                     await self.refresh_backlog()
-                published = await self.publish_batch()
-            except RelayBusy:
-                await asyncio.sleep(BUSY_RETRY_SECONDS)
-                continue
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox relay failed; retrying", extra={"service": self.service})
                 await asyncio.sleep(self.poll_seconds)
+                continue
+            if busy:
+                await asyncio.sleep(BUSY_RETRY_SECONDS)
                 continue
             if published < self.batch_size:
                 try:
