@@ -160,7 +160,7 @@ async def test_a_timer_due_before_the_loops_next_look_wakes_it_and_a_later_one_d
             self.signalled: list[str] = []
             self.session = self
 
-        async def execute(self, _statement: object) -> None:
+        async def execute(self, _statement: object, _rows: object = None) -> None:
             return None
 
         def signal_after_commit(self, name: str) -> None:
@@ -168,11 +168,15 @@ async def test_a_timer_due_before_the_loops_next_look_wakes_it_and_a_later_one_d
 
     table = timers.timer_table("page_timer", sa.MetaData(), sa.Column("step", sa.Integer))
     now = datetime.now(UTC)
-    soon, later = Uow(), Uow()
+    soon, later, together = Uow(), Uow(), Uow()
     await timers.start(soon, table, due_at=now + timedelta(seconds=1), step=0)  # type: ignore[arg-type]
     await timers.start(later, table, due_at=now + timedelta(minutes=5), step=0)  # type: ignore[arg-type]
     assert soon.signalled == [timers.started(table)]
     assert later.signalled == []  # the loop's next look, within 2 s, sees it in time
+    # several started together: the soonest of them decides
+    rows = [{"due_at": now + timedelta(minutes=5), "step": 0}, {"due_at": now + timedelta(seconds=1), "step": 1}]
+    await timers.start_all(together, table, rows)  # type: ignore[arg-type]
+    assert together.signalled == [timers.started(table)]
 
 
 async def test_a_timer_overdue_but_not_taken_is_looked_at_again_soon_not_in_a_spin(

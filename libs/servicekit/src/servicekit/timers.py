@@ -50,8 +50,17 @@ async def start(uow: UnitOfWork, timers: sa.Table, *, due_at: datetime, **values
     """A timer of ``timers`` (its columns' ``values``). One due before the loop's next look
     wakes the loop when this commits; any other waits for a look (a wake for every page of a
     burst was two transactions more for each)."""
-    await uow.session.execute(sa.insert(timers).values(due_at=due_at, **values))
-    if due_at - datetime.now(due_at.tzinfo) < LOOKS_WITHIN:
+    await start_all(uow, timers, [{"due_at": due_at, **values}])
+
+
+async def start_all(uow: UnitOfWork, timers: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Several timers of ``timers`` in one statement (each row has its ``due_at``): a case's
+    clocks and its first page's timer start together, and each statement is a round trip."""
+    if not rows:
+        return
+    await uow.session.execute(sa.insert(timers), list(rows))
+    soonest = min(row["due_at"] for row in rows)
+    if soonest - datetime.now(soonest.tzinfo) < LOOKS_WITHIN:
         uow.signal_after_commit(started(timers))
 
 

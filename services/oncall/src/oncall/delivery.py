@@ -80,6 +80,29 @@ ANSWERED_BY_PHONE = (Channel.SMS, Channel.VOICE)
 DELIVER_AT_ONCE = 20
 
 
+def _claim() -> sa.Update:
+    """The due notifications, oldest first, leased to this step in one statement (a read and
+    an update were two round trips for each page). Built once, as every page goes through it."""
+    n = t.notification
+    due = (
+        sa.select(n.c.notification_id, n.c.next_attempt_at.label("due_at"))
+        .where(n.c.status.in_([DeliveryStatus.PENDING, SENDING]), n.c.next_attempt_at <= sa.bindparam("now"))
+        .order_by(n.c.next_attempt_at, n.c.notification_id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .with_for_update(skip_locked=True)
+        .cte("due")
+    )
+    return (
+        sa.update(n)
+        .where(n.c.notification_id == due.c.notification_id)
+        .values(status=SENDING, next_attempt_at=sa.bindparam("until"))
+        .returning(*n.c, due.c.due_at)
+    )
+
+
+_CLAIM = _claim()
+
+
 async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: int = DELIVER_AT_ONCE) -> int:
     """Claim due notifications, send them outside any transaction, then record each
     outcome. A slow mail server or webhook never holds a lock an acknowledgement needs
@@ -87,25 +110,11 @@ async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: in
     sending, the rows come due again when it runs out (at-least-once)."""
     now = datetime.now(UTC)
     async with units() as uow:
-        claimed = (
-            await uow.session.execute(
-                sa.select(t.notification)
-                .where(
-                    t.notification.c.status.in_([DeliveryStatus.PENDING, SENDING]),
-                    t.notification.c.next_attempt_at <= now,
-                )
-                .order_by(t.notification.c.next_attempt_at, t.notification.c.notification_id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
+        lease = {"now": now, "limit": limit, "until": now + delivery.lease}
+        rows = (await uow.session.execute(_CLAIM, lease)).all()
+        claimed = sorted(rows, key=lambda row: (row.due_at, row.notification_id))
         if not claimed:
             return 0
-        await uow.session.execute(
-            sa.update(t.notification)
-            .where(t.notification.c.notification_id.in_([r.notification_id for r in claimed]))
-            .values(status=SENDING, next_attempt_at=now + delivery.lease)
-        )
         routes = {r.recipient: await routes_of(uow, delivery, r.recipient) for r in claimed}
         # a page going out as a text carries a reply code, kept before the text is sent
         codes = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,12 +22,12 @@ from oncall.escalation import (
     EpisodeStatus,
     Link,
     PageStatus,
-    SiteTimeouts,
     next_answerable_step,
     next_step,
 )
 from oncall.messages import QUEUED, DeliveryStatus, MessageKind
 from oncall.paging.policy import ACKNOWLEDGE, PagingPolicy
+from oncall.paging.site_rules import SiteRules, site_rules
 
 
 async def send_page(
@@ -42,27 +42,15 @@ async def send_page(
     *,
     timer: bool = True,
     urgency: Urgency | str | None = None,
-) -> None:
+    site: SiteRules | None = None,
+) -> datetime:
+    """Page the link at ``step``; returns when its answer is due (the caller that asked for
+    no ``timer`` starts it, with others, in one statement). ``site``: as already read."""
     link = chain[step]
     page_id = uuid.uuid4()
     urgency = Urgency(urgency) if urgency else None
-    # the site's zone (for the message's times) and its timeouts, in one round trip
-    here = sa.select(sa.literal(site_id, sa.Text).label("site_id")).subquery()
-    site = (
-        await uow.session.execute(
-            sa.select(
-                t.schedule.c.time_zone,
-                t.site_ack_timeouts.c.default_seconds,
-                t.site_ack_timeouts.c.crisis_seconds,
-                t.site_ack_timeouts.c.by_urgency,
-            ).select_from(
-                here.outerjoin(t.schedule, t.schedule.c.site_id == here.c.site_id).outerjoin(
-                    t.site_ack_timeouts, t.site_ack_timeouts.c.site_id == here.c.site_id
-                )
-            )
-        )
-    ).one()
-    due = now + policy.timeout(crisis, urgency, site_timeouts(site))
+    site = site or await site_rules(uow, site_id)
+    due = now + policy.timeout(crisis, urgency, site.timeouts)
     await uow.session.execute(
         sa.insert(t.page).values(
             page_id=page_id,
@@ -104,21 +92,7 @@ async def send_page(
             acknowledge_by=due,
         )
     )
-
-
-def site_timeouts(row: Any) -> SiteTimeouts | None:
-    """A site's timeouts as stored (seconds), or None where the authority set none."""
-    if row is None or (row.default_seconds is None and row.crisis_seconds is None and not row.by_urgency):
-        return None
-
-    def seconds(value: float | None) -> timedelta | None:
-        return timedelta(seconds=value) if value else None
-
-    return SiteTimeouts(
-        default=seconds(row.default_seconds),
-        crisis=seconds(row.crisis_seconds),
-        by_urgency={Urgency(u): timedelta(seconds=s) for u, s in (row.by_urgency or {}).items()},
-    )
+    return due
 
 
 def chain_of(raw: list[dict[str, str]]) -> list[Link]:

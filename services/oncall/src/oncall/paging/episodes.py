@@ -19,7 +19,6 @@ from servicekit.database import UnitOfWork
 from servicekit.telemetry import current_traceparent
 
 from oncall import tables as t
-from oncall.duty import coordinator_of
 from oncall.escalation import (
     ENDED,
     EpisodeStatus,
@@ -29,8 +28,8 @@ from oncall.escalation import (
 )
 from oncall.paging.answers import cancel_pending, close_open_pages, locked_episode
 from oncall.paging.chain import chain_of, send_page
-from oncall.paging.policy import PagingPolicy
-from oncall.service_levels.handlers import service_levels
+from oncall.paging.policy import ACKNOWLEDGE, PagingPolicy
+from oncall.paging.site_rules import site_rules
 
 
 def on_match_proposed(policy: PagingPolicy):  # type: ignore[no-untyped-def]
@@ -83,15 +82,13 @@ async def _start_episode(
     *,
     worker_unchecked: bool = False,
 ) -> None:
-    exists = await uow.session.scalar(
-        sa.select(t.episode.c.referral_id).where(t.episode.c.referral_id == referral_id)
-    )
-    if exists is not None:
+    # the site's rules, its coordinator and whether the episode exists: one round trip
+    site = await site_rules(uow, site_id, referral_id)
+    if site.episode_exists:
         return  # redelivered, or the worker withdrew before the proposal arrived
-    coordinator = await coordinator_of(uow, site_id)
     chain = build_chain(
         ranked,
-        coordinator=coordinator,
+        coordinator=site.coordinator,
         fallback=policy.fallback,
         supporters=len(ranked) if team_size > 1 else policy.supporters_in_chain,
         rounds=policy.rounds,
@@ -105,7 +102,9 @@ async def _start_episode(
             chain=[{"recipient": link.recipient, "role": link.role.value} for link in chain],
             crisis=crisis,
             step=at_once - 1,
-            status=EpisodeStatus.PAGING.value,
+            # nobody to page: exhausted as it starts
+            status=(EpisodeStatus.PAGING if chain else EpisodeStatus.EXHAUSTED).value,
+            closed_at=None if chain else now,
             team_size=team_size,
             traceparent=current_traceparent(),
             started_at=now,
@@ -113,21 +112,18 @@ async def _start_episode(
             worker_unchecked=worker_unchecked,
         )
     )
-    # the case's service-level clocks run from now, whoever answers
-    levels = await service_levels(uow, site_id, policy)
-    for level, due in levels.clocks(now, urgency, crisis).items():
-        await timers.start(uow, t.timer, referral_id=referral_id, step=0, kind=level.value, due_at=due)
+    # the case's service-level clocks run from now, whoever answers; they start in one
+    # statement with the timer of the first page
+    clocks = [
+        {"referral_id": referral_id, "step": 0, "kind": level.value, "due_at": due}
+        for level, due in site.levels(policy.levels).clocks(now, urgency, crisis).items()
+    ]
     if not chain:
-        await uow.session.execute(
-            sa.update(t.episode)
-            .where(t.episode.c.referral_id == referral_id)
-            .values(status=EpisodeStatus.EXHAUSTED.value, closed_at=now)
-        )
+        await timers.start_all(uow, t.timer, clocks)
         await uow.emit(PageExhausted(referral_id=referral_id, site_id=site_id, steps=1))
         return
     for step in range(at_once):
-        # one acknowledgement timer for the whole broadcast: on the last page sent
-        await send_page(
+        due = await send_page(
             uow,
             referral_id,
             site_id,
@@ -136,9 +132,13 @@ async def _start_episode(
             crisis,
             policy,
             now,
-            timer=step == at_once - 1,
+            timer=False,
             urgency=urgency,
+            site=site,
         )
+    # one acknowledgement timer for the whole broadcast: on the last page sent
+    acknowledge = {"referral_id": referral_id, "step": at_once - 1, "kind": ACKNOWLEDGE, "due_at": due}
+    await timers.start_all(uow, t.timer, [*clocks, acknowledge])
 
 
 def on_match_overridden(policy: PagingPolicy):  # type: ignore[no-untyped-def]
@@ -166,11 +166,11 @@ def on_match_overridden(policy: PagingPolicy):  # type: ignore[no-untyped-def]
         now = datetime.now(UTC)
         await close_open_pages(uow, event.referral_id)
         await cancel_pending(uow, event.referral_id, now)
-        coordinator = await coordinator_of(uow, event.site_id)
+        site = await site_rules(uow, event.site_id)
         # the case was re-assigned, so whoever took it before no longer holds it
         grown = [*chain, Link(event.supporter, RecipientRole.SUPPORTER)]
-        if coordinator:
-            grown.append(Link(coordinator, RecipientRole.COORDINATOR))
+        if site.coordinator:
+            grown.append(Link(site.coordinator, RecipientRole.COORDINATOR))
         step = len(chain)
         await uow.session.execute(
             sa.update(t.episode)
@@ -194,6 +194,7 @@ def on_match_overridden(policy: PagingPolicy):  # type: ignore[no-untyped-def]
             policy,
             now,
             urgency=event.urgency,
+            site=site,
         )
 
     return handle

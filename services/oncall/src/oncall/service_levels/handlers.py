@@ -32,8 +32,9 @@ from oncall.escalation import (
     reopen_step,
 )
 from oncall.messages import MessageKind
-from oncall.paging.chain import chain_of, notify, page_episode, site_timeouts
+from oncall.paging.chain import chain_of, notify, page_episode
 from oncall.paging.policy import PagingPolicy, tracer
+from oncall.paging.site_rules import site_timeouts
 
 
 async def service_levels(uow: UnitOfWork, site_id: str, policy: PagingPolicy) -> ServiceLevels:

@@ -1,0 +1,208 @@
+"""What a proposal costs oncall in statements, on a real PostgreSQL server: each statement
+is a round trip to the database, and round trips were most of oncall's CPU for a page."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from contracts.events import Candidate, MatchProposed, MatchUnmatched, PageExhausted
+from contracts.types import Urgency
+from oncall import tables as t
+from oncall.consumers import make_subscriptions
+from oncall.escalation import EpisodeStatus
+from oncall.paging.policy import PagingPolicy
+from servicekit.consumer import EventConsumer
+from servicekit.database import Database, UnitOfWorkFactory
+from servicekit.tables import OUTBOX as outbox
+from servicekit.tables import PLUMBING
+
+pytestmark = pytest.mark.integration
+
+SITE = "t-trips"
+POLICY = PagingPolicy(
+    ack_timeout=timedelta(minutes=5), crisis_ack_timeout=timedelta(minutes=2), supporters_in_chain=2
+)
+
+
+@pytest.fixture
+async def oncall_database(infrastructure: Any) -> AsyncIterator[Database]:
+    schema = f"scratch_{uuid.uuid4().hex[:8]}"
+    database = Database(
+        infrastructure.admin_url.replace("postgresql://", "postgresql+asyncpg://"), schema=schema
+    )
+    async with database.engine.begin() as conn:
+        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        await conn.run_sync(PLUMBING.create_all)
+        await conn.run_sync(t.metadata.create_all)
+        await conn.execute(sa.insert(t.schedule).values(site_id=SITE, time_zone="America/Toronto"))
+        await conn.execute(
+            sa.insert(t.site_ack_timeouts).values(site_id=SITE, default_seconds=600, by_urgency={})
+        )
+        await conn.execute(
+            sa.insert(t.site_service_levels).values(
+                site_id=SITE, callback_within_seconds=900, meet_within_seconds=3600
+            )
+        )
+        await conn.execute(
+            sa.insert(t.duty).values(
+                site_id=SITE, layer="coordinator", staff_ref="st-tripscoord", starts_at=datetime.now(UTC)
+            )
+        )
+    yield database
+    async with database.engine.begin() as conn:
+        await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await database.dispose()
+
+
+@contextlib.contextmanager
+def _statements(database: Database) -> Iterator[list[str]]:
+    """The statements run on ``database`` meanwhile (BEGIN and COMMIT not counted)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    engine = database.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+async def _deliver(database: Database, event: Any, offset: int) -> list[str]:
+    """The statements oncall's consumer ran for ``event``."""
+    consumer = EventConsumer(
+        name="oncall",
+        subscriptions=make_subscriptions(POLICY),
+        uow=UnitOfWorkFactory(database, producer="oncall"),
+        broker=None,  # type: ignore[arg-type]
+        dead_letter_after_attempts=1,
+        retry_backoff_seconds=0,
+    )
+    with _statements(database) as seen:
+        raw = event.envelope(site_id=SITE, producer="test").to_bytes()
+        await consumer.process("pss.test", 0, offset, SITE.encode(), raw)
+    return seen
+
+
+async def test_a_proposal_is_paged_in_one_read_and_five_writes(oncall_database: Database):
+    """The inbox's claim; the site's rules, its coordinator and whether the episode exists in
+    one read; then the episode, the page, its message, the timers (two clocks and the page's
+    answer, together) and the outbox. It was twelve statements: five reads and three timers
+    one at a time."""
+    referral = uuid.uuid4()
+    proposal = MatchProposed(
+        referral_id=referral,
+        site_id=SITE,
+        urgency=Urgency.WITHIN_HOURS,
+        crisis=False,
+        candidates=[
+            Candidate(supporter="st-tripsa", rank=1, score=1.0),
+            Candidate(supporter="st-tripsb", rank=2, score=0.5),
+        ],
+    )
+    started = datetime.now(UTC)
+    statements = await _deliver(oncall_database, proposal, 1)
+    assert len(statements) == 7, statements
+
+    async with oncall_database.engine.connect() as conn:
+        episode = (await conn.execute(sa.select(t.episode).where(t.episode.c.referral_id == referral))).one()
+        page = (await conn.execute(sa.select(t.page).where(t.page.c.referral_id == referral))).one()
+        kinds = dict(
+            (
+                await conn.execute(
+                    sa.select(t.timer.c.kind, t.timer.c.due_at).where(t.timer.c.referral_id == referral)
+                )
+            ).all()
+        )
+        message = (
+            await conn.execute(sa.select(t.notification).where(t.notification.c.page_id == page.page_id))
+        ).one()
+        sent = await conn.scalar(sa.select(sa.func.count()).select_from(outbox))
+    # what was read went where it belongs: the coordinator ends the chain, the site's own
+    # answer timeout, service levels and zone were used
+    assert [link["recipient"] for link in episode.chain][-1] == "st-tripscoord"
+    assert episode.status == EpisodeStatus.PAGING.value
+    assert page.recipient == "st-tripsa"
+    assert timedelta(seconds=590) < page.acknowledge_by - started < timedelta(seconds=610)
+    assert set(kinds) == {"acknowledge", "callback", "meeting"}
+    assert timedelta(seconds=890) < kinds["callback"] - started < timedelta(seconds=910)
+    assert timedelta(seconds=3590) < kinds["meeting"] - started < timedelta(seconds=3610)
+    assert message.detail["time_zone"] == "America/Toronto"
+    assert sent == 1  # PageSent
+
+    # a redelivery of the same proposal under a new id: one read, and nothing else
+    again = proposal.model_copy()
+    statements = await _deliver(oncall_database, again, 2)
+    assert len(statements) == 2, statements  # the claim, the read
+
+
+async def test_nobody_to_page_ends_the_episode_as_it_starts(oncall_database: Database):
+    """No candidate and no coordinator: the episode is exhausted at once, its clocks run, and
+    PageExhausted goes out; no page, no message."""
+    async with oncall_database.engine.begin() as conn:
+        await conn.execute(sa.delete(t.duty))
+    referral = uuid.uuid4()
+    await _deliver(
+        oncall_database, MatchUnmatched(referral_id=referral, site_id=SITE, urgency=Urgency.WITHIN_HOURS), 1
+    )
+    async with oncall_database.engine.connect() as conn:
+        episode = (await conn.execute(sa.select(t.episode).where(t.episode.c.referral_id == referral))).one()
+        pages = await conn.scalar(sa.select(sa.func.count()).select_from(t.page))
+        kinds = set(
+            (await conn.scalars(sa.select(t.timer.c.kind).where(t.timer.c.referral_id == referral))).all()
+        )
+        types = (await conn.scalars(sa.select(outbox.c.event_type))).all()
+    assert episode.status == EpisodeStatus.EXHAUSTED.value and episode.closed_at is not None
+    assert pages == 0
+    assert kinds == {"callback", "meeting"}
+    assert list(types) == [PageExhausted.TYPE]
+
+
+async def test_due_messages_are_leased_in_one_statement_oldest_first(oncall_database: Database):
+    """The delivery loop's claim reads and leases the due messages in one statement (it was a
+    read and an update); the oldest goes first, a message not yet due is left, and what was
+    sent is recorded as delivered."""
+    from oncall.delivery import Delivery, deliver_due
+    from oncall.links import LinkSigner
+    from oncall.notifiers import Channel, RecordingNotifier
+
+    now = datetime.now(UTC)
+    async with oncall_database.engine.begin() as conn:
+        for recipient, due in (("st-tripsb", -30), ("st-tripsa", -60), ("st-tripsc", 600)):
+            await conn.execute(
+                sa.insert(t.notification).values(
+                    kind="reminder",
+                    recipient=recipient,
+                    channel="pending",
+                    status="pending",
+                    next_attempt_at=now + timedelta(seconds=due),
+                    detail={"site_id": SITE},
+                )
+            )
+    recording = RecordingNotifier()
+    delivery = Delivery(
+        notifiers={Channel.RECORDING: recording},
+        vault=None,
+        signer=LinkSigner("x" * 32, valid_for=timedelta(hours=1)),
+        public_base_url="https://example.org",
+        record_unrouted=True,
+    )
+    with _statements(oncall_database) as seen:
+        sent = await deliver_due(UnitOfWorkFactory(oncall_database, producer="oncall"), delivery)
+    assert sent == 2
+    assert [m.recipient for m in recording.sent] == ["st-tripsa", "st-tripsb"]
+    claims = [s for s in seen if "FOR UPDATE SKIP LOCKED" in s]
+    assert len(claims) == 1 and claims[0].lstrip().startswith("WITH"), seen  # read and lease at once
+    async with oncall_database.engine.connect() as conn:
+        statuses = dict(
+            (await conn.execute(sa.select(t.notification.c.recipient, t.notification.c.status))).all()
+        )
+    assert statuses == {"st-tripsa": "delivered", "st-tripsb": "delivered", "st-tripsc": "pending"}
