@@ -367,6 +367,13 @@ def main() -> None:
                 with psycopg.connect(url) as conn:
                     return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
 
+            def connections_opened() -> int:
+                """Sessions opened on the platform's database so far (each costs a handshake,
+                and a new connection prepares every statement afresh)."""
+                return int(
+                    sql("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")[0][0]
+                )
+
             with httpx.Client(headers={"Authorization": f"Bearer {admin_token}"}, timeout=30) as admin:
                 seed_courses(admin, urls["training"])
             sites = [load_site(n) for n in range(args.sites)]
@@ -383,7 +390,7 @@ def main() -> None:
                 print(f"at rest: {result['idle_cpu_ms_per_second']}", flush=True)
             bootstrap = infrastructure.kafka_bootstrap
             for number, (rate, seconds) in enumerate(runs):
-                used_before = cpu_seconds()
+                used_before, opened_before = cpu_seconds(), connections_opened()
                 sampling = (
                     profiling.sample(args.profile, pids_of(services), seconds)
                     if args.profile and number == 0
@@ -401,11 +408,13 @@ def main() -> None:
                 }
                 run["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), int(rate * seconds))
                 run["platform"] = summary(latencies[int(rate * args.warmup) :])
+                run["database_connections_opened"] = connections_opened() - opened_before - 1
                 result["steady"].append(run)
                 print(f"steady {rate:g}/s: {run}", flush=True)
-            used_before = cpu_seconds()
+            used_before, opened_before = cpu_seconds(), connections_opened()
             result["burst"] = asyncio.run(burst(urls["intake"], bootstrap, sites, args.burst))
             result["burst"]["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), args.burst)
+            result["burst"]["database_connections_opened"] = connections_opened() - opened_before - 1
             print(f"burst: {result['burst']}", flush=True)
             services.stop()
             services = None

@@ -174,7 +174,10 @@ async def test_a_timer_due_before_the_loops_next_look_wakes_it_and_a_later_one_d
     assert soon.signalled == [timers.started(table)]
     assert later.signalled == []  # the loop's next look, within 2 s, sees it in time
     # several started together: the soonest of them decides
-    rows = [{"due_at": now + timedelta(minutes=5), "step": 0}, {"due_at": now + timedelta(seconds=1), "step": 1}]
+    rows = [
+        {"due_at": now + timedelta(minutes=5), "step": 0},
+        {"due_at": now + timedelta(seconds=1), "step": 1},
+    ]
     await timers.start_all(together, table, rows)  # type: ignore[arg-type]
     assert together.signalled == [timers.started(table)]
 

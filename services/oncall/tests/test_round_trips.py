@@ -3,9 +3,8 @@ is a round trip to the database, and round trips were most of oncall's CPU for a
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,10 +16,10 @@ from oncall import tables as t
 from oncall.consumers import make_subscriptions
 from oncall.escalation import EpisodeStatus
 from oncall.paging.policy import PagingPolicy
+from pss_testkit.database import scratch_schema, statements_run
 from servicekit.consumer import EventConsumer
 from servicekit.database import Database, UnitOfWorkFactory
 from servicekit.tables import OUTBOX as outbox
-from servicekit.tables import PLUMBING
 
 pytestmark = pytest.mark.integration
 
@@ -32,48 +31,23 @@ POLICY = PagingPolicy(
 
 @pytest.fixture
 async def oncall_database(infrastructure: Any) -> AsyncIterator[Database]:
-    schema = f"scratch_{uuid.uuid4().hex[:8]}"
-    database = Database(
-        infrastructure.admin_url.replace("postgresql://", "postgresql+asyncpg://"), schema=schema
-    )
-    async with database.engine.begin() as conn:
-        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        await conn.run_sync(PLUMBING.create_all)
-        await conn.run_sync(t.metadata.create_all)
-        await conn.execute(sa.insert(t.schedule).values(site_id=SITE, time_zone="America/Toronto"))
-        await conn.execute(
-            sa.insert(t.site_ack_timeouts).values(site_id=SITE, default_seconds=600, by_urgency={})
-        )
-        await conn.execute(
-            sa.insert(t.site_service_levels).values(
-                site_id=SITE, callback_within_seconds=900, meet_within_seconds=3600
+    async with scratch_schema(infrastructure.admin_url, t.metadata) as database:
+        async with database.engine.begin() as conn:
+            await conn.execute(sa.insert(t.schedule).values(site_id=SITE, time_zone="America/Toronto"))
+            await conn.execute(
+                sa.insert(t.site_ack_timeouts).values(site_id=SITE, default_seconds=600, by_urgency={})
             )
-        )
-        await conn.execute(
-            sa.insert(t.duty).values(
-                site_id=SITE, layer="coordinator", staff_ref="st-tripscoord", starts_at=datetime.now(UTC)
+            await conn.execute(
+                sa.insert(t.site_service_levels).values(
+                    site_id=SITE, callback_within_seconds=900, meet_within_seconds=3600
+                )
             )
-        )
-    yield database
-    async with database.engine.begin() as conn:
-        await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await database.dispose()
-
-
-@contextlib.contextmanager
-def _statements(database: Database) -> Iterator[list[str]]:
-    """The statements run on ``database`` meanwhile (BEGIN and COMMIT not counted)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    engine = database.engine.sync_engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+            await conn.execute(
+                sa.insert(t.duty).values(
+                    site_id=SITE, layer="coordinator", staff_ref="st-tripscoord", starts_at=datetime.now(UTC)
+                )
+            )
+        yield database
 
 
 async def _deliver(database: Database, event: Any, offset: int) -> list[str]:
@@ -86,7 +60,7 @@ async def _deliver(database: Database, event: Any, offset: int) -> list[str]:
         dead_letter_after_attempts=1,
         retry_backoff_seconds=0,
     )
-    with _statements(database) as seen:
+    with statements_run(database) as seen:
         raw = event.envelope(site_id=SITE, producer="test").to_bytes()
         await consumer.process("pss.test", 0, offset, SITE.encode(), raw)
     return seen
@@ -195,7 +169,7 @@ async def test_due_messages_are_leased_in_one_statement_oldest_first(oncall_data
         public_base_url="https://example.org",
         record_unrouted=True,
     )
-    with _statements(oncall_database) as seen:
+    with statements_run(oncall_database) as seen:
         sent = await deliver_due(UnitOfWorkFactory(oncall_database, producer="oncall"), delivery)
     assert sent == 2
     assert [m.recipient for m in recording.sent] == ["st-tripsa", "st-tripsb"]

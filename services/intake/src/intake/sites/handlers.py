@@ -30,8 +30,12 @@ async def every_site(uow: UnitOfWork) -> list[Any]:
     return list((await uow.session.execute(query)).all())
 
 
+def unknown_site(site_id: str) -> ReferralRejected:
+    return ReferralRejected(f"site_id '{site_id}' is not a site of this authority")
+
+
 async def known_site(uow: UnitOfWork, site_id: str) -> Any:
     row = await site(uow, site_id)
     if row is None:
-        raise ReferralRejected(f"site_id '{site_id}' is not a site of this authority")
+        raise unknown_site(site_id)
     return row

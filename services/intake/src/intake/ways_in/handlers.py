@@ -34,7 +34,7 @@ from intake.domain import (
     new_worker_token,
     token_digest,
 )
-from intake.sites.handlers import known_site
+from intake.sites.handlers import known_site, unknown_site
 
 # --- new cases ----------------------------------------------------------------------------
 
@@ -175,6 +175,13 @@ async def _existing(uow: UnitOfWork, idempotency: Idempotency, vault: PersonalDa
     return Submission(row.referral_id, created=False, worker_token=vault.open(row.worker_token_sealed))
 
 
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+def _sqlstate(exc: sa.exc.DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+
+
 async def submit_case(
     uow: UnitOfWork,
     referral: Referral,
@@ -188,9 +195,15 @@ async def submit_case(
     """Store the case and its sealed contact, and emit ``referral submitted``, atomically.
     Nothing is stored unless all of it is. A replay (same key, same request) gets the first
     answer; the same key with another request is refused."""
-    await known_site(uow, referral.site_id)
     token = new_worker_token() if give_worker_token else None
-    created = await _insert_case(uow, referral, contact, vault, details, idempotency, worker_token=token)
+    try:
+        created = await _insert_case(uow, referral, contact, vault, details, idempotency, worker_token=token)
+    except sa.exc.IntegrityError as exc:
+        # the site is checked by the case's own key to it, not by a read first (a round trip
+        # for every referral); the site is the only key the case's row has
+        if _sqlstate(exc) == FOREIGN_KEY_VIOLATION:
+            raise unknown_site(referral.site_id) from None
+        raise
     if created is None:
         assert idempotency is not None
         return await _existing(uow, idempotency, vault)

@@ -1,0 +1,48 @@
+"""A service's tables on a fresh schema of the test PostgreSQL server, and the statements
+a piece of code runs there: round trips are what the event path pays for most."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from servicekit.database import Database
+from servicekit.tables import PLUMBING
+
+
+@contextlib.asynccontextmanager
+async def scratch_schema(admin_url: str, metadata: sa.MetaData) -> AsyncIterator[Database]:
+    """A Database on a new schema holding the plumbing (outbox, inbox) and ``metadata``'s
+    tables; the schema is dropped afterwards."""
+    schema = f"scratch_{uuid.uuid4().hex[:8]}"
+    database = Database(admin_url.replace("postgresql://", "postgresql+asyncpg://"), schema=schema)
+    async with database.engine.begin() as conn:
+        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        await conn.run_sync(PLUMBING.create_all)
+        await conn.run_sync(metadata.create_all)
+    try:
+        yield database
+    finally:
+        async with database.engine.begin() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await database.dispose()
+
+
+@contextlib.contextmanager
+def statements_run(database: Database) -> Iterator[list[str]]:
+    """The statements run on ``database`` meanwhile, each a round trip (BEGIN and COMMIT,
+    which asyncpg sends itself, not counted)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    engine = database.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
