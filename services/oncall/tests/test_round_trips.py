@@ -140,43 +140,60 @@ async def test_nobody_to_page_ends_the_episode_as_it_starts(oncall_database: Dat
     assert list(types) == [PageExhausted.TYPE]
 
 
-async def test_due_messages_are_leased_in_one_statement_oldest_first(oncall_database: Database):
-    """The delivery loop's claim reads and leases the due messages in one statement (it was a
-    read and an update); the oldest goes first, a message not yet due is left, and what was
-    sent is recorded as delivered."""
+async def test_a_delivery_step_is_four_statements_whatever_it_sends(oncall_database: Database):
+    """The delivery loop's step: the due messages read and leased in one statement (it was a
+    read and an update), every recipient's routes in one read (it was one a recipient), and
+    the outcomes in one statement for each kind of outcome (it was one a message). The oldest
+    goes first, a message not yet due is left, a route that failed waits for its retry."""
     from oncall.delivery import Delivery, deliver_due
     from oncall.links import LinkSigner
     from oncall.notifiers import Channel, RecordingNotifier
+    from servicekit.vault import PersonalDataVault
 
+    vault = PersonalDataVault(PersonalDataVault.new_key())
     now = datetime.now(UTC)
     async with oncall_database.engine.begin() as conn:
-        for recipient, due in (("st-tripsb", -30), ("st-tripsa", -60), ("st-tripsc", 600)):
+        # a: a route that records; b: no route (recorded in development); d: e-mail, which
+        # this deployment cannot send
+        for ref, channel in (("st-tripsa", "recording"), ("st-tripsd", "email")):
+            address = vault.seal(f"{ref}@example.org")
+            await conn.execute(
+                sa.insert(t.contact_route).values(staff_ref=ref, position=0, channel=channel, address=address)
+            )
+        due = (("st-tripsb", -30), ("st-tripsa", -60), ("st-tripsd", -10), ("st-tripsc", 600))
+        for recipient, seconds in due:
             await conn.execute(
                 sa.insert(t.notification).values(
                     kind="reminder",
                     recipient=recipient,
                     channel="pending",
                     status="pending",
-                    next_attempt_at=now + timedelta(seconds=due),
+                    next_attempt_at=now + timedelta(seconds=seconds),
                     detail={"site_id": SITE},
                 )
             )
     recording = RecordingNotifier()
     delivery = Delivery(
         notifiers={Channel.RECORDING: recording},
-        vault=None,
+        vault=vault,
         signer=LinkSigner("x" * 32, valid_for=timedelta(hours=1)),
         public_base_url="https://example.org",
         record_unrouted=True,
     )
     with statements_run(oncall_database) as seen:
         sent = await deliver_due(UnitOfWorkFactory(oncall_database, producer="oncall"), delivery)
-    assert sent == 2
+    assert sent == 3
     assert [m.recipient for m in recording.sent] == ["st-tripsa", "st-tripsb"]
-    claims = [s for s in seen if "FOR UPDATE SKIP LOCKED" in s]
-    assert len(claims) == 1 and claims[0].lstrip().startswith("WITH"), seen  # read and lease at once
+    assert len(seen) == 4, seen  # the lease, the routes, two kinds of outcome
+    assert seen[0].lstrip().startswith("WITH") and "FOR UPDATE SKIP LOCKED" in seen[0]
     async with oncall_database.engine.connect() as conn:
-        statuses = dict(
-            (await conn.execute(sa.select(t.notification.c.recipient, t.notification.c.status))).all()
-        )
-    assert statuses == {"st-tripsa": "delivered", "st-tripsb": "delivered", "st-tripsc": "pending"}
+        rows = (await conn.execute(sa.select(t.notification))).all()
+    statuses = {row.recipient: (row.status, row.attempts) for row in rows}
+    assert statuses == {
+        "st-tripsa": ("delivered", 1),
+        "st-tripsb": ("delivered", 1),
+        "st-tripsc": ("pending", 0),
+        "st-tripsd": ("pending", 1),  # again after its backoff
+    }
+    retry = next(row for row in rows if row.recipient == "st-tripsd")
+    assert retry.next_attempt_at > now and retry.last_error == "email: channel not configured"

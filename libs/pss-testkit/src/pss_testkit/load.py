@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from contracts import topics
 from pss_dev.seed import Site, sample_site, seed_site
+from servicekit.settings import KEEP_ALIVE_SECONDS
 
 SQL = Callable[..., list[tuple[Any, ...]]]
 PAGE_SENT = "oncall.page.sent.v1"
@@ -166,9 +167,14 @@ class Submitter:
 
 
 def _client(concurrency: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=30, limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # an idle connection is let go before intake closes it, as the front-end's are: reused
+    # just as intake closed it, a request got no answer (the bursts' ReadErrors)
+    limits = httpx.Limits(
+        max_connections=concurrency,
+        max_keepalive_connections=concurrency,
+        keepalive_expiry=KEEP_ALIVE_SECONDS / 2,
     )
+    return httpx.AsyncClient(timeout=30, limits=limits)
 
 
 @dataclass

@@ -8,8 +8,9 @@ kept on the row. A message is composed at sending time, with fresh single-use li
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
 from servicekit.vault import PersonalDataVault
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from oncall import tables as t
 from oncall.links import LinkSigner
@@ -50,11 +52,21 @@ class Delivery:
     phone_key: str = ""
 
 
-async def routes_of(uow: UnitOfWork, delivery: Delivery, staff_ref: str) -> list[Route]:
-    found = await own.routes(uow, delivery.vault, staff_ref) if delivery.vault is not None else []
+def _routes(found: list[tuple[str, str]], delivery: Delivery) -> list[Route]:
     if not found:
         return [Route(Channel.RECORDING, "")] if delivery.record_unrouted else []
     return [Route(Channel(channel), address) for channel, address in found]
+
+
+async def routes_of(uow: UnitOfWork, delivery: Delivery, staff_refs: Iterable[str]) -> dict[str, list[Route]]:
+    """Each recipient's routes, read together (a round trip for each was most of a step)."""
+    staff_refs = set(staff_refs)
+    found = (
+        await own.routes_of_each(uow, delivery.vault, staff_refs)
+        if delivery.vault is not None
+        else {ref: [] for ref in staff_refs}
+    )
+    return {ref: _routes(each, delivery) for ref, each in found.items()}
 
 
 def _message(row: Any, delivery: Delivery, now: datetime, code: str | None = None) -> Message:
@@ -103,6 +115,21 @@ def _claim() -> sa.Update:
 _CLAIM = _claim()
 
 
+@functools.cache
+def _outcome(columns: tuple[str, ...]) -> sa.Update:
+    """An attempt's outcome, for every message whose outcome sets these columns: built once
+    for each set (a statement built anew had its cache key derived anew, for every message)."""
+    n = t.notification
+    return (
+        sa.update(n)
+        .where(
+            n.c.notification_id == sa.bindparam("id"),
+            n.c.status == sa.func.any(sa.bindparam("still", type_=ARRAY(sa.Text))),
+        )
+        .values({column: sa.bindparam(f"new_{column}") for column in columns})
+    )
+
+
 async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: int = DELIVER_AT_ONCE) -> int:
     """Claim due notifications, send them outside any transaction, then record each
     outcome. A slow mail server or webhook never holds a lock an acknowledgement needs
@@ -115,7 +142,7 @@ async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: in
         claimed = sorted(rows, key=lambda row: (row.due_at, row.notification_id))
         if not claimed:
             return 0
-        routes = {r.recipient: await routes_of(uow, delivery, r.recipient) for r in claimed}
+        routes = await routes_of(uow, delivery, (r.recipient for r in claimed))
         # a page going out as a text carries a reply code, kept before the text is sent
         codes = {
             row.notification_id: await sms.code_for(
@@ -131,22 +158,18 @@ async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: in
         (row, await _attempt(row, routes[row.recipient], delivery, now, codes.get(row.notification_id)))
         for row in claimed
     ]
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row, values in outcomes:
+        # cancelled while it was being sent: a message that went out is still recorded
+        delivered = values["status"] == DeliveryStatus.DELIVERED
+        still = [SENDING, DeliveryStatus.CANCELLED] if delivered else [SENDING]
+        params = {f"new_{column}": value for column, value in values.items()}
+        shapes.setdefault(tuple(sorted(values)), []).append(
+            {"id": row.notification_id, "still": still, **params}
+        )
     async with units() as uow:
-        for row, values in outcomes:
-            # cancelled while it was being sent: a message that went out is still recorded
-            still = (
-                [SENDING, DeliveryStatus.CANCELLED]
-                if values["status"] == DeliveryStatus.DELIVERED
-                else [SENDING]
-            )
-            await uow.session.execute(
-                sa.update(t.notification)
-                .where(
-                    t.notification.c.notification_id == row.notification_id,
-                    t.notification.c.status.in_(still),
-                )
-                .values(**values)
-            )
+        for columns, each in shapes.items():
+            await uow.session.execute(_outcome(columns), each)
     return len(claimed)
 
 
