@@ -30,7 +30,7 @@ from oncall.notifiers import (
 )
 from oncall.paging import timers
 from oncall.paging.policy import PagingPolicy
-from oncall.schedules import handlers as schedules
+from oncall.schedules import upkeep
 from oncall.settings import OncallSettings
 from oncall.sms.gateway import SmsGateway, SmsNotifier
 from oncall.voice.calls import VoiceNotifier
@@ -138,14 +138,14 @@ def build(
         ),
         partial(
             repeat,
-            single_flight(service.database, "oncall.duty", partial(schedules.publish_duty_once, service.uow)),
+            single_flight(service.database, "oncall.duty", partial(upkeep.publish_duty_once, service.uow)),
             interval=settings.duty_poll_seconds,
             name="oncall.duty",
         ),
         partial(
             repeat,
             single_flight(
-                service.database, "oncall.coverage", partial(schedules.forecast_gaps_once, service.uow)
+                service.database, "oncall.coverage", partial(upkeep.forecast_gaps_once, service.uow)
             ),
             interval=settings.coverage_poll_seconds,
             name="oncall.coverage",

@@ -8,16 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
-from contracts.events import CoverageGapForecast, DutyChanged
 from contracts.types import DutyLayer
 from servicekit.auth import Principal
-from servicekit.database import UnitOfWork, UnitOfWorkFactory
+from servicekit.database import UnitOfWork
 from sqlalchemy.dialects.postgresql import insert
 
 from oncall import directory
 from oncall import tables as t
-from oncall.messages import MessageKind
-from oncall.paging.chain import notify
 from oncall.schedule import (
     Override,
     Restriction,
@@ -55,38 +52,39 @@ class RotationIn:
 
 
 async def load_schedule(uow: UnitOfWork, site_id: str) -> Schedule | None:
-    zone = await uow.session.scalar(sa.select(t.schedule.c.time_zone).where(t.schedule.c.site_id == site_id))
-    if zone is None:
-        return None
-    rotations = (
-        await uow.session.execute(
-            sa.select(t.rotation).where(t.rotation.c.site_id == site_id).order_by(t.rotation.c.position)
-        )
-    ).all()
-    overrides = (
-        await uow.session.execute(
-            sa.select(t.duty_override).where(
-                t.duty_override.c.site_id == site_id, t.duty_override.c.removed_at.is_(None)
-            )
-        )
-    ).all()
-    return Schedule(
-        zone,
-        tuple(
-            Rotation(
-                DutyLayer(r.layer),
-                tuple(r.members),
-                r.starts_local,
-                r.shift_hours,
-                Restriction(r.restrict_from, r.restrict_to) if r.restrict_from is not None else None,
-            )
-            for r in rotations
-        ),
-        tuple(
-            Override(DutyLayer(o.layer), o.staff_ref, o.starts_at, o.ends_at, o.override_id)
-            for o in overrides
-        ),
+    return (await load_schedules(uow, [site_id])).get(site_id)
+
+
+async def load_schedules(uow: UnitOfWork, site_ids: list[str] | None = None) -> dict[str, Schedule]:
+    """The schedules of ``site_ids`` (None: every site's), in three statements whatever their
+    number: the duty loop reads them all every few seconds, and read a site at a time they
+    were five statements a site."""
+    schedules, rotations, overrides = t.schedule, t.rotation, t.duty_override
+    zones = sa.select(schedules.c.site_id, schedules.c.time_zone)
+    rotations_of = sa.select(rotations).order_by(rotations.c.site_id, rotations.c.position)
+    overrides_of = (
+        sa.select(overrides).where(overrides.c.removed_at.is_(None)).order_by(overrides.c.override_id)
     )
+    if site_ids is not None:
+        zones = zones.where(schedules.c.site_id.in_(site_ids))
+        rotations_of = rotations_of.where(rotations.c.site_id.in_(site_ids))
+        overrides_of = overrides_of.where(overrides.c.site_id.in_(site_ids))
+    found = {row.site_id: row.time_zone for row in await uow.session.execute(zones)}
+    if not found:
+        return {}
+    rotated: dict[str, list[Rotation]] = {site_id: [] for site_id in found}
+    for r in await uow.session.execute(rotations_of):
+        restriction = Restriction(r.restrict_from, r.restrict_to) if r.restrict_from is not None else None
+        rotation = Rotation(DutyLayer(r.layer), tuple(r.members), r.starts_local, r.shift_hours, restriction)
+        rotated.get(r.site_id, []).append(rotation)
+    overridden: dict[str, list[Override]] = {site_id: [] for site_id in found}
+    for o in await uow.session.execute(overrides_of):
+        override = Override(DutyLayer(o.layer), o.staff_ref, o.starts_at, o.ends_at, o.override_id)
+        overridden.get(o.site_id, []).append(override)
+    return {
+        site_id: Schedule(zone, tuple(rotated[site_id]), tuple(overridden[site_id]))
+        for site_id, zone in found.items()
+    }
 
 
 async def put_schedule(uow: UnitOfWork, site_id: str, time_zone: str, rotations: list[RotationIn]) -> None:
@@ -211,13 +209,13 @@ def _segment(s: Segment, unable: dict[str, str]) -> SegmentShown:
     )
 
 
-async def _unable(uow: UnitOfWork, site_id: str, schedule: Schedule) -> dict[str, str]:
+async def cannot_serve(uow: UnitOfWork, site_id: str, schedule: Schedule) -> dict[str, str]:
     return await directory.cannot_serve(uow, site_id, members(schedule))
 
 
 async def calendar(uow: UnitOfWork, site_id: str, start: datetime, end: datetime) -> Calendar:
     schedule = await _require(uow, site_id)
-    unable = await _unable(uow, site_id, schedule)
+    unable = await cannot_serve(uow, site_id, schedule)
     layers = {
         layer.value: [_segment(s, unable) for s in timeline(schedule, layer, start, end)] for layer in LAYERS
     }
@@ -252,136 +250,3 @@ async def calendar(uow: UnitOfWork, site_id: str, start: datetime, end: datetime
             for o in overrides
         ],
     )
-
-
-async def _scheduled_sites(uow: UnitOfWork) -> list[str]:
-    return list(
-        (await uow.session.scalars(sa.select(t.schedule.c.site_id).order_by(t.schedule.c.site_id))).all()
-    )
-
-
-async def publish_duty(uow: UnitOfWork, now: datetime | None = None) -> int:
-    """Bring the duty table (and matching, through DutyChanged) in line with the schedules:
-    run every few seconds, it is idempotent, so a restart misses no handover."""
-    now = now or datetime.now(UTC)
-    changed = 0
-    for site_id in await _scheduled_sites(uow):
-        schedule = await load_schedule(uow, site_id)
-        assert schedule is not None
-        for layer in LAYERS:
-            current = timeline(schedule, layer, now, now + timedelta(days=8))[0]
-            held = (
-                await uow.session.execute(
-                    sa.select(t.duty.c.staff_ref, t.duty.c.starts_at)
-                    .where(t.duty.c.site_id == site_id, t.duty.c.layer == layer.value)
-                    .with_for_update()
-                )
-            ).first()
-            if held is not None and held.staff_ref == current.staff_ref:
-                continue
-            starts_at = current.starts_at if current.starts_at < now else now
-            await uow.session.execute(
-                insert(t.duty)
-                .values(site_id=site_id, layer=layer.value, staff_ref=current.staff_ref, starts_at=starts_at)
-                .on_conflict_do_update(
-                    index_elements=["site_id", "layer"],
-                    set_={"staff_ref": current.staff_ref, "starts_at": starts_at},
-                )
-            )
-            await uow.emit(
-                DutyChanged(
-                    site_id=site_id,
-                    layer=layer,
-                    supporter=current.staff_ref,
-                    starts_at=starts_at,
-                    ends_at=current.ends_at,
-                )
-            )
-            changed += 1
-    return changed
-
-
-async def forecast_gaps(uow: UnitOfWork, now: datetime | None = None, horizon: timedelta = FORECAST) -> int:
-    """Warn each site's coordinator once about every gap in the next four weeks; a gap
-    that an override or a swap has since filled is marked filled."""
-    now = now or datetime.now(UTC)
-    warned = 0
-    for site_id in await _scheduled_sites(uow):
-        schedule = await load_schedule(uow, site_id)
-        assert schedule is not None
-        found = gaps(schedule, now, now + horizon, LAYERS, await _unable(uow, site_id, schedule))
-        known = (
-            await uow.session.execute(
-                sa.select(t.coverage_gap).where(
-                    t.coverage_gap.c.site_id == site_id,
-                    t.coverage_gap.c.filled_at.is_(None),
-                    t.coverage_gap.c.ends_at > now,
-                )
-            )
-        ).all()
-        for row in known:
-            if not any(
-                g.layer.value == row.layer and g.starts_at < row.ends_at and row.starts_at < g.ends_at
-                for g in found
-            ):
-                await uow.session.execute(
-                    sa.update(t.coverage_gap)
-                    .where(
-                        t.coverage_gap.c.site_id == site_id,
-                        t.coverage_gap.c.layer == row.layer,
-                        t.coverage_gap.c.starts_at == row.starts_at,
-                    )
-                    .values(filled_at=now)
-                )
-        coordinator = await uow.session.scalar(
-            sa.select(t.duty.c.staff_ref).where(t.duty.c.site_id == site_id, t.duty.c.layer == "coordinator")
-        )
-        for gap in found:
-            # a gap already warned about (the same stretch, seen from a later "now") is not news
-            if any(
-                row.layer == gap.layer.value and row.starts_at < gap.ends_at and gap.starts_at < row.ends_at
-                for row in known
-            ):
-                continue
-            await uow.session.execute(
-                insert(t.coverage_gap)
-                .values(
-                    site_id=site_id,
-                    layer=gap.layer.value,
-                    starts_at=gap.starts_at,
-                    ends_at=gap.ends_at,
-                    warned_at=now,
-                )
-                .on_conflict_do_nothing()
-            )
-            await uow.emit(
-                CoverageGapForecast(
-                    site_id=site_id, layer=gap.layer, starts_at=gap.starts_at, ends_at=gap.ends_at
-                )
-            )
-            if coordinator:
-                zone = schedule.zone
-                await notify(
-                    uow,
-                    MessageKind.GAP,
-                    coordinator,
-                    site_id=site_id,
-                    detail={
-                        "layer": gap.layer.value,
-                        "starts_local": gap.starts_at.astimezone(zone).strftime("%a %d %b %H:%M"),
-                        "ends_local": gap.ends_at.astimezone(zone).strftime("%a %d %b %H:%M"),
-                        "time_zone": schedule.time_zone,
-                    },
-                )
-            warned += 1
-    return warned
-
-
-async def publish_duty_once(units: UnitOfWorkFactory) -> int:
-    async with units() as uow:
-        return await publish_duty(uow)
-
-
-async def forecast_gaps_once(units: UnitOfWorkFactory) -> int:
-    async with units() as uow:
-        return await forecast_gaps(uow)
