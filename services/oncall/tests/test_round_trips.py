@@ -66,11 +66,11 @@ async def _deliver(database: Database, event: Any, offset: int) -> list[str]:
     return seen
 
 
-async def test_a_proposal_is_paged_in_one_read_and_five_writes(oncall_database: Database):
+async def test_a_proposal_is_paged_in_one_read_and_four_writes(oncall_database: Database):
     """The inbox's claim; the site's rules, its coordinator and whether the episode exists in
-    one read; then the episode, the page, its message, the timers (two clocks and the page's
-    answer, together) and the outbox. It was twelve statements: five reads and three timers
-    one at a time."""
+    one read; then the episode, the page with its message, the timers (two clocks and the
+    page's answer, together) and the outbox. It was twelve statements: five reads, the page
+    and its message apart, and three timers one at a time."""
     referral = uuid.uuid4()
     proposal = MatchProposed(
         referral_id=referral,
@@ -84,7 +84,7 @@ async def test_a_proposal_is_paged_in_one_read_and_five_writes(oncall_database: 
     )
     started = datetime.now(UTC)
     statements = await _deliver(oncall_database, proposal, 1)
-    assert len(statements) == 7, statements
+    assert len(statements) == 6, statements
 
     async with oncall_database.engine.connect() as conn:
         episode = (await conn.execute(sa.select(t.episode).where(t.episode.c.referral_id == referral))).one()
@@ -110,6 +110,15 @@ async def test_a_proposal_is_paged_in_one_read_and_five_writes(oncall_database: 
     assert timedelta(seconds=890) < kinds["callback"] - started < timedelta(seconds=910)
     assert timedelta(seconds=3590) < kinds["meeting"] - started < timedelta(seconds=3610)
     assert message.detail["time_zone"] == "America/Toronto"
+    # the message is the page's, queued for its recipient, with what the text says
+    assert (message.kind, message.status, message.recipient, message.site_id) == (
+        "page",
+        "pending",
+        "st-tripsa",
+        SITE,
+    )
+    assert message.referral_id == referral and message.detail["role"] == "supporter"
+    assert message.detail["acknowledge_by"] == page.acknowledge_by.isoformat()
     assert sent == 1  # PageSent
 
     # a redelivery of the same proposal under a new id: one read, and nothing else

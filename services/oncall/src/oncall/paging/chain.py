@@ -15,6 +15,7 @@ from contracts.events import (
 from contracts.types import EscalationReason, RecipientRole, Urgency
 from servicekit import timers
 from servicekit.database import UnitOfWork
+from sqlalchemy.dialects.postgresql import JSONB
 
 from oncall import tables as t
 from oncall.escalation import (
@@ -28,6 +29,40 @@ from oncall.escalation import (
 from oncall.messages import QUEUED, DeliveryStatus, MessageKind
 from oncall.paging.policy import ACKNOWLEDGE, PagingPolicy
 from oncall.paging.site_rules import SiteRules, site_rules
+
+
+def _page_and_message() -> sa.Insert:
+    """The page and the message that carries it, in one statement (they were two round
+    trips for every page); built once."""
+    page = (
+        sa.insert(t.page)
+        .values(
+            page_id=sa.bindparam("page_id"),
+            referral_id=sa.bindparam("referral_id"),
+            step=sa.bindparam("step"),
+            recipient=sa.bindparam("recipient"),
+            recipient_role=sa.bindparam("recipient_role"),
+            status=PageStatus.SENT.value,
+            sent_at=sa.bindparam("sent_at"),
+            acknowledge_by=sa.bindparam("acknowledge_by"),
+        )
+        .cte("sent_page")
+    )
+    # queued for delivery (delivery.py sends it after the commit), as notify() queues others
+    message = sa.insert(t.notification).values(
+        kind=MessageKind.PAGE.value,
+        page_id=sa.bindparam("page_id"),
+        referral_id=sa.bindparam("referral_id"),
+        site_id=sa.bindparam("site_id"),
+        recipient=sa.bindparam("recipient"),
+        channel="pending",
+        status=DeliveryStatus.PENDING.value,
+        detail=sa.bindparam("detail", type_=JSONB),
+    )
+    return message.add_cte(page)
+
+
+_PAGE_AND_MESSAGE = _page_and_message()
 
 
 async def send_page(
@@ -51,35 +86,31 @@ async def send_page(
     urgency = Urgency(urgency) if urgency else None
     site = site or await site_rules(uow, site_id)
     due = now + policy.timeout(crisis, urgency, site.timeouts)
+    detail = {
+        "site_id": site_id,
+        "crisis": crisis,
+        "role": link.role.value,
+        "acknowledge_by": due.isoformat(),
+        # the message says the time in the site's zone, where its schedule names one
+        "time_zone": site.time_zone or policy.time_zone,
+    }
     await uow.session.execute(
-        sa.insert(t.page).values(
-            page_id=page_id,
-            referral_id=referral_id,
-            step=step,
-            recipient=link.recipient,
-            recipient_role=link.role.value,
-            status=PageStatus.SENT.value,
-            sent_at=now,
-            acknowledge_by=due,
-        )
-    )
-    if timer:
-        await timers.start(uow, t.timer, referral_id=referral_id, step=step, kind=ACKNOWLEDGE, due_at=due)
-    await notify(
-        uow,
-        MessageKind.PAGE,
-        link.recipient,
-        site_id=site_id,
-        referral_id=referral_id,
-        page_id=page_id,
-        detail={
-            "crisis": crisis,
-            "role": link.role.value,
-            "acknowledge_by": due.isoformat(),
-            # the message says the time in the site's zone, where its schedule names one
-            "time_zone": site.time_zone or policy.time_zone,
+        _PAGE_AND_MESSAGE,
+        {
+            "page_id": page_id,
+            "referral_id": referral_id,
+            "site_id": site_id,
+            "step": step,
+            "recipient": link.recipient,
+            "recipient_role": link.role.value,
+            "sent_at": now,
+            "acknowledge_by": due,
+            "detail": detail,
         },
     )
+    uow.signal_after_commit(QUEUED)
+    if timer:
+        await timers.start(uow, t.timer, referral_id=referral_id, step=step, kind=ACKNOWLEDGE, due_at=due)
     await uow.emit(
         PageSent(
             page_id=page_id,
