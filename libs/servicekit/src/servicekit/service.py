@@ -22,6 +22,7 @@ from servicekit.api import install_error_handlers
 from servicekit.auth import TokenVerifier
 from servicekit.consumer import EventConsumer, Subscriptions
 from servicekit.database import Database, UnitOfWorkFactory
+from servicekit.heap import settle_the_heap
 from servicekit.outbox import OutboxRelay
 from servicekit.settings import KEEP_ALIVE_SECONDS, ServiceSettings
 from servicekit.sql_spans import SqlSpans
@@ -250,6 +251,7 @@ def run(make: Callable[[], Service]) -> None:
         http="httptools",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
+    settle_the_heap()
     try:
         # uvloop's event loop; uvicorn parses HTTP with httptools when it is installed
         uvloop.run(uvicorn.Server(config).serve())

@@ -8,6 +8,7 @@ import sys
 
 import uvicorn
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from servicekit.heap import settle_the_heap
 from servicekit.telemetry import setup_telemetry, shutdown_telemetry
 
 from frontend.bootstrap import build
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
     )
+    settle_the_heap()  # as every service does (servicekit.heap)
     try:
         asyncio.run(uvicorn.Server(config).serve())
     finally:
