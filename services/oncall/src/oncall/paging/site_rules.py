@@ -37,7 +37,7 @@ class SiteRules:
         return replace(default, callback_within=self.callback_within, meet_within=self.meet_within)
 
 
-def site_timeouts(row: Any) -> SiteTimeouts | None:
+def _timeouts(row: Any) -> SiteTimeouts | None:
     """A site's timeouts as stored (seconds), or None where the authority set none."""
     if row is None or (row.default_seconds is None and row.crisis_seconds is None and not row.by_urgency):
         return None
@@ -89,7 +89,7 @@ async def site_rules(uow: UnitOfWork, site_id: str, referral_id: uuid.UUID | Non
 
     return SiteRules(
         time_zone=row.time_zone,
-        timeouts=site_timeouts(row),
+        timeouts=_timeouts(row),
         coordinator=row.coordinator,
         callback_within=seconds(row.callback_within_seconds),
         meet_within=seconds(row.meet_within_seconds),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,23 +33,12 @@ from oncall.escalation import (
 from oncall.messages import MessageKind
 from oncall.paging.chain import chain_of, notify, page_episode
 from oncall.paging.policy import PagingPolicy, tracer
-from oncall.paging.site_rules import site_timeouts
+from oncall.paging.site_rules import site_rules
 
 
 async def service_levels(uow: UnitOfWork, site_id: str, policy: PagingPolicy) -> ServiceLevels:
     """The site's service levels where the authority set them, else the service's."""
-    row = (
-        await uow.session.execute(
-            sa.select(t.site_service_levels).where(t.site_service_levels.c.site_id == site_id)
-        )
-    ).first()
-    if row is None:
-        return policy.levels
-    return replace(
-        policy.levels,
-        callback_within=timedelta(seconds=row.callback_within_seconds),
-        meet_within=timedelta(seconds=row.meet_within_seconds),
-    )
+    return (await site_rules(uow, site_id)).levels(policy.levels)
 
 
 async def set_service_levels(
@@ -89,12 +77,7 @@ async def set_ack_timeouts(
 
 
 async def ack_timeouts(uow: UnitOfWork, site_id: str) -> SiteTimeouts | None:
-    row = (
-        await uow.session.execute(
-            sa.select(t.site_ack_timeouts).where(t.site_ack_timeouts.c.site_id == site_id)
-        )
-    ).first()
-    return site_timeouts(row)
+    return (await site_rules(uow, site_id)).timeouts
 
 
 async def service_level_due(
