@@ -4,6 +4,8 @@ it was idle is replaced before anyone uses it."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import sqlalchemy as sa
 from servicekit import database as db
@@ -58,3 +60,30 @@ async def test_a_connection_the_server_dropped_while_idle_is_replaced_before_use
     # the transaction itself never meets the dead connection
     assert await _backend(scratch_database) != dropped
     assert len(pings) >= 1
+
+
+async def test_a_burst_past_the_pool_waits_for_its_connections_and_opens_no_more(infrastructure):
+    """Twice the pool's size in flight, twice over: the pool opens its connections once and
+    keeps them; the requests past it wait. (With overflow connections, each one past the
+    pool was closed as soon as it was returned and opened anew by the next burst.)"""
+    database = db.Database(
+        infrastructure.admin_url.replace("postgresql://", "postgresql+asyncpg://"),
+        schema="public",
+        pool_size=3,
+    )
+    opened: list[object] = []
+    sa.event.listen(database.engine.sync_engine, "connect", lambda *_: opened.append(1))
+
+    async def busy() -> int:
+        async with database.sessions() as session:
+            await session.execute(sa.text("SELECT pg_sleep(0.05)"))
+            return int(await session.scalar(sa.select(sa.func.pg_backend_pid())))
+
+    try:
+        backends: set[int] = set()
+        for _ in range(2):
+            backends |= set(await asyncio.gather(*(busy() for _ in range(6))))
+    finally:
+        await database.dispose()
+    assert len(opened) == 3
+    assert len(backends) == 3

@@ -61,7 +61,7 @@ def reseal_command(
         current = settings()
 
         async def run() -> dict[str, int]:
-            database = Database(current.database_url, schema=schema, pool_size=1)
+            database = Database(current.database_url, schema=schema, pool_size=2)
             vault = PersonalDataVault(current.personal_data_keys)
             try:
                 return {t.name: await reseal(database.sessions, vault, t, columns) for t, columns in sealed}

@@ -35,7 +35,7 @@ def publish_command() -> int:
     policy = publication_policy(settings)
 
     async def publish() -> dict[str, list[str]]:
-        database = Database(settings.database_url, schema="metrics", pool_size=1)
+        database = Database(settings.database_url, schema="metrics", pool_size=2)
         try:
             async with UnitOfWork(database, producer="metrics") as uow:
                 months = await handlers.publish_closed_months(uow, policy, datetime.now(UTC))

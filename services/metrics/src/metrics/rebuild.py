@@ -166,7 +166,7 @@ async def rebuild(database_url: str, bootstrap: str) -> dict[str, Any]:
     rebuilt = Rebuilt()
     await read_history(bootstrap, TOPICS, rebuilt.take)
     read = time.perf_counter() - started
-    database = Database(database_url, schema="metrics", pool_size=1)
+    database = Database(database_url, schema="metrics", pool_size=2)
     try:
         async with database.sessions() as session, session.begin():
             await write_rebuilt(session, rebuilt.tally)
