@@ -100,10 +100,11 @@ async def test_a_second_replica_publishes_nothing_while_the_first_holds_a_batch(
         await second.stop()
 
 
-async def test_a_relays_batch_is_two_statements_the_lock_with_its_rows_then_the_mark(
+async def test_a_relays_batch_is_one_statement_the_lock_with_its_rows_marked(
     scratch_database, infrastructure
 ):
-    """The lock and the rows were two round trips of every batch, on every hop of a referral."""
+    """The lock, the rows and their mark were three round trips of every batch, on every hop
+    of a referral; the transaction's BEGIN and COMMIT are the only others."""
     topic = await numbered_events(scratch_database, infrastructure.kafka_bootstrap, 2)
     statements: list[str] = []
 
@@ -115,13 +116,52 @@ async def test_a_relays_batch_is_two_statements_the_lock_with_its_rows_then_the_
     await only.start()
     try:
         assert await only.publish_batch() == 2
-        assert statements == ["WITH", "UPDATE"]
+        assert statements == ["WITH"]
         statements.clear()
-        assert await only.publish_batch() == 0  # nothing left: the one statement
+        assert await only.publish_batch() == 0  # nothing left: the same one statement
         assert statements == ["WITH"]
     finally:
         await only.stop()
     assert await read_topic(infrastructure.kafka_bootstrap, topic, 2) == [1, 2]
+    assert await unpublished(scratch_database) == 0
+
+
+async def unpublished(database: Database) -> int:
+    async with database.sessions() as session:
+        return int(
+            await session.scalar(
+                sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
+            )
+        )
+
+
+async def test_rows_whose_send_failed_stay_unpublished_and_go_with_the_next_batch(
+    scratch_database, infrastructure
+):
+    """The rows are marked as they are read, in the batch's transaction: a send the broker
+    did not acknowledge rolls the mark back with it, so nothing is lost."""
+    topic = await numbered_events(scratch_database, infrastructure.kafka_bootstrap, 2)
+    only = relay(scratch_database, infrastructure.kafka_bootstrap, f"svc-{uuid.uuid4().hex[:8]}")
+    await only.start()
+    try:
+        send = only._send
+
+        async def refused(*args, **kwargs):
+            # sent, then not acknowledged: the send's future fails
+            acknowledged = asyncio.get_running_loop().create_future()
+            acknowledged.set_exception(ConnectionError("the broker did not acknowledge"))
+            return acknowledged
+
+        only._send = refused  # type: ignore[method-assign]
+        with pytest.raises(ConnectionError):
+            await only.publish_batch()
+        assert await unpublished(scratch_database) == 2
+        only._send = send  # type: ignore[method-assign]
+        assert await only.publish_batch() == 2
+    finally:
+        await only.stop()
+    assert await read_topic(infrastructure.kafka_bootstrap, topic, 2) == [1, 2]
+    assert await unpublished(scratch_database) == 0
 
 
 async def test_a_single_flight_step_runs_in_one_replica_at_a_time(scratch_database):

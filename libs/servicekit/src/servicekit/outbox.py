@@ -43,11 +43,6 @@ ADD = sa.insert(OUTBOX).values(
     event_type=sa.bindparam("event_type"),
     envelope=sa.bindparam("envelope", type_=OUTBOX.c.envelope.type),
 )
-PUBLISHED = (
-    sa.update(OUTBOX)
-    .where(OUTBOX.c.seq.in_(sa.bindparam("seqs", expanding=True)))
-    .values(published_at=sa.func.now())
-)
 
 
 class OutboxWriter:
@@ -189,6 +184,9 @@ class OutboxRelay:
         """Publish the oldest unpublished rows in order; RelayBusy while another replica's
         relay is publishing (it takes the rows in order; ours wait for it)."""
         async with self.sessions() as session, session.begin():
+            # the rows are marked as they are read, in this transaction: it commits only
+            # once the broker has acknowledged every one of them, and a failed send or a
+            # crash rolls the mark back, so they go again (consumers deduplicate on the id)
             found = (await session.execute(self._locked_rows_statement)).all()
             if not found[0].held:
                 raise RelayBusy(self.service)
@@ -197,30 +195,38 @@ class OutboxRelay:
                 return 0
             sends = [await self._send(row.topic, row.key, row.envelope) for row in rows]
             await asyncio.gather(*sends)
-            await session.execute(PUBLISHED, {"seqs": [row.seq for row in rows]})
         counter = instruments().outbox_published
         for row in rows:
             counter.add(1, {"service": self.service, **event_attributes(row.envelope)})
         return len(rows)
 
     def _locked_rows(self) -> sa.Select[Any]:
-        """The relay's lock and the oldest unpublished rows, in one round trip: a row saying
-        whether the lock is held, joined to the rows (none when it is not). The lock is taken
-        once, before the rows are read (a CTE with a volatile function is evaluated once)."""
+        """The relay's lock and the oldest unpublished rows, marked published, in one round
+        trip: a row saying whether the lock is held, joined to the rows (none when it is
+        not). The lock is taken once, before the rows are read (a CTE with a volatile
+        function is evaluated once). Marked here, not by a statement of its own after the
+        sends: that was a round trip more for every batch on every hop of a referral."""
         lock = sa.select(
             sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(self.lock_name, 0)).label("held")
         ).cte("relay_lock")
-        unpublished = (
-            sa.select(OUTBOX.c.seq, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.envelope)
-            .where(lock.c.held, OUTBOX.c.published_at.is_(None))
-            .order_by(OUTBOX.c.seq)
+        unpublished = OUTBOX.alias("unpublished")  # not correlated with the rows updated
+        oldest = (
+            sa.select(unpublished.c.seq)
+            .where(lock.c.held, unpublished.c.published_at.is_(None))
+            .order_by(unpublished.c.seq)
             .limit(self.batch_size)
-            .lateral("unpublished")
+        )
+        claimed = (
+            sa.update(OUTBOX)
+            .where(OUTBOX.c.seq.in_(oldest.scalar_subquery()))
+            .values(published_at=sa.func.now())
+            .returning(OUTBOX.c.seq, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.envelope)
+            .cte("claimed")
         )
         return (
-            sa.select(lock.c.held, *unpublished.c)
-            .select_from(lock.outerjoin(unpublished, sa.true()))
-            .order_by(unpublished.c.seq)
+            sa.select(lock.c.held, *claimed.c)
+            .select_from(lock.outerjoin(claimed, sa.true()))
+            .order_by(claimed.c.seq)
         )
 
     async def _send(self, topic: str, key: str, envelope: dict[str, Any]) -> asyncio.Future[Any]:
