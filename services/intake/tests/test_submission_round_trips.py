@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from contracts.types import ConnectionPath, Modality, ReasonCategory, ReasonKind, Urgency
 from intake import tables
 from intake.domain import Contact, Referral, ReferralRejected
-from intake.ways_in.handlers import CaseDetails, Idempotency, submit_case
+from intake.ways_in.handlers import CaseDetails, Idempotency, _preferences, submit_case
 from pss_testkit.database import scratch_schema, statements_run
 from servicekit.database import Database, UnitOfWorkFactory
 from servicekit.tables import OUTBOX
@@ -85,3 +85,34 @@ async def test_a_referral_to_an_unknown_site_is_refused_and_nothing_is_stored(in
     # the same key then works for a real site: nothing of the refused request was kept
     submission, _ = await _submit(intake_database, _referral(SITE), "key-2")
     assert submission.created
+
+
+async def test_every_referral_runs_the_same_statements_built_once(intake_database: Database):
+    """A statement built anew with its values for every referral cost SQLAlchemy a build and
+    a cache key derived from the whole statement, values included; built once, only the
+    parameters change."""
+    run: list[list[object]] = []
+
+    def record(_conn: Any, clauseelement: object, *_: Any) -> None:
+        run[-1].append(clauseelement)
+
+    sa.event.listen(intake_database.engine.sync_engine, "before_execute", record)
+    try:
+        for key in ("key-3", "key-4"):
+            run.append([])
+            referral = _referral(SITE)
+            submission, _ = await _submit(intake_database, referral, key)
+            assert submission.created
+    finally:
+        sa.event.remove(intake_database.engine.sync_engine, "before_execute", record)
+    first, second = run
+    assert len(first) == 3
+    assert all(a is b for a, b in zip(first, second, strict=True))
+    # and the values reached their columns
+    async with intake_database.engine.connect() as conn:
+        row = (
+            await conn.execute(sa.select(tables.referral).where(tables.referral.c.referral_id == referral.id))
+        ).one()
+    assert (row.site_id, row.status, row.idempotency_key, row.channel) == (SITE, "submitted", "key-4", "web")
+    assert row.worker_ref == "st-submitter" and row.accepted_at == referral.submitted_at
+    assert row.preferences == _preferences(referral)

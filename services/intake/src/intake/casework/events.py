@@ -26,12 +26,16 @@ from intake.domain import (
 async def on_match_proposed(
     event: MatchProposed | MatchOverridden, uow: UnitOfWork, _envelope: Envelope
 ) -> None:
-    await uow.session.execute(
-        sa.update(tables.referral)
-        .where(tables.referral.c.referral_id == event.referral_id)
-        .where(tables.referral.c.status == CaseStatus.SUBMITTED.value)
-        .values(status=CaseStatus.MATCHED.value, updated_at=now())
-    )
+    await uow.session.execute(_MATCHED, {"referral": event.referral_id, "at": now()})
+
+
+# built once (every referral's path): built anew, its cache key was derived every time
+_MATCHED = (
+    sa.update(tables.referral)
+    .where(tables.referral.c.referral_id == sa.bindparam("referral"))
+    .where(tables.referral.c.status == CaseStatus.SUBMITTED.value)
+    .values(status=CaseStatus.MATCHED.value, updated_at=sa.bindparam("at"))
+)
 
 
 async def on_match_overridden(event: MatchOverridden, uow: UnitOfWork, envelope: Envelope) -> None:

@@ -229,22 +229,26 @@ async def _record(
     worker_unchecked: bool,
 ) -> None:
     await uow.session.execute(
-        insert(t.proposal)
-        .values(
-            referral_id=referral_id,
-            site_id=site_id,
-            matched=decision.matched,
-            candidates=_explained(decision.ranked),
-            excluded={rule.value: n for rule, n in decision.excluded.items()},
-            decided_at=now,
-            pool=decision.pool.value,
-            eligible_by_pool={scope.value: n for scope, n in decision.eligible_by_pool.items()},
-            request=request,
-            team_size=team,
-            worker_unchecked=worker_unchecked,
-        )
-        .on_conflict_do_nothing()
+        _RECORD,
+        {
+            "referral_id": referral_id,
+            "site_id": site_id,
+            "matched": decision.matched,
+            "candidates": _explained(decision.ranked),
+            "excluded": {rule.value: n for rule, n in decision.excluded.items()},
+            "decided_at": now,
+            "pool": decision.pool.value,
+            "eligible_by_pool": {scope.value: n for scope, n in decision.eligible_by_pool.items()},
+            "request": request,
+            "team_size": team,
+            "worker_unchecked": worker_unchecked,
+        },
     )
+
+
+# built once, the values as parameters: built anew with its values, SQLAlchemy derived its
+# cache key from the whole statement, values included, for every referral
+_RECORD = insert(t.proposal).on_conflict_do_nothing()
 
 
 async def recheck(uow: UnitOfWork, config: MatchingConfig, referral_id: uuid.UUID) -> EligibleNow:
