@@ -212,7 +212,9 @@ class OutboxRelay:
         unpublished = OUTBOX.alias("unpublished")  # not correlated with the rows updated
         oldest = (
             sa.select(unpublished.c.seq)
-            .where(lock.c.held, unpublished.c.published_at.is_(None))
+            # the one-row lock joined by its value: no rows unless it is held
+            .select_from(unpublished.join(lock, lock.c.held))
+            .where(unpublished.c.published_at.is_(None))
             .order_by(unpublished.c.seq)
             .limit(self.batch_size)
         )
