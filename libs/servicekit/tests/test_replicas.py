@@ -187,3 +187,27 @@ async def test_a_single_flight_step_runs_in_one_replica_at_a_time(scratch_databa
     # ... and runs it once A has finished (or died: the lock goes with A's connection)
     assert await single_flight(scratch_database, name, step("b"))() == 1
     assert ran == ["a", "b"]
+
+
+async def test_a_row_marked_by_another_while_the_relay_read_it_is_not_published_again(
+    scratch_database, infrastructure
+):
+    """Another replica's relay marks row 1 and commits while ours is reading: ours read row
+    1 from its statement's snapshot, unpublished, but the mark is checked again on the row
+    as it is now, so only row 2 goes out."""
+    topic = await numbered_events(scratch_database, infrastructure.kafka_bootstrap, 2)
+    only = relay(scratch_database, infrastructure.kafka_bootstrap, f"svc-{uuid.uuid4().hex[:8]}")
+    await only.start()
+    other = await scratch_database.engine.connect()
+    try:
+        first = await other.scalar(sa.select(sa.func.min(OUTBOX.c.seq)))
+        await other.execute(sa.update(OUTBOX).where(OUTBOX.c.seq == first).values(published_at=sa.func.now()))
+        batch = asyncio.create_task(only.publish_batch())
+        await asyncio.sleep(0.5)  # ours waits on row 1, the other's uncommitted mark
+        assert not batch.done()
+        await other.commit()
+        assert await batch == 1
+    finally:
+        await other.close()
+        await only.stop()
+    assert await read_topic(infrastructure.kafka_bootstrap, topic, 2) == [2]

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from contracts.types import ConnectionPath, Modality, ReasonCategory, ReasonKind, Urgency
 from intake import tables
 from intake.domain import Contact, Referral, ReferralRejected
-from intake.ways_in.handlers import CaseDetails, Idempotency, _preferences, submit_case
+from intake.ways_in.handlers import CaseDetails, Idempotency, submit_case
 from pss_testkit.database import scratch_schema, statements_run
 from servicekit.database import Database, UnitOfWorkFactory
 from servicekit.tables import OUTBOX
@@ -115,4 +115,4 @@ async def test_every_referral_runs_the_same_statements_built_once(intake_databas
         ).one()
     assert (row.site_id, row.status, row.idempotency_key, row.channel) == (SITE, "submitted", "key-4", "web")
     assert row.worker_ref == "st-submitter" and row.accepted_at == referral.submitted_at
-    assert row.preferences == _preferences(referral)
+    assert row.preferences == {"same_profession": None, "gender": None, "other_site": False, "languages": []}

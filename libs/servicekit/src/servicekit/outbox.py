@@ -220,7 +220,10 @@ class OutboxRelay:
         )
         claimed = (
             sa.update(OUTBOX)
-            .where(OUTBOX.c.seq.in_(oldest.scalar_subquery()))
+            # checked again on the row itself: a row another replica's relay marked and
+            # committed after this statement began is seen as it is now, and left alone
+            # (read only from the statement's snapshot, it was published a second time)
+            .where(OUTBOX.c.seq.in_(oldest.scalar_subquery()), OUTBOX.c.published_at.is_(None))
             .values(published_at=sa.func.now())
             .returning(OUTBOX.c.seq, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.envelope)
             .cte("claimed")
