@@ -104,22 +104,36 @@ async def test_a_relays_batch_is_one_statement_the_lock_with_its_rows_marked(
     scratch_database, infrastructure
 ):
     """The lock, the rows and their mark were three round trips of every batch, on every hop
-    of a referral; the transaction's BEGIN and COMMIT are the only others."""
+    of a referral; the transaction's BEGIN and COMMIT are the only others. Counted at the
+    driver: the relay runs its statement on the driver's own connection."""
     topic = await numbered_events(scratch_database, infrastructure.kafka_bootstrap, 2)
     statements: list[str] = []
+    through_sqlalchemy: list[str] = []
+    logged: set[int] = set()
 
     @sa.event.listens_for(scratch_database.engine.sync_engine, "after_cursor_execute")
     def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement.split()[0])
+        through_sqlalchemy.append(statement)
+
+    @sa.event.listens_for(scratch_database.engine.sync_engine, "checkout")
+    def log_queries(dbapi_connection, record, proxy):  # type: ignore[no-untyped-def]
+        driver = dbapi_connection.driver_connection
+        if id(driver) not in logged:
+            logged.add(id(driver))
+            driver.add_query_logger(
+                lambda query: statements.append(query.query.split()[0].rstrip(";").upper())
+            )
 
     only = relay(scratch_database, infrastructure.kafka_bootstrap, f"svc-{uuid.uuid4().hex[:8]}")
     await only.start()
     try:
         assert await only.publish_batch() == 2
-        assert statements == ["WITH"]
+        assert statements == ["BEGIN", "WITH", "COMMIT"]
         statements.clear()
         assert await only.publish_batch() == 0  # nothing left: the same one statement
-        assert statements == ["WITH"]
+        assert statements == ["BEGIN", "WITH", "COMMIT"]
+        # on the driver's own connection: SQLAlchemy's session cost three times as much
+        assert through_sqlalchemy == []
     finally:
         await only.stop()
     assert await read_topic(infrastructure.kafka_bootstrap, topic, 2) == [1, 2]
