@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -53,12 +54,18 @@ async def start(uow: UnitOfWork, timers: sa.Table, *, due_at: datetime, **values
     await start_all(uow, timers, [{"due_at": due_at, **values}])
 
 
+@cache
+def _insert_into(timers: sa.Table) -> sa.Insert:
+    """Built once for each table of timers, as every statement on an event's path."""
+    return sa.insert(timers)
+
+
 async def start_all(uow: UnitOfWork, timers: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Several timers of ``timers`` in one statement (each row has its ``due_at``): a case's
     clocks and its first page's timer start together, and each statement is a round trip."""
     if not rows:
         return
-    await uow.session.execute(sa.insert(timers), list(rows))
+    await uow.session.execute(_insert_into(timers), list(rows))
     soonest = min(row["due_at"] for row in rows)
     if soonest - datetime.now(soonest.tzinfo) < LOOKS_WITHIN:
         uow.signal_after_commit(started(timers))
