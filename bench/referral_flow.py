@@ -48,15 +48,22 @@ from pss_dev.seed import seed_courses
 from pss_testkit.load import PageWatch, Submitter, load_site, referral_body, seed_sites
 from servicekit.auth import DevTokenIssuer, Role
 from servicekit.vault import PersonalDataVault
+from settle import settle
 
 # an OTLP/HTTP receiver that answers 200 and keeps nothing: the services pay for tracing
-# and metrics as in production, and the bench's own process is not disturbed by it
+# and metrics as in production, and the bench's own process is not disturbed by it. Given a
+# folder, it keeps each export of spans there (--keep-spans), for bench/span_gaps.py.
 OTLP_SINK = """
-import sys
+import itertools, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+kept = sys.argv[2] if len(sys.argv) > 2 else None
+numbers = itertools.count()
 class Sink(BaseHTTPRequestHandler):
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        if kept and self.path.endswith("/v1/traces"):
+            with open(f"{kept}/{next(numbers):07d}.pb", "wb") as f:
+                f.write(body)
         self.send_response(200); self.send_header("content-length", "0"); self.end_headers()
     def log_message(self, *a):
         pass
@@ -324,6 +331,12 @@ def main() -> None:
         help="sample each service with py-spy during the first steady run (py-spy on PATH or in"
         " PSS_PY_SPY) and write its stacks and a summary of where the time went to DIR",
     )
+    parser.add_argument(
+        "--keep-spans",
+        type=Path,
+        metavar="DIR",
+        help="keep every span the services export in DIR (bench/span_gaps.py: where a referral's time went)",
+    )
     args = parser.parse_args()
     service_env = dict(item.split("=", 1) for item in args.service_env)
     runs = [(float(r), float(t)) for r, t in (spec.split(":") for spec in args.rates.split(","))]
@@ -340,7 +353,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pss-bench-") as workdir_name:
         workdir = Path(workdir_name)
         sink_port = free_port()
-        sink = subprocess.Popen([sys.executable, "-c", OTLP_SINK, str(sink_port)])
+        kept = [str(args.keep_spans)] if args.keep_spans else []
+        if args.keep_spans:
+            args.keep_spans.mkdir(parents=True, exist_ok=True)
+        sink = subprocess.Popen([sys.executable, "-c", OTLP_SINK, str(sink_port), *kept])
         infrastructure = Infrastructure.start(workdir / "infra")
         services: Platform | None = None
         try:
@@ -382,14 +398,16 @@ def main() -> None:
             result["seed_seconds"] = round(time.perf_counter() - started, 1)
             print(f"seeded {len(sites)} sites in {result['seed_seconds']} s", flush=True)
 
+            bootstrap = infrastructure.kafka_bootstrap
+            settled = settle(bootstrap, SERVICES, sql)  # the seeding's own events first
+            print(f"the seeding's events processed {settled} s after it", flush=True)
             if args.idle > 0:
-                time.sleep(5)  # the seeding's own events settle first
                 used_before = cpu_seconds()
                 time.sleep(args.idle)
                 result["idle_cpu_ms_per_second"] = cpu_per_second(used_before, cpu_seconds(), args.idle)
                 print(f"at rest: {result['idle_cpu_ms_per_second']}", flush=True)
-            bootstrap = infrastructure.kafka_bootstrap
             for number, (rate, seconds) in enumerate(runs):
+                settled = settle(bootstrap, SERVICES, sql)  # what the run before left, first
                 used_before, opened_before = cpu_seconds(), connections_opened()
                 sampling = (
                     profiling.sample(args.profile, pids_of(services), seconds)
@@ -404,6 +422,7 @@ def main() -> None:
                 run: dict[str, Any] = {
                     "rate_per_second": rate,
                     "seconds": seconds,
+                    "settled_seconds_before": settled,
                     "paged_per_second": round(paged_rate, 1),
                 }
                 run["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), int(rate * seconds))
@@ -411,8 +430,10 @@ def main() -> None:
                 run["database_connections_opened"] = connections_opened() - opened_before - 1
                 result["steady"].append(run)
                 print(f"steady {rate:g}/s: {run}", flush=True)
+            settled = settle(bootstrap, SERVICES, sql)
             used_before, opened_before = cpu_seconds(), connections_opened()
             result["burst"] = asyncio.run(burst(urls["intake"], bootstrap, sites, args.burst))
+            result["burst"]["settled_seconds_before"] = settled
             result["burst"]["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), args.burst)
             result["burst"]["database_connections_opened"] = connections_opened() - opened_before - 1
             print(f"burst: {result['burst']}", flush=True)
