@@ -1,9 +1,9 @@
 """Before a steady run is measured, the platform finishes what it was given before it: the
 seeding's thousands of directory, duty and certification events, or the previous run's
 backlog (at 50/s the pages are out when the run ends, but metrics, training and the
-delivery of messages are still at work). Measured without waiting, the first seconds of a
-5/s run showed every hop of a referral 30 to 45 ms slower than the rest of the run: the
-queue of an earlier phase, not the platform at 5/s.
+delivery of messages are still at work). A run then measures its own rate only. (The slow
+referrals early in a 5/s run are not this: they come at the same moments settled or not;
+see the README's ninth round.)
 
 Settled means: every service's consumer group has read to the end of each of its
 partitions, and no service's outbox holds an unpublished event, twice in a row a second
