@@ -4,7 +4,7 @@ in intake, each hop's wait for its relay (commit to publish), each hop on the br
 (publish to the next service's processing), and each service's processing. Medians and
 p99 over the referrals whose trace is whole.
 
-    uv run python bench/span_gaps.py DIR [--first N]
+    uv run python bench/span_gaps.py DIR [--skip N] [--first N]
 """
 
 from __future__ import annotations
@@ -108,12 +108,13 @@ def main() -> None:
     parser.add_argument(
         "--first", type=int, help="only the first N referrals: a steady run's, when a burst followed it"
     )
+    parser.add_argument("--skip", type=int, default=0, help="leave out the first N (the bench's warm-up)")
     args = parser.parse_args()
     traces = read(args.directory)
     paths = sorted(
         (p for p in (path_of(spans) for spans in traces.values()) if p is not None),
         key=lambda p: p[0].start_ns,
-    )[: args.first]
+    )[args.skip :][: args.first]
     if not paths:
         names = sorted({(s.service, s.kind, s.name) for spans in traces.values() for s in spans})
         raise SystemExit(f"no whole referral among {len(traces)} traces; spans seen: {names[:40]}")
