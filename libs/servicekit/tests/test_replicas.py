@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 
 import pytest
 import sqlalchemy as sa
@@ -149,33 +150,77 @@ async def unpublished(database: Database) -> int:
         )
 
 
+async def a_failed_batch_then_the_next(
+    database: Database, bootstrap: str, fail: Callable[[OutboxRelay], Awaitable[None]]
+) -> None:
+    """Two rows; ``fail`` makes a batch fail its own way. Both are then unpublished, and the
+    next batch sends them, in order."""
+    topic = await numbered_events(database, bootstrap, 2)
+    only = relay(database, bootstrap, f"svc-{uuid.uuid4().hex[:8]}")
+    await only.start()
+    try:
+        send = only._send
+        await fail(only)
+        assert await unpublished(database) == 2
+        only._send = send  # type: ignore[method-assign]
+        assert await only.publish_batch() == 2
+    finally:
+        await only.stop()
+    assert await read_topic(bootstrap, topic, 2) == [1, 2]
+    assert await unpublished(database) == 0
+
+
 async def test_rows_whose_send_failed_stay_unpublished_and_go_with_the_next_batch(
     scratch_database, infrastructure
 ):
     """The rows are marked as they are read, in the batch's transaction: a send the broker
     did not acknowledge rolls the mark back with it, so nothing is lost."""
-    topic = await numbered_events(scratch_database, infrastructure.kafka_bootstrap, 2)
-    only = relay(scratch_database, infrastructure.kafka_bootstrap, f"svc-{uuid.uuid4().hex[:8]}")
-    await only.start()
-    try:
-        send = only._send
 
-        async def refused(*args, **kwargs):
-            # sent, then not acknowledged: the send's future fails
-            acknowledged = asyncio.get_running_loop().create_future()
-            acknowledged.set_exception(ConnectionError("the broker did not acknowledge"))
-            return acknowledged
+    async def refused(*args, **kwargs):
+        # sent, then not acknowledged: the send's future fails
+        acknowledged = asyncio.get_running_loop().create_future()
+        acknowledged.set_exception(ConnectionError("the broker did not acknowledge"))
+        return acknowledged
 
+    async def fail(only: OutboxRelay) -> None:
         only._send = refused  # type: ignore[method-assign]
         with pytest.raises(ConnectionError):
             await only.publish_batch()
-        assert await unpublished(scratch_database) == 2
-        only._send = send  # type: ignore[method-assign]
-        assert await only.publish_batch() == 2
-    finally:
-        await only.stop()
-    assert await read_topic(infrastructure.kafka_bootstrap, topic, 2) == [1, 2]
-    assert await unpublished(scratch_database) == 0
+
+    await a_failed_batch_then_the_next(scratch_database, infrastructure.kafka_bootstrap, fail)
+
+
+async def test_a_batch_cancelled_while_it_waits_for_the_broker_leaves_nothing_open(
+    scratch_database, infrastructure
+):
+    """The relay's transaction is the driver's own, out of SQLAlchemy's sight: a service
+    stopping (or a replica losing its lease) cancels a batch while the broker has not yet
+    acknowledged it. Its connection must not go back to the pool inside that transaction,
+    and its rows go with the next batch. A guard of the design; it passes with or without
+    the invalidation, which covers a cancellation landing inside the driver's own await."""
+    waiting = asyncio.Event()
+
+    async def never_acknowledged(*args, **kwargs):
+        waiting.set()
+        return asyncio.get_running_loop().create_future()  # never done
+
+    async def fail(only: OutboxRelay) -> None:
+        only._send = never_acknowledged  # type: ignore[method-assign]
+        batch = asyncio.create_task(only.publish_batch())
+        await asyncio.wait_for(waiting.wait(), timeout=10)
+        batch.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await batch
+        async with scratch_database.engine.connect() as conn:
+            open_transactions = await conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+                )
+            )
+        assert open_transactions == 0
+
+    await a_failed_batch_then_the_next(scratch_database, infrastructure.kafka_bootstrap, fail)
 
 
 async def test_a_single_flight_step_runs_in_one_replica_at_a_time(scratch_database):
