@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import broker_threads
 import httpx
 import profiling
 import psutil
@@ -308,6 +309,14 @@ def main() -> None:
     )
     parser.add_argument("--warmup", type=float, default=5.0, help="first seconds of each run left out")
     parser.add_argument("--burst", type=int, default=10_000)
+    parser.add_argument(
+        "--prime",
+        type=int,
+        default=0,
+        metavar="N",
+        help="a burst of N referrals before the measured runs, not measured: a platform in service"
+        " has compiled and prepared what a fresh one does during the first runs (the broker's JIT)",
+    )
     parser.add_argument("--sites", type=int, default=300)
     default_out = Path(__file__).parent / "results" / "referral_flow.json"
     parser.add_argument("--out", type=Path, default=default_out)
@@ -406,9 +415,19 @@ def main() -> None:
                 time.sleep(args.idle)
                 result["idle_cpu_ms_per_second"] = cpu_per_second(used_before, cpu_seconds(), args.idle)
                 print(f"at rest: {result['idle_cpu_ms_per_second']}", flush=True)
+            if args.prime > 0:
+                settle(bootstrap, SERVICES, sql)
+                primed = asyncio.run(burst(urls["intake"], bootstrap, sites, args.prime))
+                result["primed_with"] = {k: primed[k] for k in ("referrals", "all_paged_seconds")}
+                print(
+                    f"primed with {args.prime} referrals, paged in {primed['all_paged_seconds']} s",
+                    flush=True,
+                )
+            broker = broker_threads.broker_pid()
             for number, (rate, seconds) in enumerate(runs):
                 settled = settle(bootstrap, SERVICES, sql)  # what the run before left, first
                 used_before, opened_before = cpu_seconds(), connections_opened()
+                threads_before = broker_threads.cpu_seconds_by_kind(broker)
                 sampling = (
                     profiling.sample(args.profile, pids_of(services), seconds)
                     if args.profile and number == 0
@@ -426,13 +445,20 @@ def main() -> None:
                     "paged_per_second": round(paged_rate, 1),
                 }
                 run["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), int(rate * seconds))
+                run["broker_cpu_ms_per_referral_by_thread"] = broker_threads.per_referral(
+                    threads_before, broker_threads.cpu_seconds_by_kind(broker), int(rate * seconds)
+                )
                 run["platform"] = summary(latencies[int(rate * args.warmup) :])
                 run["database_connections_opened"] = connections_opened() - opened_before - 1
                 result["steady"].append(run)
                 print(f"steady {rate:g}/s: {run}", flush=True)
             settled = settle(bootstrap, SERVICES, sql)
             used_before, opened_before = cpu_seconds(), connections_opened()
+            threads_before = broker_threads.cpu_seconds_by_kind(broker)
             result["burst"] = asyncio.run(burst(urls["intake"], bootstrap, sites, args.burst))
+            result["burst"]["broker_cpu_ms_per_referral_by_thread"] = broker_threads.per_referral(
+                threads_before, broker_threads.cpu_seconds_by_kind(broker), args.burst
+            )
             result["burst"]["settled_seconds_before"] = settled
             result["burst"]["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), args.burst)
             result["burst"]["database_connections_opened"] = connections_opened() - opened_before - 1
@@ -499,6 +525,10 @@ def main() -> None:
         print(f"{part:<36}" + "".join(f"{table.get(part, 0.0):>10.1f}" for table in tables))
     floors = [run.get("floor_broker_cpu_ms_per_referral", 0.0) for run in result["steady"]]
     print(f"{'kafka, for the floor alone':<36}" + "".join(f"{ms:>10.1f}" for ms in floors))
+    print("\nthe broker's CPU per referral, ms, by what its threads do")
+    by_thread = [r.get("broker_cpu_ms_per_referral_by_thread", {}) for r in [*result["steady"], b]]
+    for kind in sorted({k for table in by_thread for k in table}):
+        print(f"{kind:<36}" + "".join(f"{table.get(kind, 0.0):>10.1f}" for table in by_thread))
     if "profile" in result:
         profiling.show(result["profile"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
