@@ -40,6 +40,15 @@ logger.apache.level = WARN
 """
 
 
+# This broker serves one machine's services, tests and bench for minutes or hours. There the
+# JVM's second compiler (C2) never stopped compiling Kafka's code: 35 to 46% of the broker's
+# CPU through whole bench runs, on a machine with two cores for everything. The first
+# compiler alone (C1) compiles in a fraction of that; its code answers requests about a
+# third dearer, and the broker still costs 4 to 10 ms less a referral (README, issue 25's
+# tenth round). A broker in service for months pays C2's compiling once: keep its default.
+JVM_OPTIONS = ("-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1")
+
+
 def _require(tool: str, hint: str) -> str:
     path = shutil.which(tool)
     if path is None:
@@ -161,9 +170,7 @@ class KafkaBroker:
         self.process = subprocess.Popen(
             [
                 java,
-                "-Xms256m",
-                "-Xmx768m",
-                "-XX:+UseG1GC",
+                *JVM_OPTIONS,
                 f"-Dkafka.logs.dir={self.workdir}",
                 f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
                 "-cp",
