@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 # the beginning of a thread's name (digits left out), and what the thread does
 KINDS = (
@@ -25,7 +26,13 @@ KINDS = (
     ("group-coordinat", "requests"),
 )
 OTHER = "other (controller, timers, metrics)"
+ENDED = "ended threads (mostly compiling)"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class Snapshot(NamedTuple):
+    process: float  # seconds of CPU, every thread that ever ran included
+    threads: dict[str, tuple[str, float]]  # a living thread's id: its kind, its seconds
 
 
 def broker_pid() -> int | None:
@@ -47,28 +54,40 @@ def kind_of(thread_name: str) -> str:
     return next((kind for prefix, kind in KINDS if masked.startswith(prefix)), OTHER)
 
 
-def cpu_seconds_by_kind(pid: int | None) -> dict[str, float]:
-    """CPU time (user and system) each kind of thread has used so far; threads that ended
-    are not counted (the broker's threads live as long as it does)."""
-    used: dict[str, float] = {}
+def _ticks(stat: str) -> tuple[str, int]:
+    """A thread's (or the process's) name and its CPU so far (user and system), in ticks."""
+    # the name is in parentheses and may hold spaces; the fields after it are fixed
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return name, int(fields[11]) + int(fields[12])
+
+
+def snapshot(pid: int | None) -> Snapshot:
+    """The process's CPU so far (the threads that ended included) and each living thread's."""
     if pid is None:
-        return used
+        return Snapshot(0.0, {})
+    threads: dict[str, tuple[str, float]] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            stat = (task / "stat").read_text()
+            name, ticks = _ticks((task / "stat").read_text())
         except OSError:
             continue  # the thread ended meanwhile
-        # the name is in parentheses and may hold spaces; the fields after it are fixed
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime
-        kind = kind_of(name)
-        used[kind] = used.get(kind, 0.0) + ticks / CLOCK_TICKS
-    return used
+        threads[task.name] = (kind_of(name), ticks / CLOCK_TICKS)
+    try:
+        _, ticks = _ticks(Path(f"/proc/{pid}/stat").read_text())
+    except OSError:
+        return Snapshot(0.0, {})
+    return Snapshot(ticks / CLOCK_TICKS, threads)
 
 
-def per_referral(before: dict[str, float], after: dict[str, float], referrals: int) -> dict[str, float]:
-    return {
-        kind: round(1000 * (after.get(kind, 0.0) - before.get(kind, 0.0)) / referrals, 2)
-        for kind in sorted(set(before) | set(after))
-    }
+def per_referral(before: Snapshot, after: Snapshot, referrals: int) -> dict[str, float]:
+    """Milliseconds a referral by kind. A thread that ended meanwhile took its CPU with it
+    (the JVM stops compiler threads it no longer needs): what the process used beyond its
+    living threads is shown on its own line."""
+    used: dict[str, float] = {}
+    for tid, (kind, seconds) in after.threads.items():
+        earlier = before.threads.get(tid, (kind, 0.0))[1]
+        # less than before: the id went to a new thread, all of whose time is in this phase
+        used[kind] = used.get(kind, 0.0) + (seconds - earlier if seconds >= earlier else seconds)
+    used[ENDED] = max(0.0, after.process - before.process - sum(used.values()))
+    return {kind: round(1000 * seconds / referrals, 2) for kind, seconds in sorted(used.items())}

@@ -308,7 +308,7 @@ def main() -> None:
         help="steady runs, rate:seconds each (referrals per second, for how long)",
     )
     parser.add_argument("--warmup", type=float, default=5.0, help="first seconds of each run left out")
-    parser.add_argument("--burst", type=int, default=10_000)
+    parser.add_argument("--burst", type=int, default=10_000, help="0: no burst")
     parser.add_argument(
         "--prime",
         type=int,
@@ -427,7 +427,7 @@ def main() -> None:
             for number, (rate, seconds) in enumerate(runs):
                 settled = settle(bootstrap, SERVICES, sql)  # what the run before left, first
                 used_before, opened_before = cpu_seconds(), connections_opened()
-                threads_before = broker_threads.cpu_seconds_by_kind(broker)
+                threads_before = broker_threads.snapshot(broker)
                 sampling = (
                     profiling.sample(args.profile, pids_of(services), seconds)
                     if args.profile and number == 0
@@ -446,23 +446,25 @@ def main() -> None:
                 }
                 run["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), int(rate * seconds))
                 run["broker_cpu_ms_per_referral_by_thread"] = broker_threads.per_referral(
-                    threads_before, broker_threads.cpu_seconds_by_kind(broker), int(rate * seconds)
+                    threads_before, broker_threads.snapshot(broker), int(rate * seconds)
                 )
                 run["platform"] = summary(latencies[int(rate * args.warmup) :])
                 run["database_connections_opened"] = connections_opened() - opened_before - 1
                 result["steady"].append(run)
                 print(f"steady {rate:g}/s: {run}", flush=True)
-            settled = settle(bootstrap, SERVICES, sql)
-            used_before, opened_before = cpu_seconds(), connections_opened()
-            threads_before = broker_threads.cpu_seconds_by_kind(broker)
-            result["burst"] = asyncio.run(burst(urls["intake"], bootstrap, sites, args.burst))
-            result["burst"]["broker_cpu_ms_per_referral_by_thread"] = broker_threads.per_referral(
-                threads_before, broker_threads.cpu_seconds_by_kind(broker), args.burst
-            )
-            result["burst"]["settled_seconds_before"] = settled
-            result["burst"]["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), args.burst)
-            result["burst"]["database_connections_opened"] = connections_opened() - opened_before - 1
-            print(f"burst: {result['burst']}", flush=True)
+            if args.burst > 0:
+                settled = settle(bootstrap, SERVICES, sql)
+                used_before, opened_before = cpu_seconds(), connections_opened()
+                threads_before = broker_threads.snapshot(broker)
+                b: dict[str, Any] = asyncio.run(burst(urls["intake"], bootstrap, sites, args.burst))
+                b["broker_cpu_ms_per_referral_by_thread"] = broker_threads.per_referral(
+                    threads_before, broker_threads.snapshot(broker), args.burst
+                )
+                b["settled_seconds_before"] = settled
+                b["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), args.burst)
+                b["database_connections_opened"] = connections_opened() - opened_before - 1
+                result["burst"] = b
+                print(f"burst: {b}", flush=True)
             services.stop()
             services = None
 
@@ -508,25 +510,31 @@ def main() -> None:
             )
         ratio = run["platform_to_floor"]
         print(f"{f'{rate:g}/s platform / floor':<26}{ratio['median']:>10.1f}x{ratio['p99']:>9.1f}x")
-    b = result["burst"]
-    print(
-        f"burst: {b['referrals']:,} referrals across {b['sites']} sites: all accepted in"
-        f" {b['accepted_seconds']} s, all paged in {b['all_paged_seconds']} s ({b['paged_per_second']}/s)"
-    )
+    last: dict[str, Any] | None = result.get("burst")  # None with --burst 0
+    if last is not None:
+        print(
+            f"burst: {last['referrals']:,} referrals across {last['sites']} sites: all accepted in"
+            f" {last['accepted_seconds']} s, all paged in {last['all_paged_seconds']} s"
+            f" ({last['paged_per_second']}/s)"
+        )
     if "idle_cpu_ms_per_second" in result:
         print("\nCPU at rest, ms each second, summed over each part's processes")
         for part, ms in result["idle_cpu_ms_per_second"].items():
             print(f"{part:<36}{ms:>10.1f}")
     print("\nCPU per referral, ms, summed over each part's processes (target: 40 ms in total)")
-    columns = [*(f"{r['rate_per_second']:g}/s" for r in result["steady"]), "burst"]
-    tables = [*(r["cpu_ms_per_referral"] for r in result["steady"]), b["cpu_ms_per_referral"]]
+    phases = [*result["steady"], *([last] if last is not None else [])]
+    columns = [
+        *(f"{r['rate_per_second']:g}/s" for r in result["steady"]),
+        *(["burst"] if last is not None else []),
+    ]
+    tables = [r["cpu_ms_per_referral"] for r in phases]
     print(f"{'':<36}" + "".join(f"{c:>10}" for c in columns))
     for part in sorted({k for table in tables for k in table}, key=lambda k: ("total" in k, k)):
         print(f"{part:<36}" + "".join(f"{table.get(part, 0.0):>10.1f}" for table in tables))
     floors = [run.get("floor_broker_cpu_ms_per_referral", 0.0) for run in result["steady"]]
     print(f"{'kafka, for the floor alone':<36}" + "".join(f"{ms:>10.1f}" for ms in floors))
     print("\nthe broker's CPU per referral, ms, by what its threads do")
-    by_thread = [r.get("broker_cpu_ms_per_referral_by_thread", {}) for r in [*result["steady"], b]]
+    by_thread = [r.get("broker_cpu_ms_per_referral_by_thread", {}) for r in phases]
     for kind in sorted({k for table in by_thread for k in table}):
         print(f"{kind:<36}" + "".join(f"{table.get(kind, 0.0):>10.1f}" for table in by_thread))
     if "profile" in result:

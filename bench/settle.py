@@ -13,6 +13,7 @@ apart.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -47,10 +48,17 @@ async def backlog(bootstrap: str, groups: tuple[str, ...], sql: Callable[..., li
 def settle(
     bootstrap: str, groups: tuple[str, ...], sql: Callable[..., list[tuple[Any, ...]]], within: float = 300
 ) -> float:
-    """Wait until nothing is left (see the module), at most ``within`` seconds; how long it took."""
+    """Wait until nothing is left (see the module), at most ``within`` seconds; how long it
+    took. When something is still left then, it says so: what follows measures a backlog too."""
     started = time.perf_counter()
     quiet = 0
+    left = 0
     while quiet < 2 and time.perf_counter() - started < within:
-        quiet = quiet + 1 if asyncio.run(backlog(bootstrap, groups, sql)) == 0 else 0
+        left = asyncio.run(backlog(bootstrap, groups, sql))
+        quiet = quiet + 1 if left == 0 else 0
         time.sleep(1)
+    if quiet < 2:
+        print(
+            f"not settled: {left} events or outbox rows still waiting after {within:.0f} s", file=sys.stderr
+        )
     return round(time.perf_counter() - started, 1)
