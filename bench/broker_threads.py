@@ -35,20 +35,6 @@ class Snapshot(NamedTuple):
     threads: dict[str, tuple[str, float]]  # a living thread's id: its kind, its seconds
 
 
-def broker_pid() -> int | None:
-    """The local broker's JVM (the launcher's ``kafka.Kafka``), if one runs."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"kafka.Kafka" in command and command[0].endswith(b"java"):
-            return int(entry.name)
-    return None
-
-
 def kind_of(thread_name: str) -> str:
     masked = re.sub(r"\d", "#", thread_name)
     return next((kind for prefix, kind in KINDS if masked.startswith(prefix)), OTHER)

@@ -315,7 +315,7 @@ def main() -> None:
         default=0,
         metavar="N",
         help="a burst of N referrals before the measured runs, not measured: a platform in service"
-        " has compiled and prepared what a fresh one does during the first runs (the broker's JIT)",
+        " has compiled, cached and prepared what a fresh one does during its first runs",
     )
     parser.add_argument("--sites", type=int, default=300)
     default_out = Path(__file__).parent / "results" / "referral_flow.json"
@@ -423,7 +423,12 @@ def main() -> None:
                     f"primed with {args.prime} referrals, paged in {primed['all_paged_seconds']} s",
                     flush=True,
                 )
-            broker = broker_threads.broker_pid()
+            # the broker this bench started (none when it uses one already running)
+            broker = (
+                infrastructure.kafka.process.pid
+                if infrastructure.kafka and infrastructure.kafka.process
+                else None
+            )
             for number, (rate, seconds) in enumerate(runs):
                 settled = settle(bootstrap, SERVICES, sql)  # what the run before left, first
                 used_before, opened_before = cpu_seconds(), connections_opened()
