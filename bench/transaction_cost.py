@@ -24,6 +24,8 @@ from pathlib import Path
 import asyncpg
 import sqlalchemy as sa
 from pss_dev.local.postgres import PostgresServer
+from servicekit.database import Database, UnitOfWorkFactory
+from servicekit.driver import DriverStatement
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 ROWS = sa.MetaData()
@@ -61,6 +63,20 @@ async def _measure(url: str, transactions: int, rounds: int) -> dict[str, dict[i
             for _ in range(statements):
                 await session.execute(INSERT, {"id": uuid.uuid4(), "a": "x", "b": 1})
 
+    database = Database(url.replace("postgresql://", "postgresql+asyncpg://"), schema="public", pool_size=1)
+    units = UnitOfWorkFactory(database, producer="bench")
+    on_driver = DriverStatement(INSERT)
+
+    async def unit_on_driver(statements: int) -> None:
+        async with units() as uow:
+            for _ in range(statements):
+                await on_driver.execute(uow, {"id": uuid.uuid4(), "a": "x", "b": 1})
+
+    async def unit_in_session(statements: int) -> None:
+        async with units() as uow:
+            for _ in range(statements):
+                await uow.session.execute(INSERT, {"id": uuid.uuid4(), "a": "x", "b": 1})
+
     async def core(statements: int) -> None:
         async with engine.begin() as connection:
             for _ in range(statements):
@@ -73,6 +89,8 @@ async def _measure(url: str, transactions: int, rounds: int) -> dict[str, dict[i
 
     ways: dict[str, Callable[[int], Awaitable[None]]] = {
         "orm session": orm,
+        "unit of work": unit_in_session,
+        "unit of work, driver": unit_on_driver,
         "core connection": core,
         "driver": raw,
     }
@@ -90,17 +108,18 @@ async def _measure(url: str, transactions: int, rounds: int) -> dict[str, dict[i
     finally:
         await driver.close()
         await engine.dispose()
+        await database.dispose()
     return {name: {n: statistics.median(v) for n, v in by.items()} for name, by in found.items()}
 
 
 def show(medians: dict[str, dict[int, float]]) -> None:
     print("CPU of this process a transaction, ms (median of the rounds; inserts a transaction)")
-    print(f"{'':18}{'0':>8}{'1':>8}{'4':>8}   a statement more   vs the driver (1 insert)")
+    print(f"{'':22}{'0':>8}{'1':>8}{'4':>8}   a statement more   vs the driver (1 insert)")
     floor = medians["driver"][1]
     for name, by in medians.items():
         per_statement = (by[4] - by[1]) / 3
         print(
-            f"{name:18}{by[0]:8.3f}{by[1]:8.3f}{by[4]:8.3f}   {per_statement:16.3f}   {by[1] / floor:6.1f}x"
+            f"{name:22}{by[0]:8.3f}{by[1]:8.3f}{by[4]:8.3f}   {per_statement:16.3f}   {by[1] / floor:6.1f}x"
         )
 
 

@@ -17,6 +17,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from servicekit import service, timers
 from servicekit.outbox import OutboxRelay
 from servicekit.service import repeat
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 @dataclass
@@ -155,12 +156,16 @@ async def test_a_commit_while_the_relay_publishes_wakes_it_again_at_once():
 
 
 async def test_a_timer_due_before_the_loops_next_look_wakes_it_and_a_later_one_does_not():
-    class Uow:
+    class Uow:  # the unit of work and its driver, as far as starting timers uses them
+        engine = create_async_engine("postgresql+asyncpg://nobody@nowhere/none")  # never connects
+
         def __init__(self) -> None:
             self.signalled: list[str] = []
-            self.session = self
 
-        async def execute(self, _statement: object, _rows: object = None) -> None:
+        async def driver(self) -> Uow:
+            return self
+
+        async def executemany(self, _statement: object, _rows: object = None) -> None:
             return None
 
         def signal_after_commit(self, name: str) -> None:

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from contracts import topics
 from contracts.events import ReferralClosed, ReferralWithdrawn
 from faststream.kafka import KafkaBroker
+from pss_testkit.database import statements_run
 from servicekit.consumer import COMMIT_EVERY_SECONDS, EventConsumer, Subscriptions
 from servicekit.database import UnitOfWorkFactory
 from servicekit.tables import INBOX
@@ -366,18 +367,10 @@ async def test_a_batch_takes_no_savepoint_and_claims_its_events_in_one_statement
     ]
     units = _Counting(scratch_database, producer="test")
     consumer = _consumer(subscriptions, units, KafkaBroker(infrastructure.kafka_bootstrap), batch_max=100)
-    statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    sa.event.listen(scratch_database.engine.sync_engine, "before_cursor_execute", seen)
-    try:
+    with statements_run(scratch_database) as statements:
         await consumer.process_batch([*records, *records[:3]])  # a relay's repeat in the same poll
         first = list(statements)
         await consumer.process_batch(records)  # redelivered, say after a crash before the commit
-    finally:
-        sa.event.remove(scratch_database.engine.sync_engine, "before_cursor_execute", seen)
 
     assert units.committed == [e.referral_id for e in events]  # once each, in order
     assert units.opened == 2

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import sqlalchemy as sa
+from servicekit import driver
 from servicekit.database import Database
 from servicekit.tables import PLUMBING
 
@@ -33,16 +34,23 @@ async def scratch_schema(admin_url: str, metadata: sa.MetaData) -> AsyncIterator
 
 @contextlib.contextmanager
 def statements_run(database: Database) -> Iterator[list[str]]:
-    """The statements run on ``database`` meanwhile, each a round trip (BEGIN and COMMIT,
-    which asyncpg sends itself, not counted)."""
+    """The statements run on ``database`` meanwhile, each a round trip: through SQLAlchemy and
+    on the driver (``servicekit.driver``) alike, in the order sent (BEGIN and COMMIT, which
+    asyncpg sends itself, not counted)."""
     seen: list[str] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def through_sqlalchemy(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         seen.append(statement)
 
+    def on_driver(engine: Any, statement: str, *_: Any) -> None:
+        if engine is database.engine:
+            seen.append(statement)
+
     engine = database.engine.sync_engine
-    sa.event.listen(engine, "before_cursor_execute", record)
+    sa.event.listen(engine, "before_cursor_execute", through_sqlalchemy)
+    driver.observers.append(on_driver)
     try:
         yield seen
     finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+        sa.event.remove(engine, "before_cursor_execute", through_sqlalchemy)
+        driver.observers.remove(on_driver)

@@ -350,7 +350,7 @@ class EventConsumer:
         consumed: list[str] = []
         async with self.uow() as uow:
             ours = [(envelope.id, envelope.type) for envelope, handler, _ in run if handler is not None]
-            fresh = await claim_all(uow.session, consumer=self.name, events=ours)
+            fresh = await claim_all(uow, consumer=self.name, events=ours)
             for at, (envelope, handler, event) in enumerate(run):
                 if handler is None or envelope.id not in fresh:
                     continue  # a type this consumer does not handle, or a redelivery
@@ -378,7 +378,7 @@ class EventConsumer:
 
     async def _handle(self, uow: UnitOfWork, handler: EventHandler, event: Any, envelope: Envelope) -> None:
         """The effect, once: a redelivered event is recognised by the inbox and skipped."""
-        if await claim(uow.session, consumer=self.name, event_id=envelope.id, event_type=envelope.type):
+        if await claim(uow, consumer=self.name, event_id=envelope.id, event_type=envelope.type):
             await handler(event, uow, envelope)
 
     async def process(

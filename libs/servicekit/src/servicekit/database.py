@@ -19,9 +19,15 @@ from typing import Any, Self
 
 import sqlalchemy as sa
 from contracts import Event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
-from servicekit.outbox import OutboxWriter
+from servicekit import outbox
 
 # the most connections a process holds, as before (10 kept and 10 more opened on demand)
 POOL_SIZE = 20
@@ -87,7 +93,12 @@ def ping_after_idle(engine: AsyncEngine) -> None:
 
 
 class UnitOfWork:
-    """One transaction; ``emit`` queues events into the outbox within it."""
+    """One transaction; ``emit`` queues events into the outbox within it.
+
+    The hot statements run on the driver (``servicekit.driver``), the rest through the ORM's
+    ``session``; both share the one connection and transaction. Neither is opened until it
+    is used: a unit of work that only ran statements on the driver never built a session,
+    which costs more than the statements themselves (``bench/transaction_cost.py``)."""
 
     def __init__(
         self,
@@ -102,16 +113,50 @@ class UnitOfWork:
         self._on_commit = on_commit
         self._signals = signals if signals is not None else {}
         self._to_signal: set[str] = set()
-        self.session: AsyncSession
+        self._session: AsyncSession | None = None
+        # the connection the driver came first on (the session then joins it), and
+        # SQLAlchemy's adapter of the asyncpg connection the driver's statements run on
+        self._connection: AsyncConnection | None = None
+        self._adapted: Any = None
         self._emitted = 0
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._database.engine
+
+    @property
+    def session(self) -> AsyncSession:
+        """The ORM's session, in this unit of work's transaction (opened when first used)."""
+        if self._session is None:
+            if self._connection is not None:
+                self._session = self._database.sessions(bind=self._connection)
+            else:
+                self._session = self._database.sessions()
+        return self._session
+
+    async def driver(self) -> Any:
+        """asyncpg's own connection, inside this unit of work's transaction: what runs on it
+        commits or rolls back with what runs through the session."""
+        if self._adapted is None:
+            if self._session is not None:
+                connection = await self._session.connection()
+            else:
+                self._connection = connection = await self.engine.connect()
+            self._adapted = (await connection.get_raw_connection()).dbapi_connection
+        adapted = self._adapted
+        # SQLAlchemy's asyncpg adapter sends BEGIN before its first statement, not when a
+        # transaction begins; one on the driver may come first, so BEGIN now, through the
+        # adapter, which then knows the transaction is open (and never nests another)
+        if adapted._transaction is None:
+            async with adapted._execute_mutex:
+                await adapted._start_transaction()
+        return adapted.driver_connection
 
     def signal_after_commit(self, name: str) -> None:
         """Wake the loop waiting on ``name`` once this commits (nothing if none waits)."""
         self._to_signal.add(name)
 
     async def __aenter__(self) -> Self:
-        self.session = self._database.sessions()
-        await self.session.begin()
         return self
 
     async def __aexit__(
@@ -121,13 +166,35 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if self.session.in_transaction():
-                if exc_type is None:
-                    await self.commit()
-                else:
-                    await self.session.rollback()
+            if exc_type is None:
+                await self.commit()
+            else:
+                await self._end_transaction("rollback")
         finally:
-            await asyncio.shield(self.session.close())
+            await asyncio.shield(self._release())
+
+    async def _end_transaction(self, how: str) -> None:
+        if self._session is not None:
+            await getattr(self._session, how)()
+        adapted = self._adapted
+        if adapted is not None and adapted._transaction is not None:
+            # only the driver ran statements in it: the session had nothing to end
+            transaction, adapted._transaction = adapted._transaction, None
+            await getattr(transaction, how)()
+
+    async def _release(self) -> None:
+        driver = self._adapted.driver_connection if self._adapted is not None else None
+        # SQLAlchemy's pool knows nothing of what was done on the driver: a connection that
+        # broke, or that a cancellation left inside a statement or a transaction, is closed
+        # rather than handed to the next caller
+        broken = driver is not None and (driver.is_closed() or driver.is_in_transaction())
+        self._adapted = None
+        if self._session is not None:
+            await (
+                self._session.invalidate() if broken and self._connection is None else self._session.close()
+            )
+        if self._connection is not None:
+            await (self._connection.invalidate() if broken else self._connection.close())
 
     async def emit(self, event: Event, *, site_id: str | None = None) -> None:
         """Queue ``event``, keyed by its site (``site_id``, else ``home_site``) so one site's
@@ -135,11 +202,13 @@ class UnitOfWork:
         key = site_id or getattr(event, "site_id", None) or getattr(event, "home_site", None)
         if not key:
             raise TypeError(f"{type(event).__name__} names no site: emit it with site_id=")
-        await OutboxWriter(self.session, self._producer).add(event, site_id=key)
+        await outbox.add(self, event, site_id=key, producer=self._producer)
         self._emitted += 1
 
     async def commit(self) -> None:
-        await self.session.commit()
+        await self._end_transaction("commit")
+        if self._connection is None:
+            self._adapted = None  # the session's next transaction may be on another connection
         if self._emitted and self._on_commit is not None:
             self._on_commit()  # wake the relay: the events are durable now
         for name in self._to_signal:

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
@@ -25,8 +25,12 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from servicekit.driver import DriverStatement
 from servicekit.tables import OUTBOX
 from servicekit.telemetry import current_traceparent, event_attributes, instruments
+
+if TYPE_CHECKING:
+    from servicekit.database import UnitOfWork
 
 log = logging.getLogger(__name__)
 # how often the backlog gauges are brought up to date (one small indexed query)
@@ -36,32 +40,33 @@ tracer = trace.get_tracer("servicekit.outbox")
 
 # built once, as every statement on an event's path: SQLAlchemy derives a statement's cache
 # key from the whole statement, again for each one built anew
-ADD = sa.insert(OUTBOX).values(
-    event_id=sa.bindparam("event_id"),
-    topic=sa.bindparam("topic"),
-    key=sa.bindparam("key"),
-    event_type=sa.bindparam("event_type"),
-    envelope=sa.bindparam("envelope", type_=OUTBOX.c.envelope.type),
+# on the driver (every unit of work that emits); the envelope goes as the JSON text pydantic
+# writes, not as a dict SQLAlchemy would serialise again
+ADD = DriverStatement(
+    sa.insert(OUTBOX).values(
+        event_id=sa.bindparam("event_id"),
+        topic=sa.bindparam("topic"),
+        key=sa.bindparam("key"),
+        event_type=sa.bindparam("event_type"),
+        envelope=sa.bindparam("envelope", type_=OUTBOX.c.envelope.type),
+    ),
+    as_given=["envelope"],
 )
 
 
-class OutboxWriter:
-    def __init__(self, session: AsyncSession, producer: str) -> None:
-        self.session = session
-        self.producer = producer
-
-    async def add(self, event: Event, *, site_id: str) -> None:
-        envelope = event.envelope(site_id=site_id, producer=self.producer, traceparent=current_traceparent())
-        await self.session.execute(
-            ADD,
-            {
-                "event_id": envelope.id,
-                "topic": event.TOPIC,
-                "key": site_id,
-                "event_type": envelope.type,
-                "envelope": envelope.model_dump(mode="json"),
-            },
-        )
+async def add(uow: UnitOfWork, event: Event, *, site_id: str, producer: str) -> None:
+    """``event`` into the outbox, in the unit of work's transaction."""
+    envelope = event.envelope(site_id=site_id, producer=producer, traceparent=current_traceparent())
+    await ADD.execute(
+        uow,
+        {
+            "event_id": envelope.id,
+            "topic": event.TOPIC,
+            "key": site_id,
+            "event_type": envelope.type,
+            "envelope": envelope.model_dump_json(),
+        },
+    )
 
 
 class RelayBusy(Exception):

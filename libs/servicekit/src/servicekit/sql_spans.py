@@ -15,6 +15,8 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from servicekit import driver
+
 STARTED = "pss_started_ns"  # where a statement's start is kept, on its execution context
 TEXT_KEPT = 2000  # characters of a slow statement's text on its span
 
@@ -32,6 +34,12 @@ class SqlSpans:
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
 
+        def on_driver(async_engine: Any, statement: str, wall: int, elapsed: int) -> None:
+            if async_engine.sync_engine is engine:
+                self._record(statement, wall, elapsed)
+
+        driver.observers.append(on_driver)  # the statements run on the driver (servicekit.driver)
+
     def _before(
         self, _conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
     ) -> None:
@@ -45,7 +53,9 @@ class SqlSpans:
         if started is None:
             return
         wall, began = started
-        elapsed = time.perf_counter_ns() - began
+        self._record(statement, wall, time.perf_counter_ns() - began)
+
+    def _record(self, statement: str, wall: int, elapsed: int) -> None:
         span = trace.get_current_span()
         if span.is_recording():
             counted = self._counted.setdefault(span, [0, 0])

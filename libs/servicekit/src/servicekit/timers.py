@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servicekit.driver import DriverStatement
+
 if TYPE_CHECKING:
     from servicekit.database import UnitOfWork, UnitOfWorkFactory
 
@@ -55,9 +57,12 @@ async def start(uow: UnitOfWork, timers: sa.Table, *, due_at: datetime, **values
 
 
 @cache
-def _insert_into(timers: sa.Table) -> sa.Insert:
-    """Built once for each table of timers, as every statement on an event's path."""
-    return sa.insert(timers)
+def _insert_into(timers: sa.Table, columns: tuple[str, ...]) -> DriverStatement:
+    """Built once for each table of timers and the columns given, on the driver, as every
+    statement on an event's path."""
+    return DriverStatement(
+        sa.insert(timers).values({name: sa.bindparam(name, type_=timers.c[name].type) for name in columns})
+    )
 
 
 async def start_all(uow: UnitOfWork, timers: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -65,7 +70,7 @@ async def start_all(uow: UnitOfWork, timers: sa.Table, rows: Sequence[dict[str, 
     clocks and its first page's timer start together, and each statement is a round trip."""
     if not rows:
         return
-    await uow.session.execute(_insert_into(timers), list(rows))
+    await _insert_into(timers, tuple(rows[0])).executemany(uow, rows)
     soonest = min(row["due_at"] for row in rows)
     if soonest - datetime.now(soonest.tzinfo) < LOOKS_WITHIN:
         uow.signal_after_commit(started(timers))

@@ -1,0 +1,136 @@
+"""The statements on every event's path run on the driver's own connection (asyncpg's),
+inside the unit of work's transaction: what a handler does through the session and what runs
+on the driver commit or roll back together, and a connection a cancellation left inside a
+statement is not handed to the next unit of work."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from contracts.events import ReferralClosed
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from servicekit.database import UnitOfWorkFactory
+from servicekit.driver import DriverStatement
+from servicekit.inbox import claim, claim_all
+from servicekit.sql_spans import SqlSpans
+from servicekit.tables import INBOX, OUTBOX
+
+pytestmark = pytest.mark.integration
+
+TRANSACTION = DriverStatement(sa.select(sa.func.txid_current()))
+SLEEP = DriverStatement(sa.select(sa.func.pg_sleep(sa.bindparam("seconds", type_=sa.Float))))
+
+
+def _closed() -> ReferralClosed:
+    return ReferralClosed(
+        referral_id=uuid.uuid4(), site_id="site-a", contact_made=True, outcome="one_time_support"
+    )
+
+
+async def _count(database, table: sa.Table) -> int:
+    async with database.sessions() as session:
+        return int(await session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+
+
+async def test_the_inbox_claim_and_the_outbox_write_go_on_the_driver_not_through_sqlalchemy(scratch_database):
+    through_sqlalchemy: list[str] = []
+
+    @sa.event.listens_for(scratch_database.engine.sync_engine, "before_cursor_execute")
+    def record(conn, cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        through_sqlalchemy.append(statement)
+
+    units = UnitOfWorkFactory(scratch_database, producer="test")
+    first, again = uuid.uuid4(), uuid.uuid4()
+    async with units() as uow:
+        assert await claim(uow, consumer="c", event_id=first, event_type="t")
+        assert not await claim(uow, consumer="c", event_id=first, event_type="t")  # a redelivery
+        assert await claim_all(uow, consumer="c", events=[(first, "t"), (again, "t"), (again, "t")]) == {
+            again
+        }
+        await uow.emit(_closed())
+    assert through_sqlalchemy == []
+    assert await _count(scratch_database, INBOX) == 2
+    async with scratch_database.sessions() as session:
+        envelope = await session.scalar(sa.select(OUTBOX.c.envelope))
+    # the envelope is stored as a JSON document, not as a JSON string holding one
+    assert envelope["type"] == "intake.referral.closed.v1" and envelope["payload"]["contact_made"] is True
+
+
+async def test_the_driver_and_the_session_share_one_transaction_whichever_goes_first(scratch_database):
+    units = UnitOfWorkFactory(scratch_database, producer="test")
+    async with units() as uow:
+        on_driver = await TRANSACTION.fetchval(uow, {})
+        assert await uow.session.scalar(sa.select(sa.func.txid_current())) == on_driver
+    async with units() as uow:
+        in_session = await uow.session.scalar(sa.select(sa.func.txid_current()))
+        assert await TRANSACTION.fetchval(uow, {}) == in_session
+
+
+async def test_what_ran_on_the_driver_rolls_back_with_the_session(scratch_database):
+    units = UnitOfWorkFactory(scratch_database, producer="test")
+    with pytest.raises(RuntimeError):
+        async with units() as uow:
+            await claim(uow, consumer="c", event_id=uuid.uuid4(), event_type="t")
+            await uow.emit(_closed())
+            await uow.session.execute(
+                sa.insert(INBOX).values(consumer="c", event_id=uuid.uuid4(), event_type="t")
+            )
+            raise RuntimeError("the handler failed")
+    assert await _count(scratch_database, INBOX) == 0
+    assert await _count(scratch_database, OUTBOX) == 0
+    # a unit of work that commits part way (a loop's claim) goes on in a transaction of its own
+    async with units() as uow:
+        before = await TRANSACTION.fetchval(uow, {})
+        await uow.commit()
+        assert await TRANSACTION.fetchval(uow, {}) != before
+        await uow.emit(_closed())
+    assert await _count(scratch_database, OUTBOX) == 1
+
+
+async def test_a_connection_cancelled_inside_a_driver_statement_is_not_handed_on(scratch_database):
+    units = UnitOfWorkFactory(scratch_database, producer="test")
+    used = []
+
+    async def sleeps() -> None:
+        async with units() as uow:
+            used.append(await uow.driver())
+            await SLEEP.execute(uow, {"seconds": 30})
+
+    task = asyncio.create_task(sleeps())
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # rolled back and idle, or closed: never handed on inside the cancelled statement
+    assert used[0].is_closed() or not used[0].is_in_transaction()
+    for _ in range(3):  # every later unit of work has a clean connection (the pool's last one)
+        async with units() as uow:
+            await claim(uow, consumer="c", event_id=uuid.uuid4(), event_type="t")
+    assert await _count(scratch_database, INBOX) == 3
+
+
+async def test_a_statement_on_the_driver_is_counted_on_its_step_and_a_slow_one_has_a_span(scratch_database):
+    """Operators read the database's share of a step on its span, and a slow statement's
+    text on a span of its own: the statements on the driver, which SQLAlchemy's events do
+    not see, are counted as the session's are."""
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    spans = SqlSpans(slow_ms=0)  # every statement is slow
+    spans._tracer = provider.get_tracer("test")
+    spans.instrument(scratch_database.engine.sync_engine)
+    units = UnitOfWorkFactory(scratch_database, producer="test")
+    with provider.get_tracer("test").start_as_current_span("event consumed"):
+        async with units() as uow:
+            await claim(uow, consumer="c", event_id=uuid.uuid4(), event_type="t")
+            await uow.emit(_closed())
+    *slow, step = exported.get_finished_spans()
+    assert step.name == "event consumed" and step.attributes["db.statements"] == 2
+    assert [s.name for s in slow] == ["slow INSERT", "slow INSERT"]
+    assert "inbox" in slow[0].attributes["db.statement"] and "$1" in slow[0].attributes["db.statement"]
+    assert all(s.parent.span_id == step.context.span_id for s in slow)
