@@ -13,6 +13,7 @@ from contracts.types import (
     RecipientRole,
 )
 from servicekit.database import UnitOfWork
+from servicekit.driver import DriverStatement
 
 from intake import tables
 from intake.common import now
@@ -26,11 +27,11 @@ from intake.domain import (
 async def on_match_proposed(
     event: MatchProposed | MatchOverridden, uow: UnitOfWork, _envelope: Envelope
 ) -> None:
-    await uow.session.execute(_MATCHED, {"referral": event.referral_id, "at": now()})
+    await _MATCHED.execute(uow, {"referral": event.referral_id, "at": now()})
 
 
-# built once (every referral's path): built anew, its cache key was derived every time
-_MATCHED = (
+# on the driver, built once: every referral's path
+_MATCHED = DriverStatement(
     sa.update(tables.referral)
     .where(tables.referral.c.referral_id == sa.bindparam("referral"))
     .where(tables.referral.c.status == CaseStatus.SUBMITTED.value)
