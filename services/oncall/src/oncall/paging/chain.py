@@ -15,6 +15,7 @@ from contracts.events import (
 from contracts.types import EscalationReason, RecipientRole, Urgency
 from servicekit import timers
 from servicekit.database import UnitOfWork
+from servicekit.driver import DriverStatement
 from sqlalchemy.dialects.postgresql import JSONB
 
 from oncall import tables as t
@@ -62,7 +63,7 @@ def _page_and_message() -> sa.Insert:
     return message.add_cte(page)
 
 
-_PAGE_AND_MESSAGE = _page_and_message()
+_PAGE_AND_MESSAGE = DriverStatement(_page_and_message())  # on the driver: every page's path
 
 
 async def send_page(
@@ -94,8 +95,8 @@ async def send_page(
         # the message says the time in the site's zone, where its schedule names one
         "time_zone": site.time_zone or policy.time_zone,
     }
-    await uow.session.execute(
-        _PAGE_AND_MESSAGE,
+    await _PAGE_AND_MESSAGE.execute(
+        uow,
         {
             "page_id": page_id,
             "referral_id": referral_id,

@@ -9,11 +9,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 from contracts.types import Urgency
 from servicekit.database import UnitOfWork
+from servicekit.driver import DriverStatement
 from sqlalchemy.dialects.postgresql import UUID
 
 from oncall import tables as t
@@ -78,11 +80,11 @@ def _statement() -> sa.Select[Any]:
     )
 
 
-_READ = _statement()
+_READ = DriverStatement(_statement())  # on the driver: every page's path
 
 
 async def site_rules(uow: UnitOfWork, site_id: str, referral_id: uuid.UUID | None = None) -> SiteRules:
-    row = (await uow.session.execute(_READ, {"site_id": site_id, "referral_id": referral_id})).one()
+    row = SimpleNamespace(**await _READ.fetchrow(uow, {"site_id": site_id, "referral_id": referral_id}))
 
     def seconds(value: float | None) -> timedelta | None:
         return None if value is None else timedelta(seconds=value)
