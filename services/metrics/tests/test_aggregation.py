@@ -215,17 +215,23 @@ def test_the_profession_group_is_counted_on_a_first_decision_only():
 async def test_every_event_adds_its_counts_with_the_same_two_statements():
     """A statement built anew for every event had its cache key derived anew from the whole
     statement: a sixth of what metrics did under load. Each event's counts and values go
-    through the same two statement objects, with the rows as parameters."""
+    through the same two statements, built once, on the driver, with the rows as parameters."""
     from metrics.handlers import store
+    from sqlalchemy.ext.asyncio import create_async_engine
 
-    class Recording:  # the session, as far as store uses it
+    class Recording:  # the unit of work and its driver, as far as store uses them
+        engine = create_async_engine("postgresql+asyncpg://nobody@nowhere/none")  # never connects
+
         def __init__(self) -> None:
-            self.executed: list[tuple[object, list]] = []
+            self.executed: list[tuple[str, list]] = []
 
-        async def execute(self, statement, rows):  # type: ignore[no-untyped-def]
-            self.executed.append((statement, rows))
+        async def driver(self):  # type: ignore[no-untyped-def]
+            return self
 
-    session = Recording()
+        async def executemany(self, text, rows):  # type: ignore[no-untyped-def]
+            self.executed.append((text, rows))
+
+    uow = Recording()
     at = datetime(2026, 3, 31, tzinfo=UTC)
     for minutes in (12, 40):
         tally = Tally()
@@ -234,8 +240,9 @@ async def test_every_event_adds_its_counts_with_the_same_two_statements():
             "north",
             at,
         )
-        await store(session, tally)  # type: ignore[arg-type]
+        await store(uow, tally)  # type: ignore[arg-type]
 
-    statements = [statement for statement, _ in session.executed]
-    assert len(statements) == 4 and len({id(s) for s in statements}) == 2
-    assert [rows[0].get("value") for _, rows in session.executed[1::2]] == [12, 40]
+    statements = [text for text, _ in uow.executed]
+    assert len(statements) == 4 and len(set(statements)) == 2
+    # the distribution's row: site, period, measure, value, count
+    assert [rows[0][3] for _, rows in uow.executed[1::2]] == [12, 40]
