@@ -2,7 +2,8 @@
 supporters, on a real PostgreSQL (issue 3: p99 under 20 ms; issue 25: under 10 ms).
 
 Three figures, from the same run and the same referrals:
-- floor: one bare query for the pool's supporter rows (what any decision must at least read);
+- floor: the site's region and one bare query for the pool's supporter rows (what any
+  decision must at least read), on asyncpg's own connection as the decision's reads are;
 - rules: the pure rules and ranking alone, over a pool already in memory;
 - decision: what matching's handler does for a referral (``proposals.handlers.decide_for``): the
   worker, their evaluators, the site, the pool with eligibility, duty and recent load,
@@ -25,14 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import sqlalchemy as sa
 from matching import repository
 from matching.proposals import handlers
 from matching.ranking import decide_widening
 from matching.rules import GRADE_LADDER, team_size
 from pss_cli.provision import migrate_all, provision, with_database
 from pss_dev.local.postgres import PostgresServer
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from servicekit.database import Database, UnitOfWorkFactory
 
 PROFESSIONS = ["nursing", "medicine", "pharmacy", "respiratory", "social_work", "paramedic", "clerical"]
 LANGUAGES = ["en", "fr", "pa", "zh", "tl", "es"]
@@ -168,44 +168,46 @@ def summary(samples_ms: list[float]) -> dict[str, float]:
 
 
 async def measure(url: str, cases: list[tuple[str, dict[str, Any]]], warmup: int) -> dict[str, Any]:
-    engine = create_async_engine(url, pool_size=1)  # matching's own role, as the service connects
+    # matching's own role and schema, one connection, as the service's unit of work runs them
+    database = Database(url, schema="matching", pool_size=1)
+    units = UnitOfWorkFactory(database, producer="matching")
     config = handlers.MatchingConfig(deployment_cap=2, window_days=30, max_candidates=5)
     floor_ms, rules_ms, decision_ms, widened = [], [], [], 0
-    site_facts = sa.text("SELECT region FROM matching.site WHERE site_id = :site")
-    bare_pool = sa.text(
+    # the floor: the site's region and a bare pool, on the driver as the decision's reads are
+    site_facts = "SELECT region FROM matching.site WHERE site_id = $1"
+    bare_pool = (
         "SELECT p.staff_ref, p.seniority FROM matching.supporter s"
         " JOIN matching.person p ON p.staff_ref = s.staff_ref"
-        " WHERE s.site_id = :site OR s.serves = 'authority' OR (s.region = :region AND s.serves = 'region')"
+        " WHERE s.site_id = $1 OR s.serves = 'authority' OR (s.region = $2 AND s.serves = 'region')"
     )
-    async with AsyncSession(engine) as session:
-        await session.execute(sa.text("SET search_path TO matching"))
-        for i, (site_id, request) in enumerate(cases):
+    for i, (site_id, request) in enumerate(cases):
+        async with units() as uow:  # reads only: its commit is outside every timing
+            driver = await uow.driver()
             now = datetime.now(UTC)
             started = time.perf_counter()
-            region = await session.scalar(site_facts, {"site": site_id})
-            (await session.execute(bare_pool, {"site": site_id, "region": region})).all()
+            region = await driver.fetchval(site_facts, site_id)
+            await driver.fetch(bare_pool, site_id, region)
             floor = time.perf_counter() - started
 
             started = time.perf_counter()
-            decision, _team, _case = await handlers.decide_for(session, config, site_id, request, now)
+            decision, _team, _case = await handlers.decide_for(uow, config, site_id, request, now)
             whole = time.perf_counter() - started
 
             # the rules alone, over the same pool, already loaded
-            case = await handlers.case_of(session, site_id, request)
+            case = await handlers.case_of(uow, site_id, request)
             where = repository.SiteFacts(site_id, case.region)
-            pool = await repository.candidates(session, where, now=now, window_days=30)
+            pool = await repository.candidates(uow, where, now=now, window_days=30)
             team = team_size(request.get("group_size"), config.policy)
             started = time.perf_counter()
             decide_widening(case, pool, config.policy, limit=5 if team == 1 else max(50, team), needed=team)
             rules = time.perf_counter() - started
-            await session.rollback()
-            if i < warmup:
-                continue
-            floor_ms.append(floor * 1000)
-            decision_ms.append(whole * 1000)
-            rules_ms.append(rules * 1000)
-            widened += decision.pool.value != "site"
-    await engine.dispose()
+        if i < warmup:
+            continue
+        floor_ms.append(floor * 1000)
+        decision_ms.append(whole * 1000)
+        rules_ms.append(rules * 1000)
+        widened += decision.pool.value != "site"
+    await database.dispose()
     return {
         "floor": summary(floor_ms),
         "rules": summary(rules_ms),

@@ -20,7 +20,7 @@ from matching import tables as t
 from matching.proposals.handlers import MatchingConfig, case_of, decide_for
 from matching.ranking import decide_widening
 from matching.rules import team_size
-from servicekit.database import Database
+from servicekit.database import Database, UnitOfWorkFactory
 
 pytestmark = pytest.mark.integration
 
@@ -110,14 +110,14 @@ class World:
             "group_size": case["group_size"],
         }
         now = datetime.now(UTC)
-        async with self.database.sessions() as session:
-            banded, team, _ = await decide_for(session, CONFIG, case["site_id"], request, now)
+        async with UnitOfWorkFactory(self.database, producer="matching")() as uow:
+            banded, team, _ = await decide_for(uow, CONFIG, case["site_id"], request, now)
             # everyone on the roster, site by site: the rules' own in_pool picks the pool
             everyone = [
                 c
                 for site, region in SITES.items()
                 for c in await repository.candidates(
-                    session,
+                    uow,
                     repository.SiteFacts(site, region),
                     now=now,
                     window_days=CONFIG.window_days,
@@ -127,7 +127,7 @@ class World:
             limit = CONFIG.max_candidates if team == 1 else max(CONFIG.broadcast_limit, team)
             assert team == team_size(case["group_size"], CONFIG.policy)
             at_once = decide_widening(
-                await case_of(session, case["site_id"], request),
+                await case_of(uow, case["site_id"], request),
                 everyone,
                 CONFIG.policy,
                 limit=limit,

@@ -13,8 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from contracts.types import DutyLayer
+from servicekit.database import UnitOfWork
+from servicekit.driver import DriverStatement
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import tables as t
 from matching.rules import DEFAULT_WEIGHTS, Candidate, Person, PoolScope, Preference, Setting, evaluators_of
@@ -126,11 +127,15 @@ def _case_facts_query() -> sa.Select[Any]:
     )
 
 
-async def case_facts(session: AsyncSession, site_id: str, worker: str | None) -> CaseFacts:
+@functools.cache
+def _case_facts() -> DriverStatement:
+    return DriverStatement(_case_facts_query())  # on the driver: every referral's decision
+
+
+async def case_facts(uow: UnitOfWork, site_id: str, worker: str | None) -> CaseFacts:
     """A site matching has not been told about yet ranks with the default weights; a
     worker it does not know (or a group case, with nobody named) has no evaluators."""
-    params = {"site_id": site_id, "worker": worker}
-    row = (await session.execute(_case_facts_query(), params)).mappings().one()
+    row = await _case_facts().fetchrow(uow, {"site_id": site_id, "worker": worker})
     where = _site_facts(site_id, row["case_region"], row["case_setting"], row["case_weights"])
     if worker is None:
         return CaseFacts(where, None, frozenset())
@@ -223,6 +228,13 @@ def _candidate_query(*, named: bool, reach: tuple[Reach, ...], regional: bool) -
 
 
 @functools.cache
+def _candidate_statement(*, reach: tuple[Reach, ...], regional: bool) -> DriverStatement:
+    """The pool's query on the driver: every referral's decision. (A query naming supporters,
+    an override's, goes through the session: its list of names is expanded at each run.)"""
+    return DriverStatement(_candidate_query(named=False, reach=reach, regional=regional))
+
+
+@functools.cache
 def _candidate_fields(query: sa.Select[Any]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     """Picks from a pool row, in order, what a candidate is made of."""
     names = list(query.selected_columns.keys())
@@ -255,7 +267,7 @@ _CANDIDATE_FIELDS = (
 
 
 async def candidates(
-    session: AsyncSession,
+    uow: UnitOfWork,
     where: SiteFacts,
     *,
     now: datetime,
@@ -274,10 +286,12 @@ async def candidates(
             return []  # a site with no region has no region's supporters
     query = _candidate_query(named=only is not None, reach=reach, regional=regional)
     params: dict[str, Any] = {"since": now - timedelta(days=window_days), "site_id": where.site_id}
-    if only is not None:
-        params["named"] = list(only)
     if where.region is not None:
         params["region"] = where.region
+    if only is None:
+        rows = await _candidate_statement(reach=reach, regional=regional).fetch(uow, params)
+    else:
+        rows = list(await uow.session.execute(query, {**params, "named": list(only)}))
     result: dict[str, Candidate] = {}
     # by position, in one step a row: a pool of two hundred is read for every case that
     # widens, and reading it by name was a fifth of the decision (bench/matching_decision.py)
@@ -301,7 +315,7 @@ async def candidates(
         duty,
         dual_relationships,
         serves,
-    ) in map(_candidate_fields(query), (await session.execute(query, params))):
+    ) in map(_candidate_fields(query), rows):
         if ref in result and result[ref].on_duty is DutyLayer.PRIMARY:
             continue  # on both layers at once: the primary counts
         person = Person(

@@ -25,8 +25,8 @@ from contracts.events import (
 from contracts.types import MatchRule, OverrideReason, Urgency
 from servicekit.auth import Principal, ensure_site
 from servicekit.database import UnitOfWork
+from servicekit.driver import DriverStatement
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import repository
 from matching import tables as t
@@ -97,8 +97,8 @@ _REQUEST_FIELDS = (
 )
 
 
-async def case_of(session: AsyncSession, site_id: str, request: dict[str, Any]) -> Case:
-    facts = await repository.case_facts(session, site_id, request.get("worker"))
+async def case_of(uow: UnitOfWork, site_id: str, request: dict[str, Any]) -> Case:
+    facts = await repository.case_facts(uow, site_id, request.get("worker"))
     where = facts.where
     return Case(
         site_id=where.site_id,
@@ -135,18 +135,18 @@ def _explained(ranked: list[Ranked]) -> list[dict[str, Any]]:
 
 
 async def decide_for(
-    session: AsyncSession, config: MatchingConfig, site_id: str, request: dict[str, Any], now: datetime
+    uow: UnitOfWork, config: MatchingConfig, site_id: str, request: dict[str, Any], now: datetime
 ) -> tuple[Decision, int, Case]:
     """The decision for a referral as of ``now``: the facts from the directory and the
     projections, then the pure rules. Returns it with the team size it looked for and the
     case it decided."""
-    case = await case_of(session, site_id, request)
+    case = await case_of(uow, site_id, request)
     where = repository.SiteFacts(site_id, case.region)
     team = team_size(request.get("group_size"), config.policy)
     # a group case proposes every eligible supporter (up to a bound), best first: oncall
     # messages them all at once and the first to accept form the team (CKHA)
     limit = config.max_candidates if team == 1 else max(config.broadcast_limit, team)
-    read = functools.partial(repository.candidates, session, where, now=now, window_days=config.window_days)
+    read = functools.partial(repository.candidates, uow, where, now=now, window_days=config.window_days)
     # the pool is read a band at a time, narrowest first, and the next band only when the
     # decision over those read so far fell short: most cases are decided at the site, and a
     # widening case mostly in its region (a decision that stops at a width has read all of it)
@@ -172,7 +172,7 @@ def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-de
     async def handle(event: ReferralSubmitted, uow: UnitOfWork, _envelope: Envelope) -> None:
         request = event.model_dump(mode="json", include=set(_REQUEST_FIELDS))
         now = datetime.now(UTC)
-        decision, team, case = await decide_for(uow.session, config, event.site_id, request, now)
+        decision, team, case = await decide_for(uow, config, event.site_id, request, now)
         await _record(
             uow, event.site_id, event.referral_id, request, team, decision, now, case.worker_unchecked
         )
@@ -228,8 +228,8 @@ async def _record(
     now: datetime,
     worker_unchecked: bool,
 ) -> None:
-    await uow.session.execute(
-        _RECORD,
+    await _RECORD.execute(
+        uow,
         {
             "referral_id": referral_id,
             "site_id": site_id,
@@ -246,9 +246,29 @@ async def _record(
     )
 
 
-# built once, the values as parameters: built anew with its values, SQLAlchemy derived its
-# cache key from the whole statement, values included, for every referral
-_RECORD = insert(t.proposal).on_conflict_do_nothing()
+# built once, the values as parameters, on the driver: every referral's path
+_RECORD = DriverStatement(
+    insert(t.proposal)
+    .values(
+        {
+            name: sa.bindparam(name, type_=t.proposal.c[name].type)
+            for name in (
+                "referral_id",
+                "site_id",
+                "matched",
+                "candidates",
+                "excluded",
+                "decided_at",
+                "pool",
+                "eligible_by_pool",
+                "request",
+                "team_size",
+                "worker_unchecked",
+            )
+        }
+    )
+    .on_conflict_do_nothing()
+)
 
 
 async def recheck(uow: UnitOfWork, config: MatchingConfig, referral_id: uuid.UUID) -> EligibleNow:
@@ -259,7 +279,7 @@ async def recheck(uow: UnitOfWork, config: MatchingConfig, referral_id: uuid.UUI
     if row is None:
         raise ProposalNotFound(referral_id)
     now = datetime.now(UTC)
-    decision, _team, _case = await decide_for(uow.session, config, row.site_id, row.request, now)
+    decision, _team, _case = await decide_for(uow, config, row.site_id, row.request, now)
     return EligibleNow(
         referral_id=referral_id,
         site_id=row.site_id,
@@ -296,11 +316,10 @@ async def override(
     if not row.request:
         # decided before proposals kept the referral's facts: the hard rules cannot be checked
         raise OverrideRefused("this proposal predates overrides; ask the authority to re-submit the case")
-    session = uow.session
-    case = await case_of(session, row.site_id, row.request)
+    case = await case_of(uow, row.site_id, row.request)
     now = datetime.now(UTC)
     found = await repository.candidates(
-        session,
+        uow,
         repository.SiteFacts(row.site_id, case.region),
         now=now,
         window_days=config.window_days,
@@ -314,7 +333,7 @@ async def override(
     if rule is not None:
         raise OverrideRefused(_refusal(rule))
     replaces = [c["supporter"] for c in row.candidates]
-    await session.execute(
+    await uow.session.execute(
         sa.insert(t.override).values(
             referral_id=referral_id,
             site_id=row.site_id,
