@@ -12,8 +12,9 @@ Three figures, from one run on one broker:
   median, p99, p99.9 and the ratios to the floor;
 - burst: 10,000 referrals across 300 seeded sites submitted at once (64 in flight): the
   time until intake has accepted them all and until every one is paged.
-The services run with their production settings (outbox, timers, tracing exported to a
-discarding OTLP receiver in its own process). The machines are noisy: medians and ratios.
+The load and the floor run on uvloop, as the services do. The services run with their
+production settings (outbox, timers, tracing exported to a discarding OTLP receiver in its
+own process). The machines are noisy: medians and ratios.
 Run with ``make bench-flow``; figures go to ``bench/results/referral_flow.json``.
 """
 
@@ -39,6 +40,7 @@ import httpx
 import profiling
 import psutil
 import psycopg
+import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from contracts import topics
@@ -417,7 +419,7 @@ def main() -> None:
                 print(f"at rest: {result['idle_cpu_ms_per_second']}", flush=True)
             if args.prime > 0:
                 settle(bootstrap, SERVICES, sql)
-                primed = asyncio.run(burst(urls["intake"], bootstrap, sites, args.prime))
+                primed = uvloop.run(burst(urls["intake"], bootstrap, sites, args.prime))
                 result["primed_with"] = {k: primed[k] for k in ("referrals", "all_paged_seconds")}
                 print(
                     f"primed with {args.prime} referrals, paged in {primed['all_paged_seconds']} s",
@@ -438,7 +440,7 @@ def main() -> None:
                     if args.profile and number == 0
                     else []
                 )
-                latencies, paged_rate = asyncio.run(
+                latencies, paged_rate = uvloop.run(
                     steady(urls["intake"], bootstrap, sites, int(rate * seconds), rate)
                 )
                 if sampling:
@@ -461,7 +463,7 @@ def main() -> None:
                 settled = settle(bootstrap, SERVICES, sql)
                 used_before, opened_before = cpu_seconds(), connections_opened()
                 threads_before = broker_threads.snapshot(broker)
-                b: dict[str, Any] = asyncio.run(burst(urls["intake"], bootstrap, sites, args.burst))
+                b: dict[str, Any] = uvloop.run(burst(urls["intake"], bootstrap, sites, args.burst))
                 b["broker_cpu_ms_per_referral_by_thread"] = broker_threads.per_referral(
                     threads_before, broker_threads.snapshot(broker), args.burst
                 )
@@ -474,7 +476,7 @@ def main() -> None:
             services = None
 
             sizes = [
-                asyncio.run(median_envelope_bytes(bootstrap, topic, type_))
+                uvloop.run(median_envelope_bytes(bootstrap, topic, type_))
                 for topic, type_ in (
                     (topics.REFERRALS, "intake.referral.submitted.v1"),
                     (topics.PROPOSALS, "matching.match.proposed.v1"),
@@ -485,7 +487,7 @@ def main() -> None:
             for run in result["steady"]:
                 rate, count = run["rate_per_second"], int(run["rate_per_second"] * run["seconds"])
                 used_before = cpu_seconds()
-                hops = asyncio.run(floor(bootstrap, sizes, count, rate, int(rate * args.warmup)))
+                hops = uvloop.run(floor(bootstrap, sizes, count, rate, int(rate * args.warmup)))
                 # what the broker alone costs a referral's three hops, to read its share against
                 run["floor_broker_cpu_ms_per_referral"] = cpu_per_referral(
                     used_before, cpu_seconds(), count
