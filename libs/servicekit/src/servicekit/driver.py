@@ -15,7 +15,7 @@ reads its SQLSTATE.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
@@ -34,6 +34,12 @@ observers: list[Callable[[AsyncEngine, str, int, int], None]] = []
 
 
 Conversions = dict[str, Callable[[Any], Any]]
+
+
+def named_values(table: sa.Table, columns: Iterable[str]) -> dict[str, sa.BindParameter[Any]]:
+    """For ``insert(table).values(...)``: each of ``columns`` given as a value of its own name
+    and of the column's type (an insert a driver statement runs names what it writes)."""
+    return {name: sa.bindparam(name, type_=table.c[name].type) for name in columns}
 
 
 class DriverStatement:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit.driver import DriverStatement
+from servicekit.driver import DriverStatement, named_values
 
 if TYPE_CHECKING:
     from servicekit.database import UnitOfWork, UnitOfWorkFactory
@@ -60,9 +60,7 @@ async def start(uow: UnitOfWork, timers: sa.Table, *, due_at: datetime, **values
 def _insert_into(timers: sa.Table, columns: tuple[str, ...]) -> DriverStatement:
     """Built once for each table of timers and the columns given, on the driver, as every
     statement on an event's path."""
-    return DriverStatement(
-        sa.insert(timers).values({name: sa.bindparam(name, type_=timers.c[name].type) for name in columns})
-    )
+    return DriverStatement(sa.insert(timers).values(named_values(timers, columns)))
 
 
 async def start_all(uow: UnitOfWork, timers: sa.Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -18,7 +18,7 @@ from contracts.types import (
     OfferSource,
 )
 from servicekit.database import UnitOfWork
-from servicekit.driver import DriverStatement
+from servicekit.driver import DriverStatement, named_values
 from servicekit.mail import Mail
 from servicekit.vault import PersonalDataVault
 from sqlalchemy.dialects.postgresql import insert
@@ -93,15 +93,13 @@ _CASE_COLUMNS = (
 )  # fmt: skip
 _INSERT_CASE = DriverStatement(
     insert(tables.referral)
-    .values({name: sa.bindparam(name, type_=tables.referral.c[name].type) for name in _CASE_COLUMNS})
+    .values(named_values(tables.referral, _CASE_COLUMNS))
     .on_conflict_do_nothing(index_elements=["idempotency_key"])
     .returning(tables.referral.c.referral_id)
 )
 _CONTACT_COLUMNS = ("referral_id", "name_sealed", "phone_sealed", "email_sealed", "worker_token_sealed")
 _INSERT_CONTACT = DriverStatement(
-    sa.insert(tables.contact).values(
-        {name: sa.bindparam(name, type_=tables.contact.c[name].type) for name in _CONTACT_COLUMNS}
-    )
+    sa.insert(tables.contact).values(named_values(tables.contact, _CONTACT_COLUMNS))
 )
 
 

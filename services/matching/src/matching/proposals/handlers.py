@@ -25,7 +25,7 @@ from contracts.events import (
 from contracts.types import MatchRule, OverrideReason, Urgency
 from servicekit.auth import Principal, ensure_site
 from servicekit.database import UnitOfWork
-from servicekit.driver import DriverStatement
+from servicekit.driver import DriverStatement, named_values
 from sqlalchemy.dialects.postgresql import insert
 
 from matching import repository
@@ -250,9 +250,9 @@ async def _record(
 _RECORD = DriverStatement(
     insert(t.proposal)
     .values(
-        {
-            name: sa.bindparam(name, type_=t.proposal.c[name].type)
-            for name in (
+        named_values(
+            t.proposal,
+            (
                 "referral_id",
                 "site_id",
                 "matched",
@@ -264,8 +264,8 @@ _RECORD = DriverStatement(
                 "request",
                 "team_size",
                 "worker_unchecked",
-            )
-        }
+            ),
+        )
     )
     .on_conflict_do_nothing()
 )
