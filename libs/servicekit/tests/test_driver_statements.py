@@ -134,3 +134,15 @@ async def test_a_statement_on_the_driver_is_counted_on_its_step_and_a_slow_one_h
     assert [s.name for s in slow] == ["slow INSERT", "slow INSERT"]
     assert "inbox" in slow[0].attributes["db.statement"] and "$1" in slow[0].attributes["db.statement"]
     assert all(s.parent.span_id == step.context.span_id for s in slow)
+
+
+def test_a_statement_whose_values_are_expanded_at_each_run_is_refused_when_compiled():
+    """An IN list expanded at each run has a different text each time: it cannot be one
+    prepared statement, and would otherwise fail only when it first ran."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    names = DriverStatement(
+        sa.select(INBOX).where(INBOX.c.consumer.in_(sa.bindparam("names", expanding=True)))
+    )
+    with pytest.raises(ValueError, match="expanded at each run"):
+        names.compiled(create_async_engine("postgresql+asyncpg://nobody@nowhere/none"))  # never connects

@@ -43,8 +43,8 @@ def named_values(table: sa.Table, columns: Iterable[str]) -> dict[str, sa.BindPa
 
 
 class DriverStatement:
-    """A Core statement compiled once an engine (the engine gives the dialect and the
-    schema): run with ``execute``, ``fetch``, ``fetchrow`` or ``fetchval`` and its values by
+    """A Core statement compiled once for an engine (the engine gives the dialect and the
+    schema), then run with ``execute``, ``fetch``, ``fetchrow`` or ``fetchval`` and its values by
     name. Values go through the column types' own conversions (JSON to text, for one), None
     too, as the session would (a JSON column's None is JSON's null unless it says otherwise)."""
 
@@ -66,6 +66,9 @@ class DriverStatement:
                     dialect=dialect, schema_translate_map=schemas, render_schema_translate=schemas is not None
                 ),
             )
+            if compiled.post_compile_params:
+                # an IN list expanded at each run (bindparam(expanding=True)) has no one text
+                raise ValueError("a statement with values expanded at each run cannot go on the driver")
             names = tuple(compiled.positiontup or ())
             # a value the caller must give is not among these: missing, it is a KeyError
             written = {n: v for n, v in compiled.params.items() if not compiled.binds[n].required}
@@ -98,7 +101,8 @@ class DriverStatement:
                 observe(uow.engine, text, wall, elapsed)
 
     async def execute(self, uow: UnitOfWork, values: Mapping[str, Any]) -> None:
-        # fetch, not execute: asyncpg's execute with values prepares nothing it keeps
+        # fetch, as the others: one prepared statement whatever it is given (asyncpg's execute
+        # without values sends the text as a simple query, parsed and planned each time)
         await self._run(uow, "fetch", *self._args(uow.engine, values))
 
     async def executemany(self, uow: UnitOfWork, rows: Sequence[Mapping[str, Any]]) -> None:
