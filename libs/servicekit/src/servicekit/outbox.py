@@ -38,10 +38,8 @@ BACKLOG_REFRESH_SECONDS = 5.0
 tracer = trace.get_tracer("servicekit.outbox")
 
 
-# built once, as every statement on an event's path: SQLAlchemy derives a statement's cache
-# key from the whole statement, again for each one built anew
-# on the driver (every unit of work that emits); the envelope goes as the JSON text pydantic
-# writes, not as a dict SQLAlchemy would serialise again
+# built once, on the driver (every unit of work that emits); the envelope goes as the JSON
+# text pydantic writes, not as a dict SQLAlchemy would serialise again
 ADD = DriverStatement(
     sa.insert(OUTBOX).values(
         event_id=sa.bindparam("event_id"),
