@@ -7,12 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 EXAMPLES_PER_OPERATION = 30
+# a service that has not answered by then never will, as far as a person is concerned
+ANSWER_WITHIN_SECONDS = 10
 
 
 def _message(response: Any) -> str | None:
@@ -42,8 +45,14 @@ def fuzz(
     def probe(case: Any) -> None:
         nonlocal sent
         sent += 1
-        response = case.call(base_url=base_url, headers=auth)
         where = f"{case.method} {case.formatted_path} ({mode.value})"
+        try:
+            response = case.call(base_url=base_url, headers=auth, timeout=ANSWER_WITHIN_SECONDS)
+        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as error:
+            # said as a failure of its own, naming the request: raised, hypothesis would
+            # replay and shrink it, a wait of its timeout each time
+            failures.append(f"{where}: no answer ({type(error).__name__})")
+            return
         if response.status_code >= 500:
             failures.append(f"{where}: {response.status_code} {response.text[:200]}")
         elif response.status_code >= 400 and not _message(response):
@@ -77,6 +86,10 @@ ROLES = {
 SHARED_BY_EVERY_TEST = {("training", "PUT /courses/{code}"), ("metrics", "PUT /sites/{site_id}")}
 
 
+# oncall's ~4,000 requests took 170 to 230 s on a quiet machine, nearly two thirds of it
+# the client generating them; on CI's busy machine they once passed the 300 s every test has. A request
+# left unanswered fails the test by itself (ANSWER_WITHIN_SECONDS)
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("service", SERVICES)
 def test_no_service_answers_any_request_with_a_server_error(running_platform, site, service):
     p = running_platform
