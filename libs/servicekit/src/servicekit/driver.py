@@ -80,7 +80,8 @@ class DriverStatement:
             self._compiled = (engine, str(compiled), names, written, conversions)
         return self._compiled[1:]
 
-    def _args(self, engine: AsyncEngine, values: Mapping[str, Any]) -> list[Any]:
+    def arguments(self, engine: AsyncEngine, values: Mapping[str, Any]) -> list[Any]:
+        """The values in the text's order, converted; for a caller that runs the text itself."""
         _text, names, written, conversions = self.compiled(engine)
         args = []
         for name in names:
@@ -103,17 +104,17 @@ class DriverStatement:
     async def execute(self, uow: UnitOfWork, values: Mapping[str, Any]) -> None:
         # fetch, as the others: one prepared statement whatever it is given (asyncpg's execute
         # without values sends the text as a simple query, parsed and planned each time)
-        await self._run(uow, "fetch", *self._args(uow.engine, values))
+        await self._run(uow, "fetch", *self.arguments(uow.engine, values))
 
     async def executemany(self, uow: UnitOfWork, rows: Sequence[Mapping[str, Any]]) -> None:
         """The statement once for each of ``rows``, sent together (one round trip)."""
-        await self._run(uow, "executemany", [self._args(uow.engine, row) for row in rows])
+        await self._run(uow, "executemany", [self.arguments(uow.engine, row) for row in rows])
 
     async def fetch(self, uow: UnitOfWork, values: Mapping[str, Any]) -> Sequence[Any]:
-        return await self._run(uow, "fetch", *self._args(uow.engine, values))  # type: ignore[no-any-return]
+        return await self._run(uow, "fetch", *self.arguments(uow.engine, values))  # type: ignore[no-any-return]
 
     async def fetchrow(self, uow: UnitOfWork, values: Mapping[str, Any]) -> Any:
-        return await self._run(uow, "fetchrow", *self._args(uow.engine, values))
+        return await self._run(uow, "fetchrow", *self.arguments(uow.engine, values))
 
     async def fetchval(self, uow: UnitOfWork, values: Mapping[str, Any]) -> Any:
-        return await self._run(uow, "fetchval", *self._args(uow.engine, values))
+        return await self._run(uow, "fetchval", *self.arguments(uow.engine, values))

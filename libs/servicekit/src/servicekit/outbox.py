@@ -112,7 +112,7 @@ class OutboxRelay:
         self.backlog_rows = 0
         self.oldest_unpublished_seconds = 0.0
         self._backlog_checked = 0.0
-        self._locked_rows_sql: str | None = None  # built once, as ADD, at the first batch
+        self._locked_rows = DriverStatement(self._locked_rows_select())
 
     async def start(self) -> None:
         # the producer binds to the running loop, so it is made here, never at build time
@@ -187,8 +187,9 @@ class OutboxRelay:
         """Publish the oldest unpublished rows in order; RelayBusy while another replica's
         relay is publishing (it takes the rows in order; ours wait for it)."""
         engine: AsyncEngine = self.sessions.kw["bind"]
-        if self._locked_rows_sql is None:
-            self._locked_rows_sql = self._compiled(engine, self._locked_rows())
+        # compiled once; run outside a unit of work, on a connection and transaction of its own
+        text = self._locked_rows.compiled(engine)[0]
+        args = self._locked_rows.arguments(engine, {})
         async with engine.connect() as connection:
             # the driver's own connection and transaction: this step runs on every hop of
             # every referral, and the ORM's session and transaction cost three times the
@@ -200,7 +201,7 @@ class OutboxRelay:
                     # only once the broker has acknowledged every one of them, and a failed
                     # send or a crash rolls the mark back, so they go again (consumers
                     # deduplicate on the id)
-                    found = await driver.fetch(self._locked_rows_sql)
+                    found = await driver.fetch(text, *args)
                     if not found[0]["held"]:
                         raise RelayBusy(self.service)
                     rows = [row for row in found if row["seq"] is not None]
@@ -218,20 +219,7 @@ class OutboxRelay:
             counter.add(1, {"service": self.service, **event_attributes(row["envelope"])})
         return len(rows)
 
-    @staticmethod
-    def _compiled(engine: AsyncEngine, statement: sa.Select[Any]) -> str:
-        """The statement's text for the driver, in the service's schema; its values are the
-        service's own name and the batch's size, written in."""
-        return str(
-            statement.compile(
-                dialect=engine.dialect,
-                schema_translate_map=engine.sync_engine.get_execution_options().get("schema_translate_map"),
-                render_schema_translate=True,
-                compile_kwargs={"literal_binds": True},
-            )
-        )
-
-    def _locked_rows(self) -> sa.Select[Any]:
+    def _locked_rows_select(self) -> sa.Select[Any]:
         """The relay's lock and the oldest unpublished rows, marked published, in one round
         trip: a row saying whether the lock is held, joined to the rows (none when it is
         not). The lock is taken once, before the rows are read (a CTE with a volatile
