@@ -339,8 +339,9 @@ def main() -> None:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="sample each service with py-spy during the first steady run (py-spy on PATH or in"
-        " PSS_PY_SPY) and write its stacks and a summary of where the time went to DIR",
+        help="sample each service with py-spy during the first steady run, and at rest with --idle"
+        " (py-spy on PATH or in PSS_PY_SPY), and write its stacks and a summary of where the time"
+        " went to DIR",
     )
     parser.add_argument(
         "--keep-spans",
@@ -414,8 +415,12 @@ def main() -> None:
             print(f"the seeding's events processed {settled} s after it", flush=True)
             if args.idle > 0:
                 used_before = cpu_seconds()
+                at_rest = args.profile / "at rest" if args.profile else None
+                sampling = profiling.sample(at_rest, pids_of(services), args.idle) if at_rest else []
                 time.sleep(args.idle)
                 result["idle_cpu_ms_per_second"] = cpu_per_second(used_before, cpu_seconds(), args.idle)
+                if at_rest:
+                    result["profile_at_rest"] = profiling.summarise(at_rest, sampling)
                 print(f"at rest: {result['idle_cpu_ms_per_second']}", flush=True)
             if args.prime > 0:
                 settle(bootstrap, SERVICES, sql)
@@ -544,8 +549,10 @@ def main() -> None:
     by_thread = [r.get("broker_cpu_ms_per_referral_by_thread", {}) for r in phases]
     for kind in sorted({k for table in by_thread for k in table}):
         print(f"{kind:<36}" + "".join(f"{table.get(kind, 0.0):>10.1f}" for table in by_thread))
+    if "profile_at_rest" in result:
+        profiling.show(result["profile_at_rest"], "at rest")
     if "profile" in result:
-        profiling.show(result["profile"])
+        profiling.show(result["profile"], "first steady run")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {args.out}")
