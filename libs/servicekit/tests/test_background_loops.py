@@ -217,38 +217,6 @@ async def test_a_timer_overdue_but_not_taken_is_looked_at_again_soon_not_in_a_sp
     assert pauses == [service.REST_AT_LEAST_SECONDS, 2.0]  # soon; after a failure, the interval
 
 
-async def test_a_look_at_the_timers_is_one_transaction_that_also_reads_when_the_next_is_due():
-    """The rest asked the database in a transaction of its own after every step: two
-    transactions every two seconds, in each service with timers, doing nothing."""
-    due = datetime.now(UTC) + timedelta(seconds=30)
-    opened: list[str] = []
-
-    class Units:
-        def __call__(self) -> Units:
-            opened.append("transaction")
-            self.session = self
-            return self
-
-        async def __aenter__(self) -> Units:
-            return self
-
-        async def __aexit__(self, *_exc: object) -> None:
-            return None
-
-        async def scalar(self, _statement: object) -> datetime:
-            return due  # the next running timer
-
-    async def fire(_uow: object) -> int:
-        return 0  # nothing due
-
-    table = timers.timer_table("page_timer", sa.MetaData(), sa.Column("step", sa.Integer))
-    loop = timers.TimerLoop(Units(), table, fire)  # type: ignore[arg-type]
-    assert await loop.step() == 0
-    rest = await loop.rest()
-    assert opened == ["transaction"]
-    assert rest is not None and 28 < rest <= 30
-
-
 async def test_a_woken_relay_publishes_before_it_refreshes_its_backlog_gauges():
     """The gauges' query went before the batch once in five seconds: on the path of the
     events the wake was for."""

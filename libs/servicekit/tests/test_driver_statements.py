@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,8 @@ from contracts.events import ReferralClosed
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pss_testkit.database import statements_run
+from servicekit import timers
 from servicekit.database import UnitOfWorkFactory
 from servicekit.driver import DriverStatement
 from servicekit.inbox import claim, claim_all
@@ -146,3 +149,55 @@ def test_a_statement_whose_values_are_expanded_at_each_run_is_refused_when_compi
     )
     with pytest.raises(ValueError, match="expanded at each run"):
         names.compiled(create_async_engine("postgresql+asyncpg://nobody@nowhere/none"))  # never connects
+
+
+async def test_a_look_at_the_timers_with_none_due_is_one_statement_on_the_driver(scratch_database):
+    """At rest every look found nothing due, through the session's claim and a second read:
+    the service's largest cost with nothing happening. Now a look reads when the next timer
+    is due, on the driver, and fires only when one is."""
+    table = timers.timer_table("page_timer", sa.MetaData(), sa.Column("step", sa.Integer))
+    async with scratch_database.engine.begin() as connection:
+        await connection.run_sync(table.metadata.create_all)
+    units = UnitOfWorkFactory(scratch_database, producer="test")
+    fired: list[int] = []
+
+    async def fire(uow) -> int:  # type: ignore[no-untyped-def]
+        due = await timers.claim_due(uow.session, table, datetime.now(UTC))
+        fired.extend(row.step for row in due)
+        return len(due)
+
+    loop = timers.TimerLoop(units, table, fire)
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    async with units() as uow:
+        await timers.start(uow, table, due_at=later, step=1)
+
+    with statements_run(scratch_database) as statements:
+        assert await loop.step() == 0
+    assert fired == []
+    assert [s.split()[0] for s in statements] == ["SELECT"]  # the next due, nothing else
+    rest = await loop.rest()
+    assert rest is not None and 28 < rest <= 30
+
+    async with units() as uow:
+        await timers.start(uow, table, due_at=datetime.now(UTC) - timedelta(seconds=1), step=2)
+    assert await loop.step() == 1
+    assert fired == [2]
+    rest = await loop.rest()
+    assert rest is not None and 28 < rest <= 30  # the one still running, read after the fire
+
+
+async def test_rows_from_the_driver_read_as_the_sessions_do(scratch_database):
+    """Code written against the session's rows reads the driver's by attribute, with the
+    same values: JSON decoded, ids as UUIDs."""
+    async with UnitOfWorkFactory(scratch_database, producer="test")() as uow:
+        await uow.emit(_closed())
+    statement = DriverStatement(sa.select(OUTBOX.c.event_id, OUTBOX.c.envelope, OUTBOX.c.topic))
+    async with UnitOfWorkFactory(scratch_database, producer="test")() as uow:
+        (row,) = await statement.rows(uow, {})
+        (session_row,) = (await uow.session.execute(statement.statement)).all()
+    assert row.event_id == session_row.event_id
+    assert isinstance(row.event_id, uuid.UUID)
+    assert row.envelope == session_row.envelope and isinstance(row.envelope, dict)
+    assert row.topic == session_row.topic
+    async with UnitOfWorkFactory(scratch_database, producer="test")() as uow:
+        assert await DriverStatement(statement.statement.where(sa.false())).rows(uow, {}) == []

@@ -10,7 +10,7 @@ second cost an idle service more than anything else it did.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -74,20 +74,26 @@ async def start_all(uow: UnitOfWork, timers: sa.Table, rows: Sequence[dict[str, 
         uow.signal_after_commit(started(timers))
 
 
-async def next_due(session: AsyncSession, timers: sa.Table) -> datetime | None:
-    """When the next running timer of ``timers`` is due (None: none is running)."""
-    return await session.scalar(  # type: ignore[no-any-return]
+@cache
+def _next_due_of(timers: sa.Table) -> DriverStatement:
+    return DriverStatement(
         sa.select(sa.func.min(timers.c.due_at)).where(
             timers.c.fired_at.is_(None), timers.c.cancelled_at.is_(None)
         )
     )
 
 
+async def next_due(uow: UnitOfWork, timers: sa.Table) -> datetime | None:
+    """When the next running timer of ``timers`` is due (None: none is running)."""
+    return await _next_due_of(timers).fetchval(uow, {})  # type: ignore[no-any-return]
+
+
 class TimerLoop:
     """What a loop firing the timers of ``timers`` runs (``repeat(loop.step, rest=loop.rest)``):
     ``fire`` acts on what is due, and the same transaction reads when the next timer is due,
     so the rest asks the database nothing (a look was two transactions, every two seconds, in
-    every service with timers)."""
+    every service with timers). A look that finds nothing due is that one read, on the driver:
+    most looks, at rest, and the session's claim cost several times more."""
 
     def __init__(
         self, units: UnitOfWorkFactory, timers: sa.Table, fire: Callable[[UnitOfWork], Awaitable[int]]
@@ -98,9 +104,13 @@ class TimerLoop:
         self._next: datetime | None = None
 
     async def step(self) -> int:
+        done = 0
         async with self.units() as uow:
-            done = await self.fire(uow)
-            self._next = await next_due(uow.session, self.timers)
+            soonest = await next_due(uow, self.timers)
+            if soonest is not None and soonest <= datetime.now(UTC):
+                done = await self.fire(uow)
+                soonest = await next_due(uow, self.timers)
+            self._next = soonest
         return done
 
     async def rest(self) -> float | None:
