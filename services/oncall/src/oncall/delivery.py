@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from servicekit.database import UnitOfWork, UnitOfWorkFactory
+from servicekit.driver import DriverStatement
 from servicekit.vault import PersonalDataVault
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -92,19 +93,20 @@ ANSWERED_BY_PHONE = (Channel.SMS, Channel.VOICE)
 DELIVER_AT_ONCE = 20
 
 
-def _claim() -> sa.Update:
+def _claim() -> DriverStatement:
     """The due notifications, oldest first, leased to this step in one statement (a read and
-    an update were two round trips for each page). Built once, as every page goes through it."""
+    an update were two round trips for each page). Built once, on the driver: every page goes
+    through it, and at rest it is the loop's one statement every second."""
     n = t.notification
     due = (
         sa.select(n.c.notification_id, n.c.next_attempt_at.label("due_at"))
-        .where(n.c.status.in_([DeliveryStatus.PENDING, SENDING]), n.c.next_attempt_at <= sa.bindparam("now"))
+        .where(sa.text(t.STILL_TO_SEND), n.c.next_attempt_at <= sa.bindparam("now"))
         .order_by(n.c.next_attempt_at, n.c.notification_id)
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .with_for_update(skip_locked=True)
         .cte("due")
     )
-    return (
+    return DriverStatement(
         sa.update(n)
         .where(n.c.notification_id == due.c.notification_id)
         .values(status=SENDING, next_attempt_at=sa.bindparam("until"))
@@ -138,7 +140,7 @@ async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: in
     now = datetime.now(UTC)
     async with units() as uow:
         lease = {"now": now, "limit": limit, "until": now + delivery.lease}
-        rows = (await uow.session.execute(_CLAIM, lease)).all()
+        rows = await _CLAIM.rows(uow, lease)
         claimed = sorted(rows, key=lambda row: (row.due_at, row.notification_id))
         if not claimed:
             return 0

@@ -65,6 +65,10 @@ timer = timer_table(
 # one message to one person: a page, a "the team is filled", a service-level breach or a
 # coverage gap. Delivery goes through the person's contact routes in order: each route is
 # retried with backoff, then the next route is tried; the status is kept.
+# a notification still to send: the due index holds these, and a claim that says it in the
+# same words is one the planner can answer from that index (whatever plan it keeps)
+STILL_TO_SEND = "status IN ('pending', 'sending')"
+
 notification = sa.Table(
     "notification",
     metadata,
@@ -88,9 +92,7 @@ notification = sa.Table(
     sa.Column("provider_ref", sa.Text, unique=True),
     sa.Column("gateway_status", sa.Text),
     # pending, or claimed for sending (a lease: it comes due again if the sender died)
-    sa.Index(
-        "ix_notification_due", "next_attempt_at", postgresql_where=sa.text("status IN ('pending', 'sending')")
-    ),
+    sa.Index("ix_notification_due", "next_attempt_at", postgresql_where=sa.text(STILL_TO_SEND)),
 )
 
 # a site's schedule: rotations per layer, tried in position order, in the site's zone
