@@ -118,11 +118,12 @@ _CLAIM = _claim()
 
 
 @functools.cache
-def _outcome(columns: tuple[str, ...]) -> sa.Update:
+def _outcome(columns: tuple[str, ...]) -> DriverStatement:
     """An attempt's outcome, for every message whose outcome sets these columns: built once
-    for each set (a statement built anew had its cache key derived anew, for every message)."""
+    for each set, on the driver (a statement built anew had its cache key derived anew, for
+    every message)."""
     n = t.notification
-    return (
+    return DriverStatement(
         sa.update(n)
         .where(
             n.c.notification_id == sa.bindparam("id"),
@@ -171,7 +172,7 @@ async def deliver_due(units: UnitOfWorkFactory, delivery: Delivery, *, limit: in
         )
     async with units() as uow:
         for columns, each in shapes.items():
-            await uow.session.execute(_outcome(columns), each)
+            await _outcome(columns).executemany(uow, each)
     return len(claimed)
 
 
