@@ -208,6 +208,58 @@ async def test_a_delivery_step_is_four_statements_whatever_it_sends(oncall_datab
     assert retry.next_attempt_at > now and retry.last_error == "email: channel not configured"
 
 
+async def test_a_delivery_step_runs_on_the_driver_and_with_nothing_due_is_its_claim_alone(
+    oncall_database: Database,
+):
+    """The delivery loop looks every second: at rest its claim, through the session, was
+    oncall's largest cost with nothing happening. The claim and the outcomes run on the
+    driver; only the routes' read goes through the session, and only when something is due."""
+    from oncall.delivery import Delivery, deliver_due
+    from oncall.links import LinkSigner
+    from oncall.notifiers import Channel, RecordingNotifier
+    from servicekit.vault import PersonalDataVault
+
+    through_sqlalchemy: list[str] = []
+
+    @sa.event.listens_for(oncall_database.engine.sync_engine, "before_cursor_execute")
+    def record(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        through_sqlalchemy.append(statement)
+
+    vault = PersonalDataVault(PersonalDataVault.new_key())
+    recording = RecordingNotifier()
+    delivery = Delivery(
+        notifiers={Channel.RECORDING: recording},
+        vault=vault,
+        signer=LinkSigner("x" * 32, valid_for=timedelta(hours=1)),
+        public_base_url="https://example.org",
+        record_unrouted=True,
+    )
+    units = UnitOfWorkFactory(oncall_database, producer="oncall")
+    with statements_run(oncall_database) as seen:
+        assert await deliver_due(units, delivery) == 0
+    assert len(seen) == 1 and through_sqlalchemy == []
+
+    async with oncall_database.engine.begin() as conn:
+        await conn.execute(
+            sa.insert(t.contact_route).values(
+                staff_ref="st-tripsa", position=0, channel="recording", address=vault.seal("a@example.org")
+            )
+        )
+        await conn.execute(
+            sa.insert(t.notification).values(
+                kind="reminder",
+                recipient="st-tripsa",
+                channel="pending",
+                status="pending",
+                detail={"site_id": SITE},
+            )
+        )
+    through_sqlalchemy.clear()
+    assert await deliver_due(units, delivery) == 1
+    assert [m.recipient for m in recording.sent] == ["st-tripsa"]
+    assert len(through_sqlalchemy) == 1 and "contact_route" in through_sqlalchemy[0]  # the routes only
+
+
 async def test_the_duty_loop_reads_every_site_in_four_statements(oncall_database: Database):
     """Every few seconds the duty loop brings each site's duty in line with its schedule: it
     read five statements a site (60 sites: 20 statements a second at rest). Now every
