@@ -121,6 +121,7 @@ def summarise(directory: Path, sampling: list[tuple[str, subprocess.Popen[bytes]
 def show(profile: dict[str, Any], when: str) -> None:
     print(f"\nwhere each service's samples went (py-spy, {when}, on-CPU samples only)")
     for name, found in profile.items():
-        print(f"{name} ({found['samples']} samples, {found.get('waiting_samples', 0)} more in the loop's wait)")
+        waiting = found.get("waiting_samples", 0)
+        print(f"{name} ({found['samples']} samples, {waiting} more in the loop's wait)")
         for part, percent in found["parts_percent"].items():
             print(f"  {percent:5.1f}%  {part}")

@@ -149,14 +149,29 @@ async def test_nobody_to_page_ends_the_episode_as_it_starts(oncall_database: Dat
     assert list(types) == [PageExhausted.TYPE]
 
 
+def _delivery(vault: Any, recording: Any) -> Any:
+    """Delivery to a route that records what it is given; a recipient with no route is
+    recorded too (development)."""
+    from oncall.delivery import Delivery
+    from oncall.links import LinkSigner
+    from oncall.notifiers import Channel
+
+    return Delivery(
+        notifiers={Channel.RECORDING: recording},
+        vault=vault,
+        signer=LinkSigner("x" * 32, valid_for=timedelta(hours=1)),
+        public_base_url="https://example.org",
+        record_unrouted=True,
+    )
+
+
 async def test_a_delivery_step_is_four_statements_whatever_it_sends(oncall_database: Database):
     """The delivery loop's step: the due messages read and leased in one statement (it was a
     read and an update), every recipient's routes in one read (it was one a recipient), and
     the outcomes in one statement for each kind of outcome (it was one a message). The oldest
     goes first, a message not yet due is left, a route that failed waits for its retry."""
-    from oncall.delivery import Delivery, deliver_due
-    from oncall.links import LinkSigner
-    from oncall.notifiers import Channel, RecordingNotifier
+    from oncall.delivery import deliver_due
+    from oncall.notifiers import RecordingNotifier
     from servicekit.vault import PersonalDataVault
 
     vault = PersonalDataVault(PersonalDataVault.new_key())
@@ -182,13 +197,7 @@ async def test_a_delivery_step_is_four_statements_whatever_it_sends(oncall_datab
                 )
             )
     recording = RecordingNotifier()
-    delivery = Delivery(
-        notifiers={Channel.RECORDING: recording},
-        vault=vault,
-        signer=LinkSigner("x" * 32, valid_for=timedelta(hours=1)),
-        public_base_url="https://example.org",
-        record_unrouted=True,
-    )
+    delivery = _delivery(vault, recording)
     with statements_run(oncall_database) as seen:
         sent = await deliver_due(UnitOfWorkFactory(oncall_database, producer="oncall"), delivery)
     assert sent == 3
@@ -214,9 +223,8 @@ async def test_a_delivery_step_runs_on_the_driver_and_with_nothing_due_is_its_cl
     """The delivery loop looks every second: at rest its claim, through the session, was
     oncall's largest cost with nothing happening. The claim and the outcomes run on the
     driver; only the routes' read goes through the session, and only when something is due."""
-    from oncall.delivery import Delivery, deliver_due
-    from oncall.links import LinkSigner
-    from oncall.notifiers import Channel, RecordingNotifier
+    from oncall.delivery import deliver_due
+    from oncall.notifiers import RecordingNotifier
     from servicekit.vault import PersonalDataVault
 
     through_sqlalchemy: list[str] = []
@@ -227,13 +235,7 @@ async def test_a_delivery_step_runs_on_the_driver_and_with_nothing_due_is_its_cl
 
     vault = PersonalDataVault(PersonalDataVault.new_key())
     recording = RecordingNotifier()
-    delivery = Delivery(
-        notifiers={Channel.RECORDING: recording},
-        vault=vault,
-        signer=LinkSigner("x" * 32, valid_for=timedelta(hours=1)),
-        public_base_url="https://example.org",
-        record_unrouted=True,
-    )
+    delivery = _delivery(vault, recording)
     units = UnitOfWorkFactory(oncall_database, producer="oncall")
     with statements_run(oncall_database) as seen:
         assert await deliver_due(units, delivery) == 0
