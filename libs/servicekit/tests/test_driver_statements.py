@@ -188,7 +188,7 @@ async def test_a_look_at_the_timers_with_none_due_is_one_statement_on_the_driver
 
 async def test_rows_from_the_driver_read_as_the_sessions_do(scratch_database):
     """Code written against the session's rows reads the driver's by attribute, with the
-    same values: JSON decoded, ids as UUIDs."""
+    same values: JSON decoded, ids as UUIDs, a type of our own read as it reads itself."""
     async with UnitOfWorkFactory(scratch_database, producer="test")() as uow:
         await uow.emit(_closed())
     statement = DriverStatement(sa.select(OUTBOX.c.event_id, OUTBOX.c.envelope, OUTBOX.c.topic))
@@ -199,5 +199,19 @@ async def test_rows_from_the_driver_read_as_the_sessions_do(scratch_database):
     assert isinstance(row.event_id, uuid.UUID)
     assert row.envelope == session_row.envelope and isinstance(row.envelope, dict)
     assert row.topic == session_row.topic
+
+    class Shouted(sa.types.TypeDecorator[str]):
+        """A type of our own, read differently from the text the server sends."""
+
+        impl = sa.Text
+        cache_ok = True
+
+        def process_result_value(self, value: str | None, dialect: object) -> str | None:
+            return None if value is None else value.upper()
+
+    shouted = DriverStatement(sa.select(sa.type_coerce(OUTBOX.c.topic, Shouted()).label("topic")))
+    async with UnitOfWorkFactory(scratch_database, producer="test")() as uow:
+        (row,) = await shouted.rows(uow, {})
+        assert row.topic == await uow.session.scalar(shouted.statement) == session_row.topic.upper()
     async with UnitOfWorkFactory(scratch_database, producer="test")() as uow:
         assert await DriverStatement(statement.statement.where(sa.false())).rows(uow, {}) == []

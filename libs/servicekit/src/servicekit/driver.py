@@ -55,6 +55,7 @@ class DriverStatement:
         # values the caller gives in the driver's own form (a JSON document already as text)
         self.as_given = frozenset(as_given)
         self._compiled: tuple[AsyncEngine, str, tuple[str, ...], dict[str, Any], Conversions] | None = None
+        self._readers: tuple[AsyncEngine, dict[int, Callable[[Any], Any]]] | None = None
 
     def compiled(self, engine: AsyncEngine) -> tuple[str, tuple[str, ...], dict[str, Any], Conversions]:
         """The text, the names of its values in order, the values written in the statement
@@ -115,15 +116,37 @@ class DriverStatement:
     async def fetch(self, uow: UnitOfWork, values: Mapping[str, Any]) -> Sequence[Any]:
         return await self._run(uow, "fetch", *self.arguments(uow.engine, values))  # type: ignore[no-any-return]
 
+    def _result_conversions(self, engine: AsyncEngine) -> dict[int, Callable[[Any], Any]]:
+        """Each returned column's conversion by position, as the session applies it: none for
+        the dialect's own types (it decodes JSON on the connection), a type of our own's."""
+        if self._readers is None or self._readers[0] is not engine:
+            dialect = engine.dialect
+            columns = list(getattr(self.statement, "exported_columns", ()))
+            readers = {}
+            for position, column in enumerate(columns):
+                read = column.type.dialect_impl(dialect).result_processor(dialect, None)
+                if read is not None:
+                    readers[position] = read
+            self._readers = (engine, readers)
+        return self._readers[1]
+
     async def rows(self, uow: UnitOfWork, values: Mapping[str, Any]) -> list[Any]:
-        """As ``fetch``, each row read by attribute as the session's rows are (``row.kind``), for
-        code written against those. The values are the same: SQLAlchemy's asyncpg dialect
-        decodes JSON on the connection itself, and its other types need no conversion."""
+        """As ``fetch``, each row read by attribute as the session's rows are (``row.kind``),
+        with the same values, for code written against those."""
         found = await self.fetch(uow, values)
         if not found:
             return []
         shape = _row_type(tuple(found[0].keys()))
-        return [shape._make(record.values()) for record in found]
+        readers = self._result_conversions(uow.engine)
+        if not readers:
+            return [shape._make(record.values()) for record in found]
+        converted = []
+        for record in found:
+            row = list(record.values())
+            for position, read in readers.items():
+                row[position] = read(row[position])
+            converted.append(shape._make(row))
+        return converted
 
     async def fetchrow(self, uow: UnitOfWork, values: Mapping[str, Any]) -> Any:
         return await self._run(uow, "fetchrow", *self.arguments(uow.engine, values))
