@@ -86,9 +86,9 @@ ROLES = {
 SHARED_BY_EVERY_TEST = {("training", "PUT /courses/{code}"), ("metrics", "PUT /sites/{site_id}")}
 
 
-# oncall's ~4,000 requests took 170 to 230 s on a quiet machine, nearly two thirds of it
-# the client generating them; on CI's busy machine they once passed the 300 s every test has. A request
-# left unanswered fails the test by itself (ANSWER_WITHIN_SECONDS)
+# oncall's ~4,000 requests took 170 to 230 s on a quiet machine, nearly two thirds of it the
+# client generating them; on CI's busy machine they once passed the 300 s every test has. A
+# request left unanswered fails the test by itself (ANSWER_WITHIN_SECONDS)
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("service", SERVICES)
 def test_no_service_answers_any_request_with_a_server_error(running_platform, site, service):
