@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from pss_dev.seed import Site
 from pss_testkit.testing import RunningPlatform
 
 CHROMIUM = "/usr/bin/chromium"
@@ -70,3 +71,17 @@ def sign_in(page: Page, p: RunningPlatform, username: str, path: str = "/") -> N
     # a sign-in that failed lands on the callback's page: say what it said, not a timeout later
     # (CI once timed out waiting for the queue after this point, on a loaded machine)
     assert "/signin" not in page.url, f"{page.url}: {page.inner_text('body')[:400]}"
+
+
+@pytest.fixture
+def unhurried_pages(running_platform: RunningPlatform, site: Site) -> None:
+    """The test's ``site`` has its pages wait ten minutes for an answer. The platform under
+    test pages the next person after 5 s so that escalation tests are quick; a test that
+    answers a page in the browser would race that chain on a busy machine. CI once lost it: a
+    coordinator paged last saw the case exhausted (their take refused) while axe still read
+    the page."""
+    ten_minutes = {"default_seconds": 600, "crisis_seconds": 600}
+    with running_platform.admin() as admin:
+        url = f"{running_platform.url('oncall')}/sites/{site.site_id}/acknowledge-timeouts"
+        answer = admin.put(url, json=ten_minutes)
+    assert answer.status_code == 200, answer.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import Page, expect
 from pss_testkit.testing import RunningPlatform, ref, submit, wait_for
 
@@ -16,6 +17,7 @@ from tests.browser.conftest import frontend, sign_in
 from tests.browser.test_worker import PHONE, axe_violations, no_sideways_scroll, screenshot
 
 
+@pytest.mark.usefixtures("unhurried_pages")
 def test_a_coordinator_takes_their_own_page_records_the_case_and_closes_it(
     running_platform: RunningPlatform, site, page: Page
 ):

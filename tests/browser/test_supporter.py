@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import httpx
 import icalendar
+import pytest
 from playwright.sync_api import Browser, expect
 from pss_testkit.testing import RunningPlatform, ref, self_referral, submit, wait_for
 
@@ -20,6 +21,7 @@ from tests.browser.conftest import frontend, sign_in
 from tests.browser.test_worker import PHONE, axe_violations, english_shown, no_sideways_scroll, screenshot
 
 
+@pytest.mark.usefixtures("unhurried_pages")
 def test_a_supporter_signs_in_finds_their_page_and_takes_the_case(
     running_platform: RunningPlatform, site, browser: Browser
 ):
@@ -53,6 +55,7 @@ def test_a_supporter_signs_in_finds_their_page_and_takes_the_case(
         context.close()
 
 
+@pytest.mark.usefixtures("unhurried_pages")
 def test_a_supporter_works_their_case_from_the_call_back_to_the_close(
     running_platform: RunningPlatform, site, browser: Browser
 ):
@@ -133,6 +136,7 @@ def test_a_supporter_works_their_case_from_the_call_back_to_the_close(
         other.close()
 
 
+@pytest.mark.usefixtures("unhurried_pages")
 def test_a_supporter_steps_away_sets_how_pages_reach_them_reads_their_training_and_answers_a_debrief(
     running_platform: RunningPlatform, site, browser: Browser
 ):
