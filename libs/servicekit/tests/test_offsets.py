@@ -65,3 +65,14 @@ async def test_stopping_lets_a_commit_on_its_way_finish(monkeypatch):
     consumer.go.set()
     await stopping
     assert consumer.committed == [{TopicPartition(TOPIC, 0): 5}]
+
+
+async def test_stopping_does_not_wait_out_the_commits_interval():
+    """Offsets wait ``COMMIT_EVERY_SECONDS`` (2 s) to go with the next ones; a stopping service
+    commits them at once and does not sleep out the rest of the interval."""
+    offsets, consumer = kit.Offsets("test"), Consumer()
+    consumer.go.set()
+    offsets.processed(consumer, [record(0, 4)])  # type: ignore[arg-type]
+    await asyncio.sleep(0.01)  # the next commit is an interval away
+    await asyncio.wait_for(offsets.stop(), timeout=kit.COMMIT_EVERY_SECONDS / 2)
+    assert consumer.committed == [{TopicPartition(TOPIC, 0): 5}]

@@ -226,9 +226,11 @@ class PageWatch:
         partitions = [TopicPartition(topics.PAGES, p["partition"]) for p in described["partitions"]]
         if not partitions:
             raise RuntimeError(f"{topics.PAGES} has no partitions; is the broker's topic plan applied?")
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=None, fetch_max_wait_ms=50
-        )
+        # aiokafka's own fetch wait (500 ms), as the floor's last reader and a paging gateway:
+        # a fetch returns as soon as a page is there, so the wait bounds only an empty fetch.
+        # At 50 ms the watch alone was 20 fetches a second, four requests a referral at 5/s
+        # that the bench charged to the platform's broker and the floor's reader never made.
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
         await self._consumer.start()
         self._consumer.assign(partitions)
         await self._consumer.seek_to_end(*partitions)
