@@ -83,7 +83,7 @@ def generate(
         common = {"referral_id": rid, "site_id": site}
         out.append(
             (
-                topics.REFERRALS,
+                topics.SUBMISSIONS,
                 key,
                 envelope(
                     "intake.referral.submitted.v1",
@@ -118,7 +118,7 @@ def generate(
         }
         minutes = rng.randint(1, 120)
         out += [
-            (topics.PAGES, key, envelope("oncall.page.acknowledged.v1", site, at, "oncall", ack)),
+            (topics.ACKNOWLEDGEMENTS, key, envelope("oncall.page.acknowledged.v1", site, at, "oncall", ack)),
             (
                 topics.REFERRALS,
                 key,

@@ -483,7 +483,7 @@ def main() -> None:
             sizes = [
                 uvloop.run(median_envelope_bytes(bootstrap, topic, type_))
                 for topic, type_ in (
-                    (topics.REFERRALS, "intake.referral.submitted.v1"),
+                    (topics.SUBMISSIONS, "intake.referral.submitted.v1"),
                     (topics.PROPOSALS, "matching.match.proposed.v1"),
                     (topics.PAGES, "oncall.page.sent.v1"),
                 )

@@ -172,7 +172,7 @@ def read_history(p: RunningPlatform, accepted: list[Any], counted: int) -> Histo
     exhausted: dict[uuid.UUID, set[str]] = defaultdict(set)
     order: dict[uuid.UUID, list[tuple[str, int]]] = defaultdict(list)
     first_copies: set[str] = set()
-    for topic in (topics.REFERRALS, topics.PROPOSALS, topics.PAGES):
+    for topic in (topics.SUBMISSIONS, topics.PROPOSALS, topics.PAGES):
         for record in sorted(p.kafka.read(topic), key=lambda r: (r.partition, r.offset)):
             envelope = record.json()
             payload, type_ = envelope["payload"], envelope["type"]

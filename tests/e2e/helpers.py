@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from contracts import topics
+from contracts import EVENT_TYPES, topics
 from pss_testkit.testing import RunningPlatform, ref, self_referral, submit, wait_for
 
 __all__ = ["ref", "self_referral", "submit"]  # shared with the browser tests
@@ -91,4 +91,4 @@ def acknowledge(p: RunningPlatform, page: dict[str, Any], expect: int = 200) -> 
 
 
 def intake_events(p: RunningPlatform, type_: str, referral_id: uuid.UUID) -> list[dict[str, Any]]:
-    return distinct(p.kafka.events(topics.REFERRALS, type_=type_, referral_id=referral_id))
+    return distinct(p.kafka.events(EVENT_TYPES[type_].TOPIC, type_=type_, referral_id=referral_id))

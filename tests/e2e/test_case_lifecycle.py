@@ -7,8 +7,8 @@ import time
 import uuid
 
 from contracts import topics
-from contracts.events import Candidate, MatchProposed, ReferralClosed
-from contracts.types import CaseOutcome, Urgency
+from contracts.events import Candidate, MatchProposed, ReferralClosed, ReferralSubmitted, ReferralWithdrawn
+from contracts.types import CaseOutcome, Modality, ReasonCategory, ReasonKind, Urgency, WithdrawalStage
 from pss_testkit.testing import TEST_ACK_TIMEOUT_SECONDS, wait_for
 
 from .helpers import as_worker, pages_sent, person, post, ref, wait_for_page
@@ -136,6 +136,40 @@ def test_a_case_closed_before_its_proposal_arrives_pages_nobody(running_platform
     )
     assert pages_sent(p, referral_id) == []
     assert _live_timers(p, referral_id) == 0
+
+
+def test_a_case_withdrawn_before_matching_reads_its_submission_is_proposed_to_nobody(running_platform, site):
+    """Matching reads the submissions and the endings from two topics: the ending may come
+    first. It is remembered, so the late submission is decided for nobody and pages nobody."""
+    p = running_platform
+    referral_id = uuid.uuid4()
+    ending = ReferralWithdrawn(
+        referral_id=referral_id, site_id=site.site_id, stage=WithdrawalStage.SUBMITTED
+    ).envelope(site_id=site.site_id, producer="intake")
+    p.kafka.publish(ReferralWithdrawn.TOPIC, ending.model_dump_json().encode(), key=site.site_id.encode())
+    wait_for(
+        lambda: p.sql("SELECT 1 FROM matching.ended_referral WHERE referral_id = %s", referral_id),
+        what="matching to record the ended case",
+    )
+    late = ReferralSubmitted(
+        referral_id=referral_id,
+        site_id=site.site_id,
+        path="self",
+        reason_category=ReasonCategory.CRITICAL_INCIDENT,
+        reason_kind=ReasonKind.UNEXPECTED_PATIENT_DEATH,
+        urgency=Urgency.WITHIN_HOURS,
+        modality=Modality.PHONE,
+        worker=ref(site, "rn1"),
+    ).envelope(site_id=site.site_id, producer="intake")
+    assert ReferralSubmitted.TOPIC == topics.SUBMISSIONS != ReferralWithdrawn.TOPIC
+    p.kafka.publish(topics.SUBMISSIONS, late.model_dump_json().encode(), key=site.site_id.encode())
+    wait_for(
+        lambda: p.sql("SELECT 1 FROM matching.inbox WHERE event_id = %s", late.id),
+        what="matching to take the submission",
+    )
+    assert p.sql("SELECT count(*) FROM matching.proposal WHERE referral_id = %s", referral_id) == [(0,)]
+    assert p.kafka.events(topics.PROPOSALS, referral_id=str(referral_id)) == []  # nothing for oncall
+    assert pages_sent(p, referral_id) == []
 
 
 def test_the_referral_of_a_manager_needs_a_signed_in_manager_of_the_site(running_platform, site, other_site):

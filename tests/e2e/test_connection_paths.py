@@ -273,7 +273,9 @@ def test_a_group_activation_becomes_one_case_staffed_with_several_supporters(run
             len(
                 found := distinct(
                     p.kafka.events(
-                        topics.PAGES, type_="oncall.page.acknowledged.v1", referral_id=str(referral_id)
+                        topics.ACKNOWLEDGEMENTS,
+                        type_="oncall.page.acknowledged.v1",
+                        referral_id=str(referral_id),
                     )
                 )
             )

@@ -16,7 +16,9 @@ from .helpers import acknowledge, distinct, proposal, ref, self_referral, submit
 def _acknowledgement(p, referral_id):  # type: ignore[no-untyped-def]
     return wait_for(
         lambda: distinct(
-            p.kafka.events(topics.PAGES, type_="oncall.page.acknowledged.v1", referral_id=referral_id)
+            p.kafka.events(
+                topics.ACKNOWLEDGEMENTS, type_="oncall.page.acknowledged.v1", referral_id=referral_id
+            )
         ),
         what="the acknowledgement",
     )[0]["payload"]

@@ -101,7 +101,9 @@ def test_a_page_reaches_the_supporter_by_email_with_a_link_that_works_once_and_s
         assert forged.status_code == 400
 
     acknowledged = wait_for(
-        lambda: events(p, topics.PAGES, "oncall.page.acknowledged.v1", referral_id=str(referral_id)),
+        lambda: events(
+            p, topics.ACKNOWLEDGEMENTS, "oncall.page.acknowledged.v1", referral_id=str(referral_id)
+        ),
         what="the acknowledgement",
     )
     assert acknowledged[0]["payload"]["recipient"] == site.primary

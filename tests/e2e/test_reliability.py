@@ -53,17 +53,19 @@ def test_an_event_redelivered_twice_has_one_effect(running_platform, site):
     referral_id = submit(p, self_referral(site, ref(site, "rn1")))
     wait_for_page(p, referral_id, step=0)
     submitted = p.kafka.events(
-        topics.REFERRALS, type_="intake.referral.submitted.v1", referral_id=referral_id
+        topics.SUBMISSIONS, type_="intake.referral.submitted.v1", referral_id=referral_id
     )[0]
 
     raw = json.dumps(submitted).encode()
-    p.kafka.publish(topics.REFERRALS, raw, key=site.site_id.encode())
-    p.kafka.publish(topics.REFERRALS, raw, key=site.site_id.encode())
+    p.kafka.publish(topics.SUBMISSIONS, raw, key=site.site_id.encode())
+    p.kafka.publish(topics.SUBMISSIONS, raw, key=site.site_id.encode())
 
     # a later referral of the same site is processed after the redeliveries (same partition)
     marker = submit(p, self_referral(site, ref(site, "rn2")))
     wait_for_page(p, marker, step=0)
-    marker_event = p.kafka.events(topics.REFERRALS, type_="intake.referral.submitted.v1", referral_id=marker)
+    marker_event = p.kafka.events(
+        topics.SUBMISSIONS, type_="intake.referral.submitted.v1", referral_id=marker
+    )
     wait_for(
         lambda: p.sql("SELECT 1 FROM metrics.inbox WHERE event_id = %s", marker_event[0]["id"]),
         what="metrics to process the marker referral",
@@ -80,18 +82,18 @@ def test_an_event_redelivered_twice_has_one_effect(running_platform, site):
 def test_a_malformed_message_goes_to_the_dead_letter_topic_and_the_next_is_processed(running_platform, site):
     p = running_platform
     poison = b'{"id": "not-a-uuid", "type": "intake.referral.submitted.v1", "payload": {}}'
-    p.kafka.publish(topics.REFERRALS, poison, key=site.site_id.encode())
+    p.kafka.publish(topics.SUBMISSIONS, poison, key=site.site_id.encode())
     referral_id = submit(p, self_referral(site, ref(site, "rn1")))
 
     wait_for_page(p, referral_id, step=0)  # the flow goes on past the poison message
 
     def dead_letters():
-        records = [r for r in p.kafka.read(topics.dead_letter(topics.REFERRALS)) if r.value == poison]
+        records = [r for r in p.kafka.read(topics.dead_letter(topics.SUBMISSIONS)) if r.value == poison]
         return records if {r.headers["dlt.consumer"] for r in records} >= {"matching", "metrics"} else None
 
     records = wait_for(dead_letters, what="each consumer to dead-letter the poison message")
     for record in records:
-        assert record.headers["dlt.original_topic"] == topics.REFERRALS
+        assert record.headers["dlt.original_topic"] == topics.SUBMISSIONS
         assert record.headers["dlt.original_partition"].isdigit()
         assert record.headers["dlt.original_offset"].isdigit()
         assert record.headers["dlt.attempts"] == "1"

@@ -37,7 +37,9 @@ def test_a_self_referral_is_matched_paged_acknowledged_and_counted(running_platf
         answer = supporter.post(f"{p.url('oncall')}/pages/{page['page_id']}/acknowledge")
     assert answer.status_code == 200, answer.text
     acknowledged = wait_for(
-        lambda: p.kafka.events(topics.PAGES, type_="oncall.page.acknowledged.v1", referral_id=referral_id),
+        lambda: p.kafka.events(
+            topics.ACKNOWLEDGEMENTS, type_="oncall.page.acknowledged.v1", referral_id=referral_id
+        ),
         what="the acknowledgement event",
     )
     assert acknowledged[0]["payload"]["recipient"] == site.primary

@@ -78,7 +78,7 @@ class Event(BaseModel):
 
 class ReferralSubmitted(Event):
     TYPE: ClassVar[str] = "intake.referral.submitted.v1"
-    TOPIC: ClassVar[str] = topics.REFERRALS
+    TOPIC: ClassVar[str] = topics.SUBMISSIONS
     METRIC_LABELS: ClassVar[tuple[str, ...]] = ("path", "urgency", "crisis")
 
     referral_id: uuid.UUID
@@ -277,7 +277,7 @@ class PageSent(Event):
 
 class PageAcknowledged(Event):
     TYPE: ClassVar[str] = "oncall.page.acknowledged.v1"
-    TOPIC: ClassVar[str] = topics.PAGES
+    TOPIC: ClassVar[str] = topics.ACKNOWLEDGEMENTS
     METRIC_LABELS: ClassVar[tuple[str, ...]] = ("recipient_role",)
 
     page_id: uuid.UUID

@@ -168,8 +168,17 @@ _READS = {
 }
 
 
+# a submission and its case's ending come on two topics (contracts.topics.SUBMISSIONS), so
+# an ending may be read first: a replay, a lagging partition, a withdrawal within moments
+_ENDED = DriverStatement(
+    sa.select(t.ended_referral.c.ended).where(t.ended_referral.c.referral_id == sa.bindparam("referral_id"))
+)
+
+
 def on_referral_submitted(config: MatchingConfig):  # type: ignore[no-untyped-def]
     async def handle(event: ReferralSubmitted, uow: UnitOfWork, _envelope: Envelope) -> None:
+        if await _ENDED.fetchval(uow, {"referral_id": event.referral_id}) is not None:
+            return  # ended before it was decided: nobody is proposed, and nobody paged
         request = event.model_dump(mode="json", include=set(_REQUEST_FIELDS))
         now = datetime.now(UTC)
         decision, team, case = await decide_for(uow, config, event.site_id, request, now)
