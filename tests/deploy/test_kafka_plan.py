@@ -7,8 +7,9 @@ import subprocess
 
 import pytest
 from contracts import EVENT_TYPES, topics
+from contracts.events import MatchProposed, PageAcknowledged, PageSent, ReferralSubmitted
 from pss_cli.kafka_plan import AclBinding, PlanError, load_plan, parse_plan
-from pss_testkit.testing import subscribed_topics
+from pss_testkit.testing import subscribed_topics, subscriptions_of
 
 from .conftest import DEPLOY, ROOT, WITH_DATABASE
 
@@ -17,6 +18,21 @@ PLAN = load_plan(DEPLOY / "kafka" / "topics.yaml")
 
 def produced(service: str) -> set[str]:
     return {cls.TOPIC for type_, cls in EVENT_TYPES.items() if type_.split(".")[0] == service}
+
+
+# the events of a referral on its way to a page and back. A consumer fetches every event of
+# the topics it reads; at a few referrals a second each comes alone, and one a service only
+# ignores costs a fetch and its decoding for nothing (issue 25, fourteenth round)
+REFERRAL_PATH = (ReferralSubmitted, MatchProposed, PageSent, PageAcknowledged)
+ON_THE_PATH = ("intake", "matching", "oncall")
+
+
+@pytest.mark.parametrize("service", ON_THE_PATH)
+def test_no_service_on_a_referrals_path_reads_a_topic_of_its_events_only_to_ignore_them(service):
+    handled = set(subscriptions_of(service).handlers)
+    read = subscribed_topics(service)
+    ignored = [e.TYPE for e in REFERRAL_PATH if e.TOPIC in read and e.TYPE not in handled]
+    assert not ignored, f"{service} fetches these only to ignore them: {ignored}"
 
 
 def test_every_topic_and_its_dead_letter_topic_is_defined_and_nothing_else():

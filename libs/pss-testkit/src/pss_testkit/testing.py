@@ -523,15 +523,20 @@ def launch_platform(
     return running
 
 
-def subscribed_topics(service: str) -> set[str]:
-    """The topics a service's consumers subscribe to, from its own ``make_subscriptions``
-    (called with no dependencies: declaring the subscriptions needs none)."""
+def subscriptions_of(service: str) -> Any:
+    """A service's own ``make_subscriptions()`` (called with no dependencies: declaring the
+    subscriptions needs none): the event types it handles, and so the topics it reads."""
     import importlib
     import inspect
 
     module = importlib.import_module(f"{service}.consumers")
     arguments = [None] * len(inspect.signature(module.make_subscriptions).parameters)
-    return set(module.make_subscriptions(*arguments).topics)
+    return module.make_subscriptions(*arguments)
+
+
+def subscribed_topics(service: str) -> set[str]:
+    """The topics a service's consumers subscribe to."""
+    return set(subscriptions_of(service).topics)
 
 
 def seed_and_wait(running_platform: RunningPlatform, seeded: Site) -> Site:
