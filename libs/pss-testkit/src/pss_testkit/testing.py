@@ -28,6 +28,7 @@ from pss_dev.local.sms_gateway import SmsGateway
 from pss_dev.platform import Infrastructure, Platform
 from pss_dev.seed import Site, sample_site, seed_courses, seed_site
 from servicekit.auth import DevTokenIssuer, Role
+from servicekit.consumer import Subscriptions
 from servicekit.vault import PersonalDataVault
 
 T = TypeVar("T")
@@ -523,7 +524,7 @@ def launch_platform(
     return running
 
 
-def subscriptions_of(service: str) -> Any:
+def subscriptions_of(service: str) -> Subscriptions:
     """A service's own ``make_subscriptions()`` (called with no dependencies: declaring the
     subscriptions needs none): the event types it handles, and so the topics it reads."""
     import importlib
@@ -531,7 +532,8 @@ def subscriptions_of(service: str) -> Any:
 
     module = importlib.import_module(f"{service}.consumers")
     arguments = [None] * len(inspect.signature(module.make_subscriptions).parameters)
-    return module.make_subscriptions(*arguments)
+    subscriptions: Subscriptions = module.make_subscriptions(*arguments)
+    return subscriptions
 
 
 def subscribed_topics(service: str) -> set[str]:
