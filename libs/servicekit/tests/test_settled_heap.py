@@ -48,7 +48,6 @@ def test_a_service_settles_its_heap_before_it_serves(unfrozen: None, monkeypatch
     monkeypatch.setattr(servicekit_service.uvloop, "run", serve)
     monkeypatch.setattr(servicekit_service, "setup_telemetry", lambda *a, **k: None)
     monkeypatch.setattr(servicekit_service, "shutdown_telemetry", lambda: None)
-    monkeypatch.setattr(servicekit_service.FastAPIInstrumentor, "instrument_app", lambda *a, **k: None)
     monkeypatch.setattr(
         servicekit_service, "SqlSpans", lambda *_: SimpleNamespace(instrument=lambda *_: None)
     )

@@ -15,7 +15,6 @@ import uvicorn
 import uvloop
 from fastapi import FastAPI, Response
 from faststream.kafka import KafkaBroker
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import BaseModel, Field
 
 from servicekit.api import install_error_handlers
@@ -24,6 +23,7 @@ from servicekit.consumer import EventConsumer, Subscriptions
 from servicekit.database import Database, UnitOfWorkFactory
 from servicekit.heap import settle_the_heap
 from servicekit.outbox import OutboxRelay
+from servicekit.request_spans import NO_NATIVE_TELEMETRY, RequestSpans
 from servicekit.settings import KEEP_ALIVE_SECONDS, ServiceSettings
 from servicekit.sql_spans import SqlSpans
 from servicekit.telemetry import instruments, prometheus_scraped, setup_telemetry, shutdown_telemetry
@@ -31,6 +31,10 @@ from servicekit.telemetry import instruments, prometheus_scraped, setup_telemetr
 log = logging.getLogger(__name__)
 
 BackgroundLoop = Callable[[], Coroutine[Any, Any, None]]
+
+
+# what an operator does not follow a referral through: the probes and the scraper
+UNTRACED = ("/health/", "/metrics")
 
 
 @dataclass
@@ -193,7 +197,9 @@ def build_service(
             await relay.stop()
             await database.dispose()
 
-    api = FastAPI(title=name, description=description, version="1", lifespan=lifespan)
+    api = FastAPI(
+        title=name, description=description, version="1", lifespan=lifespan, telemetry=NO_NATIVE_TELEMETRY
+    )
     api.state.uow = uow
     api.state.settings = settings
     if not (settings.auth_public_key_pem or settings.auth_jwks_url):
@@ -206,6 +212,7 @@ def build_service(
         jwks_url=settings.auth_jwks_url,
     )
     install_error_handlers(api)
+    api.add_middleware(RequestSpans, excluded=UNTRACED)
 
     if prometheus_scraped():
         # the metrics carry no site and no id (telemetry.event_attributes), so serving them
@@ -236,11 +243,6 @@ def run(make: Callable[[], Service]) -> None:
     service_name = make.__module__.split(".")[0]
     setup_telemetry(service_name, log_level=probe.log_level, log_json=probe.log_json)
     service = make()
-    # a request is one span: the ASGI "http send" and "receive" spans (three more a request,
-    # each exported) say nothing an operator follows a referral for
-    FastAPIInstrumentor.instrument_app(
-        service.api, excluded_urls="health/.*,metrics", exclude_spans=["receive", "send"]
-    )
     SqlSpans(service.settings.sql_span_slow_ms).instrument(service.database.engine.sync_engine)
     config = uvicorn.Config(
         service.api,

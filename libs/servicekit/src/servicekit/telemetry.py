@@ -71,7 +71,8 @@ def prometheus_scraped() -> bool:
 
 # the address a client asked for, as it asked: a path or a query may hold anything a caller
 # typed (a name, a phone number, a private key). The route template (http.route) says which
-# operation it was, and is kept.
+# operation it was, and is kept. servicekit.request_spans never records an address; this is
+# for any other library that would (an HTTP client's instrumentation, say).
 ADDRESSES = frozenset({"http.target", "http.url", "url.full", "url.path", "url.query"})
 
 

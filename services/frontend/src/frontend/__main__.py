@@ -7,7 +7,6 @@ import asyncio
 import sys
 
 import uvicorn
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from servicekit.heap import settle_the_heap
 from servicekit.telemetry import setup_telemetry, shutdown_telemetry
 
@@ -22,10 +21,6 @@ def main(argv: list[str] | None = None) -> None:
     settings = FrontendSettings()
     setup_telemetry("frontend", log_level=settings.log_level, log_json=settings.log_json)
     app = build(settings)
-    # a worker's private link carries the key to their case: never in a trace or a log line
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="health/.*,static/.*,my-case/k/.*", exclude_spans=["receive", "send"]
-    )
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
     )

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from servicekit.request_spans import NO_NATIVE_TELEMETRY, RequestSpans
 from servicekit.settings import KEEP_ALIVE_SECONDS
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -49,7 +50,14 @@ def build(settings: FrontendSettings | None = None) -> FastAPI:
             app.state.http = http
             yield
 
-    app = FastAPI(title="frontend", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title="frontend",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+        telemetry=NO_NATIVE_TELEMETRY,
+    )
     app.state.settings = settings
     app.state.sealer = Sealer(settings.session_key)
     app.state.provider = Provider(
@@ -80,6 +88,9 @@ def build(settings: FrontendSettings | None = None) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    # outermost, added last: the span covers the session's middleware too
+    # a worker's private link is its own key to their case: no span even by its template
+    app.add_middleware(RequestSpans, excluded=("/health/", "/static/", "/my-case/k/"))
     return app
 
 
