@@ -63,12 +63,21 @@ async def _measure(url: str, transactions: int, rounds: int) -> dict[str, dict[i
             for _ in range(statements):
                 await session.execute(INSERT, {"id": uuid.uuid4(), "a": "x", "b": 1})
 
-    database = Database(url.replace("postgresql://", "postgresql+asyncpg://"), schema="public", pool_size=1)
+    database = Database(
+        url.replace("postgresql://", "postgresql+asyncpg://"), schema="public", pool_size=2
+    )  # one kept by the consumer's units
     units = UnitOfWorkFactory(database, producer="bench")
     on_driver = DriverStatement(INSERT)
 
     async def unit_on_driver(statements: int) -> None:
         async with units() as uow:
+            for _ in range(statements):
+                await on_driver.execute(uow, {"id": uuid.uuid4(), "a": "x", "b": 1})
+
+    kept_units = units.one_at_a_time()
+
+    async def unit_on_kept(statements: int) -> None:
+        async with kept_units() as uow:
             for _ in range(statements):
                 await on_driver.execute(uow, {"id": uuid.uuid4(), "a": "x", "b": 1})
 
@@ -91,6 +100,7 @@ async def _measure(url: str, transactions: int, rounds: int) -> dict[str, dict[i
         "orm session": orm,
         "unit of work": unit_in_session,
         "unit of work, driver": unit_on_driver,
+        "unit of work, kept": unit_on_kept,  # a consumer's: one_at_a_time()
         "core connection": core,
         "driver": raw,
     }
@@ -106,6 +116,7 @@ async def _measure(url: str, transactions: int, rounds: int) -> dict[str, dict[i
                         await way(statements)
                     found[name][statements].append((time.process_time() - started) / transactions * 1000)
     finally:
+        await kept_units.close()
         await driver.close()
         await engine.dispose()
         await database.dispose()

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from servicekit import outbox
+from servicekit.kept import KeptConnection
 
 # the most connections a process holds, as before (10 kept and 10 more opened on demand)
 POOL_SIZE = 20
@@ -107,8 +108,10 @@ class UnitOfWork:
         producer: str,
         on_commit: Callable[[], None] | None = None,
         signals: dict[str, asyncio.Event] | None = None,
+        kept: KeptConnection | None = None,
     ) -> None:
         self._database = database
+        self._kept = kept
         self._producer = producer
         self._on_commit = on_commit
         self._signals = signals if signals is not None else {}
@@ -140,6 +143,8 @@ class UnitOfWork:
         if self._adapted is None:
             if self._session is not None:
                 connection = await self._session.connection()
+            elif self._kept is not None:
+                self._connection = connection = await self._kept.connection()
             else:
                 self._connection = connection = await self.engine.connect()
             self._adapted = (await connection.get_raw_connection()).dbapi_connection
@@ -193,8 +198,14 @@ class UnitOfWork:
             await (
                 self._session.invalidate() if broken and self._connection is None else self._session.close()
             )
-        if self._connection is not None:
-            await (self._connection.invalidate() if broken else self._connection.close())
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        if self._kept is None:
+            await (connection.invalidate() if broken else connection.close())
+        elif broken or connection.in_transaction():
+            # kept only clean: the next unit of work begins its own transaction on it
+            await self._kept.let_go(broken=True)
 
     async def emit(self, event: Event, *, site_id: str | None = None) -> None:
         """Queue ``event``, keyed by its site (``site_id``, else ``home_site``) so one site's
@@ -226,6 +237,20 @@ class UnitOfWorkFactory:
         self.producer = producer
         self.committed_events = asyncio.Event()
         self.signals: dict[str, asyncio.Event] = {}
+        self.kept: KeptConnection | None = None
+
+    def one_at_a_time(self) -> UnitOfWorkFactory:
+        """The same units of work, for a caller that opens one only after the last ended (a
+        consumer, one batch after another): they run on one connection kept between them.
+        ``close`` gives it back."""
+        sibling = UnitOfWorkFactory(self.database, producer=self.producer)
+        sibling.committed_events, sibling.signals = self.committed_events, self.signals
+        sibling.kept = KeptConnection(self.database.engine)
+        return sibling
+
+    async def close(self) -> None:
+        if self.kept is not None:
+            await self.kept.let_go()
 
     def signal(self, name: str) -> asyncio.Event:
         """What a loop waits on to start at once when a unit of work that made work for it
@@ -234,5 +259,9 @@ class UnitOfWorkFactory:
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(
-            self.database, producer=self.producer, on_commit=self.committed_events.set, signals=self.signals
+            self.database,
+            producer=self.producer,
+            on_commit=self.committed_events.set,
+            signals=self.signals,
+            kept=self.kept,
         )

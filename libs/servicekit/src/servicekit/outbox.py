@@ -23,9 +23,10 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from servicekit.driver import DriverStatement
+from servicekit.kept import KeptConnection
 from servicekit.tables import OUTBOX
 from servicekit.telemetry import current_traceparent, event_attributes, instruments
 
@@ -113,9 +114,8 @@ class OutboxRelay:
         self.oldest_unpublished_seconds = 0.0
         self._backlog_checked = 0.0
         self._locked_rows = DriverStatement(self._locked_rows_select())
-        # the relay's own connection, kept from batch to batch (``_driver``)
-        self._kept: AsyncConnection | None = None
-        self._kept_driver: Any = None
+        # the relay's own connection, kept from batch to batch; made when first used
+        self._kept: KeptConnection | None = None
 
     async def start(self) -> None:
         # the producer binds to the running loop, so it is made here, never at build time
@@ -142,7 +142,8 @@ class OutboxRelay:
         return [Observation(self.oldest_unpublished_seconds, {"service": self.service})]
 
     async def stop(self) -> None:
-        await self._let_go(broken=False)
+        if self._kept is not None:
+            await self._kept.let_go()
         if self._producer is not None:
             await self._producer.stop()
 
@@ -197,7 +198,9 @@ class OutboxRelay:
         # the driver's own connection and transaction: this step runs on every hop of every
         # referral, and the ORM's session and transaction cost three times the driver's own
         # (about 0.6 ms of CPU a batch; measured in the README)
-        driver = await self._driver(engine)
+        if self._kept is None:
+            self._kept = KeptConnection(engine)
+        driver = await self._kept.driver()
         try:
             async with driver.transaction():
                 # the rows are marked as they are read, in this transaction: it commits only
@@ -213,39 +216,12 @@ class OutboxRelay:
             # a connection that broke, or may be left inside a transaction or a statement
             # (cancelled while waiting), is closed, and the next batch connects anew
             if not isinstance(failed, Exception) or driver.is_closed() or driver.is_in_transaction():
-                await self._let_go(broken=True)
+                await self._kept.let_go(broken=True)
             raise
         counter = instruments().outbox_published
         for row in rows:
             counter.add(1, {"service": self.service, **event_attributes(row["envelope"])})
         return len(rows)
-
-    async def _driver(self, engine: AsyncEngine) -> Any:
-        """asyncpg's connection for the relay, checked out of the pool once and kept: a
-        checkout and a check-in for each batch cost about 0.2 ms of CPU (a third of an empty
-        batch), and after two idle seconds a ping besides (three round trips), on every hop
-        of every referral. One that the server closed meanwhile is replaced before use."""
-        if self._kept_driver is not None and self._kept_driver.is_closed():
-            await self._let_go(broken=True)
-        if self._kept is None:
-            kept = await engine.connect()
-            try:
-                self._kept_driver = (await kept.get_raw_connection()).driver_connection
-            except BaseException:
-                await kept.invalidate()
-                raise
-            self._kept = kept
-        return self._kept_driver
-
-    async def _let_go(self, *, broken: bool) -> None:
-        """Give the kept connection back to the pool, or close it when it may be broken or
-        inside a transaction (SQLAlchemy's pool knows nothing of what the driver did)."""
-        kept, self._kept, self._kept_driver = self._kept, None, None
-        if kept is None:
-            return
-        if broken:
-            await kept.invalidate()
-        await kept.close()
 
     def _locked_rows_select(self) -> sa.Select[Any]:
         """The relay's lock and the oldest unpublished rows, marked published, in one round

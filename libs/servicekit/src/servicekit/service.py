@@ -161,7 +161,8 @@ def build_service(
         consumer = EventConsumer(
             name=name,
             subscriptions=subscriptions,
-            uow=uow,
+            # a batch's unit of work opens only after the last one ended
+            uow=uow.one_at_a_time(),
             broker=broker,
             dead_letter_after_attempts=settings.dead_letter_after_attempts,
             retry_backoff_seconds=settings.retry_backoff_seconds,
@@ -195,6 +196,8 @@ def build_service(
                 await consumer.offsets.stop()
             await broker.stop()
             await relay.stop()
+            if consumer is not None:
+                await consumer.uow.close()  # its kept connection, once nothing consumes
             await database.dispose()
 
     api = FastAPI(
