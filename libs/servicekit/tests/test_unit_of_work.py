@@ -89,7 +89,12 @@ async def test_units_of_work_one_at_a_time_keep_one_connection_and_keep_their_tr
         await unit.session.execute(sa.select(1))  # the session alone: a connection of its own
     assert len(set(checkouts)) == 2 and checkouts.count(checkouts[0]) == 1
     kept = checkouts[0]
-    assert await _keys(scratch_database) == ["north", "east"]
+    async with units() as outer:  # one opened inside another: from the pool, as usual
+        await outer.emit(withdrawn.model_copy(update={"site_id": "outer"}))
+        async with units() as inner:
+            await inner.emit(withdrawn.model_copy(update={"site_id": "inner"}))
+    assert checkouts.count(kept) == 1 and len(checkouts) == 3
+    assert await _keys(scratch_database) == ["north", "east", "outer", "inner"]
 
     checkouts.clear()
     async with scratch_database.engine.connect() as conn:
@@ -101,6 +106,6 @@ async def test_units_of_work_one_at_a_time_keep_one_connection_and_keep_their_tr
             break
         except Exception:  # closed under a statement: the next unit connects anew
             await asyncio.sleep(0.1)
-    assert await _keys(scratch_database) == ["north", "east", "west"]
+    assert await _keys(scratch_database) == ["north", "east", "outer", "inner", "west"]
     assert kept not in checkouts[1:]
     await units.close()

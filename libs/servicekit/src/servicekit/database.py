@@ -112,6 +112,7 @@ class UnitOfWork:
     ) -> None:
         self._database = database
         self._kept = kept
+        self._on_kept = False  # the connection is the kept one, lent (not the pool's)
         self._producer = producer
         self._on_commit = on_commit
         self._signals = signals if signals is not None else {}
@@ -143,8 +144,9 @@ class UnitOfWork:
         if self._adapted is None:
             if self._session is not None:
                 connection = await self._session.connection()
-            elif self._kept is not None:
-                self._connection = connection = await self._kept.connection()
+            elif self._kept is not None and (lent := await self._kept.take()) is not None:
+                self._connection = connection = lent
+                self._on_kept = True
             else:
                 self._connection = connection = await self.engine.connect()
             self._adapted = (await connection.get_raw_connection()).dbapi_connection
@@ -201,11 +203,12 @@ class UnitOfWork:
         connection, self._connection = self._connection, None
         if connection is None:
             return
-        if self._kept is None:
-            await (connection.invalidate() if broken else connection.close())
-        elif broken or connection.in_transaction():
+        if self._on_kept and self._kept is not None:
+            self._on_kept = False
             # kept only clean: the next unit of work begins its own transaction on it
-            await self._kept.let_go(broken=True)
+            await self._kept.give_back(broken=broken or connection.in_transaction())
+        else:
+            await (connection.invalidate() if broken else connection.close())
 
     async def emit(self, event: Event, *, site_id: str | None = None) -> None:
         """Queue ``event``, keyed by its site (``site_id``, else ``home_site``) so one site's

@@ -9,17 +9,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 class KeptConnection:
     """One pooled connection kept checked out for a caller that uses one at a time (a
-    consumer's units of work, the outbox relay): a checkout and a check-in cost about 0.2 ms
-    of CPU each time (a third of an empty relay batch), and one that sat idle two seconds a
-    ping besides (three round trips). One the server closed meanwhile (a restart, an
-    administrator) is replaced before it is used; one that failed is let go by its user."""
+    consumer's units of work, a loop's, the outbox relay): a checkout and a check-in cost
+    about 0.2 ms of CPU each time (a third of an empty relay batch), and one that sat idle
+    two seconds a ping besides (three round trips). One the server closed meanwhile (a
+    restart, an administrator) is replaced before it is lent again."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._connection: AsyncConnection | None = None
         self._driver: Any = None
+        self._lent = False
 
-    async def connection(self) -> AsyncConnection:
+    async def take(self) -> AsyncConnection | None:
+        """The kept connection, lent until ``give_back``; None while it is lent (a second
+        user at the same time takes one from the pool as usual)."""
+        if self._lent:
+            return None
         if self._driver is not None and self._driver.is_closed():
             await self.let_go(broken=True)
         if self._connection is None:
@@ -30,17 +35,25 @@ class KeptConnection:
                 await connection.invalidate()
                 raise
             self._connection = connection
+        self._lent = True
         return self._connection
 
-    async def driver(self) -> Any:
-        """asyncpg's connection under ``connection()``."""
-        await self.connection()
+    def driver_of(self, connection: AsyncConnection) -> Any:
+        """asyncpg's connection under the one ``take`` lent."""
+        assert connection is self._connection
         return self._driver
 
+    async def give_back(self, *, broken: bool) -> None:
+        """Kept for the next user, unless it may be broken or inside a transaction: then
+        closed (SQLAlchemy's pool knows nothing of what was done on the driver)."""
+        self._lent = False
+        if broken:
+            await self.let_go(broken=True)
+
     async def let_go(self, *, broken: bool = False) -> None:
-        """Back to the pool, or closed when it may be broken or inside a transaction
-        (SQLAlchemy's pool knows nothing of what was done on the driver)."""
+        """Back to the pool (closed when ``broken``): the service stops, or it failed."""
         connection, self._connection, self._driver = self._connection, None, None
+        self._lent = False
         if connection is None:
             return
         if broken:

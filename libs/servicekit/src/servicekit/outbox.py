@@ -200,7 +200,11 @@ class OutboxRelay:
         # (about 0.6 ms of CPU a batch; measured in the README)
         if self._kept is None:
             self._kept = KeptConnection(engine)
-        driver = await self._kept.driver()
+        kept = self._kept
+        lent = await kept.take()
+        assert lent is not None, "one batch at a time"
+        driver = kept.driver_of(lent)
+        broken = True
         try:
             async with driver.transaction():
                 # the rows are marked as they are read, in this transaction: it commits only
@@ -212,12 +216,15 @@ class OutboxRelay:
                 rows = [row for row in found if row["seq"] is not None]
                 sends = [await self._send(row["topic"], row["key"], row["envelope"]) for row in rows]
                 await asyncio.gather(*sends)
-        except BaseException as failed:
-            # a connection that broke, or may be left inside a transaction or a statement
-            # (cancelled while waiting), is closed, and the next batch connects anew
-            if not isinstance(failed, Exception) or driver.is_closed() or driver.is_in_transaction():
-                await self._kept.let_go(broken=True)
+            broken = False
+        except Exception:
+            # a connection that broke, or is left inside a transaction or a statement, is
+            # closed, and the next batch connects anew
+            broken = driver.is_closed() or driver.is_in_transaction()
             raise
+        finally:
+            # a cancellation (BaseException) may land inside the driver's own await: closed
+            await kept.give_back(broken=broken)
         counter = instruments().outbox_published
         for row in rows:
             counter.add(1, {"service": self.service, **event_attributes(row["envelope"])})

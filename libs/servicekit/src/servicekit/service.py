@@ -47,6 +47,16 @@ class Service:
     relay: OutboxRelay
     api: FastAPI
     loops: list[BackgroundLoop] = field(default_factory=list)
+    # units of work on kept connections (one_at_a_time), given back when the service stops
+    kept_units: list[UnitOfWorkFactory] = field(default_factory=list)
+
+    def units_one_at_a_time(self) -> UnitOfWorkFactory:
+        """Units of work for one caller that opens the next only after the last ended (a
+        loop's steps), on a connection kept between them: no checkout and no ping after
+        idling for each (``UnitOfWorkFactory.one_at_a_time``)."""
+        units = self.uow.one_at_a_time()
+        self.kept_units.append(units)
+        return units
 
 
 # the least a loop with a ``rest`` waits after a step that found nothing
@@ -162,7 +172,7 @@ def build_service(
             name=name,
             subscriptions=subscriptions,
             # a batch's unit of work opens only after the last one ended
-            uow=uow.one_at_a_time(),
+            uow=(consumer_units := uow.one_at_a_time()),
             broker=broker,
             dead_letter_after_attempts=settings.dead_letter_after_attempts,
             retry_backoff_seconds=settings.retry_backoff_seconds,
@@ -196,8 +206,9 @@ def build_service(
                 await consumer.offsets.stop()
             await broker.stop()
             await relay.stop()
-            if consumer is not None:
-                await consumer.uow.close()  # its kept connection, once nothing consumes
+            # their kept connections, once no loop and no consumer runs
+            for units in service.kept_units:
+                await units.close()
             await database.dispose()
 
     api = FastAPI(
@@ -237,6 +248,8 @@ def build_service(
         return Ready(status="ok", outbox_backlog=await relay.backlog())
 
     service = Service(name, settings, database, uow, broker, relay, api)
+    if consumer is not None:
+        service.kept_units.append(consumer_units)
     return service
 
 

@@ -115,7 +115,9 @@ def build(
     service.api.state.sms_gateway = gateway
     service.api.state.phone_key = secret
     service.api.include_router(router)
-    paging_timers = TimerLoop(service.uow, t.timer, partial(timers.fire_due_timers, policy=policy))
+    paging_timers = TimerLoop(
+        service.units_one_at_a_time(), t.timer, partial(timers.fire_due_timers, policy=policy)
+    )
     service.loops += [
         partial(
             repeat,
@@ -128,7 +130,7 @@ def build(
         ),
         partial(
             repeat,
-            partial(delivery.deliver_due, service.uow, sending),
+            partial(delivery.deliver_due, service.units_one_at_a_time(), sending),
             interval=settings.delivery_poll_seconds,
             name="oncall.notifications",
             # a message is sent as soon as the transaction that queued it commits; the poll

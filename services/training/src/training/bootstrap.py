@@ -24,7 +24,7 @@ def build(settings: TrainingSettings | None = None) -> Service:
         time_zone=settings.authority_time_zone, reminder_days=tuple(settings.reminder_days)
     )
     service.api.include_router(router)
-    expiries = timers.TimerLoop(service.uow, t.timer, certification.fire_due_timers)
+    expiries = timers.TimerLoop(service.units_one_at_a_time(), t.timer, certification.fire_due_timers)
     service.loops.append(
         partial(
             repeat,
