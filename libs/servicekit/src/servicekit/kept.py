@@ -25,17 +25,21 @@ class KeptConnection:
         user at the same time takes one from the pool as usual)."""
         if self._lent:
             return None
-        if self._driver is not None and self._driver.is_closed():
-            await self.let_go(broken=True)
-        if self._connection is None:
-            connection = await self.engine.connect()
-            try:
-                self._driver = (await connection.get_raw_connection()).driver_connection
-            except BaseException:
-                await connection.invalidate()
-                raise
-            self._connection = connection
-        self._lent = True
+        self._lent = True  # before any await: a second user meanwhile goes to the pool
+        try:
+            if self._driver is not None and self._driver.is_closed():
+                await self._close(broken=True)
+            if self._connection is None:
+                connection = await self.engine.connect()
+                try:
+                    self._driver = (await connection.get_raw_connection()).driver_connection
+                except BaseException:
+                    await connection.invalidate()
+                    raise
+                self._connection = connection
+        except BaseException:
+            self._lent = False
+            raise
         return self._connection
 
     def driver_of(self, connection: AsyncConnection) -> Any:
@@ -52,8 +56,11 @@ class KeptConnection:
 
     async def let_go(self, *, broken: bool = False) -> None:
         """Back to the pool (closed when ``broken``): the service stops, or it failed."""
-        connection, self._connection, self._driver = self._connection, None, None
         self._lent = False
+        await self._close(broken=broken)
+
+    async def _close(self, *, broken: bool) -> None:
+        connection, self._connection, self._driver = self._connection, None, None
         if connection is None:
             return
         if broken:
