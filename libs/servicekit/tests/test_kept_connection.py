@@ -8,7 +8,7 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-from servicekit.kept import IDLE_BEFORE_PING_SECONDS, KeptConnection
+from servicekit.kept import KEPT_IDLE_BEFORE_PING_SECONDS, KeptConnection
 
 
 class SlowEngine:
@@ -67,10 +67,10 @@ async def test_one_unused_a_while_is_pinged_first_and_replaced_when_the_ping_fai
     now[0] += 2.0  # in steady use (the relay polls every 2 s): no ping
     assert await kept.take() is first and first.driver.pings == []
     await kept.give_back(broken=False)
-    now[0] += IDLE_BEFORE_PING_SECONDS  # a quiet night
+    now[0] += KEPT_IDLE_BEFORE_PING_SECONDS  # a quiet night
     assert await kept.take() is first and first.driver.pings == ["SELECT 1"]
     await kept.give_back(broken=False)
-    now[0] += IDLE_BEFORE_PING_SECONDS
+    now[0] += KEPT_IDLE_BEFORE_PING_SECONDS
     engine.server_gone = True  # restarted meanwhile: the ping fails, a new one is lent
     assert await kept.take() is not first and first.closed and len(engine.opened) == 2
     await kept.let_go()

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 # dropped it meanwhile, and the first event after a quiet night should not be the one that
 # finds out. Longer than the pool's, so that the relay's poll (every 2 s) and a steady
 # stream of events never pay a ping.
-IDLE_BEFORE_PING_SECONDS = 30.0
+KEPT_IDLE_BEFORE_PING_SECONDS = 30.0
 
 
 class KeptConnection:
@@ -22,7 +22,7 @@ class KeptConnection:
     about 0.2 ms of CPU each time (a third of an empty relay batch), and one that sat idle
     two seconds a ping besides (three round trips). One the server closed meanwhile (a
     restart, an administrator) is replaced before it is lent again, and one unused for
-    ``IDLE_BEFORE_PING_SECONDS`` is pinged first."""
+    ``KEPT_IDLE_BEFORE_PING_SECONDS`` is pinged first."""
 
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
@@ -57,7 +57,7 @@ class KeptConnection:
     async def _alive(self) -> bool:
         if self._driver.is_closed():
             return False
-        if self._clock() - self._given_back < IDLE_BEFORE_PING_SECONDS:
+        if self._clock() - self._given_back < KEPT_IDLE_BEFORE_PING_SECONDS:
             return True
         try:
             await self._driver.fetchval("SELECT 1")
