@@ -9,7 +9,9 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from contracts.events import CertificationExpired, ReferralWithdrawn, SupporterEligibilityChanged
+from pss_testkit.database import round_trips
 from servicekit.database import UnitOfWorkFactory
+from servicekit.driver import DriverStatement
 from servicekit.tables import OUTBOX
 
 
@@ -109,3 +111,44 @@ async def test_units_of_work_one_at_a_time_keep_one_connection_and_keep_their_tr
     assert await _keys(scratch_database) == ["north", "east", "outer", "inner", "west"]
     assert kept not in checkouts[1:]
     await units.close()
+
+
+async def test_a_unit_of_work_in_autocommit_commits_each_statement_at_once_and_sends_no_begin(
+    scratch_database,
+):
+    """A step whose statements need not commit together (a lease, a read) runs them each as
+    its own transaction: one round trip each, no BEGIN and no COMMIT around them. A row it
+    writes is there for everyone before the block ends, and stays there if the block then
+    fails. It has no session and emits no event: an event commits with its change."""
+    add = DriverStatement(
+        sa.insert(OUTBOX).values(
+            event_id=sa.bindparam("event_id"),
+            topic="pss.test",
+            key=sa.bindparam("key"),
+            event_type="Test",
+            envelope=sa.bindparam("envelope", type_=OUTBOX.c.envelope.type),
+        )
+    )
+    units = UnitOfWorkFactory(scratch_database, producer="test").one_at_a_time()
+    # checked out before the count begins: what it reads is not counted
+    async with scratch_database.engine.connect() as observer:
+        async with round_trips(scratch_database) as sent:
+            with pytest.raises(RuntimeError):
+                async with units.autocommit() as unit:
+                    await add.execute(unit, {"event_id": uuid.uuid4(), "key": "north", "envelope": {}})
+                    seen = await observer.scalars(sa.select(OUTBOX.c.key))
+                    assert list(seen) == ["north"]  # committed already
+                    raise RuntimeError("the step failed after its statement")
+    assert await _keys(scratch_database) == ["north"]
+    assert len(sent) == 1 and sent[0].lstrip().startswith("INSERT"), sent
+    async with units.autocommit() as unit:
+        with pytest.raises(TypeError, match="autocommit"):
+            unit.session  # noqa: B018
+        with pytest.raises(TypeError, match="autocommit"):
+            await unit.emit(ReferralWithdrawn(referral_id=uuid.uuid4(), site_id="north", stage="submitted"))
+    # the kept connection is clean for the next unit, which has its transaction as before
+    async with units() as unit:
+        await add.execute(unit, {"event_id": uuid.uuid4(), "key": "south", "envelope": {}})
+        assert (await unit.driver()).is_in_transaction()
+    await units.close()
+    assert await _keys(scratch_database) == ["north", "south"]

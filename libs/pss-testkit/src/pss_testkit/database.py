@@ -3,6 +3,7 @@ a piece of code runs there: round trips are what the event path pays for most.""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -54,3 +55,31 @@ def statements_run(database: Database) -> Iterator[list[str]]:
     finally:
         sa.event.remove(engine, "before_cursor_execute", through_sqlalchemy)
         driver.observers.remove(on_driver)
+
+
+@contextlib.asynccontextmanager
+async def round_trips(database: Database) -> AsyncIterator[list[str]]:
+    """Every query asyncpg sends on ``database``'s pooled connections meanwhile, BEGIN and
+    COMMIT included (``statements_run`` leaves them out): what a transaction costs beyond its
+    statements. A connection counts from its next checkout."""
+    sent: list[str] = []
+    watched: list[Any] = []
+
+    def log(record: Any) -> None:
+        sent.append(record.query)
+
+    @sa.event.listens_for(database.engine.sync_engine, "checkout")
+    def watch(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        connection = dbapi_connection.driver_connection
+        if connection not in watched:
+            connection.add_query_logger(log)
+            watched.append(connection)
+
+    try:
+        yield sent
+        # asyncpg tells its loggers soon after a query, not at once
+        await asyncio.sleep(0.05)
+    finally:
+        sa.event.remove(database.engine.sync_engine, "checkout", watch)
+        for connection in watched:
+            connection.remove_query_logger(log)

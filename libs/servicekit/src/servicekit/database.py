@@ -109,9 +109,11 @@ class UnitOfWork:
         on_commit: Callable[[], None] | None = None,
         signals: dict[str, asyncio.Event] | None = None,
         kept: KeptConnection | None = None,
+        autocommit: bool = False,
     ) -> None:
         self._database = database
         self._kept = kept
+        self.autocommit = autocommit
         self._on_kept = False  # the connection is the kept one, lent (not the pool's)
         self._producer = producer
         self._on_commit = on_commit
@@ -131,6 +133,8 @@ class UnitOfWork:
     @property
     def session(self) -> AsyncSession:
         """The ORM's session, in this unit of work's transaction (opened when first used)."""
+        if self.autocommit:
+            raise TypeError("a unit of work in autocommit runs statements on the driver only")
         if self._session is None:
             if self._connection is not None:
                 self._session = self._database.sessions(bind=self._connection)
@@ -151,6 +155,8 @@ class UnitOfWork:
                 self._connection = connection = await self.engine.connect()
             self._adapted = (await connection.get_raw_connection()).dbapi_connection
         adapted = self._adapted
+        if self.autocommit:
+            return adapted.driver_connection
         # SQLAlchemy's asyncpg adapter sends BEGIN before its first statement, not when a
         # transaction begins; one on the driver may come first, so BEGIN now, through the
         # adapter, which then knows the transaction is open (and never nests another)
@@ -213,6 +219,9 @@ class UnitOfWork:
     async def emit(self, event: Event, *, site_id: str | None = None) -> None:
         """Queue ``event``, keyed by its site (``site_id``, else ``home_site``) so one site's
         events keep their order; an event that names no site is given one."""
+        if self.autocommit:
+            # an event commits with the change it tells of, never alone
+            raise TypeError("a unit of work in autocommit cannot emit events")
         key = site_id or getattr(event, "site_id", None) or getattr(event, "home_site", None)
         if not key:
             raise TypeError(f"{type(event).__name__} names no site: emit it with site_id=")
@@ -261,10 +270,21 @@ class UnitOfWorkFactory:
         return self.signals.setdefault(name, asyncio.Event())
 
     def __call__(self) -> UnitOfWork:
+        return self._unit(autocommit=False)
+
+    def autocommit(self) -> UnitOfWork:
+        """A unit of work whose statements each commit on their own, on the driver only: for
+        a step whose statements need not commit together (a claim that is itself a lease, a
+        read). It spares a transaction's BEGIN and COMMIT, two round trips; it has no session
+        and cannot emit an event."""
+        return self._unit(autocommit=True)
+
+    def _unit(self, *, autocommit: bool) -> UnitOfWork:
         return UnitOfWork(
             self.database,
             producer=self.producer,
             on_commit=self.committed_events.set,
             signals=self.signals,
             kept=self.kept,
+            autocommit=autocommit,
         )

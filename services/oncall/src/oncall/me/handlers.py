@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from contracts.events import SupporterAvailabilityChanged
 from servicekit.database import UnitOfWork
+from servicekit.driver import DriverStatement
 from servicekit.vault import PersonalDataVault
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
@@ -64,8 +65,8 @@ async def routes(uow: UnitOfWork, vault: PersonalDataVault, staff_ref: str) -> l
     return (await routes_of_each(uow, vault, [staff_ref]))[staff_ref]
 
 
-# built once: the delivery loop reads it for every message it sends
-_ROUTES = (
+# built once, on the driver: the delivery loop reads it for every message it sends
+_ROUTES = DriverStatement(
     sa.select(t.contact_route.c.staff_ref, t.contact_route.c.channel, t.contact_route.c.address)
     .where(t.contact_route.c.staff_ref == sa.func.any(sa.bindparam("staff_refs", type_=ARRAY(sa.Text))))
     .order_by(t.contact_route.c.staff_ref, t.contact_route.c.position)
@@ -77,6 +78,6 @@ async def routes_of_each(
 ) -> dict[str, list[tuple[str, str]]]:
     """Each person's contact routes in order, opened, in one round trip (none: an empty list)."""
     found: dict[str, list[tuple[str, str]]] = {ref: [] for ref in staff_refs}
-    for row in await uow.session.execute(_ROUTES, {"staff_refs": list(found)}):
+    for row in await _ROUTES.rows(uow, {"staff_refs": list(found)}):
         found[row.staff_ref].append((row.channel, vault.open(row.address) or ""))
     return found
