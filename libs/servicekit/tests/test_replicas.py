@@ -101,13 +101,14 @@ async def test_a_second_replica_publishes_nothing_while_the_first_holds_a_batch(
         await second.stop()
 
 
-async def test_a_relays_batch_is_one_statement_the_lock_with_its_rows_marked(
-    scratch_database, infrastructure
-):
-    """The lock, the rows and their mark were three round trips of every batch, on every hop
-    of a referral; the transaction's BEGIN and COMMIT are the only others. Counted at the
-    driver: the relay runs its statement on the driver's own connection."""
-    topic = await numbered_events(scratch_database, infrastructure.kafka_bootstrap, 2)
+async def test_a_relays_batch_is_two_statements_and_an_empty_one_is_one(scratch_database, infrastructure):
+    """A batch is its claim (the lock with the rows) and, once the broker has acknowledged
+    them, their mark (with the lock let go), each its own transaction: a BEGIN and a COMMIT
+    around them were two round trips more of every batch, on every hop of a referral. A
+    claim that finds nothing lets the lock go itself: the relay's poll at rest is one round
+    trip (it was three). Counted at the driver: the relay runs on the driver's own
+    connection."""
+    topic = await numbered_events(scratch_database, infrastructure.kafka_bootstrap, 4)
     statements: list[str] = []
     through_sqlalchemy: list[str] = []
     logged: set[int] = set()
@@ -128,18 +129,26 @@ async def test_a_relays_batch_is_one_statement_the_lock_with_its_rows_marked(
     only = relay(scratch_database, infrastructure.kafka_bootstrap, f"svc-{uuid.uuid4().hex[:8]}")
     await only.start()
     try:
+        # a new connection's first mark asks the server once what a bigint[] is
         assert await only.publish_batch() == 2
         await asyncio.sleep(0)  # the driver calls its query loggers soon after, not at once
-        assert statements == ["BEGIN", "WITH", "COMMIT"]
         statements.clear()
-        assert await only.publish_batch() == 0  # nothing left: the same one statement
+        assert await only.publish_batch() == 2
         await asyncio.sleep(0)
-        assert statements == ["BEGIN", "WITH", "COMMIT"]
+        assert statements == ["WITH", "WITH"]
+        statements.clear()
+        assert await only.publish_batch() == 0  # nothing left: the claim alone
+        await asyncio.sleep(0)
+        assert statements == ["WITH"]
+        statements.clear()
+        await only.refresh_backlog()  # the gauges, on the same connection
+        await asyncio.sleep(0)
+        assert statements == ["SELECT"] and only.backlog_rows == 0
         # on the driver's own connection: SQLAlchemy's session cost three times as much
         assert through_sqlalchemy == []
     finally:
         await only.stop()
-    assert await read_topic(infrastructure.kafka_bootstrap, topic, 2) == [1, 2]
+    assert await read_topic(infrastructure.kafka_bootstrap, topic, 4) == [1, 2, 3, 4]
     assert await unpublished(scratch_database) == 0
 
 
@@ -193,6 +202,19 @@ async def unpublished(database: Database) -> int:
         )
 
 
+async def advisory_locks_once_settled(database: Database) -> int:
+    held = -1
+    for _ in range(50):
+        async with database.engine.connect() as conn:
+            held = int(
+                await conn.scalar(sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
+            )
+        if held == 0:
+            break
+        await asyncio.sleep(0.1)
+    return held
+
+
 async def a_failed_batch_then_the_next(
     database: Database, bootstrap: str, fail: Callable[[OutboxRelay], Awaitable[None]]
 ) -> None:
@@ -205,6 +227,9 @@ async def a_failed_batch_then_the_next(
         send = only._send
         await fail(only)
         assert await unpublished(database) == 2
+        # and the relay's lock was let go: another replica is not kept waiting for ever (a
+        # closed connection's lock goes when the server sees it closed)
+        assert await advisory_locks_once_settled(database) == 0
         only._send = send  # type: ignore[method-assign]
         assert await only.publish_batch() == 2
     finally:
@@ -216,8 +241,9 @@ async def a_failed_batch_then_the_next(
 async def test_rows_whose_send_failed_stay_unpublished_and_go_with_the_next_batch(
     scratch_database, infrastructure
 ):
-    """The rows are marked as they are read, in the batch's transaction: a send the broker
-    did not acknowledge rolls the mark back with it, so nothing is lost."""
+    """The rows are marked only once the broker has acknowledged every one of them: after a
+    send it did not acknowledge they are still unpublished, so nothing is lost, and the
+    relay's lock is let go at once (its connection is sound and kept)."""
 
     async def refused(*args, **kwargs):
         # sent, then not acknowledged: the send's future fails
@@ -236,11 +262,11 @@ async def test_rows_whose_send_failed_stay_unpublished_and_go_with_the_next_batc
 async def test_a_batch_cancelled_while_it_waits_for_the_broker_leaves_nothing_open(
     scratch_database, infrastructure
 ):
-    """The relay's transaction is the driver's own, out of SQLAlchemy's sight: a service
+    """The relay's connection is the driver's own, out of SQLAlchemy's sight: a service
     stopping (or a replica losing its lease) cancels a batch while the broker has not yet
-    acknowledged it. Its connection must not go back to the pool inside that transaction,
-    and its rows go with the next batch. A guard of the design; it passes with or without
-    the invalidation, which covers a cancellation landing inside the driver's own await."""
+    acknowledged it. Its connection, holding the relay's lock, is closed, not kept: the lock
+    goes with it, nothing is left inside a transaction, and its rows go with the next
+    batch."""
     waiting = asyncio.Event()
 
     async def never_acknowledged(*args, **kwargs):

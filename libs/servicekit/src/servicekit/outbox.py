@@ -23,6 +23,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from servicekit.driver import DriverStatement
@@ -89,8 +90,9 @@ BUSY_RETRY_SECONDS = 0.05
 
 class OutboxRelay:
     """Publishes committed outbox rows. One loop per service replica, but one replica at a
-    time publishes (a transaction-scoped advisory lock per service): two replicas claiming
-    rows with SKIP LOCKED would publish one site's later events before its earlier ones."""
+    time publishes a batch (an advisory lock per service, held from the rows' read to their
+    mark): two replicas claiming rows with SKIP LOCKED would publish one site's later events
+    before its earlier ones."""
 
     def __init__(
         self,
@@ -113,7 +115,14 @@ class OutboxRelay:
         self.backlog_rows = 0
         self.oldest_unpublished_seconds = 0.0
         self._backlog_checked = 0.0
-        self._locked_rows = DriverStatement(self._locked_rows_select())
+        self._claim = DriverStatement(self._claim_select())
+        self._mark = DriverStatement(self._mark_select())
+        self._backlog = DriverStatement(
+            sa.select(
+                sa.func.count().label("rows"),
+                sa.func.extract("epoch", sa.func.now() - sa.func.min(OUTBOX.c.created_at)).label("oldest"),
+            ).where(OUTBOX.c.published_at.is_(None))
+        )
         # the relay's own connection, kept from batch to batch; made when first used
         self._kept: KeptConnection | None = None
 
@@ -188,81 +197,114 @@ class OutboxRelay:
                 except TimeoutError:
                     pass
 
+    def _connection(self) -> KeptConnection:
+        if self._kept is None:
+            self._kept = KeptConnection(self.sessions.kw["bind"])
+        return self._kept
+
     async def publish_batch(self) -> int:
         """Publish the oldest unpublished rows in order; RelayBusy while another replica's
         relay is publishing (it takes the rows in order; ours wait for it)."""
         engine: AsyncEngine = self.sessions.kw["bind"]
-        # compiled once; run outside a unit of work, on a connection and transaction of its own
-        text = self._locked_rows.compiled(engine)[0]
-        args = self._locked_rows.arguments(engine, {})
-        # the driver's own connection and transaction: this step runs on every hop of every
-        # referral, and the ORM's session and transaction cost three times the driver's own
-        # (about 0.6 ms of CPU a batch; measured in the README)
-        if self._kept is None:
-            self._kept = KeptConnection(engine)
-        kept = self._kept
+        # compiled once; each runs alone, as its own transaction, on the relay's own kept
+        # connection: this step runs on every hop of every referral, and a transaction around
+        # them was two round trips more (BEGIN, COMMIT)
+        claim = self._claim.compiled(engine)[0]
+        kept = self._connection()
         lent = await kept.take()
         assert lent is not None, "one batch at a time"
         driver = kept.driver_of(lent)
-        broken = True
+        broken, locked = True, False
         try:
-            async with driver.transaction():
-                # the rows are marked as they are read, in this transaction: it commits only
-                # once the broker has acknowledged every one of them, and a failed send or a
-                # crash rolls the mark back, so they go again (consumers deduplicate on the id)
-                found = await driver.fetch(text, *args)
-                if not found[0]["held"]:
-                    raise RelayBusy(self.service)
-                rows = [row for row in found if row["seq"] is not None]
-                sends = [await self._send(row["topic"], row["key"], row["envelope"]) for row in rows]
-                await asyncio.gather(*sends)
+            # the relay's lock and the oldest unpublished rows; the lock is the session's, held
+            # from here until the rows are marked, once the broker has acknowledged every one
+            # of them (a claim that finds nothing lets it go at once)
+            found = await driver.fetch(claim, *self._claim.arguments(engine, {}))
+            if not found[0]["held"]:
+                broken = False
+                raise RelayBusy(self.service)
+            rows = [row for row in found if row["seq"] is not None]
+            locked = bool(rows)
+            sends = [await self._send(row["topic"], row["key"], row["envelope"]) for row in rows]
+            await asyncio.gather(*sends)
+            if rows:
+                # marked, and the lock let go, in one statement: a failed send or a crash before
+                # it leaves the rows unpublished, so they go again (consumers deduplicate on
+                # the id); a closed connection takes its lock with it
+                seqs = [row["seq"] for row in rows]
+                await driver.fetch(
+                    self._mark.compiled(engine)[0], *self._mark.arguments(engine, {"seqs": seqs})
+                )
+                locked = False
             broken = False
+        except RelayBusy:
+            raise
         except Exception:
             # a connection that broke, or is left inside a transaction or a statement, is
-            # closed, and the next batch connects anew
+            # closed, and the next batch connects anew; a sound one lets the lock go
             broken = driver.is_closed() or driver.is_in_transaction()
+            if locked and not broken:
+                try:
+                    await driver.execute("SELECT pg_advisory_unlock_all()")
+                except Exception:
+                    broken = True
             raise
         finally:
-            # a cancellation (BaseException) may land inside the driver's own await: closed
+            # a cancellation (BaseException) may land inside the driver's own await: closed,
+            # and the server lets the lock go with it
             await kept.give_back(broken=broken)
         counter = instruments().outbox_published
         for row in rows:
             counter.add(1, {"service": self.service, **event_attributes(row["envelope"])})
         return len(rows)
 
-    def _locked_rows_select(self) -> sa.Select[Any]:
-        """The relay's lock and the oldest unpublished rows, marked published, in one round
-        trip: a row saying whether the lock is held, joined to the rows (none when it is
-        not). The lock is taken once, before the rows are read (a CTE with a volatile
-        function is evaluated once). Marked here, not by a statement of its own after the
-        sends: that was a round trip more for every batch on every hop of a referral."""
-        lock = sa.select(
-            sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(self.lock_name, 0)).label("held")
-        ).cte("relay_lock")
-        unpublished = OUTBOX.alias("unpublished")  # not correlated with the rows updated
-        oldest = (
-            sa.select(unpublished.c.seq)
+    def _lock_key(self) -> sa.ColumnElement[Any]:
+        return sa.func.hashtextextended(self.lock_name, 0)
+
+    def _claim_select(self) -> sa.Select[Any]:
+        """The relay's lock and the oldest unpublished rows, in one round trip: a row saying
+        whether the lock is held, joined to the rows (none when it is not). The lock is the
+        session's (pg_try_advisory_lock), taken once, before the rows are read (a CTE with a
+        volatile function is evaluated once), and let go in the same statement when there
+        is nothing to publish. The rows are read FOR UPDATE: a row whose mark another
+        replica's relay has not committed yet (its lock is let go in the statement that
+        marks, a moment before that commits) is waited for and then seen marked, and left."""
+        lock = sa.select(sa.func.pg_try_advisory_lock(self._lock_key()).label("held")).cte("relay_lock")
+        unpublished = (
+            sa.select(OUTBOX.c.seq, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.envelope)
             # the one-row lock joined by its value: no rows unless it is held
-            .select_from(unpublished.join(lock, lock.c.held))
-            .where(unpublished.c.published_at.is_(None))
-            .order_by(unpublished.c.seq)
+            .select_from(OUTBOX.join(lock, lock.c.held))
+            .where(OUTBOX.c.published_at.is_(None))
+            .order_by(OUTBOX.c.seq)
             .limit(self.batch_size)
+            .with_for_update(of=OUTBOX)
+            .cte("unpublished")
         )
-        claimed = (
-            sa.update(OUTBOX)
-            # checked again on the row itself: a row another replica's relay marked and
-            # committed after this statement began is seen as it is now, and left alone
-            # (read only from the statement's snapshot, it was published a second time)
-            .where(OUTBOX.c.seq.in_(oldest.scalar_subquery()), OUTBOX.c.published_at.is_(None))
-            .values(published_at=sa.func.now())
-            .returning(OUTBOX.c.seq, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.envelope)
-            .cte("claimed")
+        released = (
+            sa.select(sa.func.pg_advisory_unlock(self._lock_key()).label("released"))
+            .select_from(lock)
+            .where(lock.c.held, ~sa.exists(sa.select(unpublished.c.seq)))
+            .cte("released")
         )
+        let_go = sa.select(sa.func.count()).select_from(released).scalar_subquery()
         return (
-            sa.select(lock.c.held, *claimed.c)
-            .select_from(lock.outerjoin(claimed, sa.true()))
-            .order_by(claimed.c.seq)
+            sa.select(lock.c.held, *unpublished.c, let_go.label("let_go"))
+            .select_from(lock.outerjoin(unpublished, sa.true()))
+            .order_by(unpublished.c.seq)
         )
+
+    def _mark_select(self) -> sa.Select[Any]:
+        """The rows published, and the relay's lock let go once they are marked (the marks
+        are counted first, so the update has run before the unlock)."""
+        marked = (
+            sa.update(OUTBOX)
+            .where(OUTBOX.c.seq == sa.func.any(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger))))
+            .values(published_at=sa.func.now())
+            .returning(OUTBOX.c.seq)
+            .cte("marked")
+        )
+        counted = sa.select(sa.func.count().label("marked")).select_from(marked).subquery()
+        return sa.select(counted.c.marked, sa.func.pg_advisory_unlock(self._lock_key()).label("released"))
 
     async def _send(self, topic: str, key: str, envelope: dict[str, Any]) -> asyncio.Future[Any]:
         # continue the trace of the request that wrote the event, not the relay's own
@@ -292,17 +334,20 @@ class OutboxRelay:
             otel_context.detach(token)
 
     async def refresh_backlog(self) -> None:
-        async with self.sessions() as session:
-            row = (
-                await session.execute(
-                    sa.select(
-                        sa.func.count(),
-                        sa.func.extract("epoch", sa.func.now() - sa.func.min(OUTBOX.c.created_at)),
-                    ).where(OUTBOX.c.published_at.is_(None))
-                )
-            ).one()
-        self.backlog_rows = int(row[0] or 0)
-        self.oldest_unpublished_seconds = float(row[1] or 0)
+        """The gauges, on the relay's kept connection, between batches: one round trip (a
+        pooled session idle five seconds was a ping, a BEGIN, the query and a ROLLBACK)."""
+        engine: AsyncEngine = self.sessions.kw["bind"]
+        kept = self._connection()
+        lent = await kept.take()
+        assert lent is not None, "between batches"
+        broken = True
+        try:
+            row = await kept.driver_of(lent).fetchrow(self._backlog.compiled(engine)[0])
+            broken = False
+        finally:
+            await kept.give_back(broken=broken)
+        self.backlog_rows = int(row["rows"] or 0)
+        self.oldest_unpublished_seconds = float(row["oldest"] or 0)
         self._backlog_checked = time.monotonic()
 
     async def backlog(self) -> int:
