@@ -144,6 +144,15 @@ async def test_a_relays_batch_is_two_statements_and_an_empty_one_is_one(scratch_
         await only.refresh_backlog()  # the gauges, on the same connection
         await asyncio.sleep(0)
         assert statements == ["SELECT"] and only.backlog_rows == 0
+        # the relay's commits did not wait for the disk, and only its own did not: its
+        # connection commits durably, whoever uses it next
+        kept = only._connection()
+        lent = await kept.take()
+        assert lent is not None
+        try:
+            assert await kept.driver_of(lent).fetchval("SHOW synchronous_commit") == "on"
+        finally:
+            await kept.give_back(broken=False)
         # on the driver's own connection: SQLAlchemy's session cost three times as much
         assert through_sqlalchemy == []
     finally:

@@ -69,6 +69,15 @@ async def add(uow: UnitOfWork, event: Event, *, site_id: str, producer: str) -> 
     )
 
 
+# The relay's two statements commit without waiting for the write-ahead log to reach the disk
+# (for their own transaction only: set_config's is_local). The claim's row locks and the
+# mark each made a commit wait for a flush of its own, where the batch's transaction had
+# one. What a server crash may lose of them is a mark, and a row whose mark is lost is
+# published again: consumers deduplicate on the id, as after a relay's crash between the
+# send and the mark. Everything else a service commits waits for the disk, as before.
+_NOT_WAITING_FOR_THE_DISK = sa.func.set_config("synchronous_commit", "off", True).label("not_waiting")
+
+
 class RelayBusy(Exception):
     """Another replica of the service is publishing its outbox right now."""
 
@@ -214,17 +223,19 @@ class OutboxRelay:
         lent = await kept.take()
         assert lent is not None, "one batch at a time"
         driver = kept.driver_of(lent)
-        broken, locked = True, False
+        # held, for all we know, until the claim says otherwise (a claim that fails may have
+        # taken it)
+        broken, locked = True, True
         try:
             # the relay's lock and the oldest unpublished rows; the lock is the session's, held
             # from here until the rows are marked, once the broker has acknowledged every one
             # of them (a claim that finds nothing lets it go at once)
             found = await driver.fetch(claim, *self._claim.arguments(engine, {}))
+            rows = [row for row in found if row["seq"] is not None]
+            locked = bool(rows)
             if not found[0]["held"]:
                 broken = False
                 raise RelayBusy(self.service)
-            rows = [row for row in found if row["seq"] is not None]
-            locked = bool(rows)
             sends = [await self._send(row["topic"], row["key"], row["envelope"]) for row in rows]
             await asyncio.gather(*sends)
             if rows:
@@ -288,7 +299,7 @@ class OutboxRelay:
         )
         let_go = sa.select(sa.func.count()).select_from(released).scalar_subquery()
         return (
-            sa.select(lock.c.held, *unpublished.c, let_go.label("let_go"))
+            sa.select(lock.c.held, *unpublished.c, let_go.label("let_go"), _NOT_WAITING_FOR_THE_DISK)
             .select_from(lock.outerjoin(unpublished, sa.true()))
             .order_by(unpublished.c.seq)
         )
@@ -304,7 +315,11 @@ class OutboxRelay:
             .cte("marked")
         )
         counted = sa.select(sa.func.count().label("marked")).select_from(marked).subquery()
-        return sa.select(counted.c.marked, sa.func.pg_advisory_unlock(self._lock_key()).label("released"))
+        return sa.select(
+            counted.c.marked,
+            sa.func.pg_advisory_unlock(self._lock_key()).label("released"),
+            _NOT_WAITING_FOR_THE_DISK,
+        )
 
     async def _send(self, topic: str, key: str, envelope: dict[str, Any]) -> asyncio.Future[Any]:
         # continue the trace of the request that wrote the event, not the relay's own
