@@ -12,19 +12,7 @@ from contracts.events import CertificationExpired, ReferralWithdrawn, SupporterE
 from pss_testkit.database import round_trips
 from servicekit.database import UnitOfWorkFactory
 from servicekit.driver import DriverStatement
-from servicekit.inbox import claim
 from servicekit.tables import OUTBOX
-
-# an outbox row keyed as told, on the driver
-ADD = DriverStatement(
-    sa.insert(OUTBOX).values(
-        event_id=sa.bindparam("event_id"),
-        topic="pss.test",
-        key=sa.bindparam("key"),
-        event_type="Test",
-        envelope=sa.bindparam("envelope", type_=OUTBOX.c.envelope.type),
-    )
-)
 
 
 async def _keys(database) -> list[str]:
@@ -132,13 +120,22 @@ async def test_a_unit_of_work_in_autocommit_commits_each_statement_at_once_and_s
     its own transaction: one round trip each, no BEGIN and no COMMIT around them. A row it
     writes is there for everyone before the block ends, and stays there if the block then
     fails. It has no session and emits no event: an event commits with its change."""
+    add = DriverStatement(
+        sa.insert(OUTBOX).values(
+            event_id=sa.bindparam("event_id"),
+            topic="pss.test",
+            key=sa.bindparam("key"),
+            event_type="Test",
+            envelope=sa.bindparam("envelope", type_=OUTBOX.c.envelope.type),
+        )
+    )
     units = UnitOfWorkFactory(scratch_database, producer="test").one_at_a_time()
     # checked out before the count begins: what it reads is not counted
     async with scratch_database.engine.connect() as observer:
         async with round_trips(scratch_database) as sent:
             with pytest.raises(RuntimeError):
                 async with units.autocommit() as unit:
-                    await ADD.execute(unit, {"event_id": uuid.uuid4(), "key": "north", "envelope": {}})
+                    await add.execute(unit, {"event_id": uuid.uuid4(), "key": "north", "envelope": {}})
                     seen = await observer.scalars(sa.select(OUTBOX.c.key))
                     assert list(seen) == ["north"]  # committed already
                     raise RuntimeError("the step failed after its statement")
@@ -151,57 +148,7 @@ async def test_a_unit_of_work_in_autocommit_commits_each_statement_at_once_and_s
             await unit.emit(ReferralWithdrawn(referral_id=uuid.uuid4(), site_id="north", stage="submitted"))
     # the kept connection is clean for the next unit, which has its transaction as before
     async with units() as unit:
-        await ADD.execute(unit, {"event_id": uuid.uuid4(), "key": "south", "envelope": {}})
+        await add.execute(unit, {"event_id": uuid.uuid4(), "key": "south", "envelope": {}})
         assert (await unit.driver()).is_in_transaction()
     await units.close()
     assert await _keys(scratch_database) == ["north", "south"]
-
-
-async def test_an_events_claim_goes_with_its_transactions_begin_in_one_round_trip(scratch_database):
-    """The inbox's claim is the first statement of every consumed event's unit of work: it
-    goes with the BEGIN as one simple query, its values written in (a uuid and the code's own
-    names), and its status says whether the event is new. Everything after it, through the
-    driver or the session, is in the same transaction, which commits or rolls back whole."""
-    units = UnitOfWorkFactory(scratch_database, producer="test").one_at_a_time()
-    event_id = uuid.uuid4()
-    withdrawn = ReferralWithdrawn(referral_id=uuid.uuid4(), site_id="north", stage="submitted")
-    async with round_trips(scratch_database) as sent:
-        with pytest.raises(RuntimeError):
-            async with units() as unit:
-                assert await claim(unit, consumer="test", event_id=event_id, event_type="t.v1")
-                await unit.emit(withdrawn)
-                raise RuntimeError("the handler failed: the claim goes with the rest")
-        async with units() as unit:
-            assert await claim(unit, consumer="test", event_id=event_id, event_type="t.v1")
-            await unit.emit(withdrawn)
-            # the session joins the same transaction: it sees the event not yet committed
-            assert await unit.session.scalar(sa.select(sa.func.count()).select_from(OUTBOX)) == 1
-    assert [query.split(None, 1)[0] for query in sent] == [
-        "BEGIN;INSERT",
-        "INSERT",
-        "ROLLBACK",
-        "BEGIN;INSERT",
-        "INSERT",
-        "COMMIT",  # the session's own statements go where asyncpg does not log them
-    ], sent
-    assert str(event_id) in sent[0]
-    async with units() as unit:  # a redelivery
-        assert not await claim(unit, consumer="test", event_id=event_id, event_type="t.v1")
-    await units.close()
-    assert await _keys(scratch_database) == ["north"]
-
-
-async def test_a_value_the_code_cannot_vouch_for_is_never_written_into_a_statement(scratch_database):
-    """Only a uuid, a number or a name of the code's own is written into a statement's text;
-    anything else goes apart, as a value, at the cost of the round trip it would have saved."""
-    with pytest.raises(ValueError, match="not written into a statement"):
-        ADD.written_out(
-            scratch_database.engine, {"event_id": uuid.uuid4(), "key": "north'; DROP", "envelope": {}}
-        )
-    units = UnitOfWorkFactory(scratch_database, producer="test").one_at_a_time()
-    async with round_trips(scratch_database) as sent:
-        async with units() as unit:
-            await unit.begin_with(ADD, {"event_id": uuid.uuid4(), "key": "o'brien", "envelope": {}})
-    await units.close()
-    assert [query.split(None, 1)[0].rstrip(";") for query in sent] == ["BEGIN", "INSERT", "COMMIT"], sent
-    assert await _keys(scratch_database) == ["o'brien"]

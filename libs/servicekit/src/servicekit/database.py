@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from servicekit import outbox
-from servicekit.driver import DriverStatement
 from servicekit.kept import KeptConnection
 
 # the most connections a process holds, as before (10 kept and 10 more opened on demand)
@@ -143,8 +142,9 @@ class UnitOfWork:
                 self._session = self._database.sessions()
         return self._session
 
-    async def _adapter(self) -> Any:
-        """SQLAlchemy's adapter of the asyncpg connection this unit of work runs on."""
+    async def driver(self) -> Any:
+        """asyncpg's own connection, inside this unit of work's transaction: what runs on it
+        commits or rolls back with what runs through the session."""
         if self._adapted is None:
             if self._session is not None:
                 connection = await self._session.connection()
@@ -154,12 +154,7 @@ class UnitOfWork:
             else:
                 self._connection = connection = await self.engine.connect()
             self._adapted = (await connection.get_raw_connection()).dbapi_connection
-        return self._adapted
-
-    async def driver(self) -> Any:
-        """asyncpg's own connection, inside this unit of work's transaction: what runs on it
-        commits or rolls back with what runs through the session."""
-        adapted = await self._adapter()
+        adapted = self._adapted
         if self.autocommit:
             return adapted.driver_connection
         # SQLAlchemy's asyncpg adapter sends BEGIN before its first statement, not when a
@@ -169,26 +164,6 @@ class UnitOfWork:
             async with adapted._execute_mutex:
                 await adapted._start_transaction()
         return adapted.driver_connection
-
-    async def begin_with(self, statement: DriverStatement, values: Mapping[str, Any]) -> str:
-        """The transaction's BEGIN and ``statement``, its first, in one round trip; the
-        statement's status (``INSERT 0 1``). They go as one simple query, which takes no
-        values apart from its text, so the values are written into it
-        (``DriverStatement.written_out``: the code's own only, never a caller's). Once the
-        transaction has begun, the statement goes alone, as any other."""
-        begun = self._session is not None or (self._adapted is not None and self._adapted._transaction)
-        if self.autocommit or begun:
-            return await statement.status(self, values)
-        try:
-            text = "BEGIN;" + statement.written_out(self.engine, values)
-        except ValueError:  # a value the code cannot vouch for: sent apart, as a value
-            return await statement.status(self, values)
-        adapted = await self._adapter()
-        driver = adapted.driver_connection
-        # the adapter holds it as it holds asyncpg's own, before it is sent: whatever happens
-        # from here, the unit of work ends it, and the session joins it, as usual
-        adapted._transaction = _Begun(driver)
-        return await statement.observed(self.engine, driver.execute, text)  # type: ignore[no-any-return]
 
     def signal_after_commit(self, name: str) -> None:
         """Wake the loop waiting on ``name`` once this commits (nothing if none waits)."""
@@ -264,20 +239,6 @@ class UnitOfWork:
                 event.set()
         self._emitted = 0
         self._to_signal.clear()
-
-
-class _Begun:
-    """A transaction begun by ``UnitOfWork.begin_with``, ended as SQLAlchemy's adapter ends
-    asyncpg's own (``commit``, ``rollback``)."""
-
-    def __init__(self, driver: Any) -> None:
-        self._driver = driver
-
-    async def commit(self) -> None:
-        await self._driver.execute("COMMIT")
-
-    async def rollback(self) -> None:
-        await self._driver.execute("ROLLBACK")
 
 
 class UnitOfWorkFactory:

@@ -15,9 +15,7 @@ reads its SQLSTATE.
 from __future__ import annotations
 
 import functools
-import re
 import time
-import uuid
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -97,39 +95,14 @@ class DriverStatement:
 
     async def _run(self, uow: UnitOfWork, method: str, *args: Any) -> Any:
         driver = await uow.driver()
-        return await self.observed(uow.engine, getattr(driver, method), self.compiled(uow.engine)[0], *args)
-
-    async def observed(self, engine: AsyncEngine, run: Callable[..., Any], text: str, *args: Any) -> Any:
-        """``run(text, *args)``, told to the observers as this statement (its text with ``$n``
-        placeholders, never values, whatever ``text`` is)."""
+        text = self.compiled(uow.engine)[0]
         wall, began = time.time_ns(), time.perf_counter_ns()
         try:
-            return await run(text, *args)
+            return await getattr(driver, method)(text, *args)
         finally:
             elapsed = time.perf_counter_ns() - began
-            statement = self.compiled(engine)[0]
             for observe in observers:
-                observe(engine, statement, wall, elapsed)
-
-    async def status(self, uow: UnitOfWork, values: Mapping[str, Any]) -> str:
-        """Run as ``execute``, and return the server's status of it (``INSERT 0 1``)."""
-        driver = await uow.driver()
-        return await self.observed(  # type: ignore[no-any-return]
-            uow.engine, driver.execute, self.compiled(uow.engine)[0], *self.arguments(uow.engine, values)
-        )
-
-    def written_out(self, engine: AsyncEngine, values: Mapping[str, Any]) -> str:
-        """The text with its values written into it, for a simple query (which takes no
-        values apart from its text): only for values the code made and vouches for (a uuid,
-        a name of its own, a number); anything else, a caller's text above
-        all, is refused, never quoted."""
-        text, names, written, _conversions = self.compiled(engine)
-
-        def value_of(placeholder: re.Match[str]) -> str:
-            name = names[int(placeholder.group(1)) - 1]
-            return _literal(values[name] if name in values else written[name])
-
-        return _PLACEHOLDER.sub(value_of, text)
+                observe(uow.engine, text, wall, elapsed)
 
     async def execute(self, uow: UnitOfWork, values: Mapping[str, Any]) -> None:
         # fetch, as the others: one prepared statement whatever it is given (asyncpg's execute
@@ -180,23 +153,6 @@ class DriverStatement:
 
     async def fetchval(self, uow: UnitOfWork, values: Mapping[str, Any]) -> Any:
         return await self._run(uow, "fetchval", *self.arguments(uow.engine, values))
-
-
-_PLACEHOLDER = re.compile(r"\$(\d+)")
-# a name of the code's own: an event's type, a consumer's, a topic's
-_NAME = re.compile(r"[A-Za-z0-9_.:-]*")
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, uuid.UUID):
-        return f"'{value}'"
-    if isinstance(value, str) and _NAME.fullmatch(value):
-        return f"'{value}'"
-    raise ValueError(f"not written into a statement: a {type(value).__name__} that is not the code's own")
 
 
 @functools.cache

@@ -26,17 +26,14 @@ CLAIM = DriverStatement(
         event_type=sa.bindparam("event_type"),
     )
     .on_conflict_do_nothing()
+    .returning(INBOX.c.event_id)
 )
 
 
 async def claim(uow: UnitOfWork, *, consumer: str, event_id: uuid.UUID, event_type: str) -> bool:
-    """True the first time this consumer sees the event; False for a redelivery. The claim
-    is the first statement of its unit of work, sent with its BEGIN (a round trip less for
-    every event): its values are the code's own (a uuid, names), and its status says it all."""
-    status = await uow.begin_with(
-        CLAIM, {"consumer": consumer, "event_id": event_id, "event_type": event_type}
-    )
-    return status == "INSERT 0 1"
+    """True the first time this consumer sees the event; False for a redelivery."""
+    found = await CLAIM.fetch(uow, {"consumer": consumer, "event_id": event_id, "event_type": event_type})
+    return bool(found)
 
 
 _CLAIMED = (
