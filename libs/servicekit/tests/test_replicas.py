@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from pss_testkit.database import round_trips
 from servicekit.database import Database
 from servicekit.outbox import OutboxRelay, RelayBusy
 from servicekit.service import single_flight
@@ -109,52 +110,45 @@ async def test_a_relays_batch_is_two_statements_and_an_empty_one_is_one(scratch_
     trip (it was three). Counted at the driver: the relay runs on the driver's own
     connection."""
     topic = await numbered_events(scratch_database, infrastructure.kafka_bootstrap, 4)
-    statements: list[str] = []
     through_sqlalchemy: list[str] = []
-    logged: set[int] = set()
 
     @sa.event.listens_for(scratch_database.engine.sync_engine, "after_cursor_execute")
     def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
         through_sqlalchemy.append(statement)
 
-    @sa.event.listens_for(scratch_database.engine.sync_engine, "checkout")
-    def log_queries(dbapi_connection, record, proxy):  # type: ignore[no-untyped-def]
-        driver = dbapi_connection.driver_connection
-        if id(driver) not in logged:
-            logged.add(id(driver))
-            driver.add_query_logger(
-                lambda query: statements.append(query.query.split()[0].rstrip(";").upper())
-            )
+    def verbs(sent: list[str]) -> list[str]:
+        return [query.split()[0].rstrip(";").upper() for query in sent]
 
     only = relay(scratch_database, infrastructure.kafka_bootstrap, f"svc-{uuid.uuid4().hex[:8]}")
     await only.start()
     try:
-        # a new connection's first mark asks the server once what a bigint[] is
-        assert await only.publish_batch() == 2
-        await asyncio.sleep(0)  # the driver calls its query loggers soon after, not at once
-        statements.clear()
-        assert await only.publish_batch() == 2
-        await asyncio.sleep(0)
-        assert statements == ["WITH", "WITH"]
-        statements.clear()
-        assert await only.publish_batch() == 0  # nothing left: the claim alone
-        await asyncio.sleep(0)
-        assert statements == ["WITH"]
-        statements.clear()
-        await only.refresh_backlog()  # the gauges, on the same connection
-        await asyncio.sleep(0)
-        assert statements == ["SELECT"] and only.backlog_rows == 0
-        # the relay's commits did not wait for the disk, and only its own did not: its
-        # connection commits durably, whoever uses it next
-        kept = only._connection()
-        lent = await kept.take()
-        assert lent is not None
-        try:
-            assert await kept.driver_of(lent).fetchval("SHOW synchronous_commit") == "on"
-        finally:
-            await kept.give_back(broken=False)
-        # on the driver's own connection: SQLAlchemy's session cost three times as much
-        assert through_sqlalchemy == []
+        async with round_trips(scratch_database) as statements:
+            # a new connection's first mark asks the server once what a bigint[] is
+            assert await only.publish_batch() == 2
+            await asyncio.sleep(0)  # the driver calls its query loggers soon after, not at once
+            statements.clear()
+            assert await only.publish_batch() == 2
+            await asyncio.sleep(0)
+            assert verbs(statements) == ["WITH", "WITH"]
+            statements.clear()
+            assert await only.publish_batch() == 0  # nothing left: the claim alone
+            await asyncio.sleep(0)
+            assert verbs(statements) == ["WITH"]
+            statements.clear()
+            await only.refresh_backlog()  # the gauges, on the same connection
+            await asyncio.sleep(0)
+            assert verbs(statements) == ["SELECT"] and only.backlog_rows == 0
+            # the relay's commits did not wait for the disk, and only its own did not: its
+            # connection commits durably, whoever uses it next
+            kept = only._connection()
+            lent = await kept.take()
+            assert lent is not None
+            try:
+                assert await kept.driver_of(lent).fetchval("SHOW synchronous_commit") == "on"
+            finally:
+                await kept.give_back(broken=False)
+            # on the driver's own connection: SQLAlchemy's session cost three times as much
+            assert through_sqlalchemy == []
     finally:
         await only.stop()
     assert await read_topic(infrastructure.kafka_bootstrap, topic, 4) == [1, 2, 3, 4]

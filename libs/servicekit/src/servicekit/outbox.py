@@ -297,6 +297,7 @@ class OutboxRelay:
             .where(lock.c.held, ~sa.exists(sa.select(unpublished.c.seq)))
             .cte("released")
         )
+        # read by nobody: a CTE nothing refers to is never run, so the unlock is asked for here
         let_go = sa.select(sa.func.count()).select_from(released).scalar_subquery()
         return (
             sa.select(lock.c.held, *unpublished.c, let_go.label("let_go"), _NOT_WAITING_FOR_THE_DISK)
