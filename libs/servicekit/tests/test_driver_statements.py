@@ -15,7 +15,7 @@ from contracts.events import ReferralClosed
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from pss_testkit.database import statements_run
+from pss_testkit.database import round_trips
 from servicekit import timers
 from servicekit.database import UnitOfWorkFactory
 from servicekit.driver import DriverStatement
@@ -154,7 +154,7 @@ def test_a_statement_whose_values_are_expanded_at_each_run_is_refused_when_compi
 async def test_a_look_at_the_timers_with_none_due_is_one_statement_on_the_driver(scratch_database):
     """At rest every look found nothing due, through the session's claim and a second read:
     the service's largest cost with nothing happening. Now a look reads when the next timer
-    is due, on the driver, and fires only when one is."""
+    is due, on the driver and in no transaction, and fires only when one is."""
     table = timers.timer_table("page_timer", sa.MetaData(), sa.Column("step", sa.Integer))
     async with scratch_database.engine.begin() as connection:
         await connection.run_sync(table.metadata.create_all)
@@ -171,10 +171,10 @@ async def test_a_look_at_the_timers_with_none_due_is_one_statement_on_the_driver
     async with units() as uow:
         await timers.start(uow, table, due_at=later, step=1)
 
-    with statements_run(scratch_database) as statements:
+    async with round_trips(scratch_database) as sent:
         assert await loop.step() == 0
     assert fired == []
-    assert [s.split()[0] for s in statements] == ["SELECT"]  # the next due, nothing else
+    assert [s.split()[0] for s in sent] == ["SELECT"]  # the next due, not even a BEGIN
     rest = await loop.rest()
     assert rest is not None and 28 < rest <= 30
 
