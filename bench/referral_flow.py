@@ -9,7 +9,9 @@ Three figures, from one run on one broker:
   consumer;
 - steady: the platform at a steady rate (50 referrals/s by default), from intake's 202 to
   the primary's ``PageSent`` seen on the pages topic (where the paging gateway reads it):
-  median, p99, p99.9 and the ratios to the floor;
+  median, p99, p99.9 and the ratios to the floor; its CPU per referral by process, and
+  against the floor's own (the broker and the floor's hops, in the same run): the machine's
+  speed moves from run to run, and with it every figure in milliseconds;
 - burst: 10,000 referrals across 300 seeded sites submitted at once (64 in flight): the
   time until intake has accepted them all and until every one is paged.
 The load and the floor run on uvloop, as the services do. The services run with their
@@ -494,9 +496,18 @@ def main() -> None:
                 used_before = cpu_seconds()
                 hops = uvloop.run(floor(bootstrap, sizes, count, rate, int(rate * args.warmup)))
                 # what the broker alone costs a referral's three hops, to read its share against
-                run["floor_broker_cpu_ms_per_referral"] = cpu_per_referral(
-                    used_before, cpu_seconds(), count
-                ).get("kafka", 0.0)
+                used = cpu_per_referral(used_before, cpu_seconds(), count)
+                run["floor_broker_cpu_ms_per_referral"] = used.get("kafka", 0.0)
+                # the floor's whole CPU (its hops run in this process): the machine's speed at
+                # the moment, for the same kind of work, to read the platform's CPU against
+                run["floor_cpu_ms_per_referral"] = round(
+                    used.get("kafka", 0.0) + used.get("load generator", 0.0), 2
+                )
+                run["cpu_to_floor"] = round(
+                    run["cpu_ms_per_referral"]["total (without the load generator)"]
+                    / max(run["floor_cpu_ms_per_referral"], 0.01),
+                    2,
+                )
                 run["floor"] = summary(hops)
                 run["platform_to_floor"] = {
                     q: round(run["platform"][f"{q}_ms"] / run["floor"][f"{q}_ms"], 1)
@@ -545,6 +556,10 @@ def main() -> None:
         print(f"{part:<36}" + "".join(f"{table.get(part, 0.0):>10.1f}" for table in tables))
     floors = [run.get("floor_broker_cpu_ms_per_referral", 0.0) for run in result["steady"]]
     print(f"{'kafka, for the floor alone':<36}" + "".join(f"{ms:>10.1f}" for ms in floors))
+    whole = [run.get("floor_cpu_ms_per_referral", 0.0) for run in result["steady"]]
+    print(f"{'the floor, all its processes':<36}" + "".join(f"{ms:>10.1f}" for ms in whole))
+    ratios = [run.get("cpu_to_floor", 0.0) for run in result["steady"]]
+    print(f"{'the platform / the floor':<36}" + "".join(f"{r:>9.2f}x" for r in ratios))
     print("\nthe broker's CPU per referral, ms, by what its threads do")
     by_thread = [r.get("broker_cpu_ms_per_referral_by_thread", {}) for r in phases]
     for kind in sorted({k for table in by_thread for k in table}):
