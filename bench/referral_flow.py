@@ -11,7 +11,8 @@ Three figures, from one run on one broker:
   the primary's ``PageSent`` seen on the pages topic (where the paging gateway reads it):
   median, p99, p99.9 and the ratios to the floor; its CPU per referral by process, and
   against the floor's own (the broker and the floor's hops, in the same run): the machine's
-  speed moves from run to run, and with it every figure in milliseconds;
+  speed moves from run to run, and with it every figure in milliseconds (the share of the
+  CPU the host took, its steal, is printed too);
 - burst: 10,000 referrals across 300 seeded sites submitted at once (64 in flight): the
   time until intake has accepted them all and until every one is paged.
 The load and the floor run on uvloop, as the services do. The services run with their
@@ -142,6 +143,18 @@ def cpu_per_referral(before: dict[str, float], after: dict[str, float], referral
         sum(v for k, v in per.items() if k != "load generator"), 2
     )
     return per
+
+
+def machine_times() -> tuple[int, int]:
+    """The machine's CPU time stolen by the hypervisor and its whole CPU time so far, in
+    ticks (``/proc/stat``): a run the host slowed shows it here."""
+    with open("/proc/stat") as stat:
+        ticks = [int(n) for n in stat.readline().split()[1:9]]
+    return ticks[7], sum(ticks)
+
+
+def stolen_percent(before: tuple[int, int], after: tuple[int, int]) -> float:
+    return round(100 * (after[0] - before[0]) / max(after[1] - before[1], 1), 1)
 
 
 def cpu_per_second(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
@@ -416,11 +429,12 @@ def main() -> None:
             settled = settle(bootstrap, SERVICES, sql)  # the seeding's own events first
             print(f"the seeding's events processed {settled} s after it", flush=True)
             if args.idle > 0:
-                used_before = cpu_seconds()
+                used_before, machine_before = cpu_seconds(), machine_times()
                 at_rest = args.profile / "at rest" if args.profile else None
                 sampling = profiling.sample(at_rest, pids_of(services), args.idle) if at_rest else []
                 time.sleep(args.idle)
                 result["idle_cpu_ms_per_second"] = cpu_per_second(used_before, cpu_seconds(), args.idle)
+                result["idle_stolen_percent"] = stolen_percent(machine_before, machine_times())
                 if at_rest:
                     result["profile_at_rest"] = profiling.summarise(at_rest, sampling)
                 print(f"at rest: {result['idle_cpu_ms_per_second']}", flush=True)
@@ -441,7 +455,7 @@ def main() -> None:
             for number, (rate, seconds) in enumerate(runs):
                 settled = settle(bootstrap, SERVICES, sql)  # what the run before left, first
                 used_before, opened_before = cpu_seconds(), connections_opened()
-                threads_before = broker_threads.snapshot(broker)
+                threads_before, machine_before = broker_threads.snapshot(broker), machine_times()
                 sampling = (
                     profiling.sample(args.profile, pids_of(services), seconds)
                     if args.profile and number == 0
@@ -459,6 +473,7 @@ def main() -> None:
                     "paged_per_second": round(paged_rate, 1),
                 }
                 run["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), int(rate * seconds))
+                run["stolen_percent"] = stolen_percent(machine_before, machine_times())
                 run["broker_cpu_ms_per_referral_by_thread"] = broker_threads.per_referral(
                     threads_before, broker_threads.snapshot(broker), int(rate * seconds)
                 )
@@ -493,10 +508,11 @@ def main() -> None:
             result["envelope_bytes"] = sizes
             for run in result["steady"]:
                 rate, count = run["rate_per_second"], int(run["rate_per_second"] * run["seconds"])
-                used_before = cpu_seconds()
+                used_before, machine_before = cpu_seconds(), machine_times()
                 hops = uvloop.run(floor(bootstrap, sizes, count, rate, int(rate * args.warmup)))
                 # what the broker alone costs a referral's three hops, to read its share against
                 used = cpu_per_referral(used_before, cpu_seconds(), count)
+                run["floor_stolen_percent"] = stolen_percent(machine_before, machine_times())
                 run["floor_broker_cpu_ms_per_referral"] = used.get("kafka", 0.0)
                 # the floor's whole CPU (its hops run in this process): the machine's speed at
                 # the moment, for the same kind of work, to read the platform's CPU against
@@ -560,6 +576,9 @@ def main() -> None:
     print(f"{'the floor, all its processes':<36}" + "".join(f"{ms:>10.1f}" for ms in whole))
     ratios = [run.get("cpu_to_floor", 0.0) for run in result["steady"]]
     print(f"{'the platform / the floor':<36}" + "".join(f"{r:>9.2f}x" for r in ratios))
+    for key, name in (("stolen_percent", "the platform"), ("floor_stolen_percent", "the floor")):
+        stolen = [run.get(key, 0.0) for run in result["steady"]]
+        print(f"{f'CPU the host took, %, {name}':<36}" + "".join(f"{p:>10.1f}" for p in stolen))
     print("\nthe broker's CPU per referral, ms, by what its threads do")
     by_thread = [r.get("broker_cpu_ms_per_referral_by_thread", {}) for r in phases]
     for kind in sorted({k for table in by_thread for k in table}):

@@ -16,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import NamedTuple
 
+from contracts import topics
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
@@ -28,14 +29,15 @@ class Span(NamedTuple):
     end_ns: int
 
 
-# a referral's path, as its spans name it: (service, kind, a word of the span's name)
+# a referral's path, as its spans name it: (service, kind, a word of the span's name); the
+# publishes by the topics' own names, which moved once (issue 25, fourteenth round)
 PATH = [
     ("intake", ProtoSpan.SPAN_KIND_SERVER, "referrals"),
-    ("intake", ProtoSpan.SPAN_KIND_PRODUCER, "referrals"),
-    ("matching", ProtoSpan.SPAN_KIND_CONSUMER, "referral"),
-    ("matching", ProtoSpan.SPAN_KIND_PRODUCER, "proposals"),
-    ("oncall", ProtoSpan.SPAN_KIND_CONSUMER, "proposed"),
-    ("oncall", ProtoSpan.SPAN_KIND_PRODUCER, "pages"),
+    ("intake", ProtoSpan.SPAN_KIND_PRODUCER, topics.SUBMISSIONS),
+    ("matching", ProtoSpan.SPAN_KIND_CONSUMER, "referral.submitted"),
+    ("matching", ProtoSpan.SPAN_KIND_PRODUCER, topics.PROPOSALS),
+    ("oncall", ProtoSpan.SPAN_KIND_CONSUMER, "match.proposed"),
+    ("oncall", ProtoSpan.SPAN_KIND_PRODUCER, topics.PAGES),
 ]
 # what lies between two steps of PATH (from the end of one to the start of the next) and
 # what each step itself takes (from its start to its end)
