@@ -3,7 +3,7 @@ seeding's thousands of directory, duty and certification events, or the previous
 backlog (at 50/s the pages are out when the run ends, but metrics, training and the
 delivery of messages are still at work). A run then measures its own rate only. (The slow
 referrals early in a 5/s run are not this: they come at the same moments settled or not;
-see the README's ninth round.)
+see bench/ISSUE25.md, ninth round.)
 
 Settled means: every service's consumer group has read to the end of each of its
 partitions, and no service's outbox holds an unpublished event, twice in a row a second

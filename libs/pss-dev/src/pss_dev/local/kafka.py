@@ -44,7 +44,7 @@ logger.apache.level = WARN
 # JVM's second compiler (C2) never stopped compiling Kafka's code: 34 to 51% of the broker's
 # CPU through whole bench runs, on a machine with two cores for everything. The first
 # compiler alone (C1) compiles in a fraction of that; its code answers requests about a
-# third dearer, and the broker still costs 5 to 10 ms less a referral (README, issue 25's
+# third dearer, and the broker still costs 5 to 10 ms less a referral (bench/ISSUE25.md,
 # tenth round). A broker in service for months pays C2's compiling once: keep its default.
 JVM_OPTIONS = ("-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1")
 # replaces JVM_OPTIONS when set (space-separated): to measure the broker another way
