@@ -59,6 +59,8 @@ class Span:
     service: str
     kind: int
     attributes: dict[str, Any]
+    start_ns: int = 0
+    end_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ class TelemetryCollector:
                             service,
                             s.kind,
                             attributes,
+                            s.start_time_unix_nano,
+                            s.end_time_unix_nano,
                         )
                     )
         with self._lock:
