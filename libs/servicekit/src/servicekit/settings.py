@@ -41,8 +41,8 @@ class ServiceSettings(BaseSettings):
     # events taken from Kafka at once and processed in one transaction and one offset commit
     # (a failing one falls back to one at a time, so a poison message still goes alone to
     # its dead-letter topic); 1: one transaction per event. A burst costs half the CPU in
-    # batches (bench/ISSUE25.md, first lever); every path locks an episode before its pages, so the
-    # longer transactions meet no lock-order deadlock (and a lost race is retried anyway)
+    # batches (bench/ISSUE25.md, first lever); every path locks an episode before its pages,
+    # so the longer transactions meet no lock-order deadlock (and a lost race is retried)
     consume_batch_max: int = Field(default=100, ge=1, le=1000)
     # how long the broker holds a consumer's fetch when nothing is there. Longer costs less
     # at rest, but aiokafka sends a partition's next fetch only when the fetch in flight
