@@ -1,6 +1,4 @@
-"""The load generator's clients: one request in flight on each, each with one connection, so
-that no pool of many connections is searched at every request (httpx's pool looks through
-all its connections, and for each through all again, whenever a request starts or ends)."""
+"""The load generator's clients: one request in flight on each, each with one connection."""
 
 from __future__ import annotations
 
@@ -29,10 +27,3 @@ async def test_each_client_carries_one_request_at_a_time_and_the_next_waits_for_
         release.set()
         await asyncio.gather(*first, third)
         assert held == []
-
-
-async def test_every_client_has_a_single_connection():
-    async with Clients(3) as clients:
-        async with clients.one() as client:
-            pool = client._transport._pool  # type: ignore[attr-defined]
-            assert pool._max_connections == 1

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from contracts import topics
 from pss_dev.seed import Site, sample_site, seed_site
+from pss_testkit import http1
 from servicekit.settings import KEEP_ALIVE_SECONDS
 
 SQL = Callable[..., list[tuple[Any, ...]]]
@@ -128,8 +129,9 @@ class Submitter:
                 if response.status_code < 500:
                     raise RuntimeError(f"intake refused a referral: {response.status_code} {response.text}")
                 self.retried_for[str(response.status_code)] += 1
-            except httpx.TransportError as exc:
-                self.retried_for[type(exc).__name__] += 1  # intake is down or restarting: the same key again
+            except http1.TransportError as exc:
+                # intake is down or restarting: the same key again (counted by what broke)
+                self.retried_for[type(exc.__cause__ or exc).__name__] += 1
             if time.monotonic() > deadline:
                 raise TimeoutError(f"intake did not accept a referral within {self.give_up_after:.0f}s")
             self.retries += 1
@@ -169,19 +171,24 @@ class Submitter:
 
 
 class Clients:
-    """One HTTP client a request in flight, each with its one connection. A single client
-    with ``concurrency`` connections cost the load generator about 10 ms of CPU a referral in
-    a burst, more than intake spent on it: httpx's pool looks through all its connections,
-    and for each of them through all of them again, whenever a request starts or ends."""
+    """One connection a request in flight, each carrying one request at a time: the load
+    generator shares the platform's cores, so it is a plain HTTP/1.1 client
+    (``pss_testkit.http1``) and not a general one. httpx cost it about 1.3 ms of CPU a request
+    and its clients' making (an SSL context each) as much again, the platform's budget for a
+    whole service's step (issue 25)."""
 
     def __init__(self, concurrency: int) -> None:
-        self._all = [_client() for _ in range(concurrency)]
-        self._free: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        # an idle connection is let go before intake closes it, as the front-end's are: reused
+        # just as intake closed it, a request got no answer (the bursts' ReadErrors)
+        self._all = [
+            http1.Connection(timeout=30, keep_alive=KEEP_ALIVE_SECONDS / 2) for _ in range(concurrency)
+        ]
+        self._free: asyncio.Queue[http1.Connection] = asyncio.Queue()
         for client in self._all:
             self._free.put_nowait(client)
 
     @contextlib.asynccontextmanager
-    async def one(self) -> AsyncIterator[httpx.AsyncClient]:
+    async def one(self) -> AsyncIterator[http1.Connection]:
         client = await self._free.get()
         try:
             yield client
@@ -193,15 +200,6 @@ class Clients:
 
     async def __aexit__(self, *_: object) -> None:
         await asyncio.gather(*(client.aclose() for client in self._all))
-
-
-def _client() -> httpx.AsyncClient:
-    # an idle connection is let go before intake closes it, as the front-end's are: reused
-    # just as intake closed it, a request got no answer (the bursts' ReadErrors)
-    limits = httpx.Limits(
-        max_connections=1, max_keepalive_connections=1, keepalive_expiry=KEEP_ALIVE_SECONDS / 2
-    )
-    return httpx.AsyncClient(timeout=30, limits=limits)
 
 
 @dataclass
