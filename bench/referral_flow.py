@@ -484,8 +484,9 @@ def main() -> None:
             if args.burst > 0:
                 settled = settle(bootstrap, SERVICES, sql)
                 used_before, opened_before = cpu_seconds(), connections_opened()
-                threads_before = broker_threads.snapshot(broker)
+                threads_before, machine_before = broker_threads.snapshot(broker), machine_times()
                 b: dict[str, Any] = uvloop.run(burst(urls["intake"], bootstrap, sites, args.burst))
+                b["stolen_percent"] = stolen_percent(machine_before, machine_times())
                 b["broker_cpu_ms_per_referral_by_thread"] = broker_threads.per_referral(
                     threads_before, broker_threads.snapshot(broker), args.burst
                 )
@@ -576,8 +577,12 @@ def main() -> None:
     print(f"{'the floor, all its processes':<36}" + "".join(f"{ms:>10.1f}" for ms in whole))
     ratios = [run.get("cpu_to_floor", 0.0) for run in result["steady"]]
     print(f"{'the platform / the floor':<36}" + "".join(f"{r:>9.2f}x" for r in ratios))
-    for key, name in (("stolen_percent", "the platform"), ("floor_stolen_percent", "the floor")):
-        stolen = [run.get(key, 0.0) for run in result["steady"]]
+    # the burst has no floor of its own: its column shows only what the host took from it
+    for key, name, runs in (
+        ("stolen_percent", "the platform", phases),
+        ("floor_stolen_percent", "the floor", result["steady"]),
+    ):
+        stolen = [run.get(key, 0.0) for run in runs]
         print(f"{f'CPU the host took, %, {name}':<36}" + "".join(f"{p:>10.1f}" for p in stolen))
     print("\nthe broker's CPU per referral, ms, by what its threads do")
     by_thread = [r.get("broker_cpu_ms_per_referral_by_thread", {}) for r in phases]
