@@ -5,6 +5,7 @@ connection said as a transport error (the submitter's cue to retry with the same
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 
@@ -167,3 +168,37 @@ async def test_no_answer_in_time_is_a_transport_error(serve):
     server = await serve(lambda head, body: b"")  # reads the request, never answers
     with pytest.raises(TransportError, match="in time"):
         await Connection(timeout=0.1).post(f"http://127.0.0.1:{server.port}/r", json={})
+
+
+async def test_a_request_cancelled_before_its_answer_leaves_no_answer_for_the_next_request(serve):
+    answered = 0
+
+    async def slow_second(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(x.split(b":")[1])
+                    for x in head.split(b"\r\n")
+                    if x.lower().startswith(b"content-length")
+                )
+                body = await reader.readexactly(length)  # each answer is its own request's body
+                answered += 1
+                if answered == 2:
+                    await asyncio.sleep(0.2)  # answers the second request late
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+                await writer.drain()
+
+    listening = await asyncio.start_server(slow_second, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/r"
+    connection = Connection()
+    assert (await connection.post(url, json={"n": 1})).json() == {"n": 1}
+    second = asyncio.create_task(connection.post(url, json={"n": 2}))
+    await asyncio.sleep(0.05)
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    assert (await connection.post(url, json={"n": 3})).json() == {"n": 3}
+    await connection.aclose()
+    listening.close()

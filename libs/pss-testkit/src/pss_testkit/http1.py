@@ -69,6 +69,11 @@ class Connection:
         except (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             await self.aclose()
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        except BaseException:
+            # cancelled between the request and its answer: the answer may still come, and
+            # the next request on this connection would read it as its own
+            self._drop()
+            raise
 
     async def _exchange(self, origin: tuple[str, int], request: bytes) -> Response:
         reader, writer = await self._connected(origin)
@@ -106,10 +111,15 @@ class Connection:
             self.opened += 1
         return reader, writer
 
-    async def aclose(self) -> None:
+    def _drop(self) -> None:
         writer, self._reader, self._writer = self._writer, None, None
         if writer is not None:
             writer.close()
+
+    async def aclose(self) -> None:
+        writer = self._writer
+        self._drop()
+        if writer is not None:
             try:
                 await writer.wait_closed()
             except OSError:
