@@ -5,9 +5,9 @@ connection said as a transport error (the submitter's cue to retry with the same
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from pss_testkit.http1 import Connection, TransportError
@@ -30,12 +30,17 @@ def json_answer(status: int, value: object) -> Answer:
 
 
 class Server:
-    """Answers each request with ``answer(head, body)``; counts the connections it accepted."""
+    """Answers each request with ``answer(head, body)``, the n-th (from 1) ``late[n]`` seconds
+    late; counts the connections it accepted."""
 
-    def __init__(self, answer: Answer, *, close_after_each: bool = False) -> None:
+    def __init__(
+        self, answer: Answer, *, close_after_each: bool = False, late: dict[int, float] | None = None
+    ) -> None:
         self.answer = answer
         self.close_after_each = close_after_each
+        self.late = late or {}
         self.connections = 0
+        self.requests = 0
         self.port = 0
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -48,11 +53,14 @@ class Server:
                     for line in head.split(b"\r\n")
                     if line.lower().startswith(b"content-length")
                 )
-                writer.write(self.answer(head, await reader.readexactly(length)))
+                body = await reader.readexactly(length)
+                self.requests += 1
+                await asyncio.sleep(self.late.get(self.requests, 0))
+                writer.write(self.answer(head, body))
                 await writer.drain()
                 if self.close_after_each:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         writer.close()
 
@@ -61,7 +69,7 @@ class Server:
 async def serve() -> AsyncIterator[Callable[..., asyncio.Future[Server]]]:
     servers: list[asyncio.Server] = []
 
-    async def start(answer: Answer, **options: bool) -> Server:
+    async def start(answer: Answer, **options: Any) -> Server:
         server = Server(answer, **options)
         listening = await asyncio.start_server(server._handle, "127.0.0.1", 0)
         server.port = listening.sockets[0].getsockname()[1]
@@ -171,27 +179,11 @@ async def test_no_answer_in_time_is_a_transport_error(serve):
 
 
 async def test_a_request_cancelled_before_its_answer_leaves_no_answer_for_the_next_request(serve):
-    answered = 0
+    def echo(head: bytes, body: bytes) -> bytes:  # each answer is its own request's body
+        return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
 
-    async def slow_second(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal answered
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(x.split(b":")[1])
-                    for x in head.split(b"\r\n")
-                    if x.lower().startswith(b"content-length")
-                )
-                body = await reader.readexactly(length)  # each answer is its own request's body
-                answered += 1
-                if answered == 2:
-                    await asyncio.sleep(0.2)  # answers the second request late
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
-                await writer.drain()
-
-    listening = await asyncio.start_server(slow_second, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/r"
+    server = await serve(echo, late={2: 0.2})
+    url = f"http://127.0.0.1:{server.port}/r"
     connection = Connection()
     assert (await connection.post(url, json={"n": 1})).json() == {"n": 1}
     second = asyncio.create_task(connection.post(url, json={"n": 2}))
@@ -201,4 +193,3 @@ async def test_a_request_cancelled_before_its_answer_leaves_no_answer_for_the_ne
         await second
     assert (await connection.post(url, json={"n": 3})).json() == {"n": 3}
     await connection.aclose()
-    listening.close()

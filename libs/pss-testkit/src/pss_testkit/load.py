@@ -174,8 +174,8 @@ class Clients:
     """One connection a request in flight, each carrying one request at a time: the load
     generator shares the platform's cores, so it is a plain HTTP/1.1 client
     (``pss_testkit.http1``) and not a general one. httpx cost it about 1.3 ms of CPU a request
-    and its clients' making (an SSL context each) as much again, the platform's budget for a
-    whole service's step (issue 25)."""
+    and an SSL context for each client it made: 5 ms a referral at 50/s and 19 to 25 at 5/s,
+    taken from the cores the platform was measured on (bench/ISSUE25.md, eighteenth round)."""
 
     def __init__(self, concurrency: int) -> None:
         # an idle connection is let go before intake closes it, as the front-end's are: reused
