@@ -49,6 +49,8 @@ class Service:
     loops: list[BackgroundLoop] = field(default_factory=list)
     # units of work on kept connections (one_at_a_time), given back when the service stops
     kept_units: list[UnitOfWorkFactory] = field(default_factory=list)
+    # what else the service keeps open (a client it calls others with), closed when it stops
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def units_one_at_a_time(self) -> UnitOfWorkFactory:
         """Units of work for one caller that opens the next only after the last ended (a
@@ -209,6 +211,8 @@ def build_service(
             # their kept connections, once no loop and no consumer runs
             for units in service.kept_units:
                 await units.close()
+            for close in service.on_stop:
+                await close()
             await database.dispose()
 
     api = FastAPI(

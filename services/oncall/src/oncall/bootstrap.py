@@ -28,6 +28,7 @@ from oncall.notifiers import (
     WebhookAllowList,
     WebhookNotifier,
 )
+from oncall.outgoing import Outgoing
 from oncall.paging import timers
 from oncall.paging.policy import PagingPolicy
 from oncall.schedules import upkeep
@@ -56,9 +57,11 @@ def build(
     settings: OncallSettings | None = None, notifiers: dict[Channel, Notifier] | None = None
 ) -> Service:
     settings = settings or OncallSettings()
+    # every call oncall makes to others, on one kept client (closed when the service stops)
+    http = Outgoing()
     eligible_now: EligibleNow = trust_the_snapshot
     if settings.matching_url and settings.service_token:
-        eligible_now = AskMatching(settings.matching_url, settings.service_token)
+        eligible_now = AskMatching(settings.matching_url, settings.service_token, http=http)
     policy = PagingPolicy(
         ack_timeout=timedelta(seconds=settings.ack_timeout_seconds),
         crisis_ack_timeout=timedelta(seconds=settings.crisis_ack_timeout_seconds),
@@ -81,6 +84,7 @@ def build(
         subscriptions=make_subscriptions(policy),
         description="Schedules, paging episodes with durable timers, service levels and notifications.",
     )
+    service.on_stop.append(http.close)
     secret = settings.page_link_secret
     if not secret:
         log.warning("PAGE_LINK_SECRET is not set: answer links will stop working at the next restart")
@@ -89,15 +93,18 @@ def build(
     vault = PersonalDataVault(settings.personal_data_keys) if settings.personal_data_keys else None
     webhooks = WebhookAllowList(tuple(settings.webhook_allowed))
     if notifiers is None:
-        notifiers = {Channel.RECORDING: RecordingNotifier(), Channel.WEBHOOK: WebhookNotifier(webhooks)}
+        notifiers = {
+            Channel.RECORDING: RecordingNotifier(),
+            Channel.WEBHOOK: WebhookNotifier(webhooks, http=http),
+        }
         if settings.smtp_host:
             mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
             notifiers[Channel.EMAIL] = EmailNotifier(mailer)
     gateway = _sms_gateway(settings)
     if gateway is not None:
-        notifiers.setdefault(Channel.SMS, SmsNotifier(gateway))
+        notifiers.setdefault(Channel.SMS, SmsNotifier(gateway, http=http))
         if gateway.kind == "twilio":
-            notifiers.setdefault(Channel.VOICE, VoiceNotifier(gateway, settings.public_base_url))
+            notifiers.setdefault(Channel.VOICE, VoiceNotifier(gateway, settings.public_base_url, http=http))
     sending = delivery.Delivery(
         notifiers=notifiers,
         vault=vault,

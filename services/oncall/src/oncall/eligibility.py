@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 import httpx
 from servicekit.telemetry import current_traceparent
 
+from oncall.outgoing import Outgoing
+
 log = logging.getLogger(__name__)
 
 
@@ -27,10 +29,13 @@ class AskMatching:
     """Asks matching's API, briefly. When matching does not answer in time the chain is
     paged as snapshotted: reaching a person late is worse than paging a lapsed one."""
 
-    def __init__(self, base_url: str, token: str, *, timeout_seconds: float = 2.0) -> None:
+    def __init__(
+        self, base_url: str, token: str, *, timeout_seconds: float = 2.0, http: Outgoing | None = None
+    ) -> None:
         self._base_url = base_url.rstrip("/")
         self._token = token
         self._timeout = timeout_seconds
+        self._http = http or Outgoing()
 
     async def __call__(self, referral_id: uuid.UUID) -> frozenset[str] | None:
         headers = {"Authorization": f"Bearer {self._token}"}
@@ -38,10 +43,11 @@ class AskMatching:
         if traceparent:
             headers["traceparent"] = traceparent
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as client:
-                response = await client.get(
-                    f"{self._base_url}/proposals/{referral_id}/eligible-now", headers=headers
-                )
+            response = await self._http.client().get(
+                f"{self._base_url}/proposals/{referral_id}/eligible-now",
+                headers=headers,
+                timeout=self._timeout,
+            )
             response.raise_for_status()
             return frozenset(response.json()["eligible"])
         except (httpx.HTTPError, KeyError, ValueError) as exc:

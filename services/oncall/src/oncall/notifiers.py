@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import httpx
 from servicekit.mail import Mail, Mailer
 
+from oncall.outgoing import Outgoing
+
 log = logging.getLogger(__name__)
 
 
@@ -129,9 +131,12 @@ class WebhookNotifier:
 
     channel = Channel.WEBHOOK
 
-    def __init__(self, allowed: WebhookAllowList, *, timeout_seconds: float = 5.0) -> None:
+    def __init__(
+        self, allowed: WebhookAllowList, *, timeout_seconds: float = 5.0, http: Outgoing | None = None
+    ) -> None:
         self._allowed = allowed
         self._timeout = timeout_seconds
+        self._http = http or Outgoing()
 
     async def deliver(self, message: Message, address: str) -> None:
         if not self._allowed.allows(address):
@@ -146,8 +151,7 @@ class WebhookNotifier:
             "links": message.links,
         }
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as client:
-                response = await client.post(address, json=body)
+            response = await self._http.client().post(address, json=body, timeout=self._timeout)
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"webhook: {type(exc).__name__}") from exc
         if not response.is_success:

@@ -12,6 +12,7 @@ from typing import Literal
 import httpx
 
 from oncall.notifiers import Channel, DeliveryFailed, Message
+from oncall.outgoing import Outgoing
 from oncall.sms.signatures import signed_json_signature
 
 Kind = Literal["twilio", "signed_json"]
@@ -30,45 +31,50 @@ class SmsGateway:
 class SmsNotifier:
     channel = Channel.SMS
 
-    def __init__(self, gateway: SmsGateway, *, timeout_seconds: float = 10.0) -> None:
+    def __init__(
+        self, gateway: SmsGateway, *, timeout_seconds: float = 10.0, http: Outgoing | None = None
+    ) -> None:
         self._gateway = gateway
         self._timeout = timeout_seconds
+        self._http = http or Outgoing()
 
     async def deliver(self, message: Message, address: str) -> str | None:
         g = self._gateway
         text = message.short or message.subject
+        client = self._http.client()
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as client:
-                if g.kind == "twilio":
-                    response = await client.post(
-                        f"{g.url.rstrip('/')}/2010-04-01/Accounts/{g.account}/Messages.json",
-                        data={
-                            "To": address,
-                            "From": g.sender,
-                            "Body": text,
-                            "StatusCallback": g.status_callback,
-                        },
-                        auth=(g.account, g.secret),
-                    )
-                else:
-                    body = json.dumps(
-                        {
-                            "to": address,
-                            "text": text,
-                            "reference": str(message.notification_id),
-                            "status_callback": g.status_callback,
-                        }
-                    ).encode()
-                    stamp = str(int(time.time()))
-                    response = await client.post(
-                        g.url,
-                        content=body,
-                        headers={
-                            "Content-Type": "application/json",
-                            "X-PSS-Timestamp": stamp,
-                            "X-PSS-Signature": signed_json_signature(g.secret, stamp, body),
-                        },
-                    )
+            if g.kind == "twilio":
+                response = await client.post(
+                    f"{g.url.rstrip('/')}/2010-04-01/Accounts/{g.account}/Messages.json",
+                    data={
+                        "To": address,
+                        "From": g.sender,
+                        "Body": text,
+                        "StatusCallback": g.status_callback,
+                    },
+                    auth=(g.account, g.secret),
+                    timeout=self._timeout,
+                )
+            else:
+                body = json.dumps(
+                    {
+                        "to": address,
+                        "text": text,
+                        "reference": str(message.notification_id),
+                        "status_callback": g.status_callback,
+                    }
+                ).encode()
+                stamp = str(int(time.time()))
+                response = await client.post(
+                    g.url,
+                    content=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        "X-PSS-Timestamp": stamp,
+                        "X-PSS-Signature": signed_json_signature(g.secret, stamp, body),
+                    },
+                    timeout=self._timeout,
+                )
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"sms: {type(exc).__name__}") from exc
         if not response.is_success:

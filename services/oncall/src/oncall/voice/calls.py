@@ -8,6 +8,7 @@ from __future__ import annotations
 import httpx
 
 from oncall.notifiers import Channel, DeliveryFailed, Message
+from oncall.outgoing import Outgoing
 from oncall.sms.gateway import SmsGateway
 from oncall.voice.speech import with_code
 
@@ -18,10 +19,18 @@ STATUS = "/voice/twilio/status"
 class VoiceNotifier:
     channel = Channel.VOICE
 
-    def __init__(self, gateway: SmsGateway, public_base_url: str, *, timeout_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        gateway: SmsGateway,
+        public_base_url: str,
+        *,
+        timeout_seconds: float = 10.0,
+        http: Outgoing | None = None,
+    ) -> None:
         self._gateway = gateway
         self._base = public_base_url.rstrip("/")
         self._timeout = timeout_seconds
+        self._http = http or Outgoing()
 
     async def deliver(self, message: Message, address: str) -> str | None:
         g = self._gateway
@@ -29,21 +38,21 @@ class VoiceNotifier:
             # delivery never calls for anything but a page with its code (see delivery.py)
             raise DeliveryFailed("voice: a call needs a page's reply code")
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as client:
-                response = await client.post(
-                    f"{g.url.rstrip('/')}/2010-04-01/Accounts/{g.account}/Calls.json",
-                    data={
-                        "To": address,
-                        "From": g.sender,
-                        "Url": with_code(self._base + ANSWER, message.code),
-                        "Method": "POST",
-                        "StatusCallback": self._base + STATUS,
-                        "StatusCallbackMethod": "POST",
-                        # a page rings for a minute at most: then the next route is tried
-                        "Timeout": "60",
-                    },
-                    auth=(g.account, g.secret),
-                )
+            response = await self._http.client().post(
+                f"{g.url.rstrip('/')}/2010-04-01/Accounts/{g.account}/Calls.json",
+                data={
+                    "To": address,
+                    "From": g.sender,
+                    "Url": with_code(self._base + ANSWER, message.code),
+                    "Method": "POST",
+                    "StatusCallback": self._base + STATUS,
+                    "StatusCallbackMethod": "POST",
+                    # a page rings for a minute at most: then the next route is tried
+                    "Timeout": "60",
+                },
+                auth=(g.account, g.secret),
+                timeout=self._timeout,
+            )
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"voice: {type(exc).__name__}") from exc
         if not response.is_success:
