@@ -15,6 +15,9 @@ Three figures, from one run on one broker:
   CPU the host took, its steal, is printed too);
 - burst: 10,000 referrals across 300 seeded sites submitted at once (64 in flight): the
   time until intake has accepted them all and until every one is paged.
+By default oncall records each page in its process (no supporter has a route); with
+``--deliver-by text`` every supporter has a phone and each page is texted through the
+development SMS gateway in a process of its own (``bench/texting.py``), as a deployment does.
 The load and the floor run on uvloop, as the services do. The services run with their
 production settings (outbox, timers, tracing exported to a discarding OTLP receiver in its
 own process). The machines are noisy: medians and ratios.
@@ -55,6 +58,7 @@ from pss_testkit.load import PageWatch, Submitter, load_site, referral_body, see
 from servicekit.auth import DevTokenIssuer, Role
 from servicekit.vault import PersonalDataVault
 from settle import settle
+from texting import TextGateway, route_pages_by_text
 
 # an OTLP/HTTP receiver that answers 200 and keeps nothing: the services pay for tracing
 # and metrics as in production, and the bench's own process is not disturbed by it. Given a
@@ -359,6 +363,14 @@ def main() -> None:
         " went to DIR",
     )
     parser.add_argument(
+        "--deliver-by",
+        choices=("record", "text"),
+        default="record",
+        help="record: oncall records each page in its process (no supporter has a route); text: every"
+        " supporter has a phone, and oncall texts each page through the development SMS gateway,"
+        " as a deployment does (bench/texting.py)",
+    )
+    parser.add_argument(
         "--keep-spans",
         type=Path,
         metavar="DIR",
@@ -369,6 +381,7 @@ def main() -> None:
     runs = [(float(r), float(t)) for r, t in (spec.split(":") for spec in args.rates.split(","))]
     result: dict[str, Any] = {
         "service_env": service_env,
+        "deliver_by": args.deliver_by,
         "machine": {
             "cores": os.cpu_count(),
             "python": platform.python_version(),
@@ -386,6 +399,7 @@ def main() -> None:
         sink = subprocess.Popen([sys.executable, "-c", OTLP_SINK, str(sink_port), *kept])
         infrastructure = Infrastructure.start(workdir / "infra")
         services: Platform | None = None
+        texting = TextGateway(workdir / "sms").start() if args.deliver_by == "text" else None
         try:
             issuer, public_pem = DevTokenIssuer.generate(issuer=f"http://127.0.0.1:{free_port()}")
             database = "pss_bench"
@@ -397,7 +411,11 @@ def main() -> None:
                 public_key_pem=public_pem,
                 personal_data_keys=PersonalDataVault.new_key(),
                 extra_env={
-                    name: {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}", **service_env}
+                    name: {
+                        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
+                        **(texting.oncall_env() if texting and name == "oncall" else {}),
+                        **service_env,
+                    }
                     for name in SERVICES
                 },
             )
@@ -424,6 +442,9 @@ def main() -> None:
             seed_sites(urls, admin_token, sites, sql)
             result["seed_seconds"] = round(time.perf_counter() - started, 1)
             print(f"seeded {len(sites)} sites in {result['seed_seconds']} s", flush=True)
+            if texting:
+                routed = route_pages_by_text(urls["oncall"], admin_token, sites)
+                print(f"{routed} supporters paged by text", flush=True)
 
             bootstrap = infrastructure.kafka_bootstrap
             settled = settle(bootstrap, SERVICES, sql)  # the seeding's own events first
@@ -461,6 +482,7 @@ def main() -> None:
                     if args.profile and number == 0
                     else []
                 )
+                texts_before = texting.texts() if texting else 0
                 latencies, paged_rate = uvloop.run(
                     steady(urls["intake"], bootstrap, sites, int(rate * seconds), rate)
                 )
@@ -472,6 +494,8 @@ def main() -> None:
                     "settled_seconds_before": settled,
                     "paged_per_second": round(paged_rate, 1),
                 }
+                if texting:
+                    run["texts_sent"] = texting.texts() - texts_before
                 run["cpu_ms_per_referral"] = cpu_per_referral(used_before, cpu_seconds(), int(rate * seconds))
                 run["stolen_percent"] = stolen_percent(machine_before, machine_times())
                 run["broker_cpu_ms_per_referral_by_thread"] = broker_threads.per_referral(
@@ -485,7 +509,10 @@ def main() -> None:
                 settled = settle(bootstrap, SERVICES, sql)
                 used_before, opened_before = cpu_seconds(), connections_opened()
                 threads_before, machine_before = broker_threads.snapshot(broker), machine_times()
+                texts_before = texting.texts() if texting else 0
                 b: dict[str, Any] = uvloop.run(burst(urls["intake"], bootstrap, sites, args.burst))
+                if texting:
+                    b["texts_sent"] = texting.texts() - texts_before
                 b["stolen_percent"] = stolen_percent(machine_before, machine_times())
                 b["broker_cpu_ms_per_referral_by_thread"] = broker_threads.per_referral(
                     threads_before, broker_threads.snapshot(broker), args.burst
@@ -535,6 +562,8 @@ def main() -> None:
                 services.stop()
             infrastructure.stop()
             sink.terminate()
+            if texting:
+                texting.stop()
     result["measured_on"] = datetime.now(UTC).isoformat(timespec="seconds")
     print("\nreferral accepted by intake -> primary's page on Kafka (steady runs)")
     print(f"{'':<26}{'median ms':>11}{'p99 ms':>10}{'p99.9 ms':>10}{'max ms':>10}{'paged/s':>9}")
@@ -550,12 +579,15 @@ def main() -> None:
             )
         ratio = run["platform_to_floor"]
         print(f"{f'{rate:g}/s platform / floor':<26}{ratio['median']:>10.1f}x{ratio['p99']:>9.1f}x")
+        if "texts_sent" in run:
+            print(f"{f'{rate:g}/s texts sent':<26}{run['texts_sent']:>11,}")
     last: dict[str, Any] | None = result.get("burst")  # None with --burst 0
     if last is not None:
         print(
             f"burst: {last['referrals']:,} referrals across {last['sites']} sites: all accepted in"
             f" {last['accepted_seconds']} s, all paged in {last['all_paged_seconds']} s"
             f" ({last['paged_per_second']}/s)"
+            + (f", {last['texts_sent']:,} texts sent" if "texts_sent" in last else "")
         )
     if "idle_cpu_ms_per_second" in result:
         print("\nCPU at rest, ms each second, summed over each part's processes")
