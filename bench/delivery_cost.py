@@ -7,12 +7,16 @@ client made for each call also paid, is left out). Three ways, each round in tur
 - **oncall's notifier**: ``SmsNotifier`` on its kept client (``oncall.outgoing.Outgoing``);
 - **the floor**: the same POST on one kept ``httpx.AsyncClient``, nothing else.
 
+And what picking the page's reply code costs, with the phone holding 20 codes this month:
+the 10,000 codes listed first (before the nineteenth round) against ``free_code``'s draw.
+
     uv run python bench/delivery_cost.py [--pages N] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import statistics
 import subprocess
 import sys
@@ -24,6 +28,7 @@ import uvloop
 from oncall.notifiers import Message
 from oncall.outgoing import Outgoing
 from oncall.sms.gateway import SmsGateway, SmsNotifier
+from oncall.sms.handlers import CODES, free_code
 from pss_dev.local import free_port
 
 GATEWAY = """
@@ -87,8 +92,24 @@ async def main(url: str, pages: int, rounds: int) -> None:
             found[name].append(await cpu_ms_each(send, pages))
     await kept.close()
     await floor_client.aclose()
+    taken = {f"{n * 487 % CODES:04d}" for n in range(20)}
+
+    def listed() -> str:
+        free = [f"{n:04d}" for n in range(CODES) if f"{n:04d}" not in taken]
+        return free[secrets.randbelow(len(free))]
+
+    picked: dict[str, list[float]] = {"listed (before)": [], "drawn (free_code)": []}
+    for _ in range(rounds):
+        for name, pick in (("listed (before)", listed), ("drawn (free_code)", lambda: free_code(taken))):
+            started = time.process_time()
+            for _ in range(pages):
+                pick()
+            picked[name].append((time.process_time() - started) / pages * 1000)
     print(f"a page's text, ms of oncall's CPU (median of {rounds} rounds of {pages})")
     for name, values in found.items():
+        print(f"{name:48} {statistics.median(values):8.3f}   ({', '.join(f'{v:.3f}' for v in values)})")
+    print("a page's reply code, picked, ms of CPU")
+    for name, values in picked.items():
         print(f"{name:48} {statistics.median(values):8.3f}   ({', '.join(f'{v:.3f}' for v in values)})")
 
 
