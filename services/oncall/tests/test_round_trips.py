@@ -3,6 +3,7 @@ is a round trip to the database, and round trips were most of oncall's CPU for a
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from contracts.types import Urgency
 from oncall import tables as t
 from oncall.consumers import make_subscriptions
 from oncall.escalation import EpisodeStatus
+from oncall.notifiers import Channel, Message
 from oncall.paging.policy import PagingPolicy
 from pss_testkit.database import round_trips, scratch_schema, statements_run
 from servicekit.consumer import EventConsumer
@@ -371,3 +373,82 @@ async def test_every_proposal_runs_the_same_statements_on_the_driver(oncall_data
     assert [link["recipient"] for link in episode.chain] == ["st-tripsa", "st-tripscoord"]
     assert episode.urgency == Urgency.WITHIN_HOURS.value and episode.closed_at is None
     assert episode.started_at is not None and episode.worker_unchecked is False
+
+
+class SlowPhone:
+    """Records what it sends, taking a moment for each, as a gateway's API does; notes how
+    many messages were in flight at once, in all and to one person."""
+
+    channel = Channel.RECORDING
+
+    def __init__(self, refuse: str | None = None) -> None:
+        self.sent: list[tuple[str, int]] = []
+        self.in_flight: dict[str, int] = {}
+        self.most_at_once = self.most_to_one = 0
+        self.refuse = refuse
+
+    async def deliver(self, message: Message, address: str) -> None:
+        who = message.recipient
+        self.in_flight[who] = self.in_flight.get(who, 0) + 1
+        self.most_at_once = max(self.most_at_once, sum(self.in_flight.values()))
+        self.most_to_one = max(self.most_to_one, self.in_flight[who])
+        try:
+            await asyncio.sleep(0.05)
+            if who == self.refuse:
+                raise RuntimeError("a notifier's bug")
+            self.sent.append((who, message.notification_id))
+        finally:
+            self.in_flight[who] -= 1
+
+
+async def _due_reminders(database: Database, due: list[tuple[str, int]]) -> None:
+    now = datetime.now(UTC)
+    async with database.engine.begin() as conn:
+        for recipient, seconds in due:
+            await conn.execute(
+                sa.insert(t.notification).values(
+                    kind="reminder",
+                    recipient=recipient,
+                    channel="pending",
+                    status="pending",
+                    next_attempt_at=now + timedelta(seconds=seconds),
+                    detail={"site_id": SITE},
+                )
+            )
+
+
+async def test_a_step_sends_to_different_people_at_once_and_to_each_person_in_turn(oncall_database: Database):
+    """One message after the other, a gateway's answer time (a tenth of a second or more)
+    bounded how many pages a second went out. A person's own messages still go in order."""
+    from oncall.delivery import deliver_due
+    from servicekit.vault import PersonalDataVault
+
+    await _due_reminders(
+        oncall_database,
+        [("st-tripsa", -60), ("st-tripsb", -55), ("st-tripsa", -50), ("st-tripsc", -45), ("st-tripsa", -40)],
+    )
+    phone = SlowPhone()
+    units = UnitOfWorkFactory(oncall_database, producer="oncall").one_at_a_time()
+    assert await deliver_due(units, _delivery(PersonalDataVault(PersonalDataVault.new_key()), phone)) == 5
+    await units.close()
+    assert phone.most_at_once == 3 and phone.most_to_one == 1
+    to_a = [n for who, n in phone.sent if who == "st-tripsa"]
+    assert len(to_a) == 3 and to_a == sorted(to_a)  # in the order they came due
+
+
+async def test_a_notifier_failing_unexpectedly_leaves_the_others_outcomes_recorded(oncall_database: Database):
+    """Sent at the same time, the others' messages have gone out when one fails: recorded,
+    they are not sent again when the failed one's lease runs out; the failure is raised after
+    (the loop logs and counts it), and the failed one comes due again with its lease."""
+    from oncall.delivery import deliver_due
+    from servicekit.vault import PersonalDataVault
+
+    await _due_reminders(oncall_database, [("st-tripsa", -60), ("st-tripsb", -50), ("st-tripsc", -40)])
+    phone = SlowPhone(refuse="st-tripsb")
+    units = UnitOfWorkFactory(oncall_database, producer="oncall").one_at_a_time()
+    with pytest.raises(RuntimeError, match="a notifier's bug"):
+        await deliver_due(units, _delivery(PersonalDataVault(PersonalDataVault.new_key()), phone))
+    await units.close()
+    async with oncall_database.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(t.notification.c.recipient, t.notification.c.status))).all()
+    assert dict(rows) == {"st-tripsa": "delivered", "st-tripsb": "sending", "st-tripsc": "delivered"}
