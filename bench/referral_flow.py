@@ -509,9 +509,12 @@ def main() -> None:
                 settled = settle(bootstrap, SERVICES, sql)
                 used_before, opened_before = cpu_seconds(), connections_opened()
                 threads_before, machine_before = broker_threads.snapshot(broker), machine_times()
-                texts_before = texting.texts() if texting else 0
+                texts_before, burst_started = texting.texts() if texting else 0, time.perf_counter()
                 b: dict[str, Any] = uvloop.run(burst(urls["intake"], bootstrap, sites, args.burst))
                 if texting:
+                    # a page is in the supporter's hand once texted: wait for the last, and
+                    # count its CPU with the burst's
+                    b["all_texted_seconds"] = texting.wait_for(texts_before + args.burst, burst_started)
                     b["texts_sent"] = texting.texts() - texts_before
                 b["stolen_percent"] = stolen_percent(machine_before, machine_times())
                 b["broker_cpu_ms_per_referral_by_thread"] = broker_threads.per_referral(
@@ -587,7 +590,11 @@ def main() -> None:
             f"burst: {last['referrals']:,} referrals across {last['sites']} sites: all accepted in"
             f" {last['accepted_seconds']} s, all paged in {last['all_paged_seconds']} s"
             f" ({last['paged_per_second']}/s)"
-            + (f", {last['texts_sent']:,} texts sent" if "texts_sent" in last else "")
+            + (
+                f", {last['texts_sent']:,} texted in {last['all_texted_seconds']} s"
+                if "texts_sent" in last
+                else ""
+            )
         )
     if "idle_cpu_ms_per_second" in result:
         print("\nCPU at rest, ms each second, summed over each part's processes")

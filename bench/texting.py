@@ -61,6 +61,14 @@ class TextGateway:
             self._process.terminate()
             self._process.wait()
 
+    def wait_for(self, count: int, since: float, within: float = 900) -> float | None:
+        """Seconds from ``since`` (``time.perf_counter()``) until the gateway had taken
+        ``count`` texts in all; None if it had not within ``within`` seconds."""
+        deadline = time.perf_counter() + within
+        while (taken := self.texts()) < count and time.perf_counter() < deadline:
+            time.sleep(0.2)
+        return round(time.perf_counter() - since, 1) if taken >= count else None
+
     def texts(self) -> int:
         """Texts the gateway has taken so far."""
         log = self.directory / "texts.jsonl"
