@@ -230,3 +230,6 @@ def _setup_logging(service: str, level: str, as_json: bool) -> None:
     # uvicorn's access log prints full URLs; ours hold ids only, but keep it quiet anyway
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # httpx logs every request's whole address at INFO: a webhook's address is a person's
+    # contact route, sealed at rest, often with its secret in the path
+    logging.getLogger("httpx").setLevel(logging.WARNING)
