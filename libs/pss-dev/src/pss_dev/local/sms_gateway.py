@@ -30,6 +30,13 @@ API = "/2010-04-01/Accounts/{account}/Messages.json"
 CALLS = "/2010-04-01/Accounts/{account}/Calls.json"
 
 
+class _Server(ThreadingHTTPServer):
+    # oncall sends to several people at once, as a provider's API takes them; the default
+    # backlog of 5 refused connections beyond it
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @dataclass(frozen=True)
 class SentText:
     sid: str
@@ -92,7 +99,7 @@ class SmsGateway:
     def start(self) -> SmsGateway:
         if self.directory:
             self.directory.mkdir(parents=True, exist_ok=True)
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        self._server = _Server(("127.0.0.1", self.port), self._handler())
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
