@@ -189,18 +189,9 @@ async def test_a_delivery_step_is_four_statements_whatever_it_sends(oncall_datab
             await conn.execute(
                 sa.insert(t.contact_route).values(staff_ref=ref, position=0, channel=channel, address=address)
             )
-        due = (("st-tripsb", -30), ("st-tripsa", -60), ("st-tripsd", -10), ("st-tripsc", 600))
-        for recipient, seconds in due:
-            await conn.execute(
-                sa.insert(t.notification).values(
-                    kind="reminder",
-                    recipient=recipient,
-                    channel="pending",
-                    status="pending",
-                    next_attempt_at=now + timedelta(seconds=seconds),
-                    detail={"site_id": SITE},
-                )
-            )
+    await _due_reminders(
+        oncall_database, [("st-tripsb", -30), ("st-tripsa", -60), ("st-tripsd", -10), ("st-tripsc", 600)]
+    )
     recording = RecordingNotifier()
     delivery = _delivery(vault, recording)
     units = UnitOfWorkFactory(oncall_database, producer="oncall").one_at_a_time()
