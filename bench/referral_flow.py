@@ -399,8 +399,10 @@ def main() -> None:
         sink = subprocess.Popen([sys.executable, "-c", OTLP_SINK, str(sink_port), *kept])
         infrastructure = Infrastructure.start(workdir / "infra")
         services: Platform | None = None
-        texting = TextGateway(workdir / "sms").start() if args.deliver_by == "text" else None
+        texting: TextGateway | None = None
         try:
+            if args.deliver_by == "text":
+                texting = TextGateway(workdir / "sms").start()
             issuer, public_pem = DevTokenIssuer.generate(issuer=f"http://127.0.0.1:{free_port()}")
             database = "pss_bench"
             services = Platform.prepare(
