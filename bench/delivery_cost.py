@@ -1,6 +1,7 @@
-"""What sending one page's text costs oncall's process in CPU, in-process, against a gateway
-in another process on a local socket (plain HTTP: a real gateway's TLS handshake, which a
-client made for each call also paid, is left out). Three ways, each round in turn:
+"""What sending one page's text costs oncall's process in CPU, in-process, against the
+development gateway (``bench/texting.py``) in another process on a local socket (plain HTTP:
+a real gateway's TLS handshake, which a client made for each call also paid, is left out).
+Three ways, each round in turn:
 
 - **a client for each call**: ``httpx.AsyncClient`` made and closed around the POST, as the
   notifiers did before issue 25's nineteenth round (an SSL context built each time);
@@ -18,10 +19,10 @@ from __future__ import annotations
 import argparse
 import secrets
 import statistics
-import subprocess
-import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import uvloop
@@ -29,25 +30,7 @@ from oncall.notifiers import Message
 from oncall.outgoing import Outgoing
 from oncall.sms.gateway import SmsGateway, SmsNotifier
 from oncall.sms.handlers import CODES, free_code
-from pss_dev.local import free_port
-
-GATEWAY = """
-import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-class Gateway(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keeps the connection, as a real gateway does
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        body = b'{"sid": "SM1"}'
-        self.send_response(201)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Gateway).serve_forever()
-"""
+from texting import TextGateway
 
 PAGE = Message(
     notification_id=1, kind="page", recipient="s-1", subject="A page", body="b", short="A page 0412"
@@ -62,14 +45,14 @@ async def cpu_ms_each(send: Callable[[], Awaitable[object]], pages: int) -> floa
     return (time.process_time() - started) / pages * 1000
 
 
-async def main(url: str, pages: int, rounds: int) -> None:
-    gateway = SmsGateway("twilio", url, "AC1", "token", "+15550009999", "https://oncall/sms/twilio/status")
-    endpoint = f"{url}/2010-04-01/Accounts/AC1/Messages.json"
+async def main(url: str, account: str, token: str, pages: int, rounds: int) -> None:
+    gateway = SmsGateway("twilio", url, account, token, "+15550009999", "https://oncall/sms/twilio/status")
+    endpoint = f"{url}/2010-04-01/Accounts/{account}/Messages.json"
     form = {"To": "+15550000001", "From": "+15550009999", "Body": "A page 0412", "StatusCallback": "x"}
 
     async def made_each_time() -> object:
         async with httpx.AsyncClient(timeout=10) as client:
-            return await client.post(endpoint, data=form, auth=("AC1", "token"))
+            return await client.post(endpoint, data=form, auth=(account, token))
 
     kept = Outgoing()
     notifier = SmsNotifier(gateway, http=kept)
@@ -79,7 +62,7 @@ async def main(url: str, pages: int, rounds: int) -> None:
         return await notifier.deliver(PAGE, "+15550000001")
 
     async def floor() -> object:
-        return await floor_client.post(endpoint, data=form, auth=("AC1", "token"))
+        return await floor_client.post(endpoint, data=form, auth=(account, token))
 
     ways: dict[str, Callable[[], Awaitable[object]]] = {
         "a client for each call (before)": made_each_time,
@@ -120,17 +103,9 @@ if __name__ == "__main__":
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    port = free_port()
-    gateway_process = subprocess.Popen([sys.executable, "-c", GATEWAY, str(port)])
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(50):
-            try:
-                httpx.post(url, content=b"")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        uvloop.run(main(url, args.pages, args.rounds))  # as oncall runs
-    finally:
-        gateway_process.terminate()
-        gateway_process.wait()
+    with tempfile.TemporaryDirectory(prefix="pss-delivery-") as directory:
+        texting = TextGateway(Path(directory)).start()
+        try:
+            uvloop.run(main(texting.url, *texting.credentials, args.pages, args.rounds))  # as oncall runs
+        finally:
+            texting.stop()

@@ -42,6 +42,15 @@ class TextGateway:
     def oncall_env(self) -> dict[str, str]:
         return self._gateway.oncall_env()
 
+    @property
+    def url(self) -> str:
+        return self._gateway.url
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        """The account and the token oncall authenticates with."""
+        return self._gateway.account, self._gateway.token
+
     def start(self) -> TextGateway:
         g = self._gateway
         self._process = subprocess.Popen(

@@ -175,10 +175,16 @@ class SmsGateway:
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
+            # keeps the connection between requests, as a provider's API does
+            protocol_version = "HTTP/1.1"
+
             def log_message(self, *_: Any) -> None:
                 pass
 
             def do_POST(self) -> None:
+                # read whatever the answer: on a kept connection the next request follows it
+                length = int(self.headers.get("Content-Length", 0))
+                sent = self.rfile.read(length).decode()
                 expected = "Basic " + base64.b64encode(f"{gateway.account}:{gateway.token}".encode()).decode()
                 if self.path not in (
                     API.format(account=gateway.account),
@@ -189,8 +195,7 @@ class SmsGateway:
                     )
                 if not hmac.compare_digest(self.headers.get("Authorization", ""), expected):
                     return self._answer(401, {"code": 20003, "message": "Authenticate"})
-                length = int(self.headers.get("Content-Length", 0))
-                form = dict(parse_qsl(self.rfile.read(length).decode()))
+                form = dict(parse_qsl(sent))
                 if self.path.endswith("/Calls.json"):
                     return self._call(form)
                 if not form.get("To") or not form.get("Body"):
